@@ -1,0 +1,105 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
+namespace Rampart.Protocol;
+
+/// <summary>
+/// A growable byte buffer on pooled arrays: written bytes accumulate at the end and are consumed from the start.
+/// Not thread-safe: one owner at a time. Used for receive buffers, send buffers and per-request payloads.
+/// </summary>
+public sealed class ByteBuffer : IBufferWriter<byte>, IDisposable
+{
+    private byte[] _array;
+    private int _start;
+    private int _end;
+
+    public ByteBuffer(int initialCapacity = 4096) => _array = ArrayPool<byte>.Shared.Rent(initialCapacity);
+
+    /// <summary>Bytes written and not yet consumed.</summary>
+    public int Length => _end - _start;
+    public int Capacity => _array.Length;
+    public ReadOnlySpan<byte> Span => _array.AsSpan(_start, _end - _start);
+    public ReadOnlyMemory<byte> Memory => _array.AsMemory(_start, _end - _start);
+
+    public void Clear()
+    {
+        _start = 0;
+        _end = 0;
+    }
+
+    /// <summary>Drops <paramref name="count"/> bytes from the start.</summary>
+    public void Consume(int count)
+    {
+        _start += count;
+        if (_start == _end) Clear();
+    }
+
+    public void Advance(int count) => _end += count;
+
+    /// <summary>Free space at the end, at least <paramref name="sizeHint"/> bytes (moving or growing as needed).</summary>
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _array.AsMemory(_end);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _array.AsSpan(_end);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Write(ReadOnlySpan<byte> bytes)
+    {
+        if (_array.Length - _end < bytes.Length) Ensure(bytes.Length);
+        bytes.CopyTo(_array.AsSpan(_end));
+        _end += bytes.Length;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteByte(byte b)
+    {
+        if (_end == _array.Length) Ensure(1);
+        _array[_end++] = b;
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        if (sizeHint < 1) sizeHint = 1;
+        if (_array.Length - _end >= sizeHint) return;
+        int length = _end - _start;
+        if (_start > 0 && _array.Length - length >= sizeHint)
+        {
+            // Enough room once the consumed prefix is reclaimed.
+            Buffer.BlockCopy(_array, _start, _array, 0, length);
+        }
+        else
+        {
+            long wanted = Math.Max((long)_array.Length * 2, (long)length + sizeHint);
+            var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(wanted, Array.MaxLength));
+            Buffer.BlockCopy(_array, _start, bigger, 0, length);
+            ArrayPool<byte>.Shared.Return(_array);
+            _array = bigger;
+        }
+        _start = 0;
+        _end = length;
+    }
+
+    /// <summary>Gives a large array back to the pool when the buffer is empty, keeping idle sessions small.</summary>
+    public void ShrinkIfEmpty(int keepCapacity)
+    {
+        if (_end != _start || _array.Length <= keepCapacity) return;
+        ArrayPool<byte>.Shared.Return(_array);
+        _array = ArrayPool<byte>.Shared.Rent(keepCapacity);
+        Clear();
+    }
+
+    public void Dispose()
+    {
+        var array = _array;
+        _array = [];
+        Clear();
+        if (array.Length > 0) ArrayPool<byte>.Shared.Return(array);
+    }
+}

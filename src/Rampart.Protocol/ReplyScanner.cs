@@ -1,0 +1,140 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Rampart.Protocol;
+
+/// <summary>
+/// Finds where one complete reply ends in a server's byte stream, for every RESP2 and RESP3 type
+/// (<c>+ - : $ *</c> and <c>_ , # ( ! = % ~ &gt; |</c>), without copying it.
+/// It resumes: after an incomplete scan, the next call (same reply start, more bytes) continues where the last one
+/// stopped, so a huge reply arriving in many reads is scanned once in total, not once per read.
+/// Malformed bytes from a server throw <see cref="RespProtocolException"/>: the connection cannot be trusted after.
+/// </summary>
+public sealed class ReplyScanner
+{
+    private const int MaxDepth = 256;
+
+    private int _pos;
+    private int _depth;
+    private readonly long[] _remaining = new long[MaxDepth];
+    private readonly bool[] _isAttribute = new bool[MaxDepth];
+
+    /// <summary>
+    /// Tries to find the end of the reply that starts at <paramref name="buffer"/>[0].
+    /// Returns true with its <paramref name="length"/>; false when more bytes are needed.
+    /// </summary>
+    public bool TryScan(ReadOnlySpan<byte> buffer, out int length)
+    {
+        int pos = _pos;
+        while (true)
+        {
+            // Close every aggregate whose elements are all read; an attribute does not count as an element.
+            while (_depth > 0 && _remaining[_depth - 1] == 0)
+            {
+                bool attribute = _isAttribute[_depth - 1];
+                _depth--;
+                if (!attribute && ElementDone()) return Finish(pos, out length);
+            }
+
+            if (pos >= buffer.Length) return Suspend(pos, out length);
+            byte type = buffer[pos];
+            var rest = buffer.Slice(pos);
+            int cr = rest.IndexOf((byte)'\r');
+            if (cr < 0 || cr + 1 >= rest.Length) return Suspend(pos, out length);
+            if (rest[cr + 1] != (byte)'\n') ThrowMalformed("expected LF after CR");
+            var header = rest.Slice(1, cr - 1);
+            int next = pos + cr + 2;
+
+            switch (type)
+            {
+                case (byte)'+': case (byte)'-': case (byte)':': case (byte)',':
+                case (byte)'_': case (byte)'#': case (byte)'(':
+                    pos = next;
+                    if (ElementDone()) return Finish(pos, out length);
+                    break;
+
+                case (byte)'$': case (byte)'!': case (byte)'=':
+                {
+                    long len = ParseLength(header);
+                    if (len < 0)
+                    {
+                        pos = next; // RESP2 null bulk string
+                    }
+                    else
+                    {
+                        long end = (long)next + len + 2;
+                        if (end > buffer.Length) return Suspend(pos, out length);
+                        if (buffer[(int)end - 2] != (byte)'\r' || buffer[(int)end - 1] != (byte)'\n')
+                            ThrowMalformed("bulk string not terminated by CRLF");
+                        pos = (int)end;
+                    }
+                    if (ElementDone()) return Finish(pos, out length);
+                    break;
+                }
+
+                case (byte)'*': case (byte)'~': case (byte)'>': case (byte)'%': case (byte)'|':
+                {
+                    long count = ParseLength(header);
+                    pos = next;
+                    if (count < 0 || (count == 0 && type != (byte)'|'))
+                    {
+                        // Null or empty aggregate: a complete element on its own.
+                        if (ElementDone()) return Finish(pos, out length);
+                        break;
+                    }
+                    if (type is (byte)'%' or (byte)'|') count *= 2;
+                    if (_depth == MaxDepth) ThrowMalformed("aggregates nested too deep");
+                    _remaining[_depth] = count;
+                    _isAttribute[_depth] = type == (byte)'|';
+                    _depth++;
+                    break;
+                }
+
+                default:
+                    ThrowMalformed($"unknown reply type byte 0x{type:x2}");
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Forgets progress (after the caller discards the buffer, for example on reconnect).</summary>
+    public void Reset()
+    {
+        _pos = 0;
+        _depth = 0;
+    }
+
+    // Counts one finished element against the innermost open aggregate; true when it was a whole top-level reply.
+    private bool ElementDone()
+    {
+        if (_depth == 0) return true;
+        _remaining[_depth - 1]--;
+        return false;
+    }
+
+    private bool Finish(int pos, out int length)
+    {
+        length = pos;
+        _pos = 0;
+        _depth = 0;
+        return true;
+    }
+
+    private bool Suspend(int pos, out int length)
+    {
+        _pos = pos;
+        length = 0;
+        return false;
+    }
+
+    private static long ParseLength(ReadOnlySpan<byte> header)
+    {
+        if (!RespNumber.TryParse(header, out long value) || value < -1) ThrowMalformed("invalid length");
+        return value;
+    }
+
+    [DoesNotReturn]
+    private static void ThrowMalformed(string what) => throw new RespProtocolException("Protocol error from server: " + what);
+}
+
+/// <summary>A server sent bytes that are not RESP. The connection that carried them must be closed.</summary>
+public sealed class RespProtocolException(string message) : Exception(message);

@@ -1,0 +1,274 @@
+using System.Runtime.CompilerServices;
+
+namespace Rampart.Protocol;
+
+/// <summary>
+/// Reads client requests, multibulk (<c>*2\r\n$3\r\nGET\r\n$1\r\nk\r\n</c>) or inline (<c>GET k\r\n</c>, as telnet
+/// and redis-cli send), from a contiguous buffer, without copying multibulk arguments.
+/// One reader belongs to one client session: it keeps its argument table between calls so that a request split
+/// across reads resumes where it stopped instead of being parsed again from its start.
+/// Error texts and the points where they are raised follow Redis's networking.c exactly.
+/// </summary>
+public sealed class RequestReader
+{
+    private readonly RespLimits _limits;
+    private int[] _offsets = new int[16];
+    private int[] _lengths = new int[16];
+    private byte[] _inline = new byte[256];
+    private int _count;
+
+    // Resume state of a multibulk request that was incomplete: where parsing stopped and how many arguments remain.
+    private int _resumePos;
+    private int _resumeExpected;
+    private long _needed;
+
+    public RequestReader(RespLimits? limits = null) => _limits = limits ?? RespLimits.Default;
+
+    /// <summary>Number of arguments of the request just read (command name included).</summary>
+    public int ArgumentCount => _count;
+
+    /// <summary>True when the request was an inline command; its arguments live in the reader, not the buffer.</summary>
+    public bool IsInline { get; private set; }
+
+    /// <summary>Redis's error message (without the leading "ERR ") after <see cref="ParseStatus.Error"/>.</summary>
+    public string? Error { get; private set; }
+
+    /// <summary>After <see cref="ParseStatus.Incomplete"/>: the buffer length at which trying again can make progress.</summary>
+    public long NeededLength => _needed;
+
+    /// <summary>Argument <paramref name="index"/> of the request just read from <paramref name="buffer"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<byte> Argument(ReadOnlySpan<byte> buffer, int index)
+    {
+        if ((uint)index >= (uint)_count) ThrowIndex();
+        return IsInline
+            ? _inline.AsSpan(_offsets[index], _lengths[index])
+            : buffer.Slice(_offsets[index], _lengths[index]);
+    }
+
+    /// <summary>Offset of argument <paramref name="index"/> inside the buffer (multibulk requests only).</summary>
+    public int ArgumentOffset(int index) => _offsets[index];
+
+    /// <summary>Length of argument <paramref name="index"/>.</summary>
+    public int ArgumentLength(int index) => _lengths[index];
+
+    /// <summary>
+    /// Tries to read one request from the start of <paramref name="buffer"/>. After Incomplete, call again with a
+    /// buffer that starts with the same bytes and holds more. After Complete, <paramref name="consumed"/> is the
+    /// request's length in bytes (its raw form, which can be forwarded as is when it is not inline).
+    /// </summary>
+    public ParseStatus TryRead(ReadOnlySpan<byte> buffer, out int consumed)
+    {
+        consumed = 0;
+        if (buffer.Length == 0)
+        {
+            _needed = 1;
+            return ParseStatus.Incomplete;
+        }
+        if (buffer.Length < _needed) return ParseStatus.Incomplete;
+        return buffer[0] == (byte)'*' ? ReadMultibulk(buffer, out consumed) : ReadInline(buffer, out consumed);
+    }
+
+    private ParseStatus ReadMultibulk(ReadOnlySpan<byte> buffer, out int consumed)
+    {
+        consumed = 0;
+        IsInline = false;
+        int pos = _resumePos;
+        int expected = _resumeExpected;
+        if (pos == 0)
+        {
+            int cr = buffer.IndexOf((byte)'\r');
+            if (cr < 0)
+            {
+                if (buffer.Length > _limits.MaxInlineLength) return Fail("Protocol error: too big mbulk count string");
+                return NeedMore(buffer.Length + 1);
+            }
+            if (cr + 1 >= buffer.Length) return NeedMore(cr + 2);
+            if (!RespNumber.TryParse(buffer.Slice(1, cr - 1), out long count) || count > int.MaxValue)
+                return Fail("Protocol error: invalid multibulk length");
+            pos = cr + 2;
+            if (count <= 0)
+            {
+                // Redis treats "*0" and "*-1" as nothing to do.
+                _count = 0;
+                consumed = pos;
+                Reset();
+                return ParseStatus.Complete;
+            }
+            if (count > _limits.MaxArguments) return Fail("Protocol error: invalid multibulk length");
+            expected = (int)count;
+            _count = 0;
+            EnsureCapacity(Math.Min(expected, 1024));
+        }
+
+        while (_count < expected)
+        {
+            if (pos >= buffer.Length) return Suspend(pos, expected, pos + 1);
+            if (buffer[pos] != (byte)'$')
+                return Fail($"Protocol error: expected '$', got '{(char)buffer[pos]}'");
+            var rest = buffer.Slice(pos);
+            int cr = rest.IndexOf((byte)'\r');
+            if (cr < 0)
+            {
+                if (rest.Length > _limits.MaxInlineLength) return Fail("Protocol error: too big bulk count string");
+                return Suspend(pos, expected, buffer.Length + 1);
+            }
+            if (!RespNumber.TryParse(rest.Slice(1, cr - 1), out long len) || len < 0 || len > _limits.MaxBulkLength)
+                return Fail("Protocol error: invalid bulk length");
+            long dataStart = (long)pos + cr + 2;
+            long end = dataStart + len + 2; // Redis skips the two bytes after the data without looking at them.
+            if (end > buffer.Length) return Suspend(pos, expected, end);
+            if (_count == _offsets.Length) EnsureCapacity(_count * 2);
+            _offsets[_count] = (int)dataStart;
+            _lengths[_count] = (int)len;
+            _count++;
+            pos = (int)end;
+        }
+
+        consumed = pos;
+        Reset();
+        return ParseStatus.Complete;
+    }
+
+    private ParseStatus ReadInline(ReadOnlySpan<byte> buffer, out int consumed)
+    {
+        consumed = 0;
+        IsInline = true;
+        int nl = buffer.IndexOf((byte)'\n');
+        if (nl < 0)
+        {
+            if (buffer.Length > _limits.MaxInlineLength) return Fail("Protocol error: too big inline request");
+            return NeedMore(buffer.Length + 1);
+        }
+        if (nl > _limits.MaxInlineLength) return Fail("Protocol error: too big inline request");
+        var line = buffer.Slice(0, nl);
+        if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
+        if (!SplitArgs(line)) return Fail("Protocol error: unbalanced quotes in request");
+        consumed = nl + 1;
+        Reset();
+        return ParseStatus.Complete;
+    }
+
+    /// <summary>Splits an inline line into arguments exactly as Redis's sdssplitargs does (quotes and escapes).</summary>
+    private bool SplitArgs(ReadOnlySpan<byte> line)
+    {
+        _count = 0;
+        if (_inline.Length < line.Length) _inline = new byte[Math.Max(line.Length, _inline.Length * 2)];
+        int w = 0;
+        int i = 0;
+        while (true)
+        {
+            while (i < line.Length && IsSpace(line[i])) i++;
+            if (i >= line.Length) return true;
+            int start = w;
+            bool inDouble = false, inSingle = false, done = false;
+            while (!done)
+            {
+                if (inDouble)
+                {
+                    if (i >= line.Length) return false;
+                    byte c = line[i];
+                    if (c == '\\' && i + 3 < line.Length && line[i + 1] == 'x' && IsHex(line[i + 2]) && IsHex(line[i + 3]))
+                    {
+                        _inline[w++] = (byte)(HexValue(line[i + 2]) * 16 + HexValue(line[i + 3]));
+                        i += 3;
+                    }
+                    else if (c == '\\' && i + 1 < line.Length)
+                    {
+                        i++;
+                        _inline[w++] = line[i] switch
+                        {
+                            (byte)'n' => (byte)'\n',
+                            (byte)'r' => (byte)'\r',
+                            (byte)'t' => (byte)'\t',
+                            (byte)'b' => (byte)'\b',
+                            (byte)'a' => (byte)'\a',
+                            var other => other,
+                        };
+                    }
+                    else if (c == '"')
+                    {
+                        // A closing quote must be followed by a space or the end of the line.
+                        if (i + 1 < line.Length && !IsSpace(line[i + 1])) return false;
+                        done = true;
+                    }
+                    else _inline[w++] = c;
+                }
+                else if (inSingle)
+                {
+                    if (i >= line.Length) return false;
+                    byte c = line[i];
+                    if (c == '\\' && i + 1 < line.Length && line[i + 1] == '\'')
+                    {
+                        i++;
+                        _inline[w++] = (byte)'\'';
+                    }
+                    else if (c == '\'')
+                    {
+                        if (i + 1 < line.Length && !IsSpace(line[i + 1])) return false;
+                        done = true;
+                    }
+                    else _inline[w++] = c;
+                }
+                else
+                {
+                    if (i >= line.Length) { done = true; break; }
+                    byte c = line[i];
+                    if (IsSpace(c)) done = true;
+                    else if (c == '"') inDouble = true;
+                    else if (c == '\'') inSingle = true;
+                    else _inline[w++] = c;
+                }
+                if (i < line.Length) i++;
+            }
+            if (_count == _offsets.Length) EnsureCapacity(_count * 2);
+            _offsets[_count] = start;
+            _lengths[_count] = w - start;
+            _count++;
+        }
+    }
+
+    private static bool IsSpace(byte c) => c is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t' or (byte)'\v' or (byte)'\f';
+    private static bool IsHex(byte c) => char.IsAsciiHexDigit((char)c);
+    private static int HexValue(byte c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+
+    private ParseStatus NeedMore(long needed)
+    {
+        _needed = needed;
+        return ParseStatus.Incomplete;
+    }
+
+    private ParseStatus Suspend(int pos, int expected, long needed)
+    {
+        _resumePos = pos;
+        _resumeExpected = expected;
+        _needed = needed;
+        return ParseStatus.Incomplete;
+    }
+
+    private ParseStatus Fail(string message)
+    {
+        Error = message;
+        _count = 0;
+        Reset();
+        return ParseStatus.Error;
+    }
+
+    /// <summary>Forgets any partly read request (for a session that drops its buffer).</summary>
+    public void Reset()
+    {
+        _resumePos = 0;
+        _resumeExpected = 0;
+        _needed = 0;
+    }
+
+    private void EnsureCapacity(int size)
+    {
+        if (_offsets.Length >= size) return;
+        Array.Resize(ref _offsets, size);
+        Array.Resize(ref _lengths, size);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowIndex() => throw new ArgumentOutOfRangeException("index");
+}

@@ -1,0 +1,22 @@
+namespace Rampart.Protocol;
+
+/// <summary>
+/// Bounds on what a client may send, with Redis's own defaults (proto-max-bulk-len, PROTO_INLINE_MAX_SIZE).
+/// A request over a bound is a protocol error for that client only.
+/// </summary>
+public sealed record RespLimits
+{
+    public const long DefaultMaxBulkLength = 512L * 1024 * 1024;
+    public const int DefaultMaxInlineLength = 64 * 1024;
+
+    public static RespLimits Default { get; } = new();
+
+    /// <summary>Largest bulk string a client may send (Redis: proto-max-bulk-len).</summary>
+    public long MaxBulkLength { get; init; } = DefaultMaxBulkLength;
+
+    /// <summary>Longest inline command line, and longest '*' or '$' header line (Redis: PROTO_INLINE_MAX_SIZE).</summary>
+    public int MaxInlineLength { get; init; } = DefaultMaxInlineLength;
+
+    /// <summary>Most elements in one multibulk request (Redis allows up to INT_MAX).</summary>
+    public int MaxArguments { get; init; } = int.MaxValue;
+}

@@ -1,0 +1,76 @@
+using System.Buffers.Text;
+using System.Text;
+
+namespace Rampart.Protocol;
+
+/// <summary>Writes RESP replies and requests into a <see cref="ByteBuffer"/>.</summary>
+public static class RespWriter
+{
+    private static ReadOnlySpan<byte> Crlf => "\r\n"u8;
+
+    public static void SimpleString(ByteBuffer output, ReadOnlySpan<byte> text)
+    {
+        output.WriteByte((byte)'+');
+        output.Write(text);
+        output.Write(Crlf);
+    }
+
+    /// <summary>An error line; <paramref name="message"/> includes its code, for example "ERR unknown command".</summary>
+    public static void Error(ByteBuffer output, ReadOnlySpan<byte> message)
+    {
+        output.WriteByte((byte)'-');
+        output.Write(message);
+        output.Write(Crlf);
+    }
+
+    public static void Error(ByteBuffer output, string message)
+    {
+        int max = Encoding.UTF8.GetMaxByteCount(message.Length) + 3;
+        var span = output.GetSpan(max);
+        span[0] = (byte)'-';
+        int n = Encoding.UTF8.GetBytes(message, span[1..]);
+        // Error lines must stay on one line whatever the message holds.
+        foreach (ref byte b in span.Slice(1, n))
+            if (b is (byte)'\r' or (byte)'\n') b = (byte)' ';
+        span[n + 1] = (byte)'\r';
+        span[n + 2] = (byte)'\n';
+        output.Advance(n + 3);
+    }
+
+    public static void Integer(ByteBuffer output, long value) => Header(output, (byte)':', value);
+
+    public static void Bulk(ByteBuffer output, ReadOnlySpan<byte> value)
+    {
+        Header(output, (byte)'$', value.Length);
+        output.Write(value);
+        output.Write(Crlf);
+    }
+
+    public static void Bulk(ByteBuffer output, string value)
+    {
+        int count = Encoding.UTF8.GetByteCount(value);
+        Header(output, (byte)'$', count);
+        var span = output.GetSpan(count + 2);
+        Encoding.UTF8.GetBytes(value, span);
+        span[count] = (byte)'\r';
+        span[count + 1] = (byte)'\n';
+        output.Advance(count + 2);
+    }
+
+    public static void NullBulk(ByteBuffer output) => output.Write("$-1\r\n"u8);
+
+    public static void NullArray(ByteBuffer output) => output.Write("*-1\r\n"u8);
+
+    public static void ArrayHeader(ByteBuffer output, long count) => Header(output, (byte)'*', count);
+
+    /// <summary>A type byte, a number and CRLF: the header of integers, bulk strings and aggregates.</summary>
+    public static void Header(ByteBuffer output, byte type, long value)
+    {
+        var span = output.GetSpan(24);
+        span[0] = type;
+        Utf8Formatter.TryFormat(value, span[1..], out int n);
+        span[n + 1] = (byte)'\r';
+        span[n + 2] = (byte)'\n';
+        output.Advance(n + 3);
+    }
+}

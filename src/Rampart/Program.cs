@@ -1,0 +1,2 @@
+// Entry point; the command line is built in Cli/.
+return 0;
