@@ -1,0 +1,19 @@
+namespace Rampart.Proxy.Configuration;
+
+/// <summary>A whole validated configuration file: the pools, in file order, and Rampart's own process settings.</summary>
+public sealed record ProxyConfig
+{
+    /// <summary>The file it was read from (for messages), or a description such as "(test)".</summary>
+    public required string Source { get; init; }
+    public required IReadOnlyList<PoolConfig> Pools { get; init; }
+    public RampartSettings Settings { get; init; } = new();
+}
+
+/// <summary>The reserved top-level key <c>rampart:</c>: settings of the process rather than of a pool.</summary>
+public sealed record RampartSettings
+{
+    /// <summary>Admin HTTP listen address (host:port), or null when the admin server is off.</summary>
+    public string? AdminListen { get; init; }
+    public string? AdminUser { get; init; }
+    public string? AdminPassword { get; init; }
+}
