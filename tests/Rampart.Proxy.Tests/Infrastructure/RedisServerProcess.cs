@@ -21,11 +21,14 @@ public sealed class RedisServerProcess : IDisposable
         Port = port;
     }
 
-    public static RedisServerProcess Start(params string[] extraArgs)
+    public static RedisServerProcess Start(params string[] extraArgs) => StartOn(0, extraArgs);
+
+    /// <summary>Starts on <paramref name="fixedPort"/> (to bring a killed server back on its address), or a free port for 0.</summary>
+    public static RedisServerProcess StartOn(int fixedPort, params string[] extraArgs)
     {
         for (int attempt = 0; ; attempt++)
         {
-            int port = FreePort.Next();
+            int port = fixedPort != 0 ? fixedPort : FreePort.Next();
             var psi = new ProcessStartInfo("redis-server")
             {
                 RedirectStandardOutput = true,
@@ -74,6 +77,18 @@ public sealed class RedisServerProcess : IDisposable
         var buffer = new byte[64 * 1024];
         int n = stream.Read(buffer);
         return Encoding.UTF8.GetString(buffer, 0, n);
+    }
+
+    /// <summary>SIGSTOP: the process keeps its sockets but answers nothing (a hung server).</summary>
+    public void Freeze() => Signal("STOP");
+
+    /// <summary>SIGCONT after <see cref="Freeze"/>.</summary>
+    public void Thaw() => Signal("CONT");
+
+    private void Signal(string name)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", $"-{name} {_process.Id}") { UseShellExecute = false })!;
+        kill.WaitForExit();
     }
 
     public void Kill()

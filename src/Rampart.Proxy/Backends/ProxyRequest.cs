@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using Rampart.Protocol;
+using Rampart.Proxy.Clients;
+
+namespace Rampart.Proxy.Backends;
+
+/// <summary>
+/// One client request on its way through the proxy, and then its reply. Each request is its own object with its own
+/// completion (the ordering invariant): the client session queues it in request order, a server connection completes
+/// it, and only the session, once it has written the reply, gives it back to the pool.
+/// </summary>
+internal sealed class ProxyRequest
+{
+    private const int InitialPayload = 256;
+    private const int KeepPayload = 16 * 1024;
+    private const int MaxPooled = 16 * 1024;
+    private static readonly ConcurrentQueue<ProxyRequest> Pool = new();
+    private static int _pooled;
+
+    /// <summary>The request bytes in RESP until written to a server; then the reply bytes.</summary>
+    public readonly ByteBuffer Payload = new(InitialPayload);
+
+    public ClientSession? Client;
+    /// <summary>Next request of the same client, in request order (the session's queue is an intrusive list).</summary>
+    public ProxyRequest? Next;
+    /// <summary>Environment.TickCount64 when the request was handed to the server socket, for timeouts.</summary>
+    public long SentTick;
+    private volatile bool _completed;
+
+    public bool IsCompleted => _completed;
+
+    public static ProxyRequest Rent(ClientSession client)
+    {
+        if (Pool.TryDequeue(out var request)) Interlocked.Decrement(ref _pooled);
+        else request = new ProxyRequest();
+        request.Client = client;
+        return request;
+    }
+
+    /// <summary>Replaces the payload with the server's reply and hands the request back to its client.</summary>
+    public void Complete(ReadOnlySpan<byte> reply)
+    {
+        Payload.Clear();
+        Payload.Write(reply);
+        MarkCompleted();
+    }
+
+    /// <summary>Completes with an error line, for example "ERR timeout".</summary>
+    public void Fail(string error)
+    {
+        Payload.Clear();
+        RespWriter.Error(Payload, error);
+        MarkCompleted();
+    }
+
+    /// <summary>Completes with whatever the payload holds now (a reply written locally).</summary>
+    public void MarkCompleted()
+    {
+        _completed = true;
+        Client!.OnRequestCompleted(this);
+    }
+
+    public void Return()
+    {
+        Client = null;
+        Next = null;
+        _completed = false;
+        Payload.Clear();
+        Payload.ShrinkIfEmpty(KeepPayload);
+        if (Interlocked.Increment(ref _pooled) <= MaxPooled) Pool.Enqueue(this);
+        else
+        {
+            Interlocked.Decrement(ref _pooled);
+            Payload.Dispose();
+        }
+    }
+}

@@ -1,0 +1,216 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Rampart.Protocol;
+
+namespace Rampart.Proxy.Backends;
+
+/// <summary>
+/// One shared, pipelined connection to a Redis server. Many client sessions enqueue requests; one writer at a time
+/// drains the queue into a single send (pipelining); a reader loop completes in-flight requests in FIFO order.
+/// When the link drops, its in-flight requests fail with an error and are never resent (writes are not idempotent);
+/// requests not yet written wait for the reconnect. While the server is down, requests fail fast.
+/// </summary>
+internal sealed partial class ServerConnection : IThreadPoolWorkItem
+{
+    private const int MaxBatchBytes = 256 * 1024;
+    internal static readonly bool InlineFlush = Environment.GetEnvironmentVariable("RAMPART_INLINE_FLUSH") == "1";
+
+    private readonly ServerEndpoint _server;
+    private readonly ILogger _logger;
+    private readonly ConcurrentQueue<ProxyRequest> _pending = new();
+    private readonly ByteBuffer _sendBuffer = new(16 * 1024);
+    private int _writeScheduled;
+    private ServerLink? _link;
+    // A request taken from the queue while its link died: it goes first on the next link, so order is kept.
+    private ProxyRequest? _carry;
+    private bool _disposed;
+
+    public ServerConnection(ServerEndpoint server, ILogger logger)
+    {
+        _server = server;
+        _logger = logger;
+    }
+
+    /// <summary>The live link, if connected (read by the timeout sweep).</summary>
+    internal ServerLink? Link => Volatile.Read(ref _link);
+
+    /// <summary>Queues a request; call <see cref="Flush"/> once the caller has queued everything it has.</summary>
+    public void Enqueue(ProxyRequest request)
+    {
+        string? down = _server.UnavailableReason;
+        if (down is not null)
+        {
+            request.Fail(down);
+            return;
+        }
+        _pending.Enqueue(request);
+    }
+
+    /// <summary>
+    /// Makes sure a writer will send what is queued. The write runs as a separate work item, after the work already
+    /// queued (other clients' reads), so that requests from many clients leave in one batch.
+    /// </summary>
+    public void Flush()
+    {
+        if (Interlocked.CompareExchange(ref _writeScheduled, 1, 0) == 0)
+        {
+            if (InlineFlush) _ = WriteLoopAsync();
+            else ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute() => _ = WriteLoopAsync();
+
+    private async Task WriteLoopAsync()
+    {
+        while (true)
+        {
+            var link = Volatile.Read(ref _link);
+            if (link is null || link.IsDead)
+            {
+                link = await ConnectAsync();
+                if (link is null) return; // pending requests were failed; the writer flag was released
+            }
+
+            bool any = false;
+            link.BeginWrite();
+            try
+            {
+                while (_sendBuffer.Length < MaxBatchBytes && TryTake(out var request))
+                {
+                    if (request.Client!.IsClosed)
+                    {
+                        request.MarkCompleted(); // nobody waits for it: skip the server round trip
+                        continue;
+                    }
+                    if (link.IsDead)
+                    {
+                        _carry = request; // not written yet: it may go on the next link
+                        break;
+                    }
+                    _sendBuffer.Write(request.Payload.Span);
+                    request.SentTick = Environment.TickCount64;
+                    link.InFlight.Enqueue(request);
+                    any = true;
+                }
+            }
+            finally
+            {
+                link.EndWrite();
+            }
+
+            if (!any)
+            {
+                _sendBuffer.Clear();
+                if (link.IsDead) continue;
+                Volatile.Write(ref _writeScheduled, 0);
+                // A request queued after our last look but before the flag was released would be stranded.
+                if ((_pending.IsEmpty && _carry is null) || Interlocked.CompareExchange(ref _writeScheduled, 1, 0) != 0) return;
+                continue;
+            }
+
+            try
+            {
+                await link.Socket.SendAsync(_sendBuffer.Memory, SocketFlags.None);
+                _server.Stats.AddSent(_sendBuffer.Length);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                link.Kill($"write failed: {SocketErrors.Describe(e)}");
+            }
+            _sendBuffer.Clear();
+        }
+    }
+
+    /// <summary>Connects a new link; on failure fails everything queued and puts the server in backoff.</summary>
+    private async Task<ServerLink?> ConnectAsync()
+    {
+        if (_disposed) { FailPending("ERR rampart: proxy is shutting down"); return ReleaseWriter(); }
+        string? down = _server.UnavailableReason;
+        if (down is not null) { FailPending(down); return ReleaseWriter(); }
+
+        try
+        {
+            var link = await ServerLink.ConnectAsync(_server, this);
+            Volatile.Write(ref _link, link);
+            _server.OnConnected();
+            LogConnected(_server.Endpoint);
+            _ = link.ReadLoopAsync();
+            return link;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or RespProtocolException)
+        {
+            string reason = SocketErrors.Describe(e);
+            _server.OnConnectFailed(reason);
+            LogConnectFailed(_server.Endpoint, reason);
+            FailPending(_server.UnavailableReason ?? $"ERR rampart: server {_server.Endpoint} unavailable: {reason}");
+            return ReleaseWriter();
+        }
+    }
+
+    private bool TryTake(out ProxyRequest request)
+    {
+        if (_carry is not null)
+        {
+            request = _carry;
+            _carry = null;
+            return true;
+        }
+        return _pending.TryDequeue(out request!);
+    }
+
+    private ServerLink? ReleaseWriter()
+    {
+        Volatile.Write(ref _writeScheduled, 0);
+        if (!_pending.IsEmpty) Flush();
+        return null;
+    }
+
+    private void FailPending(string error)
+    {
+        while (TryTake(out var request)) request.Fail(error);
+    }
+
+    /// <summary>Called by a link whose reader has stopped, after it failed its in-flight requests.</summary>
+    internal void OnLinkDead(ServerLink link, string reason, int failedInFlight)
+    {
+        Interlocked.CompareExchange(ref _link, null, link);
+        _server.OnDisconnected();
+        LogDisconnected(_server.Endpoint, reason, failedInFlight);
+        // Requests queued but never written go out on a new link.
+        if (!_pending.IsEmpty) Flush();
+    }
+
+    /// <summary>Fails the head request if it has waited longer than the pool's timeout; the link is then recycled.</summary>
+    internal void CheckTimeout(long now, int timeoutMs)
+    {
+        var link = Link;
+        if (link is null || link.IsDead) return;
+        if (link.InFlight.TryPeek(out var head) && now - head.SentTick > timeoutMs
+            && link.InFlight.TryPeek(out var again) && ReferenceEquals(head, again))
+        {
+            _server.Stats.AddTimeout();
+            LogTimeout(_server.Endpoint, timeoutMs);
+            link.Kill("timeout", failWith: "ERR timeout");
+        }
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        Link?.Kill("proxy is shutting down");
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to server {Endpoint}")]
+    private partial void LogConnected(string endpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot connect to server {Endpoint}: {Reason}")]
+    private partial void LogConnectFailed(string endpoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost connection to server {Endpoint}: {Reason}; {FailedInFlight} in-flight requests failed")]
+    private partial void LogDisconnected(string endpoint, string reason, int failedInFlight);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Server {Endpoint} did not answer within {TimeoutMs} ms; recycling the connection")]
+    private partial void LogTimeout(string endpoint, int timeoutMs);
+}

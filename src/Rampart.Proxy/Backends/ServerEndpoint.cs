@@ -1,0 +1,93 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Rampart.Proxy.Configuration;
+
+namespace Rampart.Proxy.Backends;
+
+/// <summary>
+/// One server of a pool: its address, its <c>server_connections</c> shared connections, its counters, and whether
+/// it is reachable. After a failed connect the server is unavailable for a backoff that doubles up to a ceiling,
+/// and requests for it fail at once instead of waiting.
+/// </summary>
+internal sealed class ServerEndpoint : IDisposable
+{
+    private const int FirstBackoffMs = 100;
+    private const int MaxBackoffMs = 5_000;
+    private const int DefaultConnectTimeoutMs = 5_000;
+
+    private readonly ServerConnection[] _connections;
+    private long _retryAtTick;
+    private string? _downReason;
+    private int _consecutiveFailures;
+
+    public ServerEndpoint(PoolConfig pool, ServerConfig config, ILogger logger)
+    {
+        Pool = pool;
+        Config = config;
+        Endpoint = config.Endpoint;
+        Address = Resolve(config);
+        ConnectTimeout = TimeSpan.FromMilliseconds(pool.TimeoutMs ?? DefaultConnectTimeoutMs);
+        _connections = new ServerConnection[Math.Max(1, pool.ServerConnections)];
+        for (int i = 0; i < _connections.Length; i++) _connections[i] = new ServerConnection(this, logger);
+    }
+
+    public PoolConfig Pool { get; }
+    public ServerConfig Config { get; }
+    public string Endpoint { get; }
+    public EndPoint Address { get; }
+    public TimeSpan ConnectTimeout { get; }
+    public ServerStats Stats { get; } = new();
+    public IReadOnlyList<ServerConnection> Connections => _connections;
+
+    /// <summary>The connection a client uses for this server: fixed per client, so its requests stay in order.</summary>
+    public ServerConnection ConnectionFor(long clientId) => _connections[(int)((ulong)clientId % (ulong)_connections.Length)];
+
+    /// <summary>An error reply while the server is in backoff after a failed connect; null when it may be tried.</summary>
+    public string? UnavailableReason =>
+        Environment.TickCount64 < Volatile.Read(ref _retryAtTick) ? Volatile.Read(ref _downReason) : null;
+
+    public void OnConnected()
+    {
+        Stats.ConnectionOpened();
+        Volatile.Write(ref _consecutiveFailures, 0);
+    }
+
+    public void OnDisconnected() => Stats.ConnectionClosed();
+
+    public void OnConnectFailed(string reason)
+    {
+        Stats.AddError();
+        int failures = Interlocked.Increment(ref _consecutiveFailures);
+        int backoff = (int)Math.Min(MaxBackoffMs, (long)FirstBackoffMs << Math.Min(failures - 1, 16));
+        Volatile.Write(ref _downReason, $"ERR rampart: server {Endpoint} unavailable: {reason}");
+        Volatile.Write(ref _retryAtTick, Environment.TickCount64 + backoff);
+    }
+
+    /// <summary>Opens every connection now (twemproxy's <c>preconnect</c>).</summary>
+    public void Preconnect()
+    {
+        foreach (var connection in _connections) connection.Flush();
+    }
+
+    public void CheckTimeouts(long now)
+    {
+        if (Pool.TimeoutMs is not int timeout) return;
+        foreach (var connection in _connections) connection.CheckTimeout(now, timeout);
+    }
+
+    public void Dispose()
+    {
+        foreach (var connection in _connections) connection.Dispose();
+    }
+
+    private static EndPoint Resolve(ServerConfig config)
+    {
+        if (config.Host.StartsWith('/')) return new UnixDomainSocketEndPoint(config.Host);
+        if (IPAddress.TryParse(config.Host, out var ip)) return new IPEndPoint(ip, config.Port);
+        // Resolved once at start (and again at reload), as twemproxy does; prefer IPv4 like most Redis setups.
+        var addresses = Dns.GetHostAddresses(config.Host);
+        var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
+        return new IPEndPoint(chosen, config.Port);
+    }
+}

@@ -1,0 +1,134 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Rampart.Protocol;
+
+namespace Rampart.Proxy.Backends;
+
+/// <summary>
+/// One TCP connection's lifetime inside a <see cref="ServerConnection"/>: the socket, the FIFO of requests written
+/// and awaiting replies, and the reader that completes them. A link dies once; the connection then makes a new one.
+/// </summary>
+internal sealed class ServerLink
+{
+    private const int ReceiveChunk = 16 * 1024;
+
+    private readonly ServerEndpoint _server;
+    private readonly ServerConnection _owner;
+    private readonly ReplyScanner _scanner = new();
+    private int _dead;
+    private int _writers;
+    private string _deathReason = "connection closed";
+    private string? _failWith;
+
+    public Socket Socket { get; }
+    /// <summary>Written requests awaiting their replies, oldest first. Producer: the writer; consumer: the reader.</summary>
+    public ConcurrentQueue<ProxyRequest> InFlight { get; } = new();
+    public bool IsDead => Volatile.Read(ref _dead) != 0;
+
+    private ServerLink(ServerEndpoint server, ServerConnection owner, Socket socket)
+    {
+        _server = server;
+        _owner = owner;
+        Socket = socket;
+    }
+
+    public static async Task<ServerLink> ConnectAsync(ServerEndpoint server, ServerConnection owner)
+    {
+        var socket = new Socket(server.Address.AddressFamily, SocketType.Stream,
+            server.Address.AddressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
+        try
+        {
+            if (socket.AddressFamily != AddressFamily.Unix)
+            {
+                socket.NoDelay = true;
+                if (server.Pool.TcpKeepalive) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            }
+            using var cts = new CancellationTokenSource(server.ConnectTimeout);
+            await socket.ConnectAsync(server.Address, cts.Token);
+            await ServerHandshake.RunAsync(socket, server.Pool, cts.Token);
+            return new ServerLink(server, owner, socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The writer announces itself before adding to <see cref="InFlight"/>, so a dying link can wait for it.</summary>
+    public void BeginWrite() => Interlocked.Increment(ref _writers);
+    public void EndWrite() => Interlocked.Decrement(ref _writers);
+
+    /// <summary>Marks the link dead and closes its socket; the reader then fails what is in flight.</summary>
+    public void Kill(string reason, string? failWith = null)
+    {
+        if (Interlocked.CompareExchange(ref _dead, 1, 0) != 0) return;
+        _deathReason = reason;
+        _failWith = failWith;
+        try { Socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        Socket.Dispose();
+    }
+
+    public async Task ReadLoopAsync()
+    {
+        var buffer = new ByteBuffer(ReceiveChunk * 2);
+        try
+        {
+            while (true)
+            {
+                int read = await Socket.ReceiveAsync(buffer.GetMemory(ReceiveChunk), SocketFlags.None);
+                if (read == 0)
+                {
+                    Kill("server closed the connection");
+                    break;
+                }
+                buffer.Advance(read);
+                _server.Stats.AddReceived(read);
+                CompleteReplies(buffer);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            Kill(SocketErrors.Describe(e));
+        }
+        catch (RespProtocolException e)
+        {
+            Kill(e.Message);
+        }
+        finally
+        {
+            buffer.Dispose();
+            int failed = FailInFlight();
+            _owner.OnLinkDead(this, _deathReason, failed);
+        }
+    }
+
+    private void CompleteReplies(ByteBuffer buffer)
+    {
+        int replies = 0;
+        while (buffer.Length > 0 && _scanner.TryScan(buffer.Span, out int length))
+        {
+            if (!InFlight.TryDequeue(out var request))
+                throw new RespProtocolException("Protocol error from server: a reply arrived with no request waiting for it");
+            request.Complete(buffer.Span[..length]);
+            buffer.Consume(length);
+            replies++;
+        }
+        if (replies > 0) _server.Stats.AddResponses(replies);
+    }
+
+    private int FailInFlight()
+    {
+        // The writer may be between its dead-check and its enqueue: wait for it to leave before the final drain.
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _writers) != 0) spin.SpinOnce();
+        string error = _failWith ?? $"ERR rampart: connection to server {_server.Endpoint} lost ({_deathReason})";
+        int failed = 0;
+        while (InFlight.TryDequeue(out var request))
+        {
+            request.Fail(error);
+            failed++;
+        }
+        return failed;
+    }
+}

@@ -1,0 +1,250 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Rampart.Protocol;
+using Rampart.Proxy.Backends;
+using Rampart.Proxy.Commands;
+
+namespace Rampart.Proxy.Clients;
+
+/// <summary>
+/// One client connection. The read loop parses requests and dispatches each one; every request joins the
+/// session's reply queue in arrival order, and replies are written strictly in that order, whichever server
+/// answers first. Only this session's bad input, slowness or disconnect can affect it.
+/// </summary>
+internal sealed partial class ClientSession
+{
+    private const int ReadChunk = 16 * 1024;
+    private const int KeepBuffer = 64 * 1024;
+    private const int SendThreshold = 64 * 1024;
+    /// <summary>Redis's client-query-buffer-limit: an unfinished request may not hold more than this.</summary>
+    private const long QueryBufferLimit = 1024L * 1024 * 1024;
+
+    private readonly Socket _socket;
+    private readonly PoolRuntime _pool;
+    private readonly ILogger _logger;
+    private readonly ByteBuffer _input = new(ReadChunk);
+    private readonly ByteBuffer _output = new(ReadChunk);
+    private readonly RequestReader _reader;
+
+    // The reply queue: an intrusive list with a sentinel. The read loop appends at _tail; the flusher advances _head
+    // over completed requests. _head is always a request already written (or the initial sentinel).
+    private ProxyRequest _head;
+    private ProxyRequest _tail;
+    private readonly ProxyRequest _sentinel;
+    private int _flushSignals;
+    private long _unsentReplyBytes;
+
+    private ServerConnection? _touched;
+    private List<ServerConnection>? _touchedMore;
+    private volatile bool _closed;
+    private bool _closeAfterReplies;
+    private int _closedOnce;
+
+    public ClientSession(long id, Socket socket, PoolRuntime pool, ILogger logger)
+    {
+        Id = id;
+        _socket = socket;
+        _pool = pool;
+        _logger = logger;
+        _reader = new RequestReader(pool.Limits);
+        _sentinel = ProxyRequest.Rent(this);
+        _head = _tail = _sentinel;
+        RemoteEndPoint = socket.RemoteEndPoint?.ToString() ?? "unix";
+    }
+
+    public long Id { get; }
+    public string RemoteEndPoint { get; }
+    public PoolRuntime Pool => _pool;
+    /// <summary>CLIENT SETNAME, answered by Rampart itself.</summary>
+    public string? Name { get; set; }
+    public bool IsClosed => _closed;
+    /// <summary>True while a request of this session waits for its reply (read for graceful shutdown).</summary>
+    public bool HasPendingReplies => Volatile.Read(ref _head.Next) is not null;
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            while (!_closeAfterReplies)
+            {
+                int read = await _socket.ReceiveAsync(_input.GetMemory(ReadChunk), SocketFlags.None);
+                if (read == 0) break;
+                _input.Advance(read);
+                if (_input.Length > QueryBufferLimit)
+                {
+                    LogQueryLimit(Id, RemoteEndPoint, _input.Length);
+                    break;
+                }
+                ProcessInput();
+                FlushTouched();
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The client went away; nothing to answer.
+        }
+        catch (Exception e)
+        {
+            // A bug must cost this one client its connection, never the process.
+            LogSessionFault(e, Id);
+        }
+        finally
+        {
+            _input.Dispose();
+            if (!_closeAfterReplies) Close();
+        }
+    }
+
+    private void ProcessInput()
+    {
+        while (true)
+        {
+            var span = _input.Span;
+            if (span.Length == 0 || span.Length < _reader.NeededLength) return;
+            var status = _reader.TryRead(span, out int consumed);
+            if (status == ParseStatus.Incomplete) return;
+            if (status == ParseStatus.Error)
+            {
+                // As Redis: answer the protocol error, then close this connection once the reply is out.
+                ReplyError("ERR " + _reader.Error);
+                CloseAfterReplies();
+                return;
+            }
+            if (_reader.ArgumentCount > 0)
+                CommandDispatcher.Dispatch(this, new Request(_reader, span), span[..consumed], _reader.IsInline);
+            _input.Consume(consumed);
+            if (_closeAfterReplies) return;
+        }
+    }
+
+    /// <summary>Queues a request for a server, in this client's reply order.</summary>
+    public void Forward(ServerConnection connection, ProxyRequest request)
+    {
+        Append(request);
+        connection.Enqueue(request);
+        if (_touched is null || ReferenceEquals(_touched, connection)) _touched = connection;
+        else if (_touchedMore is null) _touchedMore = [connection];
+        else if (!_touchedMore.Contains(connection)) _touchedMore.Add(connection);
+    }
+
+    /// <summary>A request slot whose reply Rampart writes itself; finish it with <see cref="CompleteLocal"/>.</summary>
+    public ProxyRequest BeginLocal()
+    {
+        var request = ProxyRequest.Rent(this);
+        Append(request);
+        return request;
+    }
+
+    public void CompleteLocal(ProxyRequest request) => request.MarkCompleted();
+
+    public void ReplyError(string message)
+    {
+        var request = BeginLocal();
+        RespWriter.Error(request.Payload, message);
+        CompleteLocal(request);
+    }
+
+    /// <summary>QUIT and protocol errors: stop reading, write what is queued, then close.</summary>
+    public void CloseAfterReplies()
+    {
+        _closeAfterReplies = true;
+        // The flusher closes the socket once the queue is empty; make sure it looks at least once more.
+        OnRequestCompleted(null);
+    }
+
+    private void Append(ProxyRequest request)
+    {
+        Volatile.Write(ref _tail.Next, request);
+        _tail = request;
+    }
+
+    private void FlushTouched()
+    {
+        if (_touched is null) return;
+        _touched.Flush();
+        _touched = null;
+        if (_touchedMore is null) return;
+        foreach (var connection in _touchedMore) connection.Flush();
+        _touchedMore.Clear();
+    }
+
+    /// <summary>
+    /// Called by whoever completes a request (a server reader, or this session for local replies). The first
+    /// caller becomes the flusher; later callers only count, and the flusher loops until the count is drained,
+    /// so no completion is ever missed and only one thread writes to the socket.
+    /// </summary>
+    public void OnRequestCompleted(ProxyRequest? request)
+    {
+        if (request is not null)
+        {
+            long unsent = Interlocked.Add(ref _unsentReplyBytes, request.Payload.Length);
+            if (unsent > _pool.Config.ClientOutputBufferLimit && !_closed)
+            {
+                LogOutputLimit(Id, RemoteEndPoint, unsent, _pool.Config.ClientOutputBufferLimit);
+                Close();
+            }
+        }
+        if (Interlocked.Increment(ref _flushSignals) == 1) _ = FlushAsync();
+    }
+
+    private async Task FlushAsync()
+    {
+        int observed;
+        do
+        {
+            observed = Volatile.Read(ref _flushSignals);
+            try
+            {
+                while (true)
+                {
+                    var next = Volatile.Read(ref _head.Next);
+                    if (next is null || !next.IsCompleted) break;
+                    int length = next.Payload.Length;
+                    if (!_closed) _output.Write(next.Payload.Span);
+                    Interlocked.Add(ref _unsentReplyBytes, -length);
+                    var previous = _head;
+                    _head = next;
+                    if (!ReferenceEquals(previous, _sentinel)) previous.Return();
+                    if (_output.Length >= SendThreshold) await SendOutputAsync();
+                }
+                if (_output.Length > 0) await SendOutputAsync();
+                if (_closeAfterReplies && _head.Next is null) Close();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                Close();
+                _output.Clear();
+            }
+        } while (Interlocked.Add(ref _flushSignals, -observed) != 0);
+    }
+
+    private async ValueTask SendOutputAsync()
+    {
+        if (_closed)
+        {
+            _output.Clear();
+            return;
+        }
+        await _socket.SendAsync(_output.Memory, SocketFlags.None);
+        _output.Clear();
+        _output.ShrinkIfEmpty(KeepBuffer);
+    }
+
+    public void Close()
+    {
+        if (Interlocked.Exchange(ref _closedOnce, 1) != 0) return;
+        _closed = true;
+        try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        _socket.Dispose();
+        _pool.OnSessionClosed(this);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Client {ClientId}: unexpected fault; closing this client only")]
+    private partial void LogSessionFault(Exception exception, long clientId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {ClientId} ({Remote}) closed: {Buffered} bytes of an unfinished request, over the 1 GB query buffer limit")]
+    private partial void LogQueryLimit(long clientId, string remote, long buffered);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {ClientId} ({Remote}) closed: {Unsent} bytes of replies unread, over client_output_buffer {Limit}")]
+    private partial void LogOutputLimit(long clientId, string remote, long unsent, long limit);
+}

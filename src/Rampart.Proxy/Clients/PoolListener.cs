@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Rampart.Proxy.Configuration;
+
+namespace Rampart.Proxy.Clients;
+
+/// <summary>
+/// Accepts client connections for one pool on TCP or a unix socket and starts a session for each.
+/// Accept errors are split as Garnet does: the listener closed (stop), out of descriptors or buffers (log, back
+/// off, go on), anything else (log, go on): a bad moment never stops the listener for good.
+/// </summary>
+internal sealed partial class PoolListener : IDisposable
+{
+    private static long _nextClientId;
+    private static ReadOnlySpan<byte> MaxClientsReply => "-ERR max number of clients reached\r\n"u8;
+
+    private readonly PoolRuntime _pool;
+    private readonly ILogger _logger;
+    private readonly Socket _socket;
+    private Task? _acceptLoop;
+
+    public PoolListener(PoolRuntime pool, ILogger logger)
+    {
+        _pool = pool;
+        _logger = logger;
+        _socket = Bind(pool.Config.Listen, pool.Config.Backlog);
+        LocalEndPoint = _socket.LocalEndPoint!;
+    }
+
+    /// <summary>The bound address (with the real port when the config asked for port 0).</summary>
+    public EndPoint LocalEndPoint { get; }
+
+    public void Start() => _acceptLoop = AcceptLoopAsync();
+
+    private static Socket Bind(ListenAddress listen, int backlog)
+    {
+        Socket socket;
+        if (listen.IsUnix)
+        {
+            if (File.Exists(listen.UnixPath)) File.Delete(listen.UnixPath!); // a stale socket file from a previous run
+            socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            socket.Bind(new UnixDomainSocketEndPoint(listen.UnixPath!));
+            if (listen.UnixMode is int mode && !OperatingSystem.IsWindows()) File.SetUnixFileMode(listen.UnixPath!, (UnixFileMode)mode);
+        }
+        else
+        {
+            var address = ResolveListenHost(listen.Host!);
+            socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            if (address.AddressFamily == AddressFamily.InterNetworkV6 && address.Equals(IPAddress.IPv6Any))
+                socket.DualMode = true;
+            socket.Bind(new IPEndPoint(address, listen.Port));
+        }
+        socket.Listen(backlog);
+        return socket;
+    }
+
+    private static IPAddress ResolveListenHost(string host)
+    {
+        if (IPAddress.TryParse(host, out var ip)) return ip;
+        var addresses = Dns.GetHostAddresses(host);
+        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (true)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted
+                                             && !_socket.IsBound)
+            {
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+            {
+                LogAcceptPressure(_pool.Config.Name, e.Message);
+                await Task.Delay(100);
+                continue;
+            }
+            catch (SocketException e)
+            {
+                if (e.SocketErrorCode == SocketError.OperationAborted) return;
+                LogAcceptError(_pool.Config.Name, e.Message);
+                continue;
+            }
+            Admit(client);
+        }
+    }
+
+    private void Admit(Socket client)
+    {
+        if (!_pool.TryAdmit())
+        {
+            // Redis's own answer when maxclients is reached, then the connection is closed.
+            try { client.Send(MaxClientsReply, SocketFlags.None); } catch (SocketException) { }
+            client.Dispose();
+            _pool.CountRejected();
+            return;
+        }
+        if (client.AddressFamily != AddressFamily.Unix) client.NoDelay = true;
+        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), client, _pool, _logger);
+        _pool.OnSessionStarted(session);
+        _ = session.RunAsync();
+    }
+
+    public void Dispose()
+    {
+        _socket.Dispose();
+        if (_pool.Config.Listen.IsUnix)
+        {
+            try { File.Delete(_pool.Config.Listen.UnixPath!); } catch (IOException) { }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: accept under resource pressure ({Reason}); backing off 100 ms")]
+    private partial void LogAcceptPressure(string pool, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: accept failed ({Reason})")]
+    private partial void LogAcceptError(string pool, string reason);
+}

@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Rampart.Protocol;
+using Rampart.Proxy.Backends;
+using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Routing;
+
+namespace Rampart.Proxy.Clients;
+
+/// <summary>
+/// A running pool: its config, its servers with their shared connections, the key router, and its client
+/// sessions. The routing state is an immutable snapshot read without locks on the request path.
+/// </summary>
+internal sealed class PoolRuntime : IDisposable
+{
+    private readonly ConcurrentDictionary<long, ClientSession> _sessions = new();
+    private volatile PoolRouting _routing;
+    private long _totalConnections;
+    private long _clientErrors;
+    private long _rejected;
+
+    public PoolRuntime(PoolConfig config, ILoggerFactory loggers)
+    {
+        Config = config;
+        var logger = loggers.CreateLogger("Rampart.Backends");
+        var servers = config.Servers.Select(s => new ServerEndpoint(config, s, logger)).ToArray();
+        _routing = new PoolRouting(config, servers);
+    }
+
+    public PoolConfig Config { get; }
+    public RespLimits Limits { get; } = RespLimits.Default;
+    public PoolRouting Routing => _routing;
+    public int CurrentConnections => _sessions.Count;
+    public long TotalConnections => Interlocked.Read(ref _totalConnections);
+    public long ClientErrors => Interlocked.Read(ref _clientErrors);
+    public IEnumerable<ClientSession> Sessions => _sessions.Values;
+
+    /// <summary>False when <c>client_connections</c> is reached.</summary>
+    public bool TryAdmit() => Config.ClientConnections <= 0 || _sessions.Count < Config.ClientConnections;
+
+    public void OnSessionStarted(ClientSession session)
+    {
+        _sessions[session.Id] = session;
+        Interlocked.Increment(ref _totalConnections);
+    }
+
+    public void OnSessionClosed(ClientSession session) => _sessions.TryRemove(session.Id, out _);
+
+    public void CountClientError() => Interlocked.Increment(ref _clientErrors);
+
+    /// <summary>Connections refused because <c>client_connections</c> was reached.</summary>
+    public long RejectedConnections => Interlocked.Read(ref _rejected);
+    public void CountRejected() => Interlocked.Increment(ref _rejected);
+
+    public void Preconnect()
+    {
+        foreach (var server in _routing.Servers) server.Preconnect();
+    }
+
+    public void CheckTimeouts(long now)
+    {
+        foreach (var server in _routing.Servers) server.CheckTimeouts(now);
+    }
+
+    /// <summary>True when no session has a request still waiting for its reply.</summary>
+    public bool IsIdle => _sessions.Values.All(s => !s.HasPendingReplies);
+
+    public void CloseAllSessions()
+    {
+        foreach (var session in _sessions.Values) session.Close();
+    }
+
+    public void Dispose()
+    {
+        foreach (var server in _routing.Servers) server.Dispose();
+    }
+}

@@ -1,0 +1,40 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Rampart.Proxy.Configuration;
+
+namespace Rampart.Proxy.Tests.Infrastructure;
+
+/// <summary>Rampart running in the test process with one pool on a free loopback port.</summary>
+public sealed class RampartUnderTest : IAsyncDisposable
+{
+    private readonly ProxyServer _server;
+
+    private RampartUnderTest(ProxyServer server, int port)
+    {
+        _server = server;
+        Port = port;
+    }
+
+    public int Port { get; }
+    public string Endpoint => $"127.0.0.1:{Port}";
+    public ProxyServer Server => _server;
+
+    public static PoolConfig Pool(params RedisServerProcess[] servers) => new()
+    {
+        Name = "test",
+        Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
+        Servers = servers.Select((s, i) => new ServerConfig { Host = "127.0.0.1", Port = s.Port, Weight = 1, Name = $"s{i}" }).ToList(),
+    };
+
+    public static Task<RampartUnderTest> StartAsync(params RedisServerProcess[] servers) => StartAsync(Pool(servers));
+
+    public static async Task<RampartUnderTest> StartAsync(PoolConfig pool, ILoggerFactory? loggers = null)
+    {
+        var server = new ProxyServer(new ProxyConfig { Source = "(test)", Pools = [pool] }, loggers);
+        await server.StartAsync();
+        var endpoint = (IPEndPoint)server.GetListenEndPoint(pool.Name);
+        return new RampartUnderTest(server, endpoint.Port);
+    }
+
+    public async ValueTask DisposeAsync() => await _server.StopAsync(TimeSpan.FromSeconds(1));
+}

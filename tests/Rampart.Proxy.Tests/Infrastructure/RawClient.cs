@@ -1,0 +1,76 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace Rampart.Proxy.Tests.Infrastructure;
+
+/// <summary>A bare TCP client for sending exact bytes (including malformed ones) and reading exact replies.</summary>
+public sealed class RawClient : IDisposable
+{
+    private readonly TcpClient _client;
+    private readonly NetworkStream _stream;
+    private readonly MemoryStream _pending = new();
+
+    public RawClient(int port)
+    {
+        _client = new TcpClient("127.0.0.1", port) { NoDelay = true };
+        _stream = _client.GetStream();
+        _stream.ReadTimeout = 10_000;
+    }
+
+    public void Send(string text) => Send(Encoding.UTF8.GetBytes(text));
+    public void Send(byte[] bytes) => _stream.Write(bytes);
+
+    /// <summary>Reads until <paramref name="expected"/> bytes have arrived (or the connection closes) and returns them.</summary>
+    public string ReadExactly(int expected)
+    {
+        var buffer = new byte[Math.Max(expected, 1)];
+        int total = 0;
+        while (total < expected)
+        {
+            int n = _stream.Read(buffer, total, expected - total);
+            if (n == 0) break;
+            total += n;
+        }
+        return Encoding.UTF8.GetString(buffer, 0, total);
+    }
+
+    /// <summary>Reads one CRLF-terminated line.</summary>
+    public string ReadLine()
+    {
+        var line = new StringBuilder();
+        int b;
+        while ((b = _stream.ReadByte()) >= 0)
+        {
+            if (b == '\n' && line.Length > 0 && line[^1] == '\r') return line.ToString(0, line.Length - 1);
+            line.Append((char)b);
+        }
+        return line.ToString();
+    }
+
+    /// <summary>True when the server closed the connection (a read returns end of stream) within the timeout.</summary>
+    public bool IsClosedByServer(TimeSpan timeout)
+    {
+        _stream.ReadTimeout = (int)timeout.TotalMilliseconds;
+        try
+        {
+            var buffer = new byte[4096];
+            while (true)
+            {
+                int n = _stream.Read(buffer);
+                if (n == 0) return true;
+            }
+        }
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock })
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true; // reset by peer
+        }
+    }
+
+    public Socket Socket => _client.Client;
+
+    public void Dispose() => _client.Dispose();
+}
