@@ -35,6 +35,9 @@ public sealed record PoolConfig
     public long ClientOutputBufferLimit { get; init; } = 64L * 1024 * 1024;
 
     public required IReadOnlyList<ServerConfig> Servers { get; init; }
+
+    /// <summary>Rampart: the pool's <c>sentinel:</c> block, or null. When set, each server is a Sentinel master name.</summary>
+    public SentinelConfig? Sentinel { get; init; }
 }
 
 /// <summary>Where a pool listens: a TCP host and port, or a unix socket path with an optional file mode.</summary>
@@ -62,6 +65,9 @@ public sealed record ServerConfig
     public string? Name { get; init; }
     public int Line { get; init; }
 
-    /// <summary>The address as written in the config, "host:port", which twemproxy's stats also use.</summary>
-    public string Endpoint => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+    /// <summary>A unix socket server ("/path:weight" in twemproxy): Host holds the path and Port is 0.</summary>
+    public bool IsUnix => Host.StartsWith('/');
+
+    /// <summary>The address as written in the config, "host:port" (or the unix path), which twemproxy's stats also use.</summary>
+    public string Endpoint => IsUnix ? Host : Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }

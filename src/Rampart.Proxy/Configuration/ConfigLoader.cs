@@ -1,0 +1,107 @@
+namespace Rampart.Proxy.Configuration;
+
+/// <summary>
+/// Loads a nutcracker.yml-compatible file: every top-level key is a pool, except the reserved <c>rampart:</c>.
+/// Validates with nutcracker 0.5's rules (nc_conf.c), reporting every error with its line in one pass.
+/// </summary>
+public static class ConfigLoader
+{
+    /// <summary>The reserved top-level key for process settings; a twemproxy pool cannot be named this.</summary>
+    public const string SettingsKey = "rampart";
+
+    public static ConfigLoadResult LoadFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new ConfigLoadResult { Errors = [new ConfigError(path, 0, $"cannot read the configuration file: {e.Message}")] };
+        }
+        return LoadText(text, path);
+    }
+
+    public static ConfigLoadResult LoadText(string yaml, string sourceName)
+    {
+        var errors = new ErrorSink(sourceName);
+        var config = Read(yaml, sourceName, errors);
+        return errors.Count == 0 && config is not null
+            ? new ConfigLoadResult { Config = config, Errors = [] }
+            : new ConfigLoadResult { Errors = errors.ToSortedList() };
+    }
+
+    private static ProxyConfig? Read(string yaml, string sourceName, ErrorSink errors)
+    {
+        var root = YamlTreeReader.Read(yaml, errors);
+        if (errors.Count > 0) return null;
+        if (root is null || root is YamlScalar { IsNull: true })
+        {
+            errors.Add(1, "the configuration has no pools (nutcracker: has no pools)");
+            return null;
+        }
+        if (root is not YamlMapping top)
+        {
+            errors.Add(root.Line, "the top level must be a mapping of pool names to pool settings, as in nutcracker.yml");
+            return null;
+        }
+
+        var settings = new RampartSettings();
+        ListenAddress? adminListen = null;
+        var adminLine = 0;
+        var pools = new List<PoolConfig>();
+        var poolLines = new Dictionary<string, int>(StringComparer.Ordinal);
+        var listens = new Dictionary<string, (string Pool, int Line)>(StringComparer.OrdinalIgnoreCase);
+        var settingsLine = 0;
+
+        foreach (var entry in top.Entries)
+        {
+            if (entry.Key is not YamlScalar { IsNull: false } key)
+            {
+                errors.Add(entry.Key.Line, "a pool name must be a plain, non-empty name");
+                continue;
+            }
+            var name = key.Value;
+
+            if (name == SettingsKey)
+            {
+                if (settingsLine != 0)
+                {
+                    errors.Add(key.Line, $"'{SettingsKey}' is a duplicate (first at line {settingsLine})");
+                    continue;
+                }
+                settingsLine = key.Line;
+                (settings, adminListen, adminLine) = RampartSettingsReader.Read(entry.Value, errors);
+                continue;
+            }
+
+            // nutcracker: "has pools with same name".
+            if (!poolLines.TryAdd(name, key.Line))
+            {
+                errors.Add(key.Line, $"pool '{name}' is defined twice (first at line {poolLines[name]})");
+                continue;
+            }
+
+            var result = PoolConfigReader.Read(name, key.Line, entry.Value, errors);
+            if (result.Listen is { } listen)
+            {
+                // nutcracker compares the listen strings as written; we compare the parsed address, so
+                // "/tmp/s 0666" and "/tmp/s 0600" (one socket file) collide too.
+                if (listens.TryGetValue(listen.ToString(), out var other))
+                    errors.Add(result.ListenLine, $"pools '{other.Pool}' and '{name}' have the same listen address '{listen}' (first at line {other.Line})");
+                else
+                    listens.Add(listen.ToString(), (name, result.ListenLine));
+            }
+            if (result.Pool is not null) pools.Add(result.Pool);
+        }
+
+        if (adminListen is not null && listens.TryGetValue(adminListen.ToString(), out var clash))
+            errors.Add(adminLine, $"rampart admin listen address '{adminListen}' is also the listen address of pool '{clash.Pool}'");
+
+        if (poolLines.Count == 0)
+            errors.Add(top.Line, "the configuration has no pools (nutcracker: has no pools)");
+
+        return errors.Count == 0 ? new ProxyConfig { Source = sourceName, Pools = pools, Settings = settings } : null;
+    }
+}

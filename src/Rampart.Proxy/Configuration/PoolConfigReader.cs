@@ -1,0 +1,160 @@
+namespace Rampart.Proxy.Configuration;
+
+/// <summary>What reading one pool gave; Listen is kept even when the pool has other errors, for cross-pool checks.</summary>
+internal sealed record PoolReadResult(PoolConfig? Pool, ListenAddress? Listen, int ListenLine);
+
+/// <summary>
+/// Reads one pool with nutcracker's keys, meanings and defaults (nc_conf.c / nc_conf.h), plus Rampart's additions.
+/// Defaults live in <see cref="PoolConfig"/>'s initializers; a key that is absent or wrong leaves its default.
+/// </summary>
+internal static class PoolConfigReader
+{
+    public static readonly string[] Keys =
+    [
+        // nutcracker 0.5
+        "listen", "backlog", "client_connections", "tcpkeepalive", "hash", "hash_tag", "distribution", "timeout",
+        "preconnect", "redis", "redis_auth", "redis_db", "server_connections", "auto_eject_hosts",
+        "server_retry_timeout", "server_failure_limit", "servers",
+        // Rampart
+        "client_output_buffer", "sentinel",
+    ];
+
+    public static readonly string[] Hashes =
+    [
+        "one_at_a_time", "md5", "crc16", "crc32", "crc32a", "fnv1_64", "fnv1a_64", "fnv1_32", "fnv1a_32", "hsieh",
+        "murmur", "jenkins",
+    ];
+
+    public static readonly string[] Distributions = ["ketama", "modula", "random"];
+
+    public static PoolReadResult Read(string name, int line, YamlNode node, ErrorSink errors)
+    {
+        var context = $"pool '{name}'";
+        if (node is not YamlMapping mapping)
+        {
+            errors.Add(node.Line, $"{context} must be a mapping of settings (listen, servers, ...)");
+            return new PoolReadResult(null, null, line);
+        }
+
+        var errorsBefore = errors.Count;
+        var v = new ScalarValues(errors, context);
+        var pool = new PoolConfig { Name = name, Line = line, Listen = new ListenAddress(), Servers = [] };
+        ListenAddress? listen = null;
+        var listenLine = line;
+        YamlNode? serversNode = null;
+        SentinelConfig? sentinel = null;
+
+        foreach (var (key, entry) in MappingKeys.Known(mapping, Keys, context, errors))
+        {
+            var value = entry.Value;
+            switch (key)
+            {
+                case "listen":
+                    listenLine = value.Line;
+                    if (v.String(key, value) is { } text)
+                    {
+                        if (ListenAddressParser.TryParse(text, out listen, out var error))
+                            pool = pool with { Listen = listen! };
+                        else
+                            errors.Add(value.Line, $"{context}: listen {error}");
+                    }
+                    break;
+                case "backlog":
+                    if (v.Int(key, value, 0, "the listen queue length") is { } backlog) pool = pool with { Backlog = backlog };
+                    break;
+                case "client_connections":
+                    // nutcracker 0.5 parses this key but then always resets it to 0 (conf_validate_pool); Rampart honours it.
+                    if (v.Int(key, value, 0, "0 = unlimited") is { } cc) pool = pool with { ClientConnections = cc };
+                    break;
+                case "tcpkeepalive":
+                    if (v.Bool(key, value) is { } ka) pool = pool with { TcpKeepalive = ka };
+                    break;
+                case "hash":
+                    if (OneOf(v, key, value, Hashes) is { } hash) pool = pool with { Hash = hash };
+                    break;
+                case "hash_tag":
+                    if (v.String(key, value) is { } tag)
+                    {
+                        // Two bytes, as nutcracker counts them: the routing code compares bytes of the key.
+                        if (System.Text.Encoding.UTF8.GetByteCount(tag) == 2)
+                            pool = pool with { HashTag = tag };
+                        else
+                            errors.Add(value.Line, $"{context}: hash_tag must be exactly two characters, such as \"{{}}\", got '{tag}'");
+                    }
+                    break;
+                case "distribution":
+                    if (OneOf(v, key, value, Distributions) is { } dist) pool = pool with { Distribution = dist };
+                    break;
+                case "timeout":
+                    // nutcracker arms no timer when timeout <= 0, so 0 means "wait forever" like an absent key.
+                    if (v.Int(key, value, 0, "milliseconds") is { } t) pool = pool with { TimeoutMs = t == 0 ? null : t };
+                    break;
+                case "preconnect":
+                    if (v.Bool(key, value) is { } pre) pool = pool with { Preconnect = pre };
+                    break;
+                case "redis":
+                    // nutcracker's default is redis: false (memcached). Rampart speaks only Redis, so an absent key
+                    // means redis; an explicit false is refused rather than served with the wrong protocol.
+                    if (v.Bool(key, value) is false)
+                        errors.Add(value.Line, $"{context}: memcached pools (redis: false) are not supported; Rampart speaks the Redis protocol only");
+                    break;
+                case "redis_auth":
+                    if (v.String(key, value) is { } auth) pool = pool with { RedisAuth = auth };
+                    break;
+                case "redis_db":
+                    if (v.Int(key, value, 0, "a database number") is { } db) pool = pool with { RedisDb = db };
+                    break;
+                case "server_connections":
+                    if (v.Int(key, value, 1, "connections to each server") is { } sc) pool = pool with { ServerConnections = sc };
+                    break;
+                case "auto_eject_hosts":
+                    if (v.Bool(key, value) is { } eject) pool = pool with { AutoEjectHosts = eject };
+                    break;
+                case "server_retry_timeout":
+                    if (v.Int(key, value, 0, "milliseconds") is { } rt) pool = pool with { ServerRetryTimeoutMs = rt };
+                    break;
+                case "server_failure_limit":
+                    if (v.Int(key, value, 0, "consecutive failures") is { } fl) pool = pool with { ServerFailureLimit = fl };
+                    break;
+                case "client_output_buffer":
+                    if (v.Size(key, value) is { } cob) pool = pool with { ClientOutputBufferLimit = cob };
+                    break;
+                case "servers":
+                    serversNode = value;
+                    break;
+                case "sentinel":
+                    sentinel = SentinelConfigReader.Read(context, entry.Key.Line, value, errors);
+                    break;
+            }
+        }
+
+        if (listen is null && !mapping.Entries.Any(e => e.Name == "listen"))
+            errors.Add(line, $"{context}: listen is missing (nutcracker: directive \"listen:\" is missing)");
+
+        // Servers are read after every key, because a sentinel block (before or after) changes what they mean.
+        var hasSentinelKey = mapping.Entries.Any(e => e.Name == "sentinel");
+        var servers = serversNode is null
+            ? MissingServers(context, line, errors)
+            : ServerListReader.Read(context, serversNode, hasSentinelKey, errors);
+
+        var ok = errors.Count == errorsBefore && listen is not null;
+        return new PoolReadResult(ok ? pool with { Servers = servers, Sentinel = sentinel } : null, listen, listenLine);
+    }
+
+    private static IReadOnlyList<ServerConfig> MissingServers(string context, int line, ErrorSink errors)
+    {
+        errors.Add(line, $"{context}: servers is missing (nutcracker: pool has no servers)");
+        return [];
+    }
+
+    private static string? OneOf(ScalarValues v, string key, YamlNode value, string[] allowed)
+    {
+        if (v.String(key, value) is not { } text) return null;
+        if (allowed.Contains(text)) return text;
+        var suggestion = KeySuggester.Closest(text, allowed);
+        v.Errors.Add(value.Line, $"{v.Context}: {key} '{text}' is not valid"
+            + (suggestion is null ? "" : $" (did you mean '{suggestion}'?)")
+            + $"; expected one of: {string.Join(", ", allowed)}");
+        return null;
+    }
+}

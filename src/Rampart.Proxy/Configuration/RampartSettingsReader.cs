@@ -1,0 +1,64 @@
+namespace Rampart.Proxy.Configuration;
+
+/// <summary>The reserved top-level key <c>rampart:</c>: process settings, never a pool.</summary>
+internal static class RampartSettingsReader
+{
+    private static readonly string[] Keys = ["admin"];
+    private static readonly string[] AdminKeys = ["listen", "user", "password"];
+
+    /// <returns>The settings, and the admin listen address and its line for the check against pool listeners.</returns>
+    public static (RampartSettings Settings, ListenAddress? AdminListen, int AdminLine) Read(YamlNode node, ErrorSink errors)
+    {
+        var settings = new RampartSettings();
+        if (node is not YamlMapping mapping)
+        {
+            errors.Add(node.Line, "rampart must be a mapping of process settings (admin: ...)");
+            return (settings, null, 0);
+        }
+
+        ListenAddress? adminListen = null;
+        var adminLine = 0;
+        foreach (var (_, entry) in MappingKeys.Known(mapping, Keys, "rampart", errors))
+        {
+            // Only "admin" is known today.
+            if (entry.Value is not YamlMapping admin)
+            {
+                errors.Add(entry.Value.Line, "rampart admin must be a mapping (listen, user, password)");
+                continue;
+            }
+            var v = new ScalarValues(errors, "rampart admin");
+            int? userLine = null, passwordLine = null;
+            foreach (var (key, e) in MappingKeys.Known(admin, AdminKeys, "rampart admin", errors))
+            {
+                switch (key)
+                {
+                    case "listen":
+                        if (v.String(key, e.Value) is not { } text) break;
+                        if (HostPortParser.TryParse(text, out var host, out var port, out var error))
+                        {
+                            adminListen = new ListenAddress { Host = host, Port = port };
+                            adminLine = e.Value.Line;
+                            settings = settings with { AdminListen = adminListen.ToString() };
+                        }
+                        else
+                            errors.Add(e.Value.Line, $"rampart admin: listen {error} (expected host:port)");
+                        break;
+                    case "user":
+                        userLine = e.Key.Line;
+                        settings = settings with { AdminUser = v.String(key, e.Value) };
+                        break;
+                    case "password":
+                        passwordLine = e.Key.Line;
+                        settings = settings with { AdminPassword = v.String(key, e.Value) };
+                        break;
+                }
+            }
+            if (!admin.Entries.Any(x => x.Name == "listen"))
+                errors.Add(admin.Line, "rampart admin: listen is missing (host:port of the admin HTTP server)");
+            // Basic auth needs both halves; one alone is almost surely a typo that would leave the admin port open.
+            if (userLine is null != passwordLine is null)
+                errors.Add(userLine ?? passwordLine ?? admin.Line, "rampart admin: user and password must be given together");
+        }
+        return (settings, adminListen, adminLine);
+    }
+}

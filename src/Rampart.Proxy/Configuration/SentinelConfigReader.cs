@@ -1,0 +1,94 @@
+namespace Rampart.Proxy.Configuration;
+
+/// <summary>Reads Rampart's <c>sentinel:</c> block of a pool (nutcracker has no such key).</summary>
+internal static class SentinelConfigReader
+{
+    private static readonly string[] Keys = ["addresses", "quorum", "password", "check_interval"];
+
+    public static SentinelConfig? Read(string poolContext, int line, YamlNode node, ErrorSink errors)
+    {
+        var context = $"{poolContext} sentinel";
+        if (node is not YamlMapping mapping)
+        {
+            errors.Add(node.Line, $"{context} must be a mapping (addresses, quorum, password, check_interval)");
+            return null;
+        }
+
+        var before = errors.Count;
+        var v = new ScalarValues(errors, context);
+        var addresses = new List<SentinelAddress>();
+        int? quorum = null;
+        var quorumLine = line;
+        string? password = null;
+        var checkInterval = 1000;
+        var sawAddresses = false;
+
+        foreach (var (key, entry) in MappingKeys.Known(mapping, Keys, context, errors))
+        {
+            var value = entry.Value;
+            switch (key)
+            {
+                case "addresses":
+                    sawAddresses = true;
+                    ReadAddresses(context, value, addresses, errors);
+                    break;
+                case "quorum":
+                    quorumLine = value.Line;
+                    quorum = v.Int(key, value, 1, "sentinels that must agree");
+                    break;
+                case "password":
+                    password = v.String(key, value);
+                    break;
+                case "check_interval":
+                    if (v.Int(key, value, 1, "milliseconds") is { } ci) checkInterval = ci;
+                    break;
+            }
+        }
+
+        if (!sawAddresses)
+            errors.Add(line, $"{context}: addresses is missing (a list of sentinel host:port)");
+        else if (addresses.Count > 0 && quorum > addresses.Count)
+            errors.Add(quorumLine, $"{context}: quorum {quorum} is more than the {addresses.Count} sentinel(s) listed");
+
+        if (errors.Count != before) return null;
+        return new SentinelConfig
+        {
+            Addresses = addresses,
+            // A majority by default: fewer could let a minority partition name a master on its own.
+            Quorum = quorum ?? addresses.Count / 2 + 1,
+            Password = password,
+            CheckIntervalMs = checkInterval,
+            Line = line,
+        };
+    }
+
+    private static void ReadAddresses(string context, YamlNode node, List<SentinelAddress> into, ErrorSink errors)
+    {
+        if (node is not YamlSequence seq || seq.Items.Count == 0)
+        {
+            errors.Add(node.Line, $"{context}: addresses must be a non-empty list of host:port");
+            return;
+        }
+        var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        foreach (var item in seq.Items)
+        {
+            if (item is not YamlScalar { IsNull: false } s)
+            {
+                errors.Add(item.Line, $"{context}: each address must be host:port");
+                continue;
+            }
+            if (!HostPortParser.TryParse(s.Value, out var host, out var port, out var error))
+            {
+                errors.Add(s.Line, $"{context}: address {error}");
+                continue;
+            }
+            var address = new SentinelAddress { Host = host, Port = port, Line = s.Line };
+            if (!seen.TryAdd(address.ToString(), s.Line))
+            {
+                errors.Add(s.Line, $"{context}: address {address} is listed twice (first at line {seen[address.ToString()]})");
+                continue;
+            }
+            into.Add(address);
+        }
+    }
+}
