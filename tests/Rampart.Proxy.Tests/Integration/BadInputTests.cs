@@ -1,0 +1,113 @@
+using System.Text;
+using Rampart.Proxy.Tests.Infrastructure;
+
+namespace Rampart.Proxy.Tests.Integration;
+
+/// <summary>
+/// Malformed or hostile client input gets Redis's own error and costs that client its connection, as Redis does;
+/// the process and every other client carry on.
+/// </summary>
+public sealed class BadInputTests(ProxiedRedisFixture fixture) : IClassFixture<ProxiedRedisFixture>
+{
+    private int Port => fixture.Rampart.Port;
+
+    [Theory]
+    [InlineData("*abc\r\n", "-ERR Protocol error: invalid multibulk length")]
+    [InlineData("*1\r\n$-5\r\n", "-ERR Protocol error: invalid bulk length")]
+    [InlineData("*1\r\n$x\r\n", "-ERR Protocol error: invalid bulk length")]
+    [InlineData("*1\r\n$536870913\r\n", "-ERR Protocol error: invalid bulk length")]
+    [InlineData("*2\r\n$3\r\nGET\r\n:1\r\n", "-ERR Protocol error: expected '$', got ':'")]
+    [InlineData("SET \"unbalanced\r\n", "-ERR Protocol error: unbalanced quotes in request")]
+    public void MalformedRequest_GetsRedisErrorThenConnectionCloses(string bytes, string expectedError)
+    {
+        using var bad = new RawClient(Port);
+        using var good = new RawClient(Port);
+        bad.Send(bytes);
+        Assert.Equal(expectedError, bad.ReadLine());
+        Assert.True(bad.IsClosedByServer(TimeSpan.FromSeconds(5)));
+        AssertStillServes(good);
+    }
+
+    [Fact]
+    public void RequestsBeforeTheMalformedOne_StillGetTheirReplies()
+    {
+        using var client = new RawClient(Port);
+        client.Send("*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n*x\r\n");
+        Assert.Equal("+PONG", client.ReadLine());
+        Assert.Equal("$2", client.ReadLine());
+        Assert.Equal("hi", client.ReadLine());
+        Assert.Equal("-ERR Protocol error: invalid multibulk length", client.ReadLine());
+        Assert.True(client.IsClosedByServer(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public void OneMegabyteInlineLine_IsRefusedAsTooBig()
+    {
+        using var bad = new RawClient(Port);
+        bad.Send(new string('a', 1024 * 1024));
+        Assert.Equal("-ERR Protocol error: too big inline request", bad.ReadLine());
+        Assert.True(bad.IsClosedByServer(TimeSpan.FromSeconds(5)));
+        using var good = new RawClient(Port);
+        AssertStillServes(good);
+    }
+
+    [Fact]
+    public void RandomGarbage_NeverDisturbsOtherClients()
+    {
+        var random = new Random(7);
+        using var good = new RawClient(Port);
+        for (int i = 0; i < 30; i++)
+        {
+            var garbage = new byte[random.Next(1, 2000)];
+            random.NextBytes(garbage);
+            using var bad = new RawClient(Port);
+            try { bad.Send(garbage); } catch (IOException) { }
+            AssertStillServes(good);
+        }
+    }
+
+    [Fact]
+    public void HalfARequestThenSilence_OnlyThatClientWaits_AndFinishingItWorks()
+    {
+        using var slow = new RawClient(Port);
+        slow.Send("*3\r\n$3\r\nSET\r\n$4\r\nhalf");
+        using var good = new RawClient(Port);
+        AssertStillServes(good);
+        slow.Send("\r\n$1\r\nv\r\n");
+        Assert.Equal("+OK", slow.ReadLine());
+    }
+
+    [Fact]
+    public void InlineCommands_AsTelnetSendsThem_Work()
+    {
+        using var client = new RawClient(Port);
+        string key = "inline:" + Guid.NewGuid().ToString("N");
+        client.Send($"SET {key} \"hello world\"\r\nGET {key}\r\nPING\r\n\r\n");
+        Assert.Equal("+OK", client.ReadLine());
+        Assert.Equal("$11", client.ReadLine());
+        Assert.Equal("hello world", client.ReadLine());
+        Assert.Equal("+PONG", client.ReadLine());
+    }
+
+    [Fact]
+    public void Quit_RepliesOkAndCloses()
+    {
+        using var client = new RawClient(Port);
+        client.Send("*1\r\n$4\r\nQUIT\r\n*1\r\n$4\r\nPING\r\n");
+        Assert.Equal("+OK", client.ReadLine());
+        Assert.True(client.IsClosedByServer(TimeSpan.FromSeconds(5)));
+    }
+
+    internal static void AssertStillServes(RawClient client)
+    {
+        string value = Guid.NewGuid().ToString("N");
+        client.Send(ConcurrencyTests.Resp("ECHO", value));
+        Assert.Equal($"${value.Length}", client.ReadLine());
+        Assert.Equal(value, client.ReadLine());
+        string key = "alive:" + value;
+        client.Send(ConcurrencyTests.Resp("SET", key, value) + ConcurrencyTests.Resp("GET", key));
+        Assert.Equal("+OK", client.ReadLine());
+        Assert.Equal($"${value.Length}", client.ReadLine());
+        Assert.Equal(value, client.ReadLine());
+    }
+}

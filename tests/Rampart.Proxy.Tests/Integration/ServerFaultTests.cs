@@ -1,0 +1,122 @@
+using System.Net.Sockets;
+using System.Text;
+using Rampart.Proxy.Tests.Infrastructure;
+
+namespace Rampart.Proxy.Tests.Integration;
+
+/// <summary>Real server faults: kill -9 mid-pipeline, a frozen server, a server that is not there.</summary>
+public sealed class ServerFaultTests
+{
+    [Fact]
+    public async Task ServerKilledMidPipeline_ClientsGetErrorsNeverWrongReplies_AndRampartRecovers()
+    {
+        var redis = RedisServerProcess.Start();
+        int redisPort = redis.Port;
+        await using var rampart = await RampartUnderTest.StartAsync(redis);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        int errors = 0, ok = 0;
+
+        var clients = Enumerable.Range(0, 20).Select(c => Task.Run(async () =>
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync("127.0.0.1", rampart.Port);
+            using var stream = new NetworkStream(socket);
+            using var reader = new StreamReader(stream, Encoding.ASCII);
+            for (int i = 0; i < 400 && !stop.IsCancellationRequested; i++)
+            {
+                string value = $"c{c}-{i}-{Guid.NewGuid():N}";
+                var batch = new StringBuilder();
+                for (int j = 0; j < 10; j++) batch.Append(ConcurrencyTests.Resp("ECHO", $"{value}-{j}")).Append(ConcurrencyTests.Resp("SET", $"k:{value}:{j}", value));
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(batch.ToString()), stop.Token);
+                for (int j = 0; j < 10; j++)
+                {
+                    // ECHO is answered by Rampart itself: it must stay in order even around server errors.
+                    Assert.Equal($"${value.Length + 1 + j.ToString().Length}", await reader.ReadLineAsync());
+                    Assert.Equal($"{value}-{j}", await reader.ReadLineAsync());
+                    string? reply = await reader.ReadLineAsync();
+                    if (reply == "+OK") Interlocked.Increment(ref ok);
+                    else
+                    {
+                        Assert.StartsWith("-ERR rampart: ", reply);
+                        Interlocked.Increment(ref errors);
+                    }
+                }
+            }
+        })).ToArray();
+
+        await Task.Delay(300);
+        redis.Kill();
+        await Task.Delay(300);
+        using var revived = RedisServerProcess.StartOn(redisPort);
+        await Task.WhenAll(clients);
+        redis.Dispose();
+
+        Assert.True(errors > 0, "killing the server produced no errors: the test did not hit the fault");
+        Assert.True(ok > 0);
+        // Recovered: new requests succeed on the revived server, within the reconnect backoff.
+        using var after = new RawClient(rampart.Port);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            after.Send(ConcurrencyTests.Resp("SET", "after", "1"));
+            last = after.ReadLine();
+            if (last == "+OK") break;
+            await Task.Delay(100);
+        }
+        Assert.Equal("+OK", last);
+    }
+
+    [Fact]
+    public async Task FrozenServer_RequestTimesOut_ThenServesAgainAfterThaw()
+    {
+        using var redis = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis) with { TimeoutMs = 300 });
+        using var client = new RawClient(rampart.Port);
+        BadInputTests.AssertStillServes(client);
+
+        redis.Freeze();
+        try
+        {
+            var started = DateTime.UtcNow;
+            client.Send(ConcurrencyTests.Resp("GET", "frozen"));
+            Assert.Equal("-ERR timeout", client.ReadLine());
+            var waited = DateTime.UtcNow - started;
+            Assert.InRange(waited.TotalMilliseconds, 250, 5000);
+        }
+        finally
+        {
+            redis.Thaw();
+        }
+        // Same client connection, new server connection behind it.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string? reply = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            client.Send(ConcurrencyTests.Resp("SET", "thawed", "1"));
+            reply = client.ReadLine();
+            if (reply == "+OK") break;
+            await Task.Delay(100);
+        }
+        Assert.Equal("+OK", reply);
+    }
+
+    [Fact]
+    public async Task ServerNotRunning_RequestFailsFastWithClearError()
+    {
+        int deadPort = FreePort.Next();
+        var pool = RampartUnderTest.Pool() with
+        {
+            Servers = [new Configuration.ServerConfig { Host = "127.0.0.1", Port = deadPort, Weight = 1 }],
+        };
+        await using var rampart = await RampartUnderTest.StartAsync(pool);
+        using var client = new RawClient(rampart.Port);
+        var started = DateTime.UtcNow;
+        client.Send(ConcurrencyTests.Resp("GET", "x"));
+        string reply = client.ReadLine();
+        Assert.StartsWith($"-ERR rampart: server 127.0.0.1:{deadPort} unavailable", reply);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(3));
+        client.Send(ConcurrencyTests.Resp("PING"));
+        Assert.Equal("+PONG", client.ReadLine());
+    }
+}
