@@ -37,12 +37,17 @@ internal sealed class ProxyRequest
         return request;
     }
 
-    /// <summary>Replaces the payload with the server's reply and hands the request back to its client.</summary>
-    public void Complete(ReadOnlySpan<byte> reply)
+    /// <summary>
+    /// Replaces the payload with the server's reply and marks the request done, without waking its client: the
+    /// server reader completes a whole read's worth of replies first and then wakes each client once, so a client
+    /// with many pipelined requests gets one write, not one per reply. Read <see cref="Client"/> before calling:
+    /// once completed, the request may be recycled at any moment.
+    /// </summary>
+    public void CompleteQuietly(ReadOnlySpan<byte> reply)
     {
         Payload.Clear();
         Payload.Write(reply);
-        MarkCompleted();
+        _completed = true;
     }
 
     /// <summary>Completes with an error line, for example "ERR timeout".</summary>

@@ -11,10 +11,9 @@ namespace Rampart.Proxy.Backends;
 /// When the link drops, its in-flight requests fail with an error and are never resent (writes are not idempotent);
 /// requests not yet written wait for the reconnect. While the server is down, requests fail fast.
 /// </summary>
-internal sealed partial class ServerConnection : IThreadPoolWorkItem
+internal sealed partial class ServerConnection
 {
     private const int MaxBatchBytes = 256 * 1024;
-    internal static readonly bool InlineFlush = Environment.GetEnvironmentVariable("RAMPART_INLINE_FLUSH") == "1";
 
     private readonly ServerEndpoint _server;
     private readonly ILogger _logger;
@@ -48,19 +47,29 @@ internal sealed partial class ServerConnection : IThreadPoolWorkItem
     }
 
     /// <summary>
-    /// Makes sure a writer will send what is queued. The write runs as a separate work item, after the work already
-    /// queued (other clients' reads), so that requests from many clients leave in one batch.
+    /// Called once a caller has queued everything it has. While replies are outstanding on the link, nothing is
+    /// sent now: the reader sends the queue as soon as replies arrive, so requests from many clients that arrive
+    /// during one round trip leave together in one write (what twemproxy's event loop gets for free). Redis runs a
+    /// connection's commands one after another, so waiting for the round trip costs them almost nothing.
     /// </summary>
     public void Flush()
     {
-        if (Interlocked.CompareExchange(ref _writeScheduled, 1, 0) == 0)
-        {
-            if (InlineFlush) _ = WriteLoopAsync();
-            else ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-        }
+        var link = Volatile.Read(ref _link);
+        if (link is not null && !link.IsDead && link.InFlightCount > 0) return;
+        StartWriter();
     }
 
-    void IThreadPoolWorkItem.Execute() => _ = WriteLoopAsync();
+    /// <summary>Called by the reader after it completed replies: send whatever queued up meanwhile.</summary>
+    internal void OnRepliesReceived()
+    {
+        if (!_pending.IsEmpty) StartWriter();
+    }
+
+    private void StartWriter()
+    {
+        // The writer runs on this thread until its send would block; no hop to the thread pool.
+        if (Interlocked.CompareExchange(ref _writeScheduled, 1, 0) == 0) _ = WriteLoopAsync();
+    }
 
     private async Task WriteLoopAsync()
     {
@@ -73,7 +82,7 @@ internal sealed partial class ServerConnection : IThreadPoolWorkItem
                 if (link is null) return; // pending requests were failed; the writer flag was released
             }
 
-            bool any = false;
+            int batch = 0;
             link.BeginWrite();
             try
             {
@@ -92,15 +101,17 @@ internal sealed partial class ServerConnection : IThreadPoolWorkItem
                     _sendBuffer.Write(request.Payload.Span);
                     request.SentTick = Environment.TickCount64;
                     link.InFlight.Enqueue(request);
-                    any = true;
+                    batch++;
                 }
             }
             finally
             {
+                // Counted before the bytes leave, so the reader can never see a reply for an uncounted request.
+                if (batch > 0) link.AddInFlight(batch);
                 link.EndWrite();
             }
 
-            if (!any)
+            if (batch == 0)
             {
                 _sendBuffer.Clear();
                 if (link.IsDead) continue;
@@ -163,7 +174,7 @@ internal sealed partial class ServerConnection : IThreadPoolWorkItem
     private ServerLink? ReleaseWriter()
     {
         Volatile.Write(ref _writeScheduled, 0);
-        if (!_pending.IsEmpty) Flush();
+        if (!_pending.IsEmpty) StartWriter();
         return null;
     }
 
@@ -179,7 +190,7 @@ internal sealed partial class ServerConnection : IThreadPoolWorkItem
         _server.OnDisconnected();
         LogDisconnected(_server.Endpoint, reason, failedInFlight);
         // Requests queued but never written go out on a new link.
-        if (!_pending.IsEmpty) Flush();
+        if (!_pending.IsEmpty) StartWriter();
     }
 
     /// <summary>Fails the head request if it has waited longer than the pool's timeout; the link is then recycled.</summary>

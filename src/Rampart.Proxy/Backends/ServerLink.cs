@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Rampart.Protocol;
+using Rampart.Proxy.Clients;
 
 namespace Rampart.Proxy.Backends;
 
@@ -15,6 +16,7 @@ internal sealed class ServerLink
     private readonly ServerEndpoint _server;
     private readonly ServerConnection _owner;
     private readonly ReplyScanner _scanner = new();
+    private readonly List<ClientSession> _toWake = [];
     private int _dead;
     private int _writers;
     private string _deathReason = "connection closed";
@@ -24,6 +26,11 @@ internal sealed class ServerLink
     /// <summary>Written requests awaiting their replies, oldest first. Producer: the writer; consumer: the reader.</summary>
     public ConcurrentQueue<ProxyRequest> InFlight { get; } = new();
     public bool IsDead => Volatile.Read(ref _dead) != 0;
+
+    private int _inFlightCount;
+    /// <summary>Requests written and not yet answered.</summary>
+    public int InFlightCount => Volatile.Read(ref _inFlightCount);
+    public void AddInFlight(int count) => Interlocked.Add(ref _inFlightCount, count);
 
     private ServerLink(ServerEndpoint server, ServerConnection owner, Socket socket)
     {
@@ -106,15 +113,32 @@ internal sealed class ServerLink
     private void CompleteReplies(ByteBuffer buffer)
     {
         int replies = 0;
+        ClientSession? last = null;
         while (buffer.Length > 0 && _scanner.TryScan(buffer.Span, out int length))
         {
             if (!InFlight.TryDequeue(out var request))
                 throw new RespProtocolException("Protocol error from server: a reply arrived with no request waiting for it");
-            request.Complete(buffer.Span[..length]);
+            var client = request.Client!;
+            request.CompleteQuietly(buffer.Span[..length]);
+            client.AccountReply(length);
+            if (!ReferenceEquals(client, last))
+            {
+                if (last is not null) _toWake.Add(last);
+                last = client;
+            }
             buffer.Consume(length);
             replies++;
         }
-        if (replies > 0) _server.Stats.AddResponses(replies);
+        if (replies == 0) return;
+        // Decrement (a full fence) before looking at the queue: a client that queued after our look saw a count that
+        // already dropped, and started the writer itself. So no request is ever stranded.
+        Interlocked.Add(ref _inFlightCount, -replies);
+        _owner.OnRepliesReceived();
+        _server.Stats.AddResponses(replies);
+        // Wake each client once per read (a client that appears twice is woken twice, which is harmless).
+        foreach (var client in _toWake) client.WakeFlusher();
+        _toWake.Clear();
+        last!.WakeFlusher();
     }
 
     private int FailInFlight()

@@ -175,15 +175,23 @@ internal sealed partial class ClientSession
     /// </summary>
     public void OnRequestCompleted(ProxyRequest? request)
     {
-        if (request is not null)
+        if (request is not null) AccountReply(request.Payload.Length);
+        WakeFlusher();
+    }
+
+    /// <summary>Counts reply bytes not yet written; a client over <c>client_output_buffer</c> is closed.</summary>
+    public void AccountReply(int bytes)
+    {
+        long unsent = Interlocked.Add(ref _unsentReplyBytes, bytes);
+        if (unsent > _pool.Config.ClientOutputBufferLimit && !_closed)
         {
-            long unsent = Interlocked.Add(ref _unsentReplyBytes, request.Payload.Length);
-            if (unsent > _pool.Config.ClientOutputBufferLimit && !_closed)
-            {
-                LogOutputLimit(Id, RemoteEndPoint, unsent, _pool.Config.ClientOutputBufferLimit);
-                Close();
-            }
+            LogOutputLimit(Id, RemoteEndPoint, unsent, _pool.Config.ClientOutputBufferLimit);
+            Close();
         }
+    }
+
+    public void WakeFlusher()
+    {
         if (Interlocked.Increment(ref _flushSignals) == 1) _ = FlushAsync();
     }
 
