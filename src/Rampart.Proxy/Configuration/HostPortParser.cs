@@ -96,7 +96,7 @@ internal static class ListenAddressParser
 
         if (!HostPortParser.TryParse(text, out var host, out var port, out error))
         {
-            error += " (expected host:port, [ipv6]:port or /unix/path [mode])";
+            error += "; expected host:port, [ipv6]:port or /unix/path [mode]";
             return false;
         }
         address = new ListenAddress { Host = host, Port = port };
