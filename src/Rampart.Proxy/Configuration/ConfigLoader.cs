@@ -4,6 +4,15 @@ namespace Rampart.Proxy.Configuration;
 /// Loads a nutcracker.yml-compatible file: every top-level key is a pool, except the reserved <c>rampart:</c>.
 /// Validates with nutcracker 0.5's rules (nc_conf.c), reporting every error with its line in one pass.
 /// </summary>
+/// <remarks>
+/// Deliberate differences from nutcracker (each is commented where it is implemented):
+/// absent <c>redis</c> means Redis, and <c>redis: false</c> is refused; <c>client_connections</c> is honoured
+/// (nutcracker 0.5 resets it to 0); one address under two server names is refused; a unix listen mode must be octal;
+/// "[v6]:port" listens are accepted; listen hosts are not resolved while checking; same unix socket path with two
+/// modes is a duplicate listen; flow style (<c>[a, b]</c>, <c>{k: v}</c>) and nesting are allowed for Rampart's own
+/// blocks; <c>rampart</c> cannot be a pool name. Like nutcracker: only "true"/"false", digits-only numbers, one
+/// document, no anchors or aliases.
+/// </remarks>
 public static class ConfigLoader
 {
     /// <summary>The reserved top-level key for process settings; a twemproxy pool cannot be named this.</summary>
@@ -57,7 +66,8 @@ public static class ConfigLoader
 
         foreach (var entry in top.Entries)
         {
-            if (entry.Key is not YamlScalar { IsNull: false } key)
+            // Only an empty key is refused: "null" or "~" is a fine pool name for nutcracker, which reads text.
+            if (entry.Key is not YamlScalar key || key.Value.Length == 0)
             {
                 errors.Add(entry.Key.Line, "a pool name must be a plain, non-empty name");
                 continue;

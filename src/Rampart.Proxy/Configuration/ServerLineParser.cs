@@ -58,7 +58,7 @@ internal static class ServerLineParser
         }
         if (!HostPortParser.TryParse(hostPort, out var host, out var port, out error))
         {
-            error = $"server {error} ({Format})";
+            error = $"server {error}; {Format}";
             return false;
         }
         server = new ServerConfig { Host = host, Port = port, Weight = weight, Name = name, Line = line };

@@ -10,10 +10,13 @@ namespace Rampart.Proxy.Configuration;
 
 internal abstract record YamlNode(int Line);
 
-/// <summary>A scalar. <see cref="IsNull"/> is an empty plain scalar ("key:" with nothing after it).</summary>
+/// <summary>
+/// A scalar. <see cref="IsNull"/> is an empty plain scalar ("key:" with nothing after it). "~" and "null" stay text,
+/// as in nutcracker, which never interprets scalars: <c>redis_auth: null</c> is the password "null".
+/// </summary>
 internal sealed record YamlScalar(int Line, string Value, bool IsPlain) : YamlNode(Line)
 {
-    public bool IsNull => IsPlain && (Value.Length == 0 || Value == "~" || Value == "null");
+    public bool IsNull => IsPlain && Value.Length == 0;
 }
 
 internal sealed record YamlSequence(int Line, IReadOnlyList<YamlNode> Items) : YamlNode(Line);

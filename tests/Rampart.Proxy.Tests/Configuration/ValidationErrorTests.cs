@@ -1,0 +1,209 @@
+namespace Rampart.Proxy.Tests.Configuration;
+
+/// <summary>Each error, with its exact message and the line of the offending key or value.</summary>
+public class ValidationErrorTests
+{
+    /// <summary>A valid pool with <paramref name="line3"/> inserted as line 3.</summary>
+    private static string PoolWith(string line3) => $"""
+        p:
+          listen: 127.0.0.1:22121
+        {line3}
+          servers:
+           - 127.0.0.1:6379:1
+        """;
+
+    [Theory]
+    [InlineData("  hash: fnv1a_65", "pool 'p': hash 'fnv1a_65' is not valid (did you mean 'fnv1a_64'?); expected one of: one_at_a_time, md5, crc16, crc32, crc32a, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, hsieh, murmur, jenkins")]
+    [InlineData("  distribution: consistent", "pool 'p': distribution 'consistent' is not valid; expected one of: ketama, modula, random")]
+    [InlineData("  hash_tag: \"{\"", "pool 'p': hash_tag must be exactly two characters, such as \"{}\", got '{'")]
+    [InlineData("  hash_tag: \"{}}\"", "pool 'p': hash_tag must be exactly two characters, such as \"{}\", got '{}}'")]
+    [InlineData("  timeout: -1", "pool 'p': timeout must be a whole number >= 0 (milliseconds), got '-1'")]
+    [InlineData("  timeout: 1.5", "pool 'p': timeout must be a whole number >= 0 (milliseconds), got '1.5'")]
+    [InlineData("  timeout: 99999999999", "pool 'p': timeout must be a whole number >= 0 (milliseconds), got '99999999999'")]
+    [InlineData("  backlog: -5", "pool 'p': backlog must be a whole number >= 0 (the listen queue length), got '-5'")]
+    [InlineData("  client_connections: many", "pool 'p': client_connections must be a whole number >= 0 (0 = unlimited), got 'many'")]
+    [InlineData("  server_connections: 0", "pool 'p': server_connections must be a whole number >= 1 (connections to each server), got '0'")]
+    [InlineData("  server_retry_timeout: -1", "pool 'p': server_retry_timeout must be a whole number >= 0 (milliseconds), got '-1'")]
+    [InlineData("  server_failure_limit: x", "pool 'p': server_failure_limit must be a whole number >= 0 (consecutive failures), got 'x'")]
+    [InlineData("  redis_db: -1", "pool 'p': redis_db must be a whole number >= 0 (a database number), got '-1'")]
+    [InlineData("  redis: yes", "pool 'p': redis must be true or false, got 'yes'")]
+    [InlineData("  preconnect: True", "pool 'p': preconnect must be true or false, got 'True'")]
+    [InlineData("  auto_eject_hosts: 1", "pool 'p': auto_eject_hosts must be true or false, got '1'")]
+    [InlineData("  tcpkeepalive: on", "pool 'p': tcpkeepalive must be true or false, got 'on'")]
+    [InlineData("  redis: false", "pool 'p': memcached pools (redis: false) are not supported; Rampart speaks the Redis protocol only")]
+    [InlineData("  redis_auth:", "pool 'p': redis_auth has no value")]
+    [InlineData("  timeout: [1, 2]", "pool 'p': timeout must be a single value, not a list or mapping")]
+    [InlineData("  client_output_buffer: 0", "pool 'p': client_output_buffer must be a positive size in bytes, such as 67108864 or 64mb, got '0'")]
+    [InlineData("  client_output_buffer: 64 parsecs", "pool 'p': client_output_buffer must be a positive size in bytes, such as 67108864 or 64mb, got '64 parsecs'")]
+    [InlineData("  servrs: x", "unknown key 'servrs' in pool 'p' (did you mean 'servers'?)")]
+    [InlineData("  hash_tags: \"{}\"", "unknown key 'hash_tags' in pool 'p' (did you mean 'hash_tag'?)")]
+    [InlineData("  frobnicate: 1", "unknown key 'frobnicate' in pool 'p'")]
+    [InlineData("  listen: 127.0.0.1:22122", "pool 'p': key 'listen' is a duplicate (first at line 2)")]
+    public void BadSettingIsReportedOnItsLine(string line3, string message)
+    {
+        var error = ConfigAssert.OneError(PoolWith(line3), 3, message);
+        Assert.Equal(message, error.Message);
+        Assert.Equal($"test.yml:3: {message}", error.ToString());
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:6379", "pool 'p': '127.0.0.1:6379' is not a server line (expected \"host:port:weight [name]\" or \"/unix/path:weight [name]\")")]
+    [InlineData("127.0.0.1", "pool 'p': '127.0.0.1' is not a server line (expected \"host:port:weight [name]\" or \"/unix/path:weight [name]\")")]
+    [InlineData("127.0.0.1:6379:0", "pool 'p': '127.0.0.1:6379:0' has an invalid weight '0' (expected a whole number >= 1)")]
+    [InlineData("127.0.0.1:6379:-1", "pool 'p': '127.0.0.1:6379:-1' has an invalid weight '-1' (expected a whole number >= 1)")]
+    [InlineData("127.0.0.1:70000:1", "pool 'p': server '127.0.0.1:70000' has an invalid port (expected 1-65535); expected \"host:port:weight [name]\" or \"/unix/path:weight [name]\"")]
+    [InlineData(":6379:1", "pool 'p': server ':6379' has an invalid host; expected \"host:port:weight [name]\" or \"/unix/path:weight [name]\"")]
+    [InlineData("127.0.0.1:6379:1 two words", "pool 'p': '127.0.0.1:6379:1 two words': the server name must be one word")]
+    public void BadServerLineIsReportedOnItsLine(string server, string message)
+    {
+        var yaml = $"p:\n  listen: 127.0.0.1:22121\n  servers:\n   - 127.0.0.1:6380:1\n   - {server}\n";
+        var error = ConfigAssert.OneError(yaml, 5, message);
+        Assert.Equal(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", "pool 'p': listen '127.0.0.1' is not \"host:port\"; expected host:port, [ipv6]:port or /unix/path [mode]")]
+    [InlineData("127.0.0.1:0", "pool 'p': listen '127.0.0.1:0' has an invalid port (expected 1-65535); expected host:port, [ipv6]:port or /unix/path [mode]")]
+    [InlineData("[nope]:1", "pool 'p': listen '[nope]:1' has an invalid IPv6 address in brackets; expected host:port, [ipv6]:port or /unix/path [mode]")]
+    [InlineData("/tmp/s.sock 0999", "pool 'p': listen '/tmp/s.sock 0999' has an invalid file mode '0999' (expected octal such as 0666, at most 0777)")]
+    [InlineData("/tmp/s.sock 1777", "pool 'p': listen '/tmp/s.sock 1777' has an invalid file mode '1777' (expected octal such as 0666, at most 0777)")]
+    public void BadListenIsReportedOnItsLine(string listen, string message)
+    {
+        var yaml = $"p:\n  listen: \"{listen}\"\n  servers:\n   - 127.0.0.1:6379:1\n";
+        var error = ConfigAssert.OneError(yaml, 2, message);
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void MissingListenIsReportedOnThePoolLine() =>
+        ConfigAssert.OneError("# comment\np:\n  servers:\n   - 127.0.0.1:6379:1\n", 2, "pool 'p': listen is missing");
+
+    [Fact]
+    public void MissingServersIsReportedOnThePoolLine() =>
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n", 1, "pool 'p': servers is missing");
+
+    [Fact]
+    public void EmptyServersIsAnError() =>
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers: []\n", 3, "pool 'p': servers is empty");
+
+    [Fact]
+    public void ServersMustBeAList() =>
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers: 127.0.0.1:6379:1\n", 3, "pool 'p': servers must be a list");
+
+    [Fact]
+    public void DuplicateServerNames() =>
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers:\n   - 10.0.0.1:6379:1 a\n   - 10.0.0.2:6379:1 a\n",
+            5, "pool 'p': servers have the same name 'a' (first at line 4)");
+
+    [Fact]
+    public void DuplicateUnnamedServersCollideOnHostPortWhateverTheWeight() =>
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers:\n   - 10.0.0.1:6379:1\n   - 10.0.0.1:6379:2\n",
+            5, "pool 'p': servers have the same name '10.0.0.1:6379' (first at line 4)");
+
+    [Fact]
+    public void DuplicateAddressUnderTwoNames() =>
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers:\n   - 10.0.0.1:6379:1 a\n   - 10.0.0.1:6379:1 b\n",
+            5, "pool 'p': server address 10.0.0.1:6379 is listed twice (first at line 4)");
+
+    [Fact]
+    public void DuplicateListenAcrossPoolsIsReportedOnTheSecond() =>
+        ConfigAssert.OneError("""
+            a:
+              listen: 127.0.0.1:22121
+              servers:
+               - 127.0.0.1:6379:1
+            b:
+              listen: 127.0.0.1:22121
+              servers:
+               - 127.0.0.1:6380:1
+            """, 6, "pools 'a' and 'b' have the same listen address '127.0.0.1:22121' (first at line 2)");
+
+    [Fact]
+    public void SameUnixSocketWithDifferentModesIsADuplicateListen() =>
+        ConfigAssert.OneError("a:\n  listen: /tmp/x 0600\n  servers:\n   - 127.0.0.1:6379:1\nb:\n  listen: /tmp/x 0666\n  servers:\n   - 127.0.0.1:6380:1\n",
+            6, "have the same listen address '/tmp/x'");
+
+    [Fact]
+    public void DuplicatePoolName() =>
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:1\n  servers:\n   - 127.0.0.1:6379:1\np:\n  listen: 127.0.0.1:2\n  servers:\n   - 127.0.0.1:6379:1\n",
+            5, "pool 'p' is defined twice (first at line 1)");
+
+    [Fact]
+    public void PoolMustBeAMapping() =>
+        ConfigAssert.OneError("p: 127.0.0.1:22121\n", 1, "pool 'p' must be a mapping of settings");
+
+    [Fact]
+    public void EmptyFileHasNoPools() =>
+        ConfigAssert.OneError("# nothing\n", 1, "the configuration has no pools");
+
+    [Fact]
+    public void TopLevelMustBeAMapping() =>
+        ConfigAssert.OneError("- a\n- b\n", 1, "the top level must be a mapping");
+
+    [Fact]
+    public void YamlSyntaxErrorHasItsLine()
+    {
+        var error = ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n   servers: [\n", 3, "YAML syntax error: ");
+        Assert.DoesNotContain("Line:", error.Message);
+    }
+
+    [Fact]
+    public void UnterminatedQuoteIsReportedWhereTheQuoteOpens() =>
+        ConfigAssert.OneError("p:\n  listen: \"127.0.0.1:22121\n  servers:\n", 2, "YAML syntax error");
+
+    [Fact]
+    public void SecondDocumentIsRefused() =>
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:1\n  servers:\n   - 127.0.0.1:6379:1\n---\nq: {}\n", 5, "exactly one YAML document");
+
+    [Fact]
+    public void AnchorsAndAliasesAreRefusedLikeNutcracker()
+    {
+        var errors = ConfigAssert.Invalid("p:\n  listen: 127.0.0.1:1\n  servers: &s\n   - 127.0.0.1:6379:1\nq:\n  listen: 127.0.0.1:2\n  servers: *s\n");
+        Assert.Equal([3, 7], errors.Select(e => e.Line));
+        Assert.Contains("anchors", errors[0].Message);
+        Assert.Contains("aliases (*s)", errors[1].Message);
+    }
+
+    [Fact]
+    public void AllErrorsOfAFileAreReportedInOnePassInLineOrder()
+    {
+        var errors = ConfigAssert.Invalid("""
+            alpha:
+              listen: 127.0.0.1:22121
+              hash: fnv
+              timeout: -5
+              servrs:
+               - 127.0.0.1:6379:1
+            beta:
+              listen: 127.0.0.1:22121
+              redis: false
+              server_connections: 0
+              servers:
+               - 127.0.0.1:6379:1
+               - 127.0.0.1:6380
+            gamma: []
+            """);
+        Assert.Equal(
+        [
+            "test.yml:1: pool 'alpha': servers is missing (nutcracker: pool has no servers)",
+            "test.yml:3: pool 'alpha': hash 'fnv' is not valid; expected one of: one_at_a_time, md5, crc16, crc32, crc32a, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, hsieh, murmur, jenkins",
+            "test.yml:4: pool 'alpha': timeout must be a whole number >= 0 (milliseconds), got '-5'",
+            "test.yml:5: unknown key 'servrs' in pool 'alpha' (did you mean 'servers'?)",
+            "test.yml:8: pools 'alpha' and 'beta' have the same listen address '127.0.0.1:22121' (first at line 2)",
+            "test.yml:9: pool 'beta': memcached pools (redis: false) are not supported; Rampart speaks the Redis protocol only",
+            "test.yml:10: pool 'beta': server_connections must be a whole number >= 1 (connections to each server), got '0'",
+            "test.yml:13: pool 'beta': '127.0.0.1:6380' is not a server line (expected \"host:port:weight [name]\" or \"/unix/path:weight [name]\")",
+            "test.yml:14: pool 'gamma' must be a mapping of settings (listen, servers, ...)",
+        ], errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void UnreadableFileIsAnErrorNotAnException()
+    {
+        var result = Rampart.Proxy.Configuration.ConfigLoader.LoadFile("/nonexistent/rampart.yml");
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("/nonexistent/rampart.yml", error.File);
+        Assert.Equal(0, error.Line);
+        Assert.Contains("cannot read", error.Message);
+    }
+}
