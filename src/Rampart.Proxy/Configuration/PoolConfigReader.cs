@@ -43,6 +43,7 @@ internal static class PoolConfigReader
         var listenLine = line;
         YamlNode? serversNode = null;
         SentinelConfig? sentinel = null;
+        bool sawRedis = false;
 
         foreach (var (key, entry) in MappingKeys.Known(mapping, Keys, context, errors))
         {
@@ -93,8 +94,7 @@ internal static class PoolConfigReader
                     if (v.Bool(key, value) is { } pre) pool = pool with { Preconnect = pre };
                     break;
                 case "redis":
-                    // nutcracker's default is redis: false (memcached). Rampart speaks only Redis, so an absent key
-                    // means redis; an explicit false is refused rather than served with the wrong protocol.
+                    sawRedis = true;
                     if (v.Bool(key, value) is false)
                         errors.Add(value.Line, $"{context}: memcached pools (redis: false) are not supported; Rampart speaks the Redis protocol only");
                     break;
@@ -137,6 +137,10 @@ internal static class PoolConfigReader
             ? MissingServers(context, line, errors)
             : ServerListReader.Read(context, serversNode, hasSentinelKey, errors);
 
+        // nutcracker's default is redis: false, so a pool without the key is a memcached pool there. Serving it as
+        // Redis would speak the wrong protocol to its clients without a word; refusing it says what to change.
+        if (!sawRedis)
+            errors.Add(line, $"{context}: 'redis' is not set, so nutcracker would serve this pool as memcached; Rampart speaks the Redis protocol only: add 'redis: true'");
         var ok = errors.Count == errorsBefore && listen is not null;
         return new PoolReadResult(ok ? pool with { Servers = servers, Sentinel = sentinel } : null, listen, listenLine);
     }

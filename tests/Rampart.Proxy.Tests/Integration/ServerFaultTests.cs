@@ -107,7 +107,7 @@ public sealed class ServerFaultTests
         int deadPort = FreePort.Next();
         var pool = RampartUnderTest.Pool() with
         {
-            Servers = [new Configuration.ServerConfig { Host = "127.0.0.1", Port = deadPort, Weight = 1 }],
+            Servers = [new Rampart.Proxy.Configuration.ServerConfig { Host = "127.0.0.1", Port = deadPort, Weight = 1 }],
         };
         await using var rampart = await RampartUnderTest.StartAsync(pool);
         using var client = new RawClient(rampart.Port);
