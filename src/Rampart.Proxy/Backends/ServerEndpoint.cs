@@ -38,6 +38,8 @@ internal sealed class ServerEndpoint : IDisposable
     public EndPoint Address { get; }
     public TimeSpan ConnectTimeout { get; }
     public ServerStats Stats { get; } = new();
+    /// <summary>redis_version from INFO at the last connect.</summary>
+    public string? ServerVersion { get; set; }
     public IReadOnlyList<ServerConnection> Connections => _connections;
 
     /// <summary>The connection a client uses for this server: fixed per client, so its requests stay in order.</summary>

@@ -52,7 +52,7 @@ internal sealed class ServerLink
             }
             using var cts = new CancellationTokenSource(server.ConnectTimeout);
             await socket.ConnectAsync(server.Address, cts.Token);
-            await ServerHandshake.RunAsync(socket, server.Pool, cts.Token);
+            server.ServerVersion = await ServerHandshake.RunAsync(socket, server.Pool, cts.Token) ?? server.ServerVersion;
             return new ServerLink(server, owner, socket);
         }
         catch

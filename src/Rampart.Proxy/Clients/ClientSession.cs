@@ -50,10 +50,16 @@ internal sealed partial class ClientSession
         _sentinel = ProxyRequest.Rent(this);
         _head = _tail = _sentinel;
         RemoteEndPoint = socket.RemoteEndPoint?.ToString() ?? "unix";
+        LocalEndPoint = socket.LocalEndPoint?.ToString() ?? "unix";
+        IsAuthenticated = pool.Config.RedisAuth is null;
     }
 
     public long Id { get; }
     public string RemoteEndPoint { get; }
+    public string LocalEndPoint { get; }
+    public DateTime ConnectedAt { get; } = DateTime.UtcNow;
+    /// <summary>False until AUTH succeeds when the pool has redis_auth (Redis's requirepass semantics).</summary>
+    public bool IsAuthenticated { get; set; }
     public PoolRuntime Pool => _pool;
     /// <summary>CLIENT SETNAME, answered by Rampart itself.</summary>
     public string? Name { get; set; }

@@ -30,6 +30,8 @@ internal sealed class PoolRuntime : IDisposable
     public PoolConfig Config { get; }
     public RespLimits Limits { get; } = RespLimits.Default;
     public PoolRouting Routing => _routing;
+    /// <summary>The redis_version a server of this pool reported when Rampart connected (for HELLO), if known.</summary>
+    public string? ServerVersion => _routing.Servers.Select(s => s.ServerVersion).FirstOrDefault(v => v is not null);
     public int CurrentConnections => _sessions.Count;
     public long TotalConnections => Interlocked.Read(ref _totalConnections);
     public long ClientErrors => Interlocked.Read(ref _clientErrors);

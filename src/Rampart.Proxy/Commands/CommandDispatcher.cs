@@ -1,21 +1,96 @@
+using System.Text;
 using Rampart.Protocol;
+using Rampart.Protocol.Commands;
 using Rampart.Proxy.Backends;
 using Rampart.Proxy.Clients;
 
 namespace Rampart.Proxy.Commands;
 
 /// <summary>
-/// Decides what happens to one request: answered by Rampart itself, refused with a reason, or forwarded to the
-/// server that owns its key.
+/// Decides what happens to one request, with Redis's own checks in Redis's order (unknown command, arity,
+/// authentication): answered by Rampart itself, refused with a reason, or forwarded to the server owning its keys.
 /// </summary>
 internal static class CommandDispatcher
 {
     public static void Dispatch(ClientSession session, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
-        if (LocalCommands.TryAnswer(session, request)) return;
+        var command = CommandTable.Find(request.Command);
+        if (command is null)
+        {
+            session.ReplyError(UnknownCommand(request));
+            return;
+        }
+        if (command.IsContainer && request.Count >= 2)
+        {
+            var sub = CommandTable.FindSubcommand(command, request[1]);
+            if (sub is null)
+            {
+                session.ReplyError(CommandTable.UnknownSubcommandMessage(request));
+                return;
+            }
+            command = sub;
+        }
+        if (!command.ArityAccepts(request.Count))
+        {
+            session.ReplyError(KeyErrorMessages.WrongArity(command));
+            return;
+        }
+        if (!session.IsAuthenticated && !LocalCommands.AllowedBeforeAuth(command))
+        {
+            session.ReplyError("NOAUTH Authentication required.");
+            return;
+        }
+
+        switch (command.Handling)
+        {
+            case CommandHandling.Local:
+                LocalCommands.Answer(session, command, request);
+                return;
+            case CommandHandling.Pinned:
+            case CommandHandling.Unsupported:
+                session.ReplyError(command.RefusalMessage!);
+                return;
+        }
+        if (command.IsBlockingCall(request))
+        {
+            session.ReplyError($"ERR '{command.DisplayName}' with BLOCK is not supported yet by rampart: a blocking call needs a dedicated server connection");
+            return;
+        }
+
         var routing = session.Pool.Routing;
-        var server = routing.Default;
+        ServerEndpoint server;
+        if (routing.Servers.Count == 1)
+        {
+            server = routing.Default;
+        }
+        else if (!TryRouteByKeys(session, routing, command, request, out server!))
+        {
+            return;
+        }
         Forward(session, server, request, raw, inline);
+    }
+
+    /// <summary>Finds the one server owning every key of the request; replies an error and returns false otherwise.</summary>
+    private static bool TryRouteByKeys(ClientSession session, Routing.PoolRouting routing, CommandInfo command, Request request, out ServerEndpoint? server)
+    {
+        server = null;
+        if (!command.TryGetKeys(request, out var keys))
+        {
+            session.ReplyError(KeyErrorMessages.For(command, keys.Error));
+            return false;
+        }
+        foreach (int index in keys)
+        {
+            var owner = routing.ServerFor(request[index]);
+            if (server is null) server = owner;
+            else if (!ReferenceEquals(server, owner))
+            {
+                session.ReplyError("CROSSSLOT Keys in request don't hash to the same slot");
+                return false;
+            }
+        }
+        server ??= routing.Default;
+        return true;
     }
 
     public static void Forward(ClientSession session, ServerEndpoint server, Request request, ReadOnlySpan<byte> raw, bool inline)
@@ -31,5 +106,20 @@ internal static class CommandDispatcher
     {
         RespWriter.ArrayHeader(output, request.Count);
         for (int i = 0; i < request.Count; i++) RespWriter.Bulk(output, request[i]);
+    }
+
+    /// <summary>Redis 7.0's text (server.c, processCommand), including its 128-byte cuts and trailing space.</summary>
+    internal static string UnknownCommand(Request request)
+    {
+        var args = new StringBuilder();
+        for (int i = 1; i < request.Count && args.Length < 128; i++)
+        {
+            string arg = Encoding.UTF8.GetString(request[i]);
+            int room = 128 - args.Length;
+            args.Append('\'').Append(arg.Length > room ? arg[..room] : arg).Append("' ");
+        }
+        string name = Encoding.UTF8.GetString(request.Command);
+        if (name.Length > 128) name = name[..128];
+        return $"ERR unknown command '{name}', with args beginning with: {args}";
     }
 }
