@@ -1,0 +1,146 @@
+using System.Text;
+
+namespace Rampart.Protocol.Commands;
+
+/// <summary>
+/// One Redis command or subcommand: what Redis says about it (generated from COMMAND) and what Rampart does with it
+/// (CommandPolicies). Immutable; built once by <see cref="CommandTable"/>.
+/// </summary>
+public sealed class CommandInfo
+{
+    private static readonly IReadOnlyList<CommandInfo> NoSubcommands = [];
+
+    internal CommandInfo(RawCommand raw, CommandInfo? parent)
+    {
+        Name = raw.Name;
+        Parent = parent;
+        int bar = raw.Name.IndexOf('|');
+        string token = bar < 0 ? raw.Name : raw.Name[(bar + 1)..];
+        NameBytes = Encoding.ASCII.GetBytes(token.ToUpperInvariant());
+        LowerToken = Encoding.ASCII.GetBytes(token);
+        DisplayName = raw.Name.Replace('|', ' ').ToUpperInvariant();
+        Arity = raw.Arity;
+        Flags = raw.Flags;
+        FirstKey = raw.FirstKey;
+        LastKey = raw.LastKey;
+        Step = raw.Step;
+        Keys = CommandPolicies.KeyKind(raw.Name, raw.FirstKey);
+        KeywordSearchFrom = CommandPolicies.KeywordSearchFrom(raw.Name);
+        Handling = CommandPolicies.Handling(raw.Name, out string? reason);
+        Reason = reason;
+        MultiKeySplittable = CommandPolicies.MultiKeySplittable(raw.Name);
+        if (reason is not null)
+        {
+            string verb = Handling == CommandHandling.Pinned ? "not supported yet" : "not supported";
+            RefusalMessage = $"ERR '{DisplayName}' is {verb} by rampart: {reason}";
+            RefusalMessageBytes = Encoding.UTF8.GetBytes(RefusalMessage);
+        }
+        SubcommandArray = raw.Subcommands is { Length: > 0 } subs
+            ? Array.ConvertAll(subs, s => new CommandInfo(s, this))
+            : [];
+        Subcommands = SubcommandArray.Length > 0 ? Array.AsReadOnly(SubcommandArray) : NoSubcommands;
+    }
+
+    /// <summary>Lowercase, as Redis 7 names it: "get", and "client|setname" for a subcommand.</summary>
+    public string Name { get; }
+
+    /// <summary>Uppercase name as written in error texts: "GET", "CLIENT SETNAME".</summary>
+    public string DisplayName { get; }
+
+    /// <summary>Uppercase wire token that selects this entry: "GET" for a command, "SETNAME" for client|setname.</summary>
+    public ReadOnlyMemory<byte> NameBytes { get; }
+
+    /// <summary>The lowercase wire token, compared against requests.</summary>
+    internal byte[] LowerToken { get; }
+
+    /// <summary>The container of a subcommand (CLIENT for client|setname), null for a top-level command.</summary>
+    public CommandInfo? Parent { get; }
+
+    /// <summary>Redis arity, counting the command name (and the subcommand): positive = exact, negative = at least |n|.</summary>
+    public int Arity { get; }
+
+    public CommandFlags Flags { get; }
+
+    /// <summary>Legacy key range from COMMAND: first key index (0 = none).</summary>
+    public int FirstKey { get; }
+
+    /// <summary>Legacy key range: last key index, negative counts from the end (-1 = last argument).</summary>
+    public int LastKey { get; }
+
+    /// <summary>Legacy key range: distance between keys (MSET: 2).</summary>
+    public int Step { get; }
+
+    /// <summary>How the keys are found; see <see cref="GetKeys"/>.</summary>
+    public KeySpecKind Keys { get; }
+
+    /// <summary>Where Streams and GeoradiusStore start looking for their keyword (Redis's key spec "startfrom").</summary>
+    internal int KeywordSearchFrom { get; }
+
+    public CommandHandling Handling { get; }
+
+    /// <summary>Short human reason for Pinned and Unsupported handling, used in <see cref="RefusalMessage"/>.</summary>
+    public string? Reason { get; }
+
+    /// <summary>"ERR 'MONITOR' is not supported by rampart: reason" (without '-' and CRLF), for Pinned/Unsupported.</summary>
+    public string? RefusalMessage { get; }
+
+    /// <summary><see cref="RefusalMessage"/> as UTF-8, to write without allocating.</summary>
+    public ReadOnlyMemory<byte> RefusalMessageBytes { get; }
+
+    /// <summary>Subcommands of a container command (CLIENT, CONFIG...), sorted by name; empty otherwise.</summary>
+    public IReadOnlyList<CommandInfo> Subcommands { get; }
+
+    /// <summary>The same as <see cref="Subcommands"/>, as an array so lookups loop without an enumerator.</summary>
+    internal CommandInfo[] SubcommandArray { get; }
+
+    public bool IsContainer => SubcommandArray.Length > 0;
+
+    /// <summary>
+    /// True for MGET, MSET, DEL, UNLINK, EXISTS, TOUCH: a sharded proxy may split them per key (by <see cref="Step"/>,
+    /// each key with its Step-1 following arguments) and merge the replies.
+    /// </summary>
+    public bool MultiKeySplittable { get; }
+
+    public bool IsWrite => (Flags & CommandFlags.Write) != 0;
+
+    public bool IsReadOnly => (Flags & CommandFlags.ReadOnly) != 0;
+
+    /// <summary>Redis's arity check: arity &gt; 0 ? argc == arity : argc &gt;= -arity.</summary>
+    public bool ArityAccepts(int argc) => Arity > 0 ? argc == Arity : argc >= -Arity;
+
+    /// <summary>The argument indexes of the request's keys (check <see cref="KeyEnumerator.IsValid"/>). No allocation.</summary>
+    public KeyEnumerator GetKeys(Request request) => new(this, request);
+
+    /// <summary>Same as <see cref="GetKeys"/>, reporting validity as the result.</summary>
+    public bool TryGetKeys(Request request, out KeyEnumerator keys)
+    {
+        keys = new KeyEnumerator(this, request);
+        return keys.IsValid;
+    }
+
+    /// <summary>Index of the first key, or -1 when the request has none or its keys are malformed.</summary>
+    public int FirstKeyIndex(Request request)
+    {
+        var keys = new KeyEnumerator(this, request);
+        return keys.MoveNext() ? keys.Current : -1;
+    }
+
+    /// <summary>
+    /// True when this call may block its connection: every Blocking command, except XREAD/XREADGROUP which block only
+    /// with a BLOCK option before STREAMS.
+    /// </summary>
+    public bool IsBlockingCall(Request request)
+    {
+        if ((Flags & CommandFlags.Blocking) == 0) return false;
+        if (Keys != KeySpecKind.Streams) return true;
+        for (int i = KeywordSearchFrom; i < request.Count - 1; i++)
+        {
+            var arg = request[i];
+            if (arg.Length == 7 && Ascii.EqualsIgnoreCase(arg, "STREAMS"u8)) return false;
+            if (arg.Length == 5 && Ascii.EqualsIgnoreCase(arg, "BLOCK"u8)) return true;
+        }
+        return false;
+    }
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,113 @@
+namespace Rampart.Protocol.Commands;
+
+/// <summary>
+/// Rampart's own decisions about commands, kept apart from the generated Redis facts so regeneration never loses
+/// them. The rule: anything that changes state of the (shared) server connection or server-wide state other clients
+/// share, or that cannot work through a multiplexed connection, is refused with a reason; state that belongs to the
+/// client session is answered locally; read-only introspection and data commands are forwarded.
+/// A command or subcommand not named here is forwarded.
+/// </summary>
+internal static class CommandPolicies
+{
+    private const string SharedConnection = "it changes the state of a server connection rampart shares between clients";
+    private const string ServerConnections = "server connections are rampart's, shared between clients";
+    private const string Tracking = "client-side caching needs a server connection of its own";
+    private const string ServerConfig = "it changes server-wide configuration shared by every client";
+    private const string Users = "it changes the server's users, shared by every client";
+    private const string Replication = "replication is between servers; rampart follows it but does not drive it";
+    private const string ClusterConfig = "it changes the cluster's configuration; rampart only follows it";
+    private const string Persistence = "persistence of a shared server is managed on the server, not through the proxy";
+    private const string Transaction = "transactions need a server connection of their own";
+    private const string PubSub = "subscriptions need a server connection of their own";
+    private const string Blocking = "blocking calls need a server connection of their own";
+
+    internal static CommandHandling Handling(string name, out string? reason)
+    {
+        reason = name switch
+        {
+            // Pinned: each needs a dedicated backend connection (implemented by a later issue).
+            "multi" or "exec" or "discard" or "watch" or "unwatch" => Transaction,
+            "subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe" or "punsubscribe" or "sunsubscribe" => PubSub,
+            "blpop" or "brpop" or "blmove" or "brpoplpush" or "bzpopmin" or "bzpopmax" or "blmpop" or "bzmpop"
+                or "wait" => Blocking,
+
+            // Unsupported.
+            "monitor" => "it needs a dedicated server connection",
+            "sync" or "psync" or "replconf" => "replication commands are for replicas, not proxy clients",
+            "replicaof" or "slaveof" or "failover" => Replication,
+            "shutdown" => "it would stop a server shared by every client",
+            "debug" => "it can change or crash a server shared by every client",
+            "swapdb" => "it swaps databases under every client of the shared server",
+            "move" => "it moves keys between databases on a shared connection",
+            "readonly" or "readwrite" => SharedConnection,
+            "asking" or "restore-asking" => "cluster redirections are handled by rampart itself",
+            "save" or "bgsave" or "bgrewriteaof" => Persistence,
+            "client|kill" => ServerConnections,
+            "client|unblock" => ServerConnections,
+            "client|pause" or "client|unpause" => "it pauses every client of the shared server",
+            "client|reply" => "replies on a shared connection cannot be switched off for one client",
+            "client|tracking" or "client|caching" or "client|getredir" or "client|trackinginfo" => Tracking,
+            "config|set" or "config|rewrite" => ServerConfig,
+            "config|resetstat" or "latency|reset" or "slowlog|reset" => "it resets statistics shared by every client",
+            "acl|setuser" or "acl|deluser" or "acl|load" or "acl|save" => Users,
+            "module|load" or "module|loadex" or "module|unload" => "it changes the modules of a server shared by every client",
+            "script|debug" => "the Lua debugger needs a server connection of its own",
+            "cluster|addslots" or "cluster|addslotsrange" or "cluster|bumpepoch" or "cluster|delslots"
+                or "cluster|delslotsrange" or "cluster|failover" or "cluster|flushslots" or "cluster|forget"
+                or "cluster|meet" or "cluster|replicate" or "cluster|reset" or "cluster|saveconfig"
+                or "cluster|set-config-epoch" or "cluster|setslot" => ClusterConfig,
+            _ => null,
+        };
+        if (reason is not null)
+            return reason is Transaction or PubSub or Blocking ? CommandHandling.Pinned : CommandHandling.Unsupported;
+
+        return name switch
+        {
+            // Session state Rampart keeps per client, so it answers them itself.
+            "ping" or "echo" or "quit" or "hello" or "auth" or "select" or "reset" => CommandHandling.Local,
+            "command|count" => CommandHandling.Local,
+            "client|setname" or "client|getname" or "client|id" or "client|info" or "client|list"
+                or "client|no-evict" or "client|setinfo" => CommandHandling.Local,
+            // The backend would name rampart's own server user; the session knows whom the client authenticated as.
+            "acl|whoami" => CommandHandling.Local,
+            _ => CommandHandling.Forward,
+        };
+    }
+
+    /// <summary>
+    /// The key kind: Range from the legacy triple (None when keyless), except the movablekeys commands, each named in
+    /// <see cref="KeyKindOverride"/>. A movablekeys command not named there fails the drift test, so a command a new
+    /// Redis adds cannot be routed by guess.
+    /// </summary>
+    internal static KeySpecKind KeyKind(string name, int firstKey) =>
+        KeyKindOverride(name) ?? (firstKey > 0 ? KeySpecKind.Range : KeySpecKind.None);
+
+    internal static KeySpecKind? KeyKindOverride(string name) => name switch
+    {
+        "eval" or "evalsha" or "eval_ro" or "evalsha_ro" or "fcall" or "fcall_ro" => KeySpecKind.EvalNumKeys,
+        "zinter" or "zunion" or "zdiff" or "sintercard" or "zintercard" or "lmpop" or "zmpop" => KeySpecKind.NumKeysAt1,
+        "zunionstore" or "zinterstore" or "zdiffstore" => KeySpecKind.NumKeysAt2WithDestination,
+        "blmpop" or "bzmpop" => KeySpecKind.BlockingNumKeys,
+        "xread" or "xreadgroup" => KeySpecKind.Streams,
+        "sort" => KeySpecKind.SortStore,
+        // SORT_RO has no STORE; its BY/GET patterns name keys only through the sorted key's content (Redis's
+        // "unknown" key spec), which no proxy can route, so its one key is the legacy range.
+        "sort_ro" => KeySpecKind.Range,
+        "migrate" => KeySpecKind.Migrate,
+        "georadius" or "georadiusbymember" => KeySpecKind.GeoradiusStore,
+        _ => null,
+    };
+
+    /// <summary>Redis's key spec "startfrom" of the keyword searches (STREAMS, STORE/STOREDIST).</summary>
+    internal static int KeywordSearchFrom(string name) => name switch
+    {
+        "xread" => 1,
+        "xreadgroup" => 4,         // after GROUP group consumer
+        "georadius" => 6,          // after key longitude latitude radius unit
+        "georadiusbymember" => 5,  // after key member radius unit
+        _ => 0,
+    };
+
+    internal static bool MultiKeySplittable(string name) =>
+        name is "mget" or "mset" or "del" or "unlink" or "exists" or "touch";
+}
