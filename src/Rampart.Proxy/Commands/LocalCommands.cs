@@ -24,7 +24,8 @@ internal static class LocalCommands
         {
             case "ping":
                 if (request.Count == 1) RespWriter.SimpleString(output, "PONG"u8);
-                else RespWriter.Bulk(output, request[1]);
+                else if (request.Count == 2) RespWriter.Bulk(output, request[1]);
+                else RespWriter.Error(output, "ERR wrong number of arguments for 'ping' command"u8); // pingCommand's own check
                 break;
             case "echo":
                 RespWriter.Bulk(output, request[1]);
@@ -144,7 +145,7 @@ internal static class LocalCommands
             }
             if (version != 2)
             {
-                RespWriter.Error(output, "NOPROTO sorry, this protocol version is not supported."u8);
+                RespWriter.Error(output, "NOPROTO unsupported protocol version"u8);
                 return;
             }
             i = 2;

@@ -59,7 +59,8 @@ public sealed class RedisServerProcess : IDisposable
             if (_process.HasExited) return false;
             try
             {
-                if (Send("PING\r\n").StartsWith("+PONG", StringComparison.Ordinal)) return true;
+                string reply = Send("PING\r\n");
+                if (reply.StartsWith("+PONG", StringComparison.Ordinal) || reply.StartsWith("-NOAUTH", StringComparison.Ordinal)) return true;
             }
             catch (SocketException) { }
             catch (IOException) { }

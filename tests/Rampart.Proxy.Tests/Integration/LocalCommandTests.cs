@@ -1,0 +1,110 @@
+using Rampart.Proxy.Tests.Infrastructure;
+using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
+
+namespace Rampart.Proxy.Tests.Integration;
+
+/// <summary>Commands Rampart answers itself, compared with what a real Redis 7.0 answers for the same bytes.</summary>
+public sealed class LocalCommandTests(ProxiedRedisFixture fixture) : IClassFixture<ProxiedRedisFixture>
+{
+    private string ViaRampart(string raw, int lines)
+    {
+        using var client = new RawClient(fixture.Rampart.Port);
+        client.Send(raw);
+        return string.Join("\n", Enumerable.Range(0, lines).Select(_ => client.ReadLine()));
+    }
+
+    private string ViaRedis(string raw, int lines)
+    {
+        using var client = new RawClient(fixture.Redis.Port);
+        client.Send(raw);
+        return string.Join("\n", Enumerable.Range(0, lines).Select(_ => client.ReadLine()));
+    }
+
+    [Theory]
+    [InlineData("PING", 1)]
+    [InlineData("PING|hello", 2)]
+    [InlineData("PING|a|b", 1)]
+    [InlineData("ECHO|x y", 2)]
+    [InlineData("ECHO", 1)]
+    [InlineData("NOSUCHCOMMAND|a|b", 1)]
+    [InlineData("GET", 1)]
+    [InlineData("GET|a|b", 1)]
+    [InlineData("CLIENT|NOSUCH", 1)]
+    [InlineData("CLIENT", 1)]
+    [InlineData("CLIENT|GETNAME", 1)]
+    [InlineData("CLIENT|SETNAME|has space", 1)]
+    [InlineData("SELECT|0", 1)]
+    [InlineData("SELECT|x", 1)]
+    [InlineData("AUTH|secret", 1)]
+    [InlineData("AUTH|user|secret", 1)]
+    [InlineData("HELLO|4", 1)]
+    [InlineData("HELLO|x", 1)]
+    [InlineData("RESET", 1)]
+    [InlineData("COMMAND|COUNT", 1)]
+    public void LocalAnswer_IsByteForByteWhatRedisAnswers(string command, int lines)
+    {
+        string raw = Resp(command.Split('|'));
+        Assert.Equal(ViaRedis(raw, lines), ViaRampart(raw, lines));
+    }
+
+    [Fact]
+    public void ClientSetNameThenGetName_IsPerClient()
+    {
+        using var a = new RawClient(fixture.Rampart.Port);
+        using var b = new RawClient(fixture.Rampart.Port);
+        a.Send(Resp("CLIENT", "SETNAME", "alpha"));
+        Assert.Equal("+OK", a.ReadLine());
+        a.Send(Resp("CLIENT", "GETNAME"));
+        Assert.Equal("$5", a.ReadLine());
+        Assert.Equal("alpha", a.ReadLine());
+        b.Send(Resp("CLIENT", "GETNAME"));
+        Assert.Equal("$-1", b.ReadLine());
+    }
+
+    [Fact]
+    public void Select_OtherDatabase_IsRefusedWithReason()
+    {
+        string reply = ViaRampart(Resp("SELECT", "3"), 1);
+        Assert.StartsWith("-ERR rampart: SELECT 3 is not supported", reply);
+    }
+
+    [Fact]
+    public void Hello2_ReportsServerVersionAndProtocol()
+    {
+        using var client = new RawClient(fixture.Rampart.Port);
+        client.Send(Resp("HELLO", "2"));
+        Assert.Equal("*14", client.ReadLine());
+        var fields = Enumerable.Range(0, 14).Select(_ => ReadValue(client)).ToList();
+        Assert.Equal("redis", fields[1]);
+        Assert.Equal(fixture.Redis.Send("INFO server\r\n").Split("\r\n").First(l => l.StartsWith("redis_version:"))["redis_version:".Length..], fields[3]);
+        Assert.Equal("2", fields[5]);
+    }
+
+    [Fact]
+    public void Hello3_IsRefusedWithNoproto_SoClientsStayOnResp2()
+    {
+        Assert.Equal("-NOPROTO unsupported protocol version", ViaRampart(Resp("HELLO", "3"), 1));
+    }
+
+    [Theory]
+    [InlineData("MULTI")]
+    [InlineData("SUBSCRIBE|ch")]
+    [InlineData("BLPOP|list|0")]
+    [InlineData("MONITOR")]
+    [InlineData("XREAD|BLOCK|0|STREAMS|s|$")]
+    public void StatefulOrBlockingCommands_AreRefusedWithReason_AndTheConnectionStaysUsable(string command)
+    {
+        using var client = new RawClient(fixture.Rampart.Port);
+        client.Send(Resp(command.Split('|')));
+        string reply = client.ReadLine();
+        Assert.StartsWith("-ERR '", reply);
+        Assert.Contains("rampart", reply);
+        BadInputTests.AssertStillServes(client);
+    }
+
+    private static string ReadValue(RawClient client)
+    {
+        string line = client.ReadLine();
+        return line[0] == '$' ? client.ReadLine() : line[1..];
+    }
+}
