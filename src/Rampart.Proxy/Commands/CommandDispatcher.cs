@@ -82,6 +82,11 @@ internal static class CommandDispatcher
         foreach (int index in keys)
         {
             var owner = routing.ServerFor(request[index]);
+            if (owner is null)
+            {
+                session.ReplyError($"ERR rampart: pool '{session.Pool.Config.Name}' has no live server");
+                return false;
+            }
             if (server is null) server = owner;
             else if (!ReferenceEquals(server, owner))
             {

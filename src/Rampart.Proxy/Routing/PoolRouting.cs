@@ -4,23 +4,30 @@ using Rampart.Proxy.Configuration;
 namespace Rampart.Proxy.Routing;
 
 /// <summary>
-/// Where a pool's keys go: an immutable snapshot of its servers and key placement, swapped whole when the
-/// topology changes (reload, ejection, failover), so the request path reads it without locks.
+/// Where a pool's keys go: an immutable snapshot of its servers and key placement (twemproxy's hash, hash tag and
+/// distribution), swapped whole when the topology changes (reload, ejection, failover), so the request path reads it
+/// without locks.
 /// </summary>
 internal sealed class PoolRouting
 {
+    private readonly ServerEndpoint[] _servers;
+
     public PoolRouting(PoolConfig config, ServerEndpoint[] servers)
     {
-        Servers = servers;
-        if (servers.Length != 1)
-            throw new NotSupportedException($"pool '{config.Name}': key sharding over {servers.Length} servers is not available yet");
+        _servers = servers;
+        Router = KeyRouter.Create(config);
     }
 
-    public IReadOnlyList<ServerEndpoint> Servers { get; }
+    public IReadOnlyList<ServerEndpoint> Servers => _servers;
+    public KeyRouter Router { get; }
 
-    /// <summary>The server that owns <paramref name="key"/>.</summary>
-    public ServerEndpoint ServerFor(ReadOnlySpan<byte> key) => Servers[0];
+    /// <summary>The server that owns <paramref name="key"/>, or null when no server is live.</summary>
+    public ServerEndpoint? ServerFor(ReadOnlySpan<byte> key)
+    {
+        int index = Router.ServerFor(key);
+        return index < 0 ? null : _servers[index];
+    }
 
-    /// <summary>The server for commands without keys.</summary>
-    public ServerEndpoint Default => Servers[0];
+    /// <summary>The server for commands without keys (the first one, as twemproxy has no keyless routing).</summary>
+    public ServerEndpoint Default => _servers[0];
 }
