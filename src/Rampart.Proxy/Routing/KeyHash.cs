@@ -20,6 +20,7 @@ namespace Rampart.Proxy.Routing;
 /// <item>murmur is MurmurHash2 with seed <c>0xdeadbeef * length</c>; jenkins is lookup3 hashlittle with
 /// initval 13 (so an empty key hashes to 0xdeadbeef + 13); hsieh returns 0 for an empty key.</item>
 /// <item>md5 is the little-endian uint32 of the first 4 digest bytes.</item>
+/// <item>crc16 is nutcracker 0.5.0's: CCITT/XMODEM table with an unmasked uint32 state (values above 16 bits).</item>
 /// </list>
 /// The router never hashes an empty key: twemproxy's server_pool_hash returns 0 for keylen 0 before calling these.
 /// </remarks>

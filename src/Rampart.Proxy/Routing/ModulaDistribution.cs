@@ -3,7 +3,8 @@ namespace Rampart.Proxy.Routing;
 /// <summary>
 /// twemproxy's modula distribution (nc_modula.c): every live server appears <c>weight</c> times in a list of
 /// <c>total live weight</c> slots, in twemproxy's server order — sorted by ketama name (shorter first, then bytewise),
-/// NOT config order, because nutcracker sorts the servers while checking for duplicate names —, and a key goes to slot <c>hash % slots</c>. Ejecting a server
+/// not config order, because nutcracker sorts the servers while checking for duplicate names. A key goes to slot
+/// <c>hash % slots</c>. Ejecting a server
 /// rebuilds the list from the live servers, which moves most keys.
 /// </summary>
 public sealed class ModulaDistribution : KeyDistribution

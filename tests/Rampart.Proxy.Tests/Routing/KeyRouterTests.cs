@@ -67,7 +67,7 @@ public sealed class KeyRouterTests(ITestOutputHelper output)
         Assert.Equal([1, 3, 0, 2], order);
         var modula = ModulaDistribution.Build([("zeta", 1), ("eta", 2), ("theta", 3), ("iota", 1)]);
         Assert.Equal([1, 1, 3, 0, 2, 2, 2], modula.Slots.ToArray());
-        // "127.0.0.1:9000" sorts after "127.0.0.1:10000"? No: shorter first.
+        // Shorter first: "127.0.0.1:9000" before "127.0.0.1:10000".
         Assert.Equal([1, 0], KeyDistribution.TwemproxyOrder([("127.0.0.1:10000", 1), ("127.0.0.1:9000", 1)]));
     }
 
