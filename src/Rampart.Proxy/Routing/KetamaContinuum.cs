@@ -6,7 +6,7 @@ namespace Rampart.Proxy.Routing;
 /// twemproxy's ketama continuum (nc_ketama.c), bit for bit.
 /// </summary>
 /// <remarks>
-/// <para>For each live server, in config order: <c>pct = (float)weight / (float)total_live_weight</c>;
+/// <para>For each live server, in twemproxy's server order (sorted by name, see <see cref="KeyDistribution"/>): <c>pct = (float)weight / (float)total_live_weight</c>;
 /// <c>points = floorf((float)(pct * 160 / 4 * (float)nlive + 0.0000000001)) * 4</c>, evaluated in single precision
 /// as the C does (the constant is a double, so the sum is a double rounded back to float); then for
 /// <c>i = 0 .. points/4 - 1</c> the md5 of the ASCII string <c>"&lt;name&gt;-&lt;i&gt;"</c> yields four points, its
@@ -55,7 +55,7 @@ public sealed class KetamaContinuum : KeyDistribution
 
     public static KetamaContinuum Build(IReadOnlyList<(string Name, int Weight)> servers, ReadOnlySpan<bool> live = default)
     {
-        var (nlive, totalWeight) = Survey(servers, live);
+        var (nlive, totalWeight, order) = Survey(servers, live);
         if (nlive == 0) return new KetamaContinuum(servers.Count, 0, [], []);
 
         int total = 0;
@@ -72,7 +72,7 @@ public sealed class KetamaContinuum : KeyDistribution
         int n = 0;
         Span<uint> four = stackalloc uint[PointsPerHash];
         byte[] buffer = [];
-        for (int s = 0; s < servers.Count; s++)
+        foreach (int s in order) // twemproxy's server order: ties between equal points keep it
         {
             if (perServer[s] == 0) continue;
             int nameLength = Encoding.UTF8.GetByteCount(servers[s].Name);

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Rampart.Proxy.Routing;
 
 /// <summary>
@@ -49,28 +51,56 @@ public abstract class KeyDistribution
             ? Create(kind, servers, live)
             : throw new ArgumentException($"'{distribution}' is not a valid distribution", nameof(distribution));
 
-    /// <summary>Checks arguments shared by every distribution and counts live servers and their total weight.</summary>
-    private protected static (int Live, long TotalWeight) Survey(
+    /// <summary>
+    /// Checks arguments shared by every distribution, counts live servers and their total weight, and returns the
+    /// order in which twemproxy holds the servers.
+    /// </summary>
+    /// <remarks>
+    /// nutcracker does not keep servers in config order: conf_validate_server sorts each pool's servers by name
+    /// (array_sort with string_compare: shorter name first, then bytes as unsigned, like strncmp) to reject
+    /// duplicates, and pool->server keeps that order. Modula slots and random slots follow it, and so do the
+    /// insertion order of ketama points (which breaks ties between equal point values). Two servers with the same
+    /// name are an error there ("has servers with same name"), and here.
+    /// </remarks>
+    private protected static (int Live, long TotalWeight, int[] Order) Survey(
         IReadOnlyList<(string Name, int Weight)> servers, ReadOnlySpan<bool> live)
     {
         ArgumentNullException.ThrowIfNull(servers);
         if (servers.Count == 0) throw new ArgumentException("a pool needs at least one server", nameof(servers));
         if (!live.IsEmpty && live.Length != servers.Count)
-            throw new ArgumentException($"{live.Length} live flags for {servers.Count} servers", nameof(live));
+            throw new ArgumentException($"{live.Length} live flags for {servers.Count} servers", nameof(servers));
         int nlive = 0;
         long total = 0;
+        var names = new byte[servers.Count][];
         for (int i = 0; i < servers.Count; i++)
         {
+            ArgumentNullException.ThrowIfNull(servers[i].Name);
             if (servers[i].Weight <= 0)
                 throw new ArgumentException($"server {i} '{servers[i].Name}' has weight {servers[i].Weight}; weights must be >= 1", nameof(servers));
+            names[i] = Encoding.UTF8.GetBytes(servers[i].Name);
             if (IsLive(live, i))
             {
                 nlive++;
                 total += servers[i].Weight;
             }
         }
-        return (nlive, total);
+        var order = new int[servers.Count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(order, (a, b) => CompareNames(names[a], names[b]));
+        for (int i = 1; i < order.Length; i++)
+        {
+            if (CompareNames(names[order[i - 1]], names[order[i]]) == 0)
+                throw new ArgumentException($"servers {order[i - 1]} and {order[i]} have the same name '{servers[order[i]].Name}'", nameof(servers));
+        }
+        return (nlive, total, order);
     }
+
+    /// <summary>twemproxy's string_compare: by length, then byte by byte (unsigned).</summary>
+    internal static int CompareNames(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) =>
+        a.Length != b.Length ? a.Length.CompareTo(b.Length) : a.SequenceCompareTo(b);
+
+    /// <summary>Config indices in twemproxy's server order (see <see cref="Survey"/>).</summary>
+    public static int[] TwemproxyOrder(IReadOnlyList<(string Name, int Weight)> servers) => Survey(servers, default).Order;
 
     private protected static bool IsLive(ReadOnlySpan<bool> live, int index) => live.IsEmpty || live[index];
 }

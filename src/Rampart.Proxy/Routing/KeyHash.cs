@@ -20,6 +20,7 @@ namespace Rampart.Proxy.Routing;
 /// <item>murmur is MurmurHash2 with seed <c>0xdeadbeef * length</c>; jenkins is lookup3 hashlittle with
 /// initval 13 (so an empty key hashes to 0xdeadbeef + 13); hsieh returns 0 for an empty key.</item>
 /// <item>md5 is the little-endian uint32 of the first 4 digest bytes.</item>
+/// <item>crc16 is nutcracker 0.5.0's: CCITT/XMODEM table with an unmasked uint32 state (values above 16 bits).</item>
 /// </list>
 /// The router never hashes an empty key: twemproxy's server_pool_hash returns 0 for keylen 0 before calling these.
 /// </remarks>
@@ -70,12 +71,16 @@ public static class KeyHash
         return BinaryPrimitives.ReadUInt32LittleEndian(digest);
     }
 
-    /// <summary>nc_crc16.c: CRC-16/ARC (reflected 0xA001, init 0).</summary>
+    /// <summary>
+    /// nutcracker 0.5.0's hash_crc16: the CCITT/XMODEM table (poly 0x1021, as Redis Cluster), but with a uint32 state
+    /// that is never masked to 16 bits, so after two bytes the result carries bits above 16 (and the low 16 bits are
+    /// CRC-16/XMODEM). Later twemproxy sources carry a different (ARC) crc16; the installed 0.5.0 binary is the truth.
+    /// </summary>
     public static uint Crc16(ReadOnlySpan<byte> key)
     {
         ReadOnlySpan<ushort> table = Tables.Crc16;
-        ushort crc = 0;
-        foreach (byte b in key) crc = (ushort)((crc >> 8) ^ table[(crc ^ b) & 0xff]);
+        uint crc = 0;
+        foreach (byte b in key) crc = (crc << 8) ^ table[(int)(((crc >> 8) ^ b) & 0xff)];
         return crc;
     }
 
@@ -304,8 +309,8 @@ public static class KeyHash
             var t = new ushort[256];
             for (int i = 0; i < 256; i++)
             {
-                int c = i;
-                for (int j = 0; j < 8; j++) c = (c & 1) != 0 ? (c >> 1) ^ 0xA001 : c >> 1;
+                int c = i << 8;
+                for (int j = 0; j < 8; j++) c = (c & 0x8000) != 0 ? (c << 1) ^ 0x1021 : c << 1;
                 t[i] = (ushort)c;
             }
             return t;

@@ -1,8 +1,10 @@
 namespace Rampart.Proxy.Routing;
 
 /// <summary>
-/// twemproxy's modula distribution (nc_modula.c): every live server appears <c>weight</c> times, in config order,
-/// in a list of <c>total live weight</c> slots, and a key goes to slot <c>hash % slots</c>. Ejecting a server
+/// twemproxy's modula distribution (nc_modula.c): every live server appears <c>weight</c> times in a list of
+/// <c>total live weight</c> slots, in twemproxy's server order — sorted by ketama name (shorter first, then bytewise),
+/// not config order, because nutcracker sorts the servers while checking for duplicate names. A key goes to slot
+/// <c>hash % slots</c>. Ejecting a server
 /// rebuilds the list from the live servers, which moves most keys.
 /// </summary>
 public sealed class ModulaDistribution : KeyDistribution
@@ -19,11 +21,11 @@ public sealed class ModulaDistribution : KeyDistribution
 
     public static ModulaDistribution Build(IReadOnlyList<(string Name, int Weight)> servers, ReadOnlySpan<bool> live = default)
     {
-        var (nlive, totalWeight) = Survey(servers, live);
+        var (nlive, totalWeight, order) = Survey(servers, live);
         if (totalWeight > Array.MaxLength) throw new ArgumentException("total weight too large for modula", nameof(servers));
         var slots = new int[totalWeight];
         int n = 0;
-        for (int s = 0; s < servers.Count; s++)
+        foreach (int s in order)
         {
             if (!IsLive(live, s)) continue;
             for (int w = 0; w < servers[s].Weight; w++) slots[n++] = s;

@@ -14,10 +14,10 @@ public sealed class RandomDistribution : KeyDistribution
 
     public static RandomDistribution Build(IReadOnlyList<(string Name, int Weight)> servers, ReadOnlySpan<bool> live = default)
     {
-        var (nlive, _) = Survey(servers, live);
+        var (nlive, _, order) = Survey(servers, live);
         var indices = new int[nlive];
         int n = 0;
-        for (int s = 0; s < servers.Count; s++)
+        foreach (int s in order)
             if (IsLive(live, s)) indices[n++] = s;
         return new RandomDistribution(servers.Count, indices);
     }
