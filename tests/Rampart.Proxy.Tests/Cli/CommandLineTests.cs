@@ -26,7 +26,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public void Check_BrokenConfig_ExitsOneWithFileLineReason()
     {
-        string path = WriteConfig("alpha:\n  listen: 127.0.0.1:22121\n  hash: nope\n  servers:\n    - 127.0.0.1:6379:1\n");
+        string path = WriteConfig("alpha:\n  listen: 127.0.0.1:22121\n  hash: nope\n  redis: true\n  servers:\n    - 127.0.0.1:6379:1\n");
         var (code, output) = RampartProcess.Run("check", "--config", path);
         Assert.Equal(1, code);
         Assert.Contains($"{path}:3:", output);
@@ -87,7 +87,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public void Serve_BrokenConfig_RefusesToStart()
     {
-        string path = WriteConfig("alpha:\n  listen: 127.0.0.1:1\n  servers: []\n  bogus: 1\n");
+        string path = WriteConfig("alpha:\n  listen: 127.0.0.1:1\n  servers: []\n  bogus: 1\n  redis: true\n");
         var (code, output) = RampartProcess.Run("serve", "--config", path);
         Assert.Equal(1, code);
         Assert.Contains($"{path}:", output);

@@ -6,7 +6,7 @@ namespace Rampart.Proxy.Tests.Configuration;
 public class AddressTests
 {
     private static PoolConfig Pool(string listen, params string[] servers) => ConfigAssert.SinglePool(
-        $"p:\n  listen: \"{listen}\"\n  servers:\n" + string.Concat(servers.Select(s => $"   - \"{s}\"\n")));
+        $"p:\n  listen: \"{listen}\"\n  servers:\n" + string.Concat(servers.Select(s => $"   - \"{s}\"\n")) + "  redis: true\n");
 
     [Fact]
     public void UnixListenWithOctalMode()

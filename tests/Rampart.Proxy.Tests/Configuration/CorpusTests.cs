@@ -5,7 +5,7 @@ namespace Rampart.Proxy.Tests.Configuration;
 
 /// <summary>
 /// Every file of corpus/valid loads with no error; every file of corpus/invalid fails, with an error on each line
-/// named by a "# expect-line: N" comment in the file.
+/// named by a "# expect-line: N" comment in the file and on no other line (so a file fails for the reason it is about).
 /// </summary>
 public partial class CorpusTests
 {
@@ -52,6 +52,8 @@ public partial class CorpusTests
         var report = string.Join("\n", result.Errors);
         foreach (var line in expected)
             Assert.True(result.Errors.Any(e => e.Line == line), $"{file}: expected an error on line {line}, got:\n{report}");
+        foreach (var error in result.Errors)
+            Assert.True(expected.Contains(error.Line), $"{file}: unexpected error on line {error.Line} (no '# expect-line: {error.Line}'):\n{report}");
         Assert.All(result.Errors, e => Assert.Equal(path, e.File));
     }
 

@@ -2,12 +2,16 @@ using Rampart.Proxy.Configuration;
 
 namespace Rampart.Proxy.Tests.Configuration;
 
-/// <summary>Every default is nutcracker's (nc_conf.h CONF_DEFAULT_*), except where Rampart says otherwise.</summary>
+/// <summary>
+/// Every default is nutcracker's (nc_conf.h CONF_DEFAULT_*), except where Rampart says otherwise. 'redis' has no
+/// default in Rampart: nutcracker's is false (memcached), so every pool must say redis: true (see RedisKeyTests).
+/// </summary>
 public class DefaultsTests
 {
     private const string Minimal = """
         cache:
           listen: 127.0.0.1:22121
+          redis: true
           servers:
            - 127.0.0.1:6379:1
         """;

@@ -28,6 +28,9 @@ public class NutcrackerAgreementTests
         ["valid/ipv6.yml"] = "nutcracker passes '[::1]' with its brackets to getaddrinfo and fails; Rampart accepts [v6]:port",
         // Rampart refuses, nutcracker accepts:
         ["invalid/memcached.yml"] = "Rampart speaks only Redis; nutcracker serves redis: false pools as memcached",
+        ["invalid/redis-missing.yml"] = "no 'redis' key: nutcracker's default is redis: false (memcached); Rampart refuses rather than guess",
+        ["invalid/twemproxy-readme.yml"] = "gamma, delta and omega have no 'redis' key: memcached pools for nutcracker, refused by Rampart",
+        ["invalid/twemproxy-conf-example.yml"] = "gamma, delta and omega have no 'redis' key: memcached pools for nutcracker, refused by Rampart",
         ["invalid/duplicate-server-address.yml"] = "nutcracker only compares server names; one address under two names is one backend counted twice",
         ["invalid/unix-bad-mode.yml"] = "nutcracker reads the mode with strtol(…, 8), which turns '0999' into 0 silently; Rampart refuses non-octal modes",
     };

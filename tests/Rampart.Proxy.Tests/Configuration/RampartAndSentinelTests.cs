@@ -5,7 +5,7 @@ namespace Rampart.Proxy.Tests.Configuration;
 /// <summary>Rampart's additions: the reserved <c>rampart:</c> key and a pool's <c>sentinel:</c> block.</summary>
 public class RampartAndSentinelTests
 {
-    private const string Pool = "cache:\n  listen: 127.0.0.1:22121\n  servers:\n   - 127.0.0.1:6379:1\n";
+    private const string Pool = "cache:\n  listen: 127.0.0.1:22121\n  redis: true\n  servers:\n   - 127.0.0.1:6379:1\n";
 
     [Fact]
     public void RampartBlockIsSettingsNotAPool()
@@ -77,7 +77,7 @@ public class RampartAndSentinelTests
     public void SentinelDefaultsAreMajorityQuorumAndOneSecond(int sentinels, int quorum)
     {
         var addresses = string.Concat(Enumerable.Range(0, sentinels).Select(i => $"      - 127.0.0.1:{26379 + i}\n"));
-        var pool = ConfigAssert.SinglePool($"ha:\n  listen: 127.0.0.1:16379\n  servers:\n    - mymaster\n  sentinel:\n    addresses:\n{addresses}");
+        var pool = ConfigAssert.SinglePool($"ha:\n  listen: 127.0.0.1:16379\n  redis: true\n  servers:\n    - mymaster\n  sentinel:\n    addresses:\n{addresses}");
         Assert.Equal(quorum, pool.Sentinel!.Quorum);
         Assert.Equal(1000, pool.Sentinel.CheckIntervalMs);
         Assert.Null(pool.Sentinel.Password);
@@ -101,15 +101,15 @@ public class RampartAndSentinelTests
 
     [Fact]
     public void SentinelServerMustBeAMasterNameNotAnAddress() =>
-        ConfigAssert.OneError("ha:\n  listen: 127.0.0.1:16379\n  servers:\n    - 127.0.0.1:6379:1\n  sentinel:\n    addresses: [127.0.0.1:26379]\n",
+        ConfigAssert.OneError("ha:\n  listen: 127.0.0.1:16379\n  servers:\n    - 127.0.0.1:6379:1\n  sentinel:\n    addresses: [127.0.0.1:26379]\n  redis: true\n",
             4, "pool 'ha': with sentinel, each server is a Sentinel master name (such as 'mymaster'), got '127.0.0.1:6379:1'");
 
     [Fact]
     public void SentinelDuplicateMasterName() =>
-        ConfigAssert.OneError("ha:\n  listen: 127.0.0.1:16379\n  sentinel:\n    addresses: [127.0.0.1:26379]\n  servers:\n    - m\n    - m\n",
+        ConfigAssert.OneError("ha:\n  listen: 127.0.0.1:16379\n  sentinel:\n    addresses: [127.0.0.1:26379]\n  servers:\n    - m\n    - m\n  redis: true\n",
             7, "pool 'ha': servers have the same name 'm' (first at line 6)");
 
     [Fact]
     public void WithoutSentinelAPlainNameIsNotAServer() =>
-        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:16379\n  servers:\n    - mymaster\n", 4, "'mymaster' is not a server line");
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:16379\n  servers:\n    - mymaster\n  redis: true\n", 4, "'mymaster' is not a server line");
 }

@@ -2,19 +2,52 @@ using Rampart.Proxy.Configuration;
 
 namespace Rampart.Proxy.Tests.Configuration;
 
-/// <summary>The example configuration of twemproxy's README (conf/nutcracker.yml), unchanged.</summary>
+/// <summary>
+/// The example configuration of twemproxy's README and its conf/nutcracker.yml, unchanged (corpus/invalid, followed
+/// only by comments). Their pools gamma, delta and omega have no <c>redis</c> key, so nutcracker serves them as
+/// memcached (its default is redis: false); Rampart speaks only Redis and refuses exactly those pools.
+/// </summary>
 public class TwemproxyExampleTests
 {
+    private const string NotSet = "'redis' is not set, so nutcracker would serve this pool as memcached; Rampart speaks the Redis protocol only: add 'redis: true'";
+    private const string Memcached = "memcached pools (redis: false) are not supported; Rampart speaks the Redis protocol only";
+
     private static string Corpus(string name) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Configuration", "corpus", name));
 
-    [Fact]
-    public void ReadmeExampleLoadsUnchanged()
+    /// <summary><paramref name="yaml"/> with "  redis: VALUE" as the first key of each named pool.</summary>
+    private static string WithRedis(string yaml, string value, params string[] pools)
     {
-        var config = ConfigAssert.Valid(Corpus("valid/twemproxy-readme.yml"));
+        foreach (var pool in pools)
+        {
+            var header = $"\n{pool}:\n";
+            Assert.Equal(1, yaml.Split(header).Length - 1);
+            yaml = yaml.Replace(header, $"{header}  redis: {value}\n");
+        }
+        return yaml;
+    }
+
+    [Theory]
+    [InlineData("invalid/twemproxy-readme.yml")]
+    [InlineData("invalid/twemproxy-conf-example.yml")]
+    public void PoolsWithoutRedisKeyAreRefusedOnTheirLines(string file)
+    {
+        var errors = ConfigAssert.Invalid(Corpus(file));
+        Assert.Equal(
+        [
+            $"test.yml:26: pool 'gamma': {NotSet}",
+            $"test.yml:40: pool 'delta': {NotSet}",
+            $"test.yml:60: pool 'omega': {NotSet}",
+        ], errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void ReadmeExampleLoadsOnceItsMemcachedPoolsSayRedisTrue()
+    {
+        var config = ConfigAssert.Valid(WithRedis(Corpus("invalid/twemproxy-readme.yml"), "true", "gamma", "delta", "omega"));
         Assert.Equal(["alpha", "beta", "gamma", "delta", "omega"], config.Pools.Select(p => p.Name));
+        Assert.Equal([1, 12, 26, 41, 62], config.Pools.Select(p => p.Line));
 
         var alpha = config.Pools[0];
-        Assert.Equal(1, alpha.Line);
         Assert.Equal(new ListenAddress { Host = "127.0.0.1", Port = 22121 }, alpha.Listen);
         Assert.Equal("fnv1a_64", alpha.Hash);
         Assert.Equal("ketama", alpha.Distribution);
@@ -45,14 +78,10 @@ public class TwemproxyExampleTests
         Assert.Equal(100000, omega.Servers[0].Weight);
     }
 
-    /// <summary>
-    /// gamma, delta and omega are memcached pools in twemproxy only because its default is redis: false. Rampart's
-    /// default is redis (see PoolConfigReader), so the file loads unchanged and serves them as Redis pools.
-    /// </summary>
     [Fact]
-    public void PoolsWithoutRedisKeyAreRedisPools()
+    public void ConfExampleLoadsOnceItsMemcachedPoolsSayRedisTrue()
     {
-        var config = ConfigAssert.Valid(Corpus("valid/twemproxy-conf-example.yml"));
+        var config = ConfigAssert.Valid(WithRedis(Corpus("invalid/twemproxy-conf-example.yml"), "true", "gamma", "delta", "omega"));
         Assert.Equal(5, config.Pools.Count);
         Assert.Equal(new ListenAddress { UnixPath = "/tmp/gamma" }, config.Pools[4].Listen);
     }
@@ -60,13 +89,13 @@ public class TwemproxyExampleTests
     [Fact]
     public void ReadmeMemcachedPoolsWithExplicitRedisFalseAreRefused()
     {
-        // The README's memcached pools, saying what they mean explicitly.
-        var yaml = Corpus("valid/twemproxy-readme.yml")
-            .Replace("gamma:\n", "gamma:\n  redis: false\n")
-            .Replace("omega:\n", "omega:\n  redis: false\n");
-        var errors = ConfigAssert.Invalid(yaml);
-        Assert.Equal(2, errors.Count);
-        Assert.Equal("test.yml:27: pool 'gamma': memcached pools (redis: false) are not supported; Rampart speaks the Redis protocol only", errors[0].ToString());
-        Assert.Equal("pool 'omega': memcached pools (redis: false) are not supported; Rampart speaks the Redis protocol only", errors[1].Message);
+        // The README's memcached pools, saying what they mean explicitly: refused for that, not for a missing key.
+        var errors = ConfigAssert.Invalid(WithRedis(Corpus("invalid/twemproxy-readme.yml"), "false", "gamma", "delta", "omega"));
+        Assert.Equal(
+        [
+            $"test.yml:27: pool 'gamma': {Memcached}",
+            $"test.yml:42: pool 'delta': {Memcached}",
+            $"test.yml:63: pool 'omega': {Memcached}",
+        ], errors.Select(e => e.ToString()));
     }
 }

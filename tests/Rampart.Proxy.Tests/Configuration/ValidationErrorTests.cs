@@ -3,12 +3,15 @@ namespace Rampart.Proxy.Tests.Configuration;
 /// <summary>Each error, with its exact message and the line of the offending key or value.</summary>
 public class ValidationErrorTests
 {
-    /// <summary>A valid pool with <paramref name="line3"/> inserted as line 3.</summary>
+    /// <summary>
+    /// A valid pool with <paramref name="line3"/> inserted as line 3, and redis: true after it unless line 3 is
+    /// itself the redis key.
+    /// </summary>
     private static string PoolWith(string line3) => $"""
         p:
           listen: 127.0.0.1:22121
         {line3}
-          servers:
+        {(line3.TrimStart().StartsWith("redis:", StringComparison.Ordinal) ? "" : "  redis: true\n")}  servers:
            - 127.0.0.1:6379:1
         """;
 
@@ -56,7 +59,7 @@ public class ValidationErrorTests
     [InlineData("127.0.0.1:6379:1 two words", "pool 'p': '127.0.0.1:6379:1 two words': the server name must be one word")]
     public void BadServerLineIsReportedOnItsLine(string server, string message)
     {
-        var yaml = $"p:\n  listen: 127.0.0.1:22121\n  servers:\n   - 127.0.0.1:6380:1\n   - {server}\n";
+        var yaml = $"p:\n  listen: 127.0.0.1:22121\n  servers:\n   - 127.0.0.1:6380:1\n   - {server}\n  redis: true\n";
         var error = ConfigAssert.OneError(yaml, 5, message);
         Assert.Equal(message, error.Message);
     }
@@ -69,40 +72,40 @@ public class ValidationErrorTests
     [InlineData("/tmp/s.sock 1777", "pool 'p': listen '/tmp/s.sock 1777' has an invalid file mode '1777' (expected octal such as 0666, at most 0777)")]
     public void BadListenIsReportedOnItsLine(string listen, string message)
     {
-        var yaml = $"p:\n  listen: \"{listen}\"\n  servers:\n   - 127.0.0.1:6379:1\n";
+        var yaml = $"p:\n  listen: \"{listen}\"\n  redis: true\n  servers:\n   - 127.0.0.1:6379:1\n";
         var error = ConfigAssert.OneError(yaml, 2, message);
         Assert.Equal(message, error.Message);
     }
 
     [Fact]
     public void MissingListenIsReportedOnThePoolLine() =>
-        ConfigAssert.OneError("# comment\np:\n  servers:\n   - 127.0.0.1:6379:1\n", 2, "pool 'p': listen is missing");
+        ConfigAssert.OneError("# comment\np:\n  redis: true\n  servers:\n   - 127.0.0.1:6379:1\n", 2, "pool 'p': listen is missing");
 
     [Fact]
     public void MissingServersIsReportedOnThePoolLine() =>
-        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n", 1, "pool 'p': servers is missing");
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  redis: true\n", 1, "pool 'p': servers is missing");
 
     [Fact]
     public void EmptyServersIsAnError() =>
-        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers: []\n", 3, "pool 'p': servers is empty");
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers: []\n  redis: true\n", 3, "pool 'p': servers is empty");
 
     [Fact]
     public void ServersMustBeAList() =>
-        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers: 127.0.0.1:6379:1\n", 3, "pool 'p': servers must be a list");
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers: 127.0.0.1:6379:1\n  redis: true\n", 3, "pool 'p': servers must be a list");
 
     [Fact]
     public void DuplicateServerNames() =>
-        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers:\n   - 10.0.0.1:6379:1 a\n   - 10.0.0.2:6379:1 a\n",
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers:\n   - 10.0.0.1:6379:1 a\n   - 10.0.0.2:6379:1 a\n  redis: true\n",
             5, "pool 'p': servers have the same name 'a' (first at line 4)");
 
     [Fact]
     public void DuplicateUnnamedServersCollideOnHostPortWhateverTheWeight() =>
-        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers:\n   - 10.0.0.1:6379:1\n   - 10.0.0.1:6379:2\n",
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers:\n   - 10.0.0.1:6379:1\n   - 10.0.0.1:6379:2\n  redis: true\n",
             5, "pool 'p': servers have the same name '10.0.0.1:6379' (first at line 4)");
 
     [Fact]
     public void DuplicateAddressUnderTwoNames() =>
-        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers:\n   - 10.0.0.1:6379:1 a\n   - 10.0.0.1:6379:1 b\n",
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:22121\n  servers:\n   - 10.0.0.1:6379:1 a\n   - 10.0.0.1:6379:1 b\n  redis: true\n",
             5, "pool 'p': server address 10.0.0.1:6379 is listed twice (first at line 4)");
 
     [Fact]
@@ -112,21 +115,23 @@ public class ValidationErrorTests
               listen: 127.0.0.1:22121
               servers:
                - 127.0.0.1:6379:1
+              redis: true
             b:
               listen: 127.0.0.1:22121
               servers:
                - 127.0.0.1:6380:1
-            """, 6, "pools 'a' and 'b' have the same listen address '127.0.0.1:22121' (first at line 2)");
+              redis: true
+            """, 7, "pools 'a' and 'b' have the same listen address '127.0.0.1:22121' (first at line 2)");
 
     [Fact]
     public void SameUnixSocketWithDifferentModesIsADuplicateListen() =>
-        ConfigAssert.OneError("a:\n  listen: /tmp/x 0600\n  servers:\n   - 127.0.0.1:6379:1\nb:\n  listen: /tmp/x 0666\n  servers:\n   - 127.0.0.1:6380:1\n",
-            6, "have the same listen address '/tmp/x'");
+        ConfigAssert.OneError("a:\n  listen: /tmp/x 0600\n  servers:\n   - 127.0.0.1:6379:1\n  redis: true\nb:\n  listen: /tmp/x 0666\n  servers:\n   - 127.0.0.1:6380:1\n  redis: true\n",
+            7, "have the same listen address '/tmp/x'");
 
     [Fact]
     public void DuplicatePoolName() =>
-        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:1\n  servers:\n   - 127.0.0.1:6379:1\np:\n  listen: 127.0.0.1:2\n  servers:\n   - 127.0.0.1:6379:1\n",
-            5, "pool 'p' is defined twice (first at line 1)");
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:1\n  redis: true\n  servers:\n   - 127.0.0.1:6379:1\np:\n  listen: 127.0.0.1:2\n  redis: true\n  servers:\n   - 127.0.0.1:6379:1\n",
+            6, "pool 'p' is defined twice (first at line 1)");
 
     [Fact]
     public void PoolMustBeAMapping() =>
@@ -153,13 +158,13 @@ public class ValidationErrorTests
 
     [Fact]
     public void SecondDocumentIsRefused() =>
-        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:1\n  servers:\n   - 127.0.0.1:6379:1\n---\nq: {}\n", 5, "exactly one YAML document");
+        ConfigAssert.OneError("p:\n  listen: 127.0.0.1:1\n  servers:\n   - 127.0.0.1:6379:1\n  redis: true\n---\nq: {}\n", 6, "exactly one YAML document");
 
     [Fact]
     public void AnchorsAndAliasesAreRefusedLikeNutcracker()
     {
-        var errors = ConfigAssert.Invalid("p:\n  listen: 127.0.0.1:1\n  servers: &s\n   - 127.0.0.1:6379:1\nq:\n  listen: 127.0.0.1:2\n  servers: *s\n");
-        Assert.Equal([3, 7], errors.Select(e => e.Line));
+        var errors = ConfigAssert.Invalid("p:\n  listen: 127.0.0.1:1\n  servers: &s\n   - 127.0.0.1:6379:1\n  redis: true\nq:\n  listen: 127.0.0.1:2\n  redis: true\n  servers: *s\n");
+        Assert.Equal([3, 9], errors.Select(e => e.Line));
         Assert.Contains("anchors", errors[0].Message);
         Assert.Contains("aliases (*s)", errors[1].Message);
     }
@@ -186,6 +191,7 @@ public class ValidationErrorTests
         Assert.Equal(
         [
             "test.yml:1: pool 'alpha': servers is missing (nutcracker: pool has no servers)",
+            "test.yml:1: pool 'alpha': 'redis' is not set, so nutcracker would serve this pool as memcached; Rampart speaks the Redis protocol only: add 'redis: true'",
             "test.yml:3: pool 'alpha': hash 'fnv' is not valid; expected one of: one_at_a_time, md5, crc16, crc32, crc32a, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, hsieh, murmur, jenkins",
             "test.yml:4: pool 'alpha': timeout must be a whole number >= 0 (milliseconds), got '-5'",
             "test.yml:5: unknown key 'servrs' in pool 'alpha' (did you mean 'servers'?)",
