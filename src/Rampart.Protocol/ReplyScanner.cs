@@ -12,6 +12,7 @@ namespace Rampart.Protocol;
 public sealed class ReplyScanner
 {
     private const int MaxDepth = 256;
+    private const long MaxLength = int.MaxValue;
 
     private int _pos;
     private int _depth;
@@ -37,6 +38,8 @@ public sealed class ReplyScanner
 
             if (pos >= buffer.Length) return Suspend(pos, out length);
             byte type = buffer[pos];
+            // Refuse an unknown type byte at once, rather than wait for a CR that garbage may never send.
+            if (!IsType(type)) ThrowMalformed($"unknown reply type byte 0x{type:x2}");
             var rest = buffer.Slice(pos);
             int cr = rest.IndexOf((byte)'\r');
             if (cr < 0 || cr + 1 >= rest.Length) return Suspend(pos, out length);
@@ -55,6 +58,7 @@ public sealed class ReplyScanner
                 case (byte)'$': case (byte)'!': case (byte)'=':
                 {
                     long len = ParseLength(header);
+                    if (len > MaxLength) ThrowMalformed("bulk length too large");
                     if (len < 0)
                     {
                         pos = next; // RESP2 null bulk string
@@ -74,6 +78,8 @@ public sealed class ReplyScanner
                 case (byte)'*': case (byte)'~': case (byte)'>': case (byte)'%': case (byte)'|':
                 {
                     long count = ParseLength(header);
+                    // More elements than a buffer can hold bytes is garbage, and doubling a map's count must not overflow.
+                    if (count > MaxLength) ThrowMalformed("aggregate length too large");
                     pos = next;
                     if (count < 0 || (count == 0 && type != (byte)'|'))
                     {
@@ -90,8 +96,7 @@ public sealed class ReplyScanner
                 }
 
                 default:
-                    ThrowMalformed($"unknown reply type byte 0x{type:x2}");
-                    break;
+                    throw new InvalidOperationException("unreachable: type bytes are checked above");
             }
         }
     }
@@ -125,6 +130,9 @@ public sealed class ReplyScanner
         length = 0;
         return false;
     }
+
+    private static bool IsType(byte b) => b is (byte)'+' or (byte)'-' or (byte)':' or (byte)',' or (byte)'_' or (byte)'#'
+        or (byte)'(' or (byte)'$' or (byte)'!' or (byte)'=' or (byte)'*' or (byte)'~' or (byte)'>' or (byte)'%' or (byte)'|';
 
     private static long ParseLength(ReadOnlySpan<byte> header)
     {

@@ -33,6 +33,24 @@ public sealed class RequestReader
     /// <summary>Redis's error message (without the leading "ERR ") after <see cref="ParseStatus.Error"/>.</summary>
     public string? Error { get; private set; }
 
+    /// <summary>
+    /// Writes Redis's error line for the last <see cref="ParseStatus.Error"/>: <c>-ERR</c>, the message and CRLF, byte
+    /// for byte as Redis sends it (a byte quoted from the request is sent raw, CR and LF become spaces).
+    /// </summary>
+    public void WriteError(ByteBuffer output)
+    {
+        string message = Error ?? throw new InvalidOperationException("no protocol error to write");
+        var span = output.GetSpan(message.Length + 7);
+        "-ERR "u8.CopyTo(span);
+        // Every char of the message came from one byte (ASCII text, or a request byte widened as Latin-1).
+        int n = System.Text.Encoding.Latin1.GetBytes(message, span[5..]);
+        foreach (ref byte b in span.Slice(5, n))
+            if (b is (byte)'\r' or (byte)'\n') b = (byte)' ';
+        span[n + 5] = (byte)'\r';
+        span[n + 6] = (byte)'\n';
+        output.Advance(n + 7);
+    }
+
     /// <summary>After <see cref="ParseStatus.Incomplete"/>: the buffer length at which trying again can make progress.</summary>
     public long NeededLength => _needed;
 
@@ -104,8 +122,6 @@ public sealed class RequestReader
         while (_count < expected)
         {
             if (pos >= buffer.Length) return Suspend(pos, expected, pos + 1);
-            if (buffer[pos] != (byte)'$')
-                return Fail($"Protocol error: expected '$', got '{(char)buffer[pos]}'");
             var rest = buffer.Slice(pos);
             int cr = rest.IndexOf((byte)'\r');
             if (cr < 0)
@@ -113,6 +129,10 @@ public sealed class RequestReader
                 if (rest.Length > _limits.MaxInlineLength) return Fail("Protocol error: too big bulk count string");
                 return Suspend(pos, expected, buffer.Length + 1);
             }
+            // Like Redis, look at the line's first byte only once the line and the byte after its CR are here.
+            if (cr + 1 >= rest.Length) return Suspend(pos, expected, (long)pos + cr + 2);
+            if (rest[0] != (byte)'$')
+                return Fail($"Protocol error: expected '$', got '{(char)rest[0]}'");
             if (!RespNumber.TryParse(rest.Slice(1, cr - 1), out long len) || len < 0 || len > _limits.MaxBulkLength)
                 return Fail("Protocol error: invalid bulk length");
             long dataStart = (long)pos + cr + 2;
@@ -214,7 +234,8 @@ public sealed class RequestReader
                 {
                     if (i >= line.Length) { done = true; break; }
                     byte c = line[i];
-                    if (IsSpace(c)) done = true;
+                    // Unlike the blank skipping above (isspace), only these four bytes end an unquoted argument.
+                    if (c is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t') done = true;
                     else if (c == '"') inDouble = true;
                     else if (c == '\'') inSingle = true;
                     else _inline[w++] = c;
