@@ -6,7 +6,7 @@ namespace Rampart.Proxy.Configuration;
 /// </summary>
 /// <remarks>
 /// Deliberate differences from nutcracker (each is commented where it is implemented):
-/// absent <c>redis</c> means Redis, and <c>redis: false</c> is refused; <c>client_connections</c> is honoured
+/// a pool without <c>redis</c> (nutcracker: memcached) and <c>redis: false</c> are refused; <c>client_connections</c> is honoured
 /// (nutcracker 0.5 resets it to 0); one address under two server names is refused; a unix listen mode must be octal;
 /// "[v6]:port" listens are accepted; listen hosts are not resolved while checking; same unix socket path with two
 /// modes is a duplicate listen; flow style (<c>[a, b]</c>, <c>{k: v}</c>) and nesting are allowed for Rampart's own
