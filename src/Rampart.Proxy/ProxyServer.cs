@@ -16,6 +16,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly List<(PoolRuntime Pool, PoolListener Listener)> _pools = [];
     private Timer? _timeoutSweep;
+    private readonly Backends.FlushTicker _ticker = new();
 
     public ProxyServer(ProxyConfig config, ILoggerFactory? loggers = null)
     {
@@ -33,7 +34,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
         {
             foreach (var poolConfig in Config.Pools)
             {
-                var pool = new PoolRuntime(poolConfig, _loggers);
+                var pool = new PoolRuntime(poolConfig, _ticker, _loggers);
                 PoolListener listener;
                 try
                 {
@@ -97,6 +98,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private void DisposePools()
     {
         _timeoutSweep?.Dispose();
+        _ticker.Dispose();
         foreach (var (pool, listener) in _pools)
         {
             listener.Dispose();

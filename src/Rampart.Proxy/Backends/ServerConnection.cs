@@ -19,15 +19,18 @@ internal sealed partial class ServerConnection
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<ProxyRequest> _pending = new();
     private readonly ByteBuffer _sendBuffer = new(16 * 1024);
+    private readonly FlushTicker _ticker;
     private int _writeScheduled;
+    private int _tickScheduled;
     private ServerLink? _link;
     // A request taken from the queue while its link died: it goes first on the next link, so order is kept.
     private ProxyRequest? _carry;
     private bool _disposed;
 
-    public ServerConnection(ServerEndpoint server, ILogger logger)
+    public ServerConnection(ServerEndpoint server, FlushTicker ticker, ILogger logger)
     {
         _server = server;
+        _ticker = ticker;
         _logger = logger;
     }
 
@@ -47,22 +50,19 @@ internal sealed partial class ServerConnection
     }
 
     /// <summary>
-    /// Called once a caller has queued everything it has. While replies are outstanding on the link, nothing is
-    /// sent now: the reader sends the queue as soon as replies arrive, so requests from many clients that arrive
-    /// during one round trip leave together in one write (what twemproxy's event loop gets for free). Redis runs a
-    /// connection's commands one after another, so waiting for the round trip costs them almost nothing.
+    /// Called once a caller has queued everything it has. The write happens on the ticker's next turn, after the
+    /// event loop has read every client that was ready, so their requests leave in one write (see FlushTicker).
     /// </summary>
     public void Flush()
     {
-        var link = Volatile.Read(ref _link);
-        if (link is not null && !link.IsDead && link.InFlightCount > 0) return;
-        StartWriter();
+        if (Interlocked.CompareExchange(ref _tickScheduled, 1, 0) == 0) _ticker.Schedule(this);
     }
 
-    /// <summary>Called by the reader after it completed replies: send whatever queued up meanwhile.</summary>
-    internal void OnRepliesReceived()
+    /// <summary>The ticker's turn: send what every client queued since the last turn, in one write.</summary>
+    internal void OnTick()
     {
-        if (!_pending.IsEmpty) StartWriter();
+        Volatile.Write(ref _tickScheduled, 0);
+        StartWriter();
     }
 
     private void StartWriter()
@@ -174,7 +174,7 @@ internal sealed partial class ServerConnection
     private ServerLink? ReleaseWriter()
     {
         Volatile.Write(ref _writeScheduled, 0);
-        if (!_pending.IsEmpty) StartWriter();
+        if (!_pending.IsEmpty) Flush();
         return null;
     }
 
@@ -190,7 +190,7 @@ internal sealed partial class ServerConnection
         _server.OnDisconnected();
         LogDisconnected(_server.Endpoint, reason, failedInFlight);
         // Requests queued but never written go out on a new link.
-        if (!_pending.IsEmpty) StartWriter();
+        if (!_pending.IsEmpty) Flush();
     }
 
     /// <summary>Fails the head request if it has waited longer than the pool's timeout; the link is then recycled.</summary>

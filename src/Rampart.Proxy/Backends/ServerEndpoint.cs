@@ -21,7 +21,7 @@ internal sealed class ServerEndpoint : IDisposable
     private string? _downReason;
     private int _consecutiveFailures;
 
-    public ServerEndpoint(PoolConfig pool, ServerConfig config, ILogger logger)
+    public ServerEndpoint(PoolConfig pool, ServerConfig config, FlushTicker ticker, ILogger logger)
     {
         Pool = pool;
         Config = config;
@@ -29,7 +29,7 @@ internal sealed class ServerEndpoint : IDisposable
         Address = Resolve(config);
         ConnectTimeout = TimeSpan.FromMilliseconds(pool.TimeoutMs ?? DefaultConnectTimeoutMs);
         _connections = new ServerConnection[Math.Max(1, pool.ServerConnections)];
-        for (int i = 0; i < _connections.Length; i++) _connections[i] = new ServerConnection(this, logger);
+        for (int i = 0; i < _connections.Length; i++) _connections[i] = new ServerConnection(this, ticker, logger);
     }
 
     public PoolConfig Pool { get; }

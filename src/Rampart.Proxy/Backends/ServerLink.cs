@@ -130,10 +130,7 @@ internal sealed class ServerLink
             replies++;
         }
         if (replies == 0) return;
-        // Decrement (a full fence) before looking at the queue: a client that queued after our look saw a count that
-        // already dropped, and started the writer itself. So no request is ever stranded.
         Interlocked.Add(ref _inFlightCount, -replies);
-        _owner.OnRepliesReceived();
         _server.Stats.AddResponses(replies);
         // Wake each client once per read (a client that appears twice is woken twice, which is harmless).
         foreach (var client in _toWake) client.WakeFlusher();

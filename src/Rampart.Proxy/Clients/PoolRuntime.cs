@@ -19,11 +19,11 @@ internal sealed class PoolRuntime : IDisposable
     private long _clientErrors;
     private long _rejected;
 
-    public PoolRuntime(PoolConfig config, ILoggerFactory loggers)
+    public PoolRuntime(PoolConfig config, FlushTicker ticker, ILoggerFactory loggers)
     {
         Config = config;
         var logger = loggers.CreateLogger("Rampart.Backends");
-        var servers = config.Servers.Select(s => new ServerEndpoint(config, s, logger)).ToArray();
+        var servers = config.Servers.Select(s => new ServerEndpoint(config, s, ticker, logger)).ToArray();
         _routing = new PoolRouting(config, servers);
     }
 
