@@ -111,8 +111,11 @@ internal sealed partial class ClientSession
             if (status == ParseStatus.Incomplete) return;
             if (status == ParseStatus.Error)
             {
-                // As Redis: answer the protocol error, then close this connection once the reply is out.
-                ReplyError("ERR " + _reader.Error);
+                // As Redis: answer the protocol error (its exact bytes), then close once the reply is out.
+                var reply = BeginLocal();
+                _reader.WriteError(reply.Payload);
+                CompleteLocal(reply);
+                _pool.CountClientError();
                 CloseAfterReplies();
                 return;
             }
