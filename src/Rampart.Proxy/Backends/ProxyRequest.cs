@@ -21,6 +21,8 @@ internal sealed class ProxyRequest
     public readonly ByteBuffer Payload = new(InitialPayload);
 
     public ClientSession? Client;
+    /// <summary>Set on the per-server parts of a split multi-key command: completion goes to the parent.</summary>
+    public Commands.MultiKeyRequest? Parent;
     /// <summary>Next request of the same client, in request order (the session's queue is an intrusive list).</summary>
     public ProxyRequest? Next;
     /// <summary>Environment.TickCount64 when the request was handed to the server socket, for timeouts.</summary>
@@ -58,16 +60,27 @@ internal sealed class ProxyRequest
         MarkCompleted();
     }
 
-    /// <summary>Completes with whatever the payload holds now (a reply written locally).</summary>
+    /// <summary>Completes with whatever the payload holds now (a reply written locally), and wakes the client.</summary>
     public void MarkCompleted()
     {
+        var client = Client!;
         _completed = true;
-        Client!.OnRequestCompleted(this);
+        if (Parent is { } parent)
+        {
+            // A part of a split command: the client only hears of the merged parent, once every part is in.
+            if (parent.ChildCompleted() is { } whole) client.OnRequestCompleted(whole);
+            return;
+        }
+        client.OnRequestCompleted(this);
     }
+
+    /// <summary>Marks done without waking anyone (the caller wakes the client).</summary>
+    public void SetCompletedQuietly() => _completed = true;
 
     public void Return()
     {
         Client = null;
+        Parent = null;
         Next = null;
         _completed = false;
         Payload.Clear();

@@ -119,8 +119,11 @@ internal sealed class ServerLink
             if (!InFlight.TryDequeue(out var request))
                 throw new RespProtocolException("Protocol error from server: a reply arrived with no request waiting for it");
             var client = request.Client!;
+            var parent = request.Parent;
             request.CompleteQuietly(buffer.Span[..length]);
-            client.AccountReply(length);
+            if (parent is null) client.AccountReply(length);
+            else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
+            // (a split command's part: the request may already be recycled here, so it is not touched again)
             if (!ReferenceEquals(client, last))
             {
                 if (last is not null) _toWake.Add(last);

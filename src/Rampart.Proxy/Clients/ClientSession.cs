@@ -130,6 +130,12 @@ internal sealed partial class ClientSession
     public void Forward(ServerConnection connection, ProxyRequest request)
     {
         Append(request);
+        ForwardPart(connection, request);
+    }
+
+    /// <summary>Queues one part of a split command; its parent, not the part, holds the place in the reply order.</summary>
+    public void ForwardPart(ServerConnection connection, ProxyRequest request)
+    {
         connection.Enqueue(request);
         if (_touched is null || ReferenceEquals(_touched, connection)) _touched = connection;
         else if (_touchedMore is null) _touchedMore = [connection];

@@ -18,6 +18,7 @@ internal sealed class PoolRuntime : IDisposable
     private long _totalConnections;
     private long _clientErrors;
     private long _rejected;
+    private long _fragments;
 
     public PoolRuntime(PoolConfig config, FlushTicker ticker, ILoggerFactory loggers)
     {
@@ -49,6 +50,10 @@ internal sealed class PoolRuntime : IDisposable
     public void OnSessionClosed(ClientSession session) => _sessions.TryRemove(session.Id, out _);
 
     public void CountClientError() => Interlocked.Increment(ref _clientErrors);
+
+    /// <summary>Parts created by splitting multi-key commands over servers (twemproxy's "fragments").</summary>
+    public long Fragments => Interlocked.Read(ref _fragments);
+    public void CountFragments(int parts) => Interlocked.Add(ref _fragments, parts);
 
     /// <summary>Connections refused because <c>client_connections</c> was reached.</summary>
     public long RejectedConnections => Interlocked.Read(ref _rejected);

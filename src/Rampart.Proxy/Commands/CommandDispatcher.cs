@@ -58,27 +58,34 @@ internal static class CommandDispatcher
         }
 
         var routing = session.Pool.Routing;
-        ServerEndpoint server;
         if (routing.Servers.Count == 1)
         {
-            server = routing.Default;
-        }
-        else if (!TryRouteByKeys(session, routing, command, request, out server!))
-        {
+            Forward(session, routing.Default, request, raw, inline);
             return;
         }
-        Forward(session, server, request, raw, inline);
-    }
-
-    /// <summary>Finds the one server owning every key of the request; replies an error and returns false otherwise.</summary>
-    private static bool TryRouteByKeys(ClientSession session, Routing.PoolRouting routing, CommandInfo command, Request request, out ServerEndpoint? server)
-    {
-        server = null;
+        if (command.MultiKeySplittable)
+        {
+            MultiKeySplitter.Dispatch(session, routing, command, request, raw, inline);
+            return;
+        }
         if (!command.TryGetKeys(request, out var keys))
         {
             session.ReplyError(KeyErrorMessages.For(command, keys.Error));
-            return false;
+            return;
         }
+        if (keys.Count == 0)
+        {
+            ShardedKeyless.Dispatch(session, routing, command, request, raw, inline);
+            return;
+        }
+        if (TryFindOwner(session, routing, request, keys, out var server))
+            Forward(session, server, request, raw, inline);
+    }
+
+    /// <summary>Finds the one server owning every key; replies an error and returns false otherwise.</summary>
+    private static bool TryFindOwner(ClientSession session, Routing.PoolRouting routing, Request request, KeyEnumerator keys, out ServerEndpoint server)
+    {
+        server = null!;
         foreach (int index in keys)
         {
             var owner = routing.ServerFor(request[index]);
@@ -94,7 +101,6 @@ internal static class CommandDispatcher
                 return false;
             }
         }
-        server ??= routing.Default;
         return true;
     }
 

@@ -31,6 +31,9 @@ public sealed record PoolConfig
     public string? RedisAuth { get; init; }
     public int RedisDb { get; init; }
 
+    /// <summary>Rampart: FLUSHALL/FLUSHDB on a pool of several servers empty every server; refused unless true.</summary>
+    public bool AllowFlush { get; init; }
+
     /// <summary>Rampart: bytes of replies kept for a client that does not read them before it is closed.</summary>
     public long ClientOutputBufferLimit { get; init; } = 64L * 1024 * 1024;
 

@@ -16,7 +16,7 @@ internal static class PoolConfigReader
         "preconnect", "redis", "redis_auth", "redis_db", "server_connections", "auto_eject_hosts",
         "server_retry_timeout", "server_failure_limit", "servers",
         // Rampart
-        "client_output_buffer", "sentinel",
+        "client_output_buffer", "sentinel", "allow_flush",
     ];
 
     public static readonly string[] Hashes =
@@ -115,6 +115,9 @@ internal static class PoolConfigReader
                     break;
                 case "server_failure_limit":
                     if (v.Int(key, value, 0, "consecutive failures") is { } fl) pool = pool with { ServerFailureLimit = fl };
+                    break;
+                case "allow_flush":
+                    if (v.Bool(key, value) is { } flush) pool = pool with { AllowFlush = flush };
                     break;
                 case "client_output_buffer":
                     if (v.Size(key, value) is { } cob) pool = pool with { ClientOutputBufferLimit = cob };

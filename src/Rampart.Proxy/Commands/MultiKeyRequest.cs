@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using Rampart.Protocol;
+using Rampart.Proxy.Backends;
+
+namespace Rampart.Proxy.Commands;
+
+/// <summary>
+/// A multi-key command (MGET, MSET, DEL, UNLINK, EXISTS, TOUCH) whose keys live on several servers: one child
+/// request per server, sent in the same batch as everything else, and one parent request in the client's reply
+/// queue that completes when the last child has answered, with the children's replies merged in the client's key
+/// order (MGET), summed (DEL, UNLINK, EXISTS, TOUCH) or reduced to one +OK (MSET). An error from any child becomes
+/// the whole reply, as twemproxy does.
+/// </summary>
+internal sealed class MultiKeyRequest
+{
+    public enum MergeKind : byte { Values, Sum, Ok }
+
+    private static readonly ConcurrentQueue<MultiKeyRequest> Pool = new();
+
+    private readonly List<int> _ownerOfKey = [];
+    private readonly List<ProxyRequest> _children = [];
+    private readonly ReplyScanner _scanner = new();
+    private ProxyRequest _parent = null!;
+    private MergeKind _merge;
+    private int _remaining;
+
+    public static MultiKeyRequest Rent(ProxyRequest parent, MergeKind merge)
+    {
+        if (!Pool.TryDequeue(out var request)) request = new MultiKeyRequest();
+        request._parent = parent;
+        request._merge = merge;
+        return request;
+    }
+
+    /// <summary>Records which child (by index) answers the next key of the client's request.</summary>
+    public void AddKeyOwner(int child) => _ownerOfKey.Add(child);
+
+    public IReadOnlyList<ProxyRequest> Children => _children;
+
+    public void AddChild(ProxyRequest child)
+    {
+        child.Parent = this;
+        _children.Add(child);
+    }
+
+    /// <summary>Arms the countdown; call after every child was added and before any is sent.</summary>
+    public void Arm() => _remaining = _children.Count;
+
+    /// <summary>
+    /// Called once per child when its reply (or error) is in. The call that completes the parent returns it, its
+    /// payload holding the merged reply (the caller wakes the client); the others return null.
+    /// </summary>
+    public ProxyRequest? ChildCompleted()
+    {
+        if (Interlocked.Decrement(ref _remaining) != 0) return null;
+        var parent = _parent;
+        try
+        {
+            Merge(parent.Payload);
+        }
+        catch (RespProtocolException e)
+        {
+            // A malformed child reply spoils this one client reply only; the server connection is not at fault.
+            parent.Payload.Clear();
+            RespWriter.Error(parent.Payload, "ERR rampart: cannot merge the servers' replies: " + e.Message);
+        }
+        foreach (var child in _children) child.Return();
+        Reset();
+        parent.SetCompletedQuietly();
+        return parent;
+    }
+
+    private void Merge(ByteBuffer output)
+    {
+        output.Clear();
+        foreach (var child in _children)
+        {
+            var reply = child.Payload.Span;
+            if (reply.Length > 0 && reply[0] == (byte)'-')
+            {
+                output.Write(reply);
+                return;
+            }
+        }
+        switch (_merge)
+        {
+            case MergeKind.Ok:
+                RespWriter.SimpleString(output, "OK"u8);
+                break;
+            case MergeKind.Sum:
+                long sum = 0;
+                foreach (var child in _children) sum += ReadInteger(child.Payload.Span);
+                RespWriter.Integer(output, sum);
+                break;
+            case MergeKind.Values:
+                MergeValues(output);
+                break;
+        }
+    }
+
+    /// <summary>MGET: each child answered an array of its keys' values in order; interleave them back.</summary>
+    private void MergeValues(ByteBuffer output)
+    {
+        Span<int> cursor = _children.Count <= 64 ? stackalloc int[_children.Count] : new int[_children.Count];
+        for (int c = 0; c < _children.Count; c++) cursor[c] = HeaderLength(_children[c].Payload.Span);
+        RespWriter.ArrayHeader(output, _ownerOfKey.Count);
+        foreach (int c in _ownerOfKey)
+        {
+            var reply = _children[c].Payload.Span;
+            var rest = reply[cursor[c]..];
+            if (!_scanner.TryScan(rest, out int length))
+                throw new RespProtocolException("Protocol error from server: MGET reply shorter than its keys");
+            output.Write(rest[..length]);
+            cursor[c] += length;
+        }
+    }
+
+    private static int HeaderLength(ReadOnlySpan<byte> reply)
+    {
+        if (reply.Length == 0 || reply[0] != (byte)'*')
+            throw new RespProtocolException("Protocol error from server: MGET did not answer an array");
+        return reply.IndexOf((byte)'\n') + 1;
+    }
+
+    private static long ReadInteger(ReadOnlySpan<byte> reply)
+    {
+        if (reply.Length < 4 || reply[0] != (byte)':' || !RespNumber.TryParse(reply[1..^2], out long value))
+            throw new RespProtocolException("Protocol error from server: expected an integer reply");
+        return value;
+    }
+
+    private void Reset()
+    {
+        _ownerOfKey.Clear();
+        _children.Clear();
+        _scanner.Reset();
+        _parent = null!;
+        Pool.Enqueue(this);
+    }
+}

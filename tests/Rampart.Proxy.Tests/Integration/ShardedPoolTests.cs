@@ -1,0 +1,213 @@
+using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Routing;
+using Rampart.Proxy.Tests.Infrastructure;
+using StackExchange.Redis;
+using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
+
+namespace Rampart.Proxy.Tests.Integration;
+
+/// <summary>Three real servers behind one pool: multi-key commands split and merged, keyless commands decided.</summary>
+public sealed class ShardedPoolFixture : IAsyncLifetime
+{
+    public RedisServerProcess[] Servers { get; private set; } = [];
+    public RampartUnderTest Rampart { get; private set; } = null!;
+    public RampartUnderTest FlushAllowed { get; private set; } = null!;
+    public KeyRouter Router { get; private set; } = null!;
+    public ConnectionMultiplexer Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Servers = [RedisServerProcess.Start(), RedisServerProcess.Start(), RedisServerProcess.Start()];
+        var pool = RampartUnderTest.Pool(Servers) with { HashTag = "{}" };
+        Router = KeyRouter.Create(pool);
+        Rampart = await RampartUnderTest.StartAsync(pool);
+        FlushAllowed = await RampartUnderTest.StartAsync(pool with { Name = "flush", AllowFlush = true });
+        Client = await ConnectionMultiplexer.ConnectAsync(Rampart.Endpoint);
+    }
+
+    /// <summary>The value stored on the server that owns the key, read straight from that server.</summary>
+    public string? DirectGet(string key)
+    {
+        var server = Servers[Router.ServerFor(System.Text.Encoding.UTF8.GetBytes(key))];
+        string reply = server.Send(Resp("GET", key));
+        return reply.StartsWith("$-1") ? null : reply.Split("\r\n")[1];
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client?.Dispose();
+        if (Rampart is not null) await Rampart.DisposeAsync();
+        if (FlushAllowed is not null) await FlushAllowed.DisposeAsync();
+        foreach (var server in Servers) server.Dispose();
+    }
+}
+
+public sealed class ShardedPoolTests(ShardedPoolFixture fixture) : IClassFixture<ShardedPoolFixture>
+{
+    private readonly IDatabase _db = fixture.Client.GetDatabase();
+
+    private static string[] Keys(string prefix, int count) =>
+        Enumerable.Range(0, count).Select(i => $"{prefix}:{Guid.NewGuid():N}:{i}").ToArray();
+
+    [Fact]
+    public void KeysOfTheTest_ReallySpreadOverAllServers()
+    {
+        var owners = Keys("spread", 60).Select(k => fixture.Router.ServerFor(System.Text.Encoding.UTF8.GetBytes(k))).Distinct().Count();
+        Assert.Equal(3, owners);
+    }
+
+    [Fact]
+    public async Task MsetThenMget_AcrossShards_ValuesInKeyOrder_StoredOnOwningServers()
+    {
+        var keys = Keys("mset", 30);
+        var pairs = keys.Select((k, i) => new KeyValuePair<RedisKey, RedisValue>(k, $"value-{i}")).ToArray();
+        Assert.True(await _db.StringSetAsync(pairs));
+        string missing = $"missing:{Guid.NewGuid():N}";
+        var asked = keys.Take(10).Append(missing).Concat(keys.Skip(10)).Select(k => (RedisKey)k).ToArray();
+        var values = await _db.StringGetAsync(asked);
+        for (int i = 0; i < asked.Length; i++)
+        {
+            string key = asked[i]!;
+            if (key == missing) Assert.False(values[i].HasValue);
+            else Assert.Equal($"value-{Array.IndexOf(keys, key)}", (string?)values[i]);
+        }
+        for (int i = 0; i < keys.Length; i++) Assert.Equal($"value-{i}", fixture.DirectGet(keys[i]));
+    }
+
+    [Fact]
+    public async Task DelExistsTouchUnlink_AcrossShards_AreSummed()
+    {
+        var keys = Keys("sum", 12);
+        foreach (var k in keys) await _db.StringSetAsync(k, "x");
+        var asKeys = keys.Select(k => (RedisKey)k).ToArray();
+        Assert.Equal(12, await _db.KeyExistsAsync(asKeys));
+        Assert.Equal(12, await _db.KeyTouchAsync(asKeys));
+        Assert.Equal(6, await _db.KeyDeleteAsync(asKeys.Take(6).ToArray()));
+        Assert.Equal(6, await _db.ExecuteAsync("UNLINK", asKeys.Cast<object>().ToArray()) is var r ? (long)r : -1);
+        Assert.Equal(0, await _db.KeyExistsAsync(asKeys));
+    }
+
+    [Fact]
+    public void ExistsWithRepeatedKeys_CountsEachOccurrence_AsRedisDoes()
+    {
+        using var client = new RawClient(fixture.Rampart.Port);
+        var keys = Keys("rep", 6);
+        foreach (var k in keys) { client.Send(Resp("SET", k, "1")); Assert.Equal("+OK", client.ReadLine()); }
+        client.Send(Resp(["EXISTS", .. keys, .. keys, "nope"]));
+        Assert.Equal(":12", client.ReadLine());
+    }
+
+    [Fact]
+    public void OtherMultiKeyCommands_AcrossShards_GetCrossSlot_ButWorkWithHashTags()
+    {
+        using var client = new RawClient(fixture.Rampart.Port);
+        var keys = Keys("nx", 20);
+        client.Send(Resp(["MSETNX", .. keys.SelectMany(k => new[] { k, "v" })]));
+        Assert.Equal("-CROSSSLOT Keys in request don't hash to the same slot", client.ReadLine());
+        string tag = Guid.NewGuid().ToString("N");
+        client.Send(Resp("MSETNX", $"{{{tag}}}:a", "1", $"{{{tag}}}:b", "2"));
+        Assert.Equal(":1", client.ReadLine());
+        client.Send(Resp("SUNIONSTORE", $"{{{tag}}}:dest", $"{{{tag}}}:s1", $"{{{tag}}}:s2"));
+        Assert.Equal(":0", client.ReadLine());
+    }
+
+    [Fact]
+    public void Dbsize_IsTheSumOverServers()
+    {
+        using var client = new RawClient(fixture.Rampart.Port);
+        long expected = fixture.Servers.Sum(s => long.Parse(s.Send(Resp("DBSIZE"))[1..].Trim()));
+        client.Send(Resp("DBSIZE"));
+        Assert.Equal($":{expected}", client.ReadLine());
+    }
+
+    [Fact]
+    public void Flushall_IsRefusedUnlessAllowed()
+    {
+        using var client = new RawClient(fixture.Rampart.Port);
+        client.Send(Resp("FLUSHALL"));
+        string reply = client.ReadLine();
+        Assert.StartsWith("-ERR rampart: 'FLUSHALL' would empty all 3 servers", reply);
+        Assert.Contains("allow_flush", reply);
+    }
+
+    [Fact]
+    public void KeylessServerCommands_AreRefusedWithReason_NotAnsweredForOneServer()
+    {
+        using var client = new RawClient(fixture.Rampart.Port);
+        foreach (var command in new[] { new[] { "KEYS", "*" }, ["SCAN", "0"], ["RANDOMKEY"], ["INFO"] })
+        {
+            client.Send(Resp(command));
+            string reply = client.ReadLine();
+            Assert.StartsWith($"-ERR rampart: '{command[0]}' names no key", reply);
+        }
+        client.Send(Resp("TIME"));
+        Assert.Equal("*2", client.ReadLine());
+    }
+
+    [Fact]
+    public async Task ConcurrentSplitCommands_RepliesNeverCrossClients()
+    {
+        var tasks = Enumerable.Range(0, 40).Select(c => Task.Run(async () =>
+        {
+            var db = fixture.Client.GetDatabase();
+            for (int round = 0; round < 25; round++)
+            {
+                var keys = Keys($"cc{c}", 8);
+                var pairs = keys.Select((k, i) => new KeyValuePair<RedisKey, RedisValue>(k, $"{c}-{round}-{i}")).ToArray();
+                await db.StringSetAsync(pairs);
+                var values = await db.StringGetAsync(keys.Select(k => (RedisKey)k).ToArray());
+                for (int i = 0; i < keys.Length; i++) Assert.Equal($"{c}-{round}-{i}", (string?)values[i]);
+            }
+        }));
+        await Task.WhenAll(tasks);
+    }
+}
+
+public sealed class ShardedFlushTests
+{
+    [Fact]
+    public async Task Flushall_WithAllowFlush_EmptiesEveryServer()
+    {
+        RedisServerProcess[] servers = [RedisServerProcess.Start(), RedisServerProcess.Start()];
+        try
+        {
+            await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(servers) with { AllowFlush = true });
+            using var client = new RawClient(rampart.Port);
+            for (int i = 0; i < 40; i++) { client.Send(Resp("SET", $"f:{Guid.NewGuid():N}", "1")); Assert.Equal("+OK", client.ReadLine()); }
+            Assert.All(servers, s => Assert.NotEqual(":0", s.Send(Resp("DBSIZE")).Trim()));
+            client.Send(Resp("FLUSHALL"));
+            Assert.Equal("+OK", client.ReadLine());
+            Assert.All(servers, s => Assert.Equal(":0", s.Send(Resp("DBSIZE")).Trim()));
+        }
+        finally
+        {
+            foreach (var s in servers) s.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task MgetWithAKeyOnADeadServer_GetsAnError_KeysOnLiveServersStillWork()
+    {
+        RedisServerProcess[] servers = [RedisServerProcess.Start(), RedisServerProcess.Start()];
+        try
+        {
+            var pool = RampartUnderTest.Pool(servers);
+            var router = KeyRouter.Create(pool);
+            await using var rampart = await RampartUnderTest.StartAsync(pool);
+            using var client = new RawClient(rampart.Port);
+            var keys = Enumerable.Range(0, 40).Select(i => $"dead:{Guid.NewGuid():N}").ToArray();
+            var onLive = keys.Where(k => router.ServerFor(System.Text.Encoding.UTF8.GetBytes(k)) == 0).ToArray();
+            Assert.NotEmpty(onLive);
+            Assert.NotEqual(keys.Length, onLive.Length);
+            servers[1].Kill();
+            client.Send(Resp(["MGET", .. keys]));
+            Assert.StartsWith("-ERR rampart: ", client.ReadLine());
+            client.Send(Resp(["MGET", .. onLive]));
+            Assert.Equal($"*{onLive.Length}", client.ReadLine());
+        }
+        finally
+        {
+            foreach (var s in servers) s.Dispose();
+        }
+    }
+}
