@@ -68,16 +68,23 @@ public sealed partial class ProxyServer : IAsyncDisposable
     public EndPoint GetListenEndPoint(string poolName) =>
         _pools.First(p => p.Pool.Config.Name == poolName).Listener.LocalEndPoint;
 
+    /// <summary>
+    /// One periodic sweep for what is not on the request path: request timeouts, and readmission of servers whose
+    /// ejection ended. It ticks several times per shortest timeout, so a late reply is caught within a small fraction
+    /// of it, and every 100 ms otherwise.
+    /// </summary>
     private void StartTimeoutSweep()
     {
         var timeouts = Config.Pools.Where(p => p.TimeoutMs is not null).Select(p => p.TimeoutMs!.Value).ToList();
-        if (timeouts.Count == 0) return;
-        // Check several times per shortest timeout, so a late reply is caught within a small fraction of it.
-        int period = Math.Clamp(timeouts.Min() / 10, 5, 250);
+        int period = timeouts.Count == 0 ? 100 : Math.Clamp(timeouts.Min() / 10, 5, 100);
         _timeoutSweep = new Timer(_ =>
         {
             long now = Environment.TickCount64;
-            foreach (var (pool, _) in _pools) pool.CheckTimeouts(now);
+            foreach (var (pool, _) in _pools)
+            {
+                pool.CheckTimeouts(now);
+                pool.RefreshLiveServers();
+            }
         }, null, period, period);
     }
 

@@ -44,6 +44,7 @@ internal sealed partial class ServerConnection
         if (down is not null)
         {
             request.Fail(down);
+            _server.OnRequestRefused();
             return;
         }
         _pending.Enqueue(request);
@@ -187,7 +188,7 @@ internal sealed partial class ServerConnection
     internal void OnLinkDead(ServerLink link, string reason, int failedInFlight)
     {
         Interlocked.CompareExchange(ref _link, null, link);
-        _server.OnDisconnected();
+        _server.OnDisconnected(failure: !_disposed);
         LogDisconnected(_server.Endpoint, reason, failedInFlight);
         // Requests queued but never written go out on a new link.
         if (!_pending.IsEmpty) Flush();

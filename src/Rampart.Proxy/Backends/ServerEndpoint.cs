@@ -20,9 +20,13 @@ internal sealed class ServerEndpoint : IDisposable
     private long _retryAtTick;
     private string? _downReason;
     private int _consecutiveFailures;
+    private int _failuresTowardEjection;
+    private long _ejectedUntilTick;
+    private readonly Action<ServerEndpoint>? _onEjectionChanged;
 
-    public ServerEndpoint(PoolConfig pool, ServerConfig config, FlushTicker ticker, ILogger logger)
+    public ServerEndpoint(PoolConfig pool, ServerConfig config, FlushTicker ticker, ILogger logger, Action<ServerEndpoint>? onEjectionChanged = null)
     {
+        _onEjectionChanged = onEjectionChanged;
         Pool = pool;
         Config = config;
         Endpoint = config.Endpoint;
@@ -53,13 +57,43 @@ internal sealed class ServerEndpoint : IDisposable
     {
         Stats.ConnectionOpened();
         Volatile.Write(ref _consecutiveFailures, 0);
+        Volatile.Write(ref _failuresTowardEjection, 0);
     }
 
-    public void OnDisconnected() => Stats.ConnectionClosed();
+    /// <summary>A live connection died: a failure toward ejection unless Rampart itself closed it.</summary>
+    public void OnDisconnected(bool failure)
+    {
+        Stats.ConnectionClosed();
+        if (failure) CountFailure();
+    }
+
+    /// <summary>True while auto_eject_hosts keeps this server out of the key distribution.</summary>
+    public bool IsEjected => Environment.TickCount64 < Volatile.Read(ref _ejectedUntilTick);
+
+    /// <summary>When the current or last ejection started (Unix seconds), for stats; 0 if never ejected.</summary>
+    public long EjectedAtUnixSeconds { get; private set; }
+
+    /// <summary>
+    /// twemproxy's server_failure: with auto_eject_hosts, server_failure_limit consecutive failures (failed connects,
+    /// lost connections, timeouts) take the server out of the key distribution for server_retry_timeout ms.
+    /// </summary>
+    /// <summary>A request failed at once because the server is in reconnect backoff: it counts as a failure too.</summary>
+    public void OnRequestRefused() => CountFailure();
+
+    private void CountFailure()
+    {
+        if (!Pool.AutoEjectHosts) return;
+        if (Interlocked.Increment(ref _failuresTowardEjection) < Pool.ServerFailureLimit) return;
+        Volatile.Write(ref _failuresTowardEjection, 0);
+        EjectedAtUnixSeconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Volatile.Write(ref _ejectedUntilTick, Environment.TickCount64 + Pool.ServerRetryTimeoutMs);
+        _onEjectionChanged?.Invoke(this);
+    }
 
     public void OnConnectFailed(string reason)
     {
         Stats.AddError();
+        CountFailure();
         int failures = Interlocked.Increment(ref _consecutiveFailures);
         int backoff = (int)Math.Min(MaxBackoffMs, (long)FirstBackoffMs << Math.Min(failures - 1, 16));
         Volatile.Write(ref _downReason, $"ERR rampart: server {Endpoint} unavailable: {reason}");

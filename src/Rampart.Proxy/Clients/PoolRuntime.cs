@@ -11,8 +11,11 @@ namespace Rampart.Proxy.Clients;
 /// A running pool: its config, its servers with their shared connections, the key router, and its client
 /// sessions. The routing state is an immutable snapshot read without locks on the request path.
 /// </summary>
-internal sealed class PoolRuntime : IDisposable
+internal sealed partial class PoolRuntime : IDisposable
 {
+    private readonly ILogger _logger;
+    private readonly object _rebuild = new();
+    private long _ejects;
     private readonly ConcurrentDictionary<long, ClientSession> _sessions = new();
     private volatile PoolRouting _routing;
     private long _totalConnections;
@@ -24,9 +27,46 @@ internal sealed class PoolRuntime : IDisposable
     {
         Config = config;
         var logger = loggers.CreateLogger("Rampart.Backends");
-        var servers = config.Servers.Select(s => new ServerEndpoint(config, s, ticker, logger)).ToArray();
+        _logger = logger;
+        var servers = config.Servers.Select(s => new ServerEndpoint(config, s, ticker, logger, OnServerEjected)).ToArray();
         _routing = new PoolRouting(config, servers);
     }
+
+    /// <summary>Servers taken out of the distribution by auto_eject_hosts so far (twemproxy's server_ejects).</summary>
+    public long Ejections => Interlocked.Read(ref _ejects);
+
+    private void OnServerEjected(ServerEndpoint server)
+    {
+        Interlocked.Increment(ref _ejects);
+        LogEjected(Config.Name, server.Endpoint, Config.ServerFailureLimit, Config.ServerRetryTimeoutMs);
+        RefreshLiveServers();
+    }
+
+    /// <summary>
+    /// Swaps in a new routing snapshot when the set of live servers changed: an ejection, or an ejected server whose
+    /// server_retry_timeout has passed (it is tried again with real traffic, as twemproxy does). Called on every
+    /// ejection and by the periodic maintenance sweep; never on the request path.
+    /// </summary>
+    public void RefreshLiveServers()
+    {
+        if (!Config.AutoEjectHosts) return;
+        lock (_rebuild)
+        {
+            var current = _routing;
+            var servers = (ServerEndpoint[])current.Servers;
+            var live = Array.ConvertAll(servers, s => !s.IsEjected);
+            if (live.SequenceEqual(current.Live)) return;
+            for (int i = 0; i < servers.Length; i++)
+                if (live[i] && !current.Live[i]) LogReadmitted(Config.Name, servers[i].Endpoint);
+            _routing = new PoolRouting(Config, servers, live);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: server {Endpoint} ejected after {Failures} consecutive failures; its keys go to the other servers for {RetryMs} ms")]
+    private partial void LogEjected(string pool, string endpoint, int failures, int retryMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pool {Pool}: server {Endpoint} back in the distribution (retrying after ejection)")]
+    private partial void LogReadmitted(string pool, string endpoint);
 
     public PoolConfig Config { get; }
     public RespLimits Limits { get; } = RespLimits.Default;

@@ -12,11 +12,16 @@ internal sealed class PoolRouting
 {
     private readonly ServerEndpoint[] _servers;
 
-    public PoolRouting(PoolConfig config, ServerEndpoint[] servers)
+    public PoolRouting(PoolConfig config, ServerEndpoint[] servers, bool[]? live = null)
     {
         _servers = servers;
-        Router = KeyRouter.Create(config);
+        var flags = live ?? Array.ConvertAll(servers, _ => true);
+        Live = flags;
+        Router = KeyRouter.Create(config, flags);
     }
+
+    /// <summary>Which servers receive keys in this snapshot (false: ejected by auto_eject_hosts).</summary>
+    public IReadOnlyList<bool> Live { get; }
 
     public IReadOnlyList<ServerEndpoint> Servers => _servers;
     public KeyRouter Router { get; }
