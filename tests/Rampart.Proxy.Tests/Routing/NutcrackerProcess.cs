@@ -35,7 +35,14 @@ internal sealed class NutcrackerProcess : IDisposable
     /// Starts nutcracker with one pool named "test" listening on a free port; <paramref name="poolBody"/> is the
     /// pool's YAML lines after <c>listen:</c> (indented by two spaces).
     /// </summary>
-    public static NutcrackerProcess Start(string poolBody)
+    public static NutcrackerProcess Start(string poolBody) =>
+        StartConfig(port => $"test:\n  listen: 127.0.0.1:{port}\n{poolBody}");
+
+    /// <summary>
+    /// Starts nutcracker with the whole configuration text <paramref name="configForListenPort"/> returns for a free
+    /// listen port (so the same text, with another port, can be given to Rampart).
+    /// </summary>
+    public static NutcrackerProcess StartConfig(Func<int, string> configForListenPort)
     {
         var binary = Binary ?? throw new InvalidOperationException("nutcracker is not installed");
         for (int attempt = 0; ; attempt++)
@@ -44,7 +51,7 @@ internal sealed class NutcrackerProcess : IDisposable
             int port = FreePort.Next();
             int statsPort = FreePort.Next();
             var config = Path.Combine(dir, "nutcracker.yml");
-            File.WriteAllText(config, $"test:\n  listen: 127.0.0.1:{port}\n{poolBody}");
+            File.WriteAllText(config, configForListenPort(port));
             var psi = new ProcessStartInfo(binary)
             {
                 RedirectStandardOutput = true,
