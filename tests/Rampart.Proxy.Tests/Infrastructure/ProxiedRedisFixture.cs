@@ -3,8 +3,10 @@ using StackExchange.Redis;
 namespace Rampart.Proxy.Tests.Infrastructure;
 
 /// <summary>One real redis-server with Rampart in front and a StackExchange.Redis client through Rampart, per test class.</summary>
-public sealed class ProxiedRedisFixture : IAsyncLifetime
+public sealed class ProxiedRedisFixture : IAsyncLifetime, Integration.IProxiedPool
 {
+    public byte[]? DirectGet(byte[] key) => Direct.GetDatabase().StringGet(key);
+
     public RedisServerProcess Redis { get; private set; } = null!;
     public RampartUnderTest Rampart { get; private set; } = null!;
     public ConnectionMultiplexer Client { get; private set; } = null!;

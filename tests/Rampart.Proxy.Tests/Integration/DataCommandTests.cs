@@ -3,11 +3,26 @@ using StackExchange.Redis;
 
 namespace Rampart.Proxy.Tests.Integration;
 
-/// <summary>The data commands users run, through Rampart with StackExchange.Redis, checked against the server itself.</summary>
-public sealed class DataCommandTests(ProxiedRedisFixture fixture) : IClassFixture<ProxiedRedisFixture>
+/// <summary>A pool behind Rampart, with a way to read a key straight from the server that owns it.</summary>
+public interface IProxiedPool
+{
+    ConnectionMultiplexer Client { get; }
+    /// <summary>The value of <paramref name="key"/> as stored on its own server (not through Rampart).</summary>
+    byte[]? DirectGet(byte[] key);
+}
+
+/// <summary>One server behind Rampart.</summary>
+public sealed class SingleServerDataCommandTests(ProxiedRedisFixture fixture)
+    : DataCommandTests(fixture), IClassFixture<ProxiedRedisFixture>;
+
+/// <summary>Four shards behind Rampart: the same suite, multi-key commands split over servers.</summary>
+public sealed class FourShardDataCommandTests(FourShardFixture fixture)
+    : DataCommandTests(fixture), IClassFixture<FourShardFixture>;
+
+/// <summary>The data commands users run, through Rampart with StackExchange.Redis, checked against the servers themselves.</summary>
+public abstract class DataCommandTests(IProxiedPool fixture)
 {
     private readonly IDatabase _db = fixture.Client.GetDatabase();
-    private readonly IDatabase _direct = fixture.Direct.GetDatabase();
 
     private static string Key(string name) => $"{name}:{Guid.NewGuid():N}";
 
@@ -19,7 +34,7 @@ public sealed class DataCommandTests(ProxiedRedisFixture fixture) : IClassFixtur
         Assert.Equal(11, await _db.StringIncrementAsync(k));
         Assert.Equal(4, await _db.StringAppendAsync(k, "ab"));
         Assert.Equal("11ab", (string?)await _db.StringGetAsync(k));
-        Assert.Equal("11ab", (string?)await _direct.StringGetAsync(k));
+        Assert.Equal("11ab"u8.ToArray(), fixture.DirectGet(System.Text.Encoding.UTF8.GetBytes(k)));
         Assert.False((await _db.StringGetAsync(Key("missing"))).HasValue);
     }
 
@@ -108,7 +123,7 @@ public sealed class DataCommandTests(ProxiedRedisFixture fixture) : IClassFixtur
         await _db.StringSetAsync(key, value);
         byte[]? back = await _db.StringGetAsync(key);
         Assert.Equal(value, back);
-        Assert.Equal(value, (byte[]?)await _direct.StringGetAsync(key));
+        Assert.Equal(value, fixture.DirectGet(key));
     }
 
     [Fact]
@@ -127,6 +142,18 @@ public sealed class DataCommandTests(ProxiedRedisFixture fixture) : IClassFixtur
         await Task.WhenAll(sets);
         var values = await Task.WhenAll(gets);
         for (int i = 0; i < values.Length; i++) Assert.Equal(i, (int)values[i]);
+    }
+
+    [Fact]
+    public async Task MultiKeyCommands_MsetMgetDelExists_WorkWhereverKeysLive()
+    {
+        var keys = Enumerable.Range(0, 50).Select(i => (RedisKey)Key($"multi{i}")).ToArray();
+        Assert.True(await _db.StringSetAsync(keys.Select((k, i) => new KeyValuePair<RedisKey, RedisValue>(k, i)).ToArray()));
+        var values = await _db.StringGetAsync(keys);
+        Assert.Equal(Enumerable.Range(0, 50), values.Select(v => (int)v));
+        Assert.Equal(50, await _db.KeyExistsAsync(keys));
+        Assert.Equal(25, await _db.KeyDeleteAsync(keys.Take(25).ToArray()));
+        Assert.Equal(25, await _db.KeyExistsAsync(keys));
     }
 
     [Fact]

@@ -1,0 +1,35 @@
+using Rampart.Proxy.Routing;
+using StackExchange.Redis;
+
+namespace Rampart.Proxy.Tests.Infrastructure;
+
+/// <summary>Four real redis-servers behind one Rampart pool (fnv1a_64, ketama), and a client through Rampart.</summary>
+public sealed class FourShardFixture : IAsyncLifetime, Integration.IProxiedPool
+{
+    private RedisServerProcess[] _servers = [];
+    private ConnectionMultiplexer[] _direct = [];
+    private KeyRouter _router = null!;
+    private RampartUnderTest _rampart = null!;
+
+    public ConnectionMultiplexer Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        _servers = Enumerable.Range(0, 4).Select(_ => RedisServerProcess.Start()).ToArray();
+        var pool = RampartUnderTest.Pool(_servers);
+        _router = KeyRouter.Create(pool);
+        _rampart = await RampartUnderTest.StartAsync(pool);
+        Client = await ConnectionMultiplexer.ConnectAsync(_rampart.Endpoint);
+        _direct = await Task.WhenAll(_servers.Select(s => ConnectionMultiplexer.ConnectAsync(s.Endpoint)));
+    }
+
+    public byte[]? DirectGet(byte[] key) => _direct[_router.ServerFor(key)].GetDatabase().StringGet(key);
+
+    public async Task DisposeAsync()
+    {
+        Client?.Dispose();
+        foreach (var d in _direct) d.Dispose();
+        if (_rampart is not null) await _rampart.DisposeAsync();
+        foreach (var s in _servers) s.Dispose();
+    }
+}
