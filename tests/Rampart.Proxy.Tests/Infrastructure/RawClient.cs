@@ -70,6 +70,23 @@ public sealed class RawClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a one-line-reply request again every 100 ms until the reply is <paramref name="expected"/> or the time is
+    /// up (for recovery after a fault); returns the last reply.
+    /// </summary>
+    public async Task<string> RepeatUntilAsync(string request, string expected, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        string reply;
+        while (true)
+        {
+            Send(request);
+            reply = ReadLine();
+            if (reply == expected || DateTime.UtcNow > deadline) return reply;
+            await Task.Delay(100);
+        }
+    }
+
     public Socket Socket => _client.Client;
 
     public void Dispose() => _client.Dispose();

@@ -55,16 +55,7 @@ public sealed class ServerFaultTests
         Assert.True(ok > 0);
         // Recovered: new requests succeed on the revived server, within the reconnect backoff.
         using var after = new RawClient(rampart.Port);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        string? last = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            after.Send(ConcurrencyTests.Resp("SET", "after", "1"));
-            last = after.ReadLine();
-            if (last == "+OK") break;
-            await Task.Delay(100);
-        }
-        Assert.Equal("+OK", last);
+        Assert.Equal("+OK", await after.RepeatUntilAsync(ConcurrencyTests.Resp("SET", "after", "1"), "+OK", TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -89,16 +80,7 @@ public sealed class ServerFaultTests
             redis.Thaw();
         }
         // Same client connection, new server connection behind it.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        string? reply = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            client.Send(ConcurrencyTests.Resp("SET", "thawed", "1"));
-            reply = client.ReadLine();
-            if (reply == "+OK") break;
-            await Task.Delay(100);
-        }
-        Assert.Equal("+OK", reply);
+        Assert.Equal("+OK", await client.RepeatUntilAsync(ConcurrencyTests.Resp("SET", "thawed", "1"), "+OK", TimeSpan.FromSeconds(10)));
     }
 
     [Fact]

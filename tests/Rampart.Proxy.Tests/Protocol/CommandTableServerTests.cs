@@ -1,3 +1,4 @@
+using Rampart.Proxy.Tests.Infrastructure;
 using System.Text;
 using Rampart.Protocol;
 using Rampart.Protocol.Commands;
@@ -39,7 +40,7 @@ public class CommandTableServerTests(RedisServerFixture redis) : IClassFixture<R
     [Fact]
     public void Table_MatchesTheServersCommandReply()
     {
-        var server = Flatten((object?[])redis.Client.Call("COMMAND")!);
+        var server = Flatten((object?[])redis.Client.CallText("COMMAND")!);
         var table = TableEntries().ToDictionary(c => c.Name);
         Assert.Equal(server.Keys.Order(), table.Keys.Order());
         foreach (var (name, reply) in server)
@@ -67,7 +68,7 @@ public class CommandTableServerTests(RedisServerFixture redis) : IClassFixture<R
     [Fact]
     public void Table_WasGeneratedFromThisServersVersion()
     {
-        var info = (string)redis.Client.Call("INFO", "server")!;
+        var info = (string)redis.Client.CallText("INFO", "server")!;
         Assert.Contains($"redis_version:{CommandTable.RedisVersion}\r\n", info);
     }
 
@@ -131,7 +132,7 @@ public class CommandTableServerTests(RedisServerFixture redis) : IClassFixture<R
     [MemberData(nameof(KeyCases))]
     public void GetKeys_MatchesCommandGetkeys(string[] args)
     {
-        var expected = ((object?[])redis.Client.Call(["COMMAND", "GETKEYS", .. args])!).Cast<string>().ToArray();
+        var expected = ((object?[])redis.Client.CallText(["COMMAND", "GETKEYS", .. args])!).Cast<string>().ToArray();
         var actual = With(args, r =>
         {
             var keys = CommandTable.Resolve(r)!.GetKeys(r);
@@ -189,9 +190,9 @@ public class CommandTableServerTests(RedisServerFixture redis) : IClassFixture<R
     public void GetKeys_ReportsTheErrorRedisReplies(string[] args)
     {
         // FCALL checks that the function exists before it parses numkeys, so load one.
-        redis.Client.Call("FUNCTION", "LOAD", "REPLACE",
+        redis.Client.CallText("FUNCTION", "LOAD", "REPLACE",
             "#!lua name=rampart_tests\nredis.register_function('rampart_f', function(keys, args) return 1 end)");
-        var reply = Assert.IsType<RespError>(redis.Client.Call(args));
+        var reply = Assert.IsType<RespError>(redis.Client.CallText(args));
         string? message = With(args, r => CommandTable.Resolve(r)!.GetKeys(r).ErrorMessage);
         Assert.Equal(reply.Message, message);
     }

@@ -8,7 +8,7 @@ public sealed class RedisServerFixture : IDisposable
     public RedisServerFixture()
     {
         Server = RedisServerProcess.Start();
-        Client = new RespTestClient(Server.Port);
+        Client = RespTestClient.ConnectTcp(Server.Port);
     }
 
     public RedisServerProcess Server { get; }

@@ -2,10 +2,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Rampart.Proxy.Tests.Routing;
+namespace Rampart.Proxy.Tests.Infrastructure;
 
 /// <summary>A minimal blocking RESP2 client for tests: raw bytes out, parsed replies in.</summary>
-internal sealed class RespTestClient : IDisposable
+public sealed class RespTestClient : IDisposable
 {
     private readonly Socket _socket;
     private readonly BufferedStream _in;
@@ -48,6 +48,16 @@ internal sealed class RespTestClient : IDisposable
         Send(Command(args));
         return ReadReply();
     }
+
+    /// <summary>Like <see cref="Call"/>, with bulk strings decoded as UTF-8 text (for COMMAND, INFO and the like).</summary>
+    public object? CallText(params string[] args) => AsText(Call(args));
+
+    private static object? AsText(object? reply) => reply switch
+    {
+        byte[] bytes => Encoding.UTF8.GetString(bytes),
+        object?[] items => Array.ConvertAll(items, AsText),
+        _ => reply,
+    };
 
     /// <summary>string (+), RespError (-), long (:), byte[] or null ($), object?[] or null (*).</summary>
     public object? ReadReply()
@@ -104,4 +114,5 @@ internal sealed class RespTestClient : IDisposable
     }
 }
 
-internal sealed record RespError(string Message);
+/// <summary>An error reply, kept as a value so tests can compare it.</summary>
+public sealed record RespError(string Message);
