@@ -18,6 +18,10 @@ internal sealed class PoolRuntime : IDisposable
     private long _totalConnections;
     private long _clientErrors;
     private long _rejected;
+    private long _clientEofs;
+    private long _forwardErrors;
+    private long _fragments;
+    private long _serverEjects;
 
     public PoolRuntime(PoolConfig config, FlushTicker ticker, ILoggerFactory loggers)
     {
@@ -49,6 +53,33 @@ internal sealed class PoolRuntime : IDisposable
     public void OnSessionClosed(ClientSession session) => _sessions.TryRemove(session.Id, out _);
 
     public void CountClientError() => Interlocked.Increment(ref _clientErrors);
+
+    /// <summary>Clients that closed their connection (twemproxy's <c>client_eof</c>).</summary>
+    public long ClientEofs => Interlocked.Read(ref _clientEofs);
+    public void CountClientEof() => Interlocked.Increment(ref _clientEofs);
+
+    /// <summary>
+    /// Requests that could not be forwarded, twemproxy's <c>forward_error</c>: the pool's own (no live server) plus
+    /// every server's (unreachable, in backoff).
+    /// </summary>
+    public long ForwardErrors
+    {
+        get
+        {
+            long total = Interlocked.Read(ref _forwardErrors);
+            foreach (var server in _routing.Servers) total += server.Stats.ForwardErrors;
+            return total;
+        }
+    }
+    public void CountForwardError() => Interlocked.Increment(ref _forwardErrors);
+
+    /// <summary>Sub-requests created by splitting multi-key commands (twemproxy's <c>fragments</c>).</summary>
+    public long Fragments => Interlocked.Read(ref _fragments);
+    public void CountFragments(int count) => Interlocked.Add(ref _fragments, count);
+
+    /// <summary>Times a server of this pool was ejected (twemproxy's <c>server_ejects</c>).</summary>
+    public long ServerEjects => Interlocked.Read(ref _serverEjects);
+    public void CountServerEject() => Interlocked.Increment(ref _serverEjects);
 
     /// <summary>Connections refused because <c>client_connections</c> was reached.</summary>
     public long RejectedConnections => Interlocked.Read(ref _rejected);
