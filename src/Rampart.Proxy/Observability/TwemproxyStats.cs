@@ -14,7 +14,7 @@ namespace Rampart.Proxy.Observability;
 /// Written with <see cref="Utf8JsonWriter"/> (no reflection: AOT-safe) on one line, ending with a newline as
 /// nutcracker's does, for collectors that read one line.
 /// </summary>
-internal static class TwemproxyStats
+public static class TwemproxyStats
 {
     /// <summary>Pool fields in nutcracker's order, with its descriptions (<c>nutcracker --describe-stats</c>).</summary>
     public static readonly (string Name, string Description)[] PoolFields =
@@ -53,7 +53,7 @@ internal static class TwemproxyStats
     /// <summary>The host name, nutcracker's <c>source</c>.</summary>
     public static string Source { get; } = SafeHostName();
 
-    public static void Write(Utf8JsonWriter json, DateTimeOffset startedAt, IReadOnlyList<PoolRuntime> pools, int listeners)
+    internal static void Write(Utf8JsonWriter json, DateTimeOffset startedAt, IReadOnlyList<PoolRuntime> pools, int listeners)
     {
         var now = DateTimeOffset.UtcNow;
         long totalConnections = listeners, currentConnections = listeners;
@@ -125,7 +125,7 @@ internal static class TwemproxyStats
     }
 
     /// <summary>nutcracker's server name: the configured name, else the address as written ("host:port").</summary>
-    public static string NameOf(ServerEndpoint server) => server.Config.Name ?? server.Config.Endpoint;
+    internal static string NameOf(ServerEndpoint server) => server.Config.Name ?? server.Config.Endpoint;
 
     /// <summary>The lines <c>nutcracker --describe-stats</c> prints (after its banner).</summary>
     public static IEnumerable<string> Describe()
