@@ -61,6 +61,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
             LogListening(pool.Config.Name, listener.LocalEndPoint.ToString() ?? "?", pool.Config.Servers.Count);
         }
         StartTimeoutSweep();
+        PublishStatsSnapshot();
         return Task.CompletedTask;
     }
 

@@ -18,6 +18,7 @@ internal sealed partial class ServerConnection
     private readonly ServerEndpoint _server;
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<ProxyRequest> _pending = new();
+    private long _pendingBytes;
     private readonly ByteBuffer _sendBuffer = new(16 * 1024);
     private readonly FlushTicker _ticker;
     private int _writeScheduled;
@@ -37,16 +38,23 @@ internal sealed partial class ServerConnection
     /// <summary>The live link, if connected (read by the timeout sweep).</summary>
     internal ServerLink? Link => Volatile.Read(ref _link);
 
+    /// <summary>Requests queued and not yet written (twemproxy's <c>in_queue</c>), for the stats port.</summary>
+    internal int QueuedCount => _pending.Count;
+    /// <summary>Bytes of the requests queued and not yet written (twemproxy's <c>in_queue_bytes</c>).</summary>
+    internal long QueuedBytes => Volatile.Read(ref _pendingBytes);
+
     /// <summary>Queues a request; call <see cref="Flush"/> once the caller has queued everything it has.</summary>
     public void Enqueue(ProxyRequest request)
     {
         string? down = _server.UnavailableReason;
         if (down is not null)
         {
+            _server.Stats.AddForwardError();
             request.Fail(down);
             _server.OnRequestRefused();
             return;
         }
+        Interlocked.Add(ref _pendingBytes, request.Payload.Length);
         _pending.Enqueue(request);
     }
 
@@ -108,7 +116,7 @@ internal sealed partial class ServerConnection
             finally
             {
                 // Counted before the bytes leave, so the reader can never see a reply for an uncounted request.
-                if (batch > 0) link.AddInFlight(batch);
+                if (batch > 0) link.AddInFlight(batch, _sendBuffer.Length);
                 link.EndWrite();
             }
 
@@ -126,9 +134,11 @@ internal sealed partial class ServerConnection
             {
                 await link.Socket.SendAsync(_sendBuffer.Memory, SocketFlags.None);
                 _server.Stats.AddSent(_sendBuffer.Length);
+                _server.Stats.AddRequests(batch);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
+                if (!link.IsDead) _server.Stats.AddError();
                 link.Kill($"write failed: {SocketErrors.Describe(e)}");
             }
             _sendBuffer.Clear();
@@ -169,7 +179,9 @@ internal sealed partial class ServerConnection
             _carry = null;
             return true;
         }
-        return _pending.TryDequeue(out request!);
+        if (!_pending.TryDequeue(out request!)) return false;
+        Interlocked.Add(ref _pendingBytes, -request.Payload.Length);
+        return true;
     }
 
     private ServerLink? ReleaseWriter()
@@ -181,7 +193,11 @@ internal sealed partial class ServerConnection
 
     private void FailPending(string error)
     {
-        while (TryTake(out var request)) request.Fail(error);
+        while (TryTake(out var request))
+        {
+            _server.Stats.AddForwardError();
+            request.Fail(error);
+        }
     }
 
     /// <summary>Called by a link whose reader has stopped, after it failed its in-flight requests.</summary>

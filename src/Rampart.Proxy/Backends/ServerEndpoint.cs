@@ -70,9 +70,6 @@ internal sealed class ServerEndpoint : IDisposable
     /// <summary>True while auto_eject_hosts keeps this server out of the key distribution.</summary>
     public bool IsEjected => Environment.TickCount64 < Volatile.Read(ref _ejectedUntilTick);
 
-    /// <summary>When the current or last ejection started (Unix seconds), for stats; 0 if never ejected.</summary>
-    public long EjectedAtUnixSeconds { get; private set; }
-
     /// <summary>
     /// twemproxy's server_failure: with auto_eject_hosts, server_failure_limit consecutive failures (failed connects,
     /// lost connections, timeouts) take the server out of the key distribution for server_retry_timeout ms.
@@ -85,7 +82,6 @@ internal sealed class ServerEndpoint : IDisposable
         if (!Pool.AutoEjectHosts) return;
         if (Interlocked.Increment(ref _failuresTowardEjection) < Pool.ServerFailureLimit) return;
         Volatile.Write(ref _failuresTowardEjection, 0);
-        EjectedAtUnixSeconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         Volatile.Write(ref _ejectedUntilTick, Environment.TickCount64 + Pool.ServerRetryTimeoutMs);
         _onEjectionChanged?.Invoke(this);
     }

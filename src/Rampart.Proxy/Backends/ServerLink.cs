@@ -30,7 +30,14 @@ internal sealed class ServerLink
     private int _inFlightCount;
     /// <summary>Requests written and not yet answered.</summary>
     public int InFlightCount => Volatile.Read(ref _inFlightCount);
-    public void AddInFlight(int count) => Interlocked.Add(ref _inFlightCount, count);
+    private long _inFlightBytes;
+    /// <summary>Request bytes written and not yet answered (twemproxy's <c>out_queue_bytes</c>).</summary>
+    public long InFlightBytes => Volatile.Read(ref _inFlightBytes);
+    public void AddInFlight(int count, long bytes)
+    {
+        Interlocked.Add(ref _inFlightCount, count);
+        Interlocked.Add(ref _inFlightBytes, bytes);
+    }
 
     private ServerLink(ServerEndpoint server, ServerConnection owner, Socket socket)
     {
@@ -86,6 +93,7 @@ internal sealed class ServerLink
                 int read = await Socket.ReceiveAsync(buffer.GetMemory(ReceiveChunk), SocketFlags.None);
                 if (read == 0)
                 {
+                    if (!IsDead) _server.Stats.AddEof();
                     Kill("server closed the connection");
                     break;
                 }
@@ -96,10 +104,12 @@ internal sealed class ServerLink
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
+            if (!IsDead) _server.Stats.AddError(); // not when the proxy closed the socket itself (timeout, stop)
             Kill(SocketErrors.Describe(e));
         }
         catch (RespProtocolException e)
         {
+            if (!IsDead) _server.Stats.AddError();
             Kill(e.Message);
         }
         finally
@@ -113,6 +123,7 @@ internal sealed class ServerLink
     private void CompleteReplies(ByteBuffer buffer)
     {
         int replies = 0;
+        long requestBytes = 0;
         ClientSession? last = null;
         while (buffer.Length > 0 && _scanner.TryScan(buffer.Span, out int length))
         {
@@ -120,6 +131,7 @@ internal sealed class ServerLink
                 throw new RespProtocolException("Protocol error from server: a reply arrived with no request waiting for it");
             var client = request.Client!;
             var parent = request.Parent;
+            requestBytes += request.Payload.Length; // still the request: the reply replaces it below
             request.CompleteQuietly(buffer.Span[..length]);
             if (parent is null) client.AccountReply(length);
             else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
@@ -134,6 +146,7 @@ internal sealed class ServerLink
         }
         if (replies == 0) return;
         Interlocked.Add(ref _inFlightCount, -replies);
+        Interlocked.Add(ref _inFlightBytes, -requestBytes);
         _server.Stats.AddResponses(replies);
         // Wake each client once per read (a client that appears twice is woken twice, which is harmless).
         foreach (var client in _toWake) client.WakeFlusher();

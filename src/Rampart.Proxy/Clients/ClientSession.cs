@@ -74,6 +74,7 @@ internal sealed partial class ClientSession
             while (!_closeAfterReplies)
             {
                 int read = await _socket.ReceiveAsync(_input.GetMemory(ReadChunk), SocketFlags.None);
+                if (read == 0) _pool.CountClientEof();
                 if (read == 0) break;
                 _input.Advance(read);
                 if (_input.Length > QueryBufferLimit)
@@ -87,6 +88,7 @@ internal sealed partial class ClientSession
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
+            if (e is SocketException) _pool.CountClientError();
             // The client went away; nothing to answer.
         }
         catch (Exception e)

@@ -15,13 +15,15 @@ internal sealed partial class PoolRuntime : IDisposable
 {
     private readonly ILogger _logger;
     private readonly object _rebuild = new();
-    private long _ejects;
     private readonly ConcurrentDictionary<long, ClientSession> _sessions = new();
     private volatile PoolRouting _routing;
     private long _totalConnections;
     private long _clientErrors;
     private long _rejected;
+    private long _clientEofs;
+    private long _forwardErrors;
     private long _fragments;
+    private long _serverEjects;
 
     public PoolRuntime(PoolConfig config, FlushTicker ticker, ILoggerFactory loggers)
     {
@@ -32,12 +34,10 @@ internal sealed partial class PoolRuntime : IDisposable
         _routing = new PoolRouting(config, servers);
     }
 
-    /// <summary>Servers taken out of the distribution by auto_eject_hosts so far (twemproxy's server_ejects).</summary>
-    public long Ejections => Interlocked.Read(ref _ejects);
-
     private void OnServerEjected(ServerEndpoint server)
     {
-        Interlocked.Increment(ref _ejects);
+        CountServerEject();
+        server.Stats.MarkEjected();
         LogEjected(Config.Name, server.Endpoint, Config.ServerFailureLimit, Config.ServerRetryTimeoutMs);
         RefreshLiveServers();
     }
@@ -91,9 +91,32 @@ internal sealed partial class PoolRuntime : IDisposable
 
     public void CountClientError() => Interlocked.Increment(ref _clientErrors);
 
-    /// <summary>Parts created by splitting multi-key commands over servers (twemproxy's "fragments").</summary>
+    /// <summary>Clients that closed their connection (twemproxy's <c>client_eof</c>).</summary>
+    public long ClientEofs => Interlocked.Read(ref _clientEofs);
+    public void CountClientEof() => Interlocked.Increment(ref _clientEofs);
+
+    /// <summary>
+    /// Requests that could not be forwarded, twemproxy's <c>forward_error</c>: the pool's own (no live server) plus
+    /// every server's (unreachable, in backoff).
+    /// </summary>
+    public long ForwardErrors
+    {
+        get
+        {
+            long total = Interlocked.Read(ref _forwardErrors);
+            foreach (var server in _routing.Servers) total += server.Stats.ForwardErrors;
+            return total;
+        }
+    }
+    public void CountForwardError() => Interlocked.Increment(ref _forwardErrors);
+
+    /// <summary>Sub-requests created by splitting multi-key commands (twemproxy's <c>fragments</c>).</summary>
     public long Fragments => Interlocked.Read(ref _fragments);
-    public void CountFragments(int parts) => Interlocked.Add(ref _fragments, parts);
+    public void CountFragments(int count) => Interlocked.Add(ref _fragments, count);
+
+    /// <summary>Times a server of this pool was ejected (twemproxy's <c>server_ejects</c>).</summary>
+    public long ServerEjects => Interlocked.Read(ref _serverEjects);
+    public void CountServerEject() => Interlocked.Increment(ref _serverEjects);
 
     /// <summary>Connections refused because <c>client_connections</c> was reached.</summary>
     public long RejectedConnections => Interlocked.Read(ref _rejected);

@@ -91,6 +91,7 @@ internal static class CommandDispatcher
             var owner = routing.ServerFor(request[index]);
             if (owner is null)
             {
+                session.Pool.CountForwardError();
                 session.ReplyError($"ERR rampart: pool '{session.Pool.Config.Name}' has no live server");
                 return false;
             }

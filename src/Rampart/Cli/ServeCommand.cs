@@ -1,10 +1,28 @@
 using System.CommandLine;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Rampart.Proxy;
 using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Observability;
 
 namespace Rampart.Cli;
+
+/// <summary>How to run the proxy: from <c>rampart serve</c> or from nutcracker's flags (<c>rampart -c FILE</c>).</summary>
+internal sealed record ServeSettings
+{
+    public required string ConfigPath { get; init; }
+    public bool JsonLogs { get; init; }
+    public LogLevel Level { get; init; } = LogLevel.Information;
+    public TimeSpan Drain { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>twemproxy's stats port; null: no stats server.</summary>
+    public int? StatsPort { get; init; }
+    public string StatsAddress { get; init; } = "0.0.0.0";
+    /// <summary>Append the log here instead of the console (nutcracker's <c>-o</c>).</summary>
+    public string? LogFile { get; init; }
+    /// <summary>Write the process id here while running (nutcracker's <c>-p</c>).</summary>
+    public string? PidFile { get; init; }
+}
 
 /// <summary><c>rampart serve</c>: run the proxy until SIGINT or SIGTERM, then stop gracefully.</summary>
 internal static class ServeCommand
@@ -19,51 +37,137 @@ internal static class ServeCommand
             Description = "Milliseconds to let in-flight requests finish on SIGINT/SIGTERM before connections close",
             DefaultValueFactory = _ => 5000,
         };
+        var statsPort = new Option<int?>("--stats-port")
+        {
+            Description = "Serve twemproxy's stats JSON on this TCP port (off unless given)",
+            Validators = { RampartCommandLine.PortValidator },
+        };
+        var statsAddr = new Option<string>("--stats-addr")
+        {
+            Description = "Address of the stats port",
+            DefaultValueFactory = _ => "0.0.0.0",
+        };
         var command = new Command("serve", "Run the proxy");
         command.Options.Add(config);
         command.Options.Add(jsonLogs);
         command.Options.Add(level);
         command.Options.Add(drain);
-        command.SetAction((result, cancel) => RunAsync(result.GetValue(config)!, result.GetValue(jsonLogs),
-            result.GetValue(level), TimeSpan.FromMilliseconds(result.GetValue(drain))));
+        command.Options.Add(statsPort);
+        command.Options.Add(statsAddr);
+        command.SetAction((result, cancel) => RunAsync(new ServeSettings
+        {
+            ConfigPath = result.GetValue(config)!,
+            JsonLogs = result.GetValue(jsonLogs),
+            Level = result.GetValue(level),
+            Drain = TimeSpan.FromMilliseconds(result.GetValue(drain)),
+            StatsPort = result.GetValue(statsPort),
+            StatsAddress = result.GetValue(statsAddr)!,
+        }));
         return command;
     }
 
-    private static async Task<int> RunAsync(string path, bool jsonLogs, LogLevel level, TimeSpan drain)
+    public static async Task<int> RunAsync(ServeSettings settings)
     {
+        string path = settings.ConfigPath;
         var loaded = ConfigLoader.LoadFile(path);
         if (!loaded.IsValid)
         {
             CheckCommand.PrintErrors(loaded);
             return 1;
         }
-        using var loggers = ConsoleLogging.Create(jsonLogs, level);
+
+        LogFileWriter? logFile = null;
+        if (settings.LogFile is not null)
+        {
+            try
+            {
+                logFile = new LogFileWriter(settings.LogFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"rampart: cannot open log file '{settings.LogFile}': {e.Message}");
+                return 1;
+            }
+        }
+        using var loggers = ConsoleLogging.Create(settings.JsonLogs, settings.Level, logFile);
         var logger = loggers.CreateLogger("Rampart");
+        bool pidWritten = false;
+        try
+        {
+            if (settings.PidFile is not null)
+            {
+                try
+                {
+                    File.WriteAllText(settings.PidFile, $"{Environment.ProcessId}\n");
+                    pidWritten = true;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    logger.LogCritical("Cannot start: cannot write pid file '{PidFile}': {Reason}", settings.PidFile, e.Message);
+                    Console.Error.WriteLine($"rampart: cannot write pid file '{settings.PidFile}': {e.Message}");
+                    return 1;
+                }
+            }
+            return await RunProxyAsync(settings, loaded.Config!, loggers, logger, logFile);
+        }
+        finally
+        {
+            if (pidWritten)
+            {
+                try { File.Delete(settings.PidFile!); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            }
+            loggers.Dispose(); // flushes the log queue before the file closes
+            logFile?.Dispose();
+        }
+    }
+
+    private static async Task<int> RunProxyAsync(ServeSettings settings, ProxyConfig config, ILoggerFactory loggers, ILogger logger, LogFileWriter? logFile)
+    {
+        string path = settings.ConfigPath;
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         // Reload arrives with the operations work; until then SIGHUP must not kill the process (its default action).
+        // As nutcracker, it reopens the log file, so logrotate works.
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
+            logFile?.Reopen();
             logger.LogWarning("SIGHUP received: configuration reload is not available in this version; still running on {Config}", path);
         });
 
-        var server = new ProxyServer(loaded.Config!, loggers);
+        var server = new ProxyServer(config, loggers);
+        StatsServer? stats = null;
         try
         {
             await server.StartAsync();
+            if (settings.StatsPort is int statsPort)
+            {
+                try
+                {
+                    stats = new StatsServer(server, settings.StatsAddress, statsPort, loggers.CreateLogger("Rampart.Stats"));
+                }
+                catch (SocketException e)
+                {
+                    throw new IOException($"stats port {settings.StatsAddress}:{statsPort}: {e.Message}", e);
+                }
+                stats.Start();
+                logger.LogInformation("Stats on {StatsAddress}:{StatsPort} (twemproxy's JSON)", settings.StatsAddress, stats.LocalEndPoint.Port);
+            }
         }
-        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {
             logger.LogCritical("Cannot start: {Reason}", e.Message);
+            if (logFile is not null) Console.Error.WriteLine($"rampart: cannot start: {e.Message}");
+            stats?.Dispose();
             await server.DisposeAsync();
             return 1;
         }
         logger.LogInformation("Rampart {Version} running with {Config}", typeof(ServeCommand).Assembly.GetName().Version, path);
         await stop.Task;
-        logger.LogInformation("Stopping: no new connections; waiting up to {Drain} ms for in-flight requests", drain.TotalMilliseconds);
-        await server.StopAsync(drain);
+        logger.LogInformation("Stopping: no new connections; waiting up to {Drain} ms for in-flight requests", settings.Drain.TotalMilliseconds);
+        stats?.Dispose();
+        await server.StopAsync(settings.Drain);
         logger.LogInformation("Stopped");
         return 0;
 

@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Rampart.Proxy.Observability;
+
+/// <summary>
+/// twemproxy's stats port: a client connects, gets the current stats JSON, and the connection is closed
+/// (nutcracker's <c>-s/--stats-port</c>, <c>-a/--stats-addr</c>). Binds in the constructor, so an address in use is
+/// a start-up error, as in nutcracker. Counters are read live at each connection, so there is no aggregation
+/// interval (nutcracker's <c>-i</c> is accepted by the command line and has no effect).
+/// </summary>
+public sealed partial class StatsServer : IDisposable
+{
+    private readonly ProxyServer _proxy;
+    private readonly ILogger _logger;
+    private readonly Socket _socket;
+    private Task? _acceptLoop;
+
+    public StatsServer(ProxyServer proxy, string address, int port, ILogger? logger = null)
+    {
+        _proxy = proxy;
+        _logger = logger ?? NullLogger.Instance;
+        var ip = Resolve(address);
+        _socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            if (ip.Equals(IPAddress.IPv6Any)) _socket.DualMode = true;
+            _socket.Bind(new IPEndPoint(ip, port));
+            _socket.Listen(128);
+        }
+        catch
+        {
+            _socket.Dispose();
+            throw;
+        }
+        LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+    }
+
+    /// <summary>The bound address, with the real port when 0 was asked for.</summary>
+    public IPEndPoint LocalEndPoint { get; }
+
+    public void Start() => _acceptLoop ??= AcceptLoopAsync();
+
+    private async Task AcceptLoopAsync()
+    {
+        while (true)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                LogAcceptError(e.Message);
+                await Task.Delay(100);
+                continue;
+            }
+            _ = ServeAsync(client);
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        using (client)
+        {
+            try
+            {
+                byte[] json = _proxy.GetTwemproxyStatsJson();
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                int sent = 0;
+                while (sent < json.Length)
+                    sent += await client.SendAsync(json.AsMemory(sent), SocketFlags.None, timeout.Token);
+                client.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                // The collector went away or stalled; the next one gets a fresh document.
+            }
+        }
+    }
+
+    private static IPAddress Resolve(string address)
+    {
+        if (IPAddress.TryParse(address, out var ip)) return ip;
+        var addresses = Dns.GetHostAddresses(address);
+        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
+    }
+
+    public void Dispose() => _socket.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stats port: accept failed ({Reason})")]
+    private partial void LogAcceptError(string reason);
+}
