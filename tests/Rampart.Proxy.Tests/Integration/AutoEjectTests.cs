@@ -53,6 +53,13 @@ public sealed class AutoEjectTests
             Assert.InRange(deadErrors, 1, 10);
             // Moved: the key now lives on one of the three live servers.
             Assert.Contains(servers.Take(3), s => s.Send(Resp("GET", onDead[0])).Contains("v2"));
+            // Counted as nutcracker counts it: the pool's server_ejects, the server's server_ejected_at.
+            using (var stats = System.Text.Json.JsonDocument.Parse(rampart.Server.GetTwemproxyStatsJson()))
+            {
+                var testPool = stats.RootElement.GetProperty("test");
+                Assert.True(testPool.GetProperty("server_ejects").GetInt64() >= 1);
+                Assert.True(testPool.GetProperty("s3").GetProperty("server_ejected_at").GetInt64() > 0);
+            }
 
             // Back: once the server returns and the retry time passes, its keys go to it again.
             revived = RedisServerProcess.StartOn(deadPort);
