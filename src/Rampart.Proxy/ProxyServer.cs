@@ -57,6 +57,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
         foreach (var (pool, listener) in _pools)
         {
             listener.Start();
+            pool.StartTopology();
             if (pool.Config.Preconnect) pool.Preconnect();
             LogListening(pool.Config.Name, listener.LocalEndPoint.ToString() ?? "?", pool.Config.Servers.Count);
         }
@@ -99,7 +100,11 @@ public sealed partial class ProxyServer : IAsyncDisposable
         var deadline = DateTime.UtcNow + drain;
         while (DateTime.UtcNow < deadline && !_pools.All(p => p.Pool.IsIdle))
             await Task.Delay(20);
-        foreach (var (pool, _) in _pools) pool.CloseAllSessions();
+        foreach (var (pool, _) in _pools)
+        {
+            pool.CloseAllSessions();
+            await pool.StopTopologyAsync();
+        }
         DisposePools();
     }
 

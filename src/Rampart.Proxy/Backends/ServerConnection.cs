@@ -156,6 +156,8 @@ internal sealed partial class ServerConnection
         {
             var link = await ServerLink.ConnectAsync(_server, this);
             Volatile.Write(ref _link, link);
+            // The master may have moved while we connected; a recycle before the link was published missed it.
+            if (!link.Target.Equals(_server.Address)) link.Kill("master changed while connecting");
             _server.OnConnected();
             LogConnected(_server.Endpoint);
             _ = link.ReadLoopAsync();

@@ -17,6 +17,8 @@ internal sealed class ServerEndpoint : IDisposable
     private const int DefaultConnectTimeoutMs = 5_000;
 
     private readonly ServerConnection[] _connections;
+    private volatile EndPoint? _address;
+    private volatile string? _noMasterReason;
     private long _retryAtTick;
     private string? _downReason;
     private int _consecutiveFailures;
@@ -29,8 +31,17 @@ internal sealed class ServerEndpoint : IDisposable
         _onEjectionChanged = onEjectionChanged;
         Pool = pool;
         Config = config;
-        Endpoint = config.Endpoint;
-        Address = Resolve(config);
+        if (pool.Sentinel is null)
+        {
+            Endpoint = config.Endpoint;
+            _address = Resolve(config);
+        }
+        else
+        {
+            // A Sentinel master name: no address until a quorum of Sentinels and the node itself confirm one.
+            Endpoint = config.Name ?? config.Host;
+            _noMasterReason = $"ERR rampart: no confirmed master for '{Endpoint}' yet (asking the sentinels)";
+        }
         ConnectTimeout = TimeSpan.FromMilliseconds(pool.TimeoutMs ?? DefaultConnectTimeoutMs);
         _connections = new ServerConnection[Math.Max(1, pool.ServerConnections)];
         for (int i = 0; i < _connections.Length; i++) _connections[i] = new ServerConnection(this, ticker, logger);
@@ -39,7 +50,8 @@ internal sealed class ServerEndpoint : IDisposable
     public PoolConfig Pool { get; }
     public ServerConfig Config { get; }
     public string Endpoint { get; }
-    public EndPoint Address { get; }
+    /// <summary>Where to connect: fixed for a plain server; the confirmed master for a Sentinel name, or null.</summary>
+    public EndPoint? Address => _address;
     public TimeSpan ConnectTimeout { get; }
     public ServerStats Stats { get; } = new();
     /// <summary>redis_version from INFO at the last connect.</summary>
@@ -49,9 +61,45 @@ internal sealed class ServerEndpoint : IDisposable
     /// <summary>The connection a client uses for this server: fixed per client, so its requests stay in order.</summary>
     public ServerConnection ConnectionFor(long clientId) => _connections[(int)((ulong)clientId % (ulong)_connections.Length)];
 
-    /// <summary>An error reply while the server is in backoff after a failed connect; null when it may be tried.</summary>
+    /// <summary>
+    /// An error reply while requests cannot go to this server: no confirmed master (Sentinel pools, fail closed), or
+    /// backoff after a failed connect. Null when it may be tried.
+    /// </summary>
     public string? UnavailableReason =>
-        Environment.TickCount64 < Volatile.Read(ref _retryAtTick) ? Volatile.Read(ref _downReason) : null;
+        _noMasterReason ?? (Environment.TickCount64 < Volatile.Read(ref _retryAtTick) ? Volatile.Read(ref _downReason) : null);
+
+    /// <summary>
+    /// A quorum of Sentinels and the node itself (ROLE) confirm <paramref name="address"/> as master. When it differs
+    /// from the current one, connections to the old master are closed: requests in flight there fail with an error
+    /// (never resent), requests not yet written go to the new master. Returns true when something changed.
+    /// </summary>
+    public bool SetConfirmedMaster(EndPoint address)
+    {
+        var current = _address;
+        if (_noMasterReason is null && current is not null && current.Equals(address)) return false;
+        _address = address;
+        Volatile.Write(ref _retryAtTick, 0);
+        Volatile.Write(ref _consecutiveFailures, 0);
+        _noMasterReason = null;
+        if (current is not null && !current.Equals(address)) Recycle($"master moved to {address}");
+        return true;
+    }
+
+    /// <summary>No master can be confirmed: every request for this server fails with <paramref name="reason"/>.</summary>
+    public bool SetNoConfirmedMaster(string reason)
+    {
+        bool hadMaster = _noMasterReason is null;
+        bool changed = hadMaster || _noMasterReason != reason;
+        _noMasterReason = reason;
+        _address = null;
+        if (hadMaster) Recycle("master no longer confirmed");
+        return changed;
+    }
+
+    private void Recycle(string reason)
+    {
+        foreach (var connection in _connections) connection.Link?.Kill(reason);
+    }
 
     public void OnConnected()
     {

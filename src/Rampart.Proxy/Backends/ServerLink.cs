@@ -1,3 +1,4 @@
+using System.Net;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Rampart.Protocol;
@@ -39,17 +40,23 @@ internal sealed class ServerLink
         Interlocked.Add(ref _inFlightBytes, bytes);
     }
 
-    private ServerLink(ServerEndpoint server, ServerConnection owner, Socket socket)
+    private ServerLink(ServerEndpoint server, ServerConnection owner, Socket socket, EndPoint target)
     {
         _server = server;
         _owner = owner;
         Socket = socket;
+        Target = target;
     }
+
+    /// <summary>The address this link connected to (for a Sentinel pool: the master confirmed at that moment).</summary>
+    public EndPoint Target { get; }
 
     public static async Task<ServerLink> ConnectAsync(ServerEndpoint server, ServerConnection owner)
     {
-        var socket = new Socket(server.Address.AddressFamily, SocketType.Stream,
-            server.Address.AddressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
+        var address = server.Address ?? throw new IOException(server.UnavailableReason ?? "no address");
+        var family = address is DnsEndPoint ? AddressFamily.InterNetwork : address.AddressFamily;
+        var socket = new Socket(family, SocketType.Stream,
+            address.AddressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
         try
         {
             if (socket.AddressFamily != AddressFamily.Unix)
@@ -58,9 +65,9 @@ internal sealed class ServerLink
                 if (server.Pool.TcpKeepalive) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
             }
             using var cts = new CancellationTokenSource(server.ConnectTimeout);
-            await socket.ConnectAsync(server.Address, cts.Token);
+            await socket.ConnectAsync(address, cts.Token);
             server.ServerVersion = await ServerHandshake.RunAsync(socket, server.Pool, cts.Token) ?? server.ServerVersion;
-            return new ServerLink(server, owner, socket);
+            return new ServerLink(server, owner, socket, address);
         }
         catch
         {

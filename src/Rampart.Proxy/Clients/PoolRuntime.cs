@@ -32,6 +32,18 @@ internal sealed partial class PoolRuntime : IDisposable
         _logger = logger;
         var servers = config.Servers.Select(s => new ServerEndpoint(config, s, ticker, logger, OnServerEjected)).ToArray();
         _routing = new PoolRouting(config, servers);
+        if (config.Sentinel is not null)
+            _sentinels = new Topology.SentinelMonitor(config, servers, loggers.CreateLogger("Rampart.Sentinel"));
+    }
+
+    private readonly Topology.SentinelMonitor? _sentinels;
+
+    /// <summary>Starts following the Sentinels (Sentinel pools only).</summary>
+    public void StartTopology() => _sentinels?.Start();
+
+    public async ValueTask StopTopologyAsync()
+    {
+        if (_sentinels is not null) await _sentinels.DisposeAsync();
     }
 
     private void OnServerEjected(ServerEndpoint server)

@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Sockets;
+using Rampart.Protocol;
+
+namespace Rampart.Proxy.Topology;
+
+/// <summary>
+/// A plain request/reply connection for the control plane: Sentinel queries, ROLE checks, and Sentinel's event
+/// channel. One command at a time; every wait is bounded by a timeout. Not used on the request path.
+/// </summary>
+internal sealed class ControlConnection : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly ByteBuffer _input = new(4096);
+    private readonly ReplyScanner _scanner = new();
+    private readonly TimeSpan _timeout;
+
+    private ControlConnection(Socket socket, TimeSpan timeout)
+    {
+        _socket = socket;
+        _timeout = timeout;
+    }
+
+    public string Endpoint => _socket.RemoteEndPoint?.ToString() ?? "?";
+
+    /// <summary>Connects and authenticates (when a password is given); throws on refusal or timeout.</summary>
+    public static async Task<ControlConnection> ConnectAsync(EndPoint endpoint, string? password, TimeSpan timeout, CancellationToken cancel)
+    {
+        var family = endpoint is DnsEndPoint ? AddressFamily.InterNetwork : endpoint.AddressFamily;
+        var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var connection = new ControlConnection(socket, timeout);
+        try
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            limit.CancelAfter(timeout);
+            await socket.ConnectAsync(endpoint, limit.Token);
+            if (password is not null)
+            {
+                var reply = await connection.CallAsync(cancel, "AUTH", password);
+                if (reply.IsError) throw new IOException($"AUTH refused by {endpoint}: {reply.Text}");
+            }
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    public async Task<RespValue> CallAsync(CancellationToken cancel, params string[] args)
+    {
+        await SendAsync(cancel, args);
+        return await ReadAsync(_timeout, cancel);
+    }
+
+    public async Task SendAsync(CancellationToken cancel, params string[] args)
+    {
+        using var output = new ByteBuffer(256);
+        RespWriter.ArrayHeader(output, args.Length);
+        foreach (var arg in args) RespWriter.Bulk(output, arg);
+        await _socket.SendAsync(output.Memory, SocketFlags.None, cancel);
+    }
+
+    /// <summary>Reads one reply or pushed message, waiting at most <paramref name="wait"/> (infinite for events).</summary>
+    public async Task<RespValue> ReadAsync(TimeSpan wait, CancellationToken cancel)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        if (wait != Timeout.InfiniteTimeSpan) limit.CancelAfter(wait);
+        while (true)
+        {
+            if (_input.Length > 0 && _scanner.TryScan(_input.Span, out int length))
+            {
+                var value = RespValue.Parse(_input.Span[..length]);
+                _input.Consume(length);
+                return value;
+            }
+            int read = await _socket.ReceiveAsync(_input.GetMemory(4096), SocketFlags.None, limit.Token);
+            if (read == 0) throw new IOException($"{Endpoint} closed the connection");
+            _input.Advance(read);
+        }
+    }
+
+    public void Dispose()
+    {
+        _socket.Dispose();
+        _input.Dispose();
+    }
+}

@@ -1,0 +1,38 @@
+namespace Rampart.Proxy.Topology;
+
+/// <summary>What one Sentinel said about one master name: its address and config epoch, or why it said nothing.</summary>
+internal readonly record struct SentinelAnswer(string Sentinel, string? Host, int Port, long Epoch, string? Error)
+{
+    public string? Address => Host is null ? null : $"{Host}:{Port}";
+}
+
+/// <summary>The outcome of counting Sentinel answers for one master name.</summary>
+internal readonly record struct MasterVote(string? Host, int Port, int Agree, int Needed, int Asked, string? Reason)
+{
+    public bool HasQuorum => Host is not null;
+}
+
+/// <summary>
+/// The fail-closed rule: an address is a candidate only when at least <c>quorum</c> Sentinels name it. When two
+/// addresses each reach a quorum (possible only with a quorum at or below half), the one backed by the highest
+/// config epoch wins, since Sentinel bumps the epoch on every failover; a tie decides nothing.
+/// </summary>
+internal static class MasterVoting
+{
+    public static MasterVote Count(string masterName, IReadOnlyList<SentinelAnswer> answers, int quorum)
+    {
+        var byAddress = answers.Where(a => a.Address is not null).GroupBy(a => a.Address!).ToList();
+        int best = byAddress.Count == 0 ? 0 : byAddress.Max(g => g.Count());
+        var backed = byAddress.Where(g => g.Count() >= quorum).ToList();
+        if (backed.Count == 0)
+            return new MasterVote(null, 0, best, quorum, answers.Count,
+                $"ERR rampart: no confirmed master for '{masterName}' ({best} of {answers.Count} sentinels agree, {quorum} needed)");
+
+        var ranked = backed.Select(g => (Group: g, Epoch: g.Max(a => a.Epoch))).OrderByDescending(x => x.Epoch).ToList();
+        if (ranked.Count > 1 && ranked[0].Epoch == ranked[1].Epoch)
+            return new MasterVote(null, 0, best, quorum, answers.Count,
+                $"ERR rampart: no confirmed master for '{masterName}' (sentinels name {ranked.Count} different masters at the same epoch)");
+        var winner = ranked[0].Group.First();
+        return new MasterVote(winner.Host, winner.Port, ranked[0].Group.Count(), quorum, answers.Count, null);
+    }
+}

@@ -1,0 +1,203 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Rampart.Proxy.Backends;
+using Rampart.Proxy.Configuration;
+
+namespace Rampart.Proxy.Topology;
+
+/// <summary>
+/// Follows the masters of a Sentinel pool. For every master name it asks every Sentinel, accepts an address only
+/// when a quorum names it and the node itself answers ROLE as master, and tells the pool's server for that name;
+/// otherwise that server is unavailable with the reason (fail closed). It re-checks on every Sentinel event
+/// (PSUBSCRIBE on each Sentinel) and every <c>check_interval</c>.
+/// </summary>
+internal sealed partial class SentinelMonitor : IAsyncDisposable
+{
+    private static readonly TimeSpan QueryTimeout = TimeSpan.FromMilliseconds(1000);
+
+    private readonly PoolConfig _pool;
+    private readonly SentinelConfig _sentinel;
+    private readonly IReadOnlyList<ServerEndpoint> _servers;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _trigger = new(0, 1);
+    private readonly List<Task> _tasks = [];
+
+    public SentinelMonitor(PoolConfig pool, IReadOnlyList<ServerEndpoint> servers, ILogger logger)
+    {
+        _pool = pool;
+        _sentinel = pool.Sentinel!;
+        _servers = servers;
+        _logger = logger;
+    }
+
+    public void Start()
+    {
+        // At or below half, two camps of Sentinels could each reach the quorum and name different masters.
+        if (_sentinel.Quorum * 2 <= _sentinel.Addresses.Count)
+            LogWeakQuorum(_pool.Name, _sentinel.Quorum, _sentinel.Addresses.Count);
+        _tasks.Add(CheckLoopAsync(_stop.Token));
+        foreach (var address in _sentinel.Addresses)
+            _tasks.Add(EventLoopAsync(Endpoint(address.Host, address.Port), _stop.Token));
+    }
+
+    /// <summary>Asks for a re-check now (a Sentinel event arrived).</summary>
+    private void Trigger()
+    {
+        try { _trigger.Release(); } catch (SemaphoreFullException) { } // one pending re-check is enough
+    }
+
+    private async Task CheckLoopAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.WhenAll(_servers.Select(s => CheckAsync(s, stop)));
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogCheckFault(e, _pool.Name);
+            }
+            try
+            {
+                await _trigger.WaitAsync(_sentinel.CheckIntervalMs, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task CheckAsync(ServerEndpoint server, CancellationToken stop)
+    {
+        string name = server.Config.Name ?? server.Config.Host;
+        var answers = await Task.WhenAll(_sentinel.Addresses.Select(a => AskAsync(a, name, stop)));
+        var vote = MasterVoting.Count(name, answers, _sentinel.Quorum);
+        if (!vote.HasQuorum)
+        {
+            if (server.SetNoConfirmedMaster(vote.Reason!)) LogNoMaster(_pool.Name, name, vote.Agree, vote.Asked, vote.Needed);
+            return;
+        }
+        var candidate = Endpoint(vote.Host!, vote.Port);
+        string? role = await RoleAsync(candidate, stop);
+        if (role != "master")
+        {
+            string reason = $"ERR rampart: no confirmed master for '{name}' ({vote.Host}:{vote.Port} is named by {vote.Agree} of {vote.Asked} sentinels but answers ROLE {role ?? "nothing"})";
+            if (server.SetNoConfirmedMaster(reason)) LogNotMaster(_pool.Name, name, $"{vote.Host}:{vote.Port}", role ?? "nothing");
+            return;
+        }
+        if (server.SetConfirmedMaster(candidate))
+            LogConfirmed(_pool.Name, name, $"{vote.Host}:{vote.Port}", vote.Agree, vote.Asked);
+    }
+
+    private async Task<SentinelAnswer> AskAsync(SentinelAddress sentinel, string masterName, CancellationToken stop)
+    {
+        string label = $"{sentinel.Host}:{sentinel.Port}";
+        try
+        {
+            using var connection = await ControlConnection.ConnectAsync(Endpoint(sentinel.Host, sentinel.Port), _sentinel.Password, QueryTimeout, stop);
+            var address = await connection.CallAsync(stop, "SENTINEL", "get-master-addr-by-name", masterName);
+            if (address.IsError || address.IsNull || address.Items.Count != 2)
+                return new SentinelAnswer(label, null, 0, 0, address.IsError ? address.Text : "does not know this master");
+            var master = await connection.CallAsync(stop, "SENTINEL", "MASTER", masterName);
+            long epoch = 0;
+            if (!master.IsError && master.AsFieldMap().TryGetValue("config-epoch", out var text)) long.TryParse(text, out epoch);
+            return new SentinelAnswer(label, address.Items[0].Text, int.Parse(address.Items[1].Text!), epoch, null);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException or FormatException
+                                   or Rampart.Protocol.RespProtocolException)
+        {
+            if (stop.IsCancellationRequested) throw;
+            return new SentinelAnswer(label, null, 0, 0, e.Message);
+        }
+    }
+
+    /// <summary>The node's own view of its role ("master", "slave", ...), or null when it cannot be asked.</summary>
+    private async Task<string?> RoleAsync(EndPoint node, CancellationToken stop)
+    {
+        try
+        {
+            using var connection = await ControlConnection.ConnectAsync(node, _pool.RedisAuth, QueryTimeout, stop);
+            var role = await connection.CallAsync(stop, "ROLE");
+            return role.Items.Count > 0 ? role.Items[0].Text : null;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException
+                                   or Rampart.Protocol.RespProtocolException)
+        {
+            if (stop.IsCancellationRequested) throw;
+            return null;
+        }
+    }
+
+    /// <summary>Listens to one Sentinel's events; any of them (switch-master, sdown, odown, ...) triggers a re-check.</summary>
+    private async Task EventLoopAsync(EndPoint sentinel, CancellationToken stop)
+    {
+        int backoffMs = 100;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var connection = await ControlConnection.ConnectAsync(sentinel, _sentinel.Password, QueryTimeout, stop);
+                await connection.SendAsync(stop, "PSUBSCRIBE", "*");
+                backoffMs = 100;
+                while (!stop.IsCancellationRequested)
+                {
+                    var message = await connection.ReadAsync(Timeout.InfiniteTimeSpan, stop);
+                    if (message.Items.Count == 4 && message.Items[0].Text == "pmessage")
+                    {
+                        LogEvent(_pool.Name, sentinel.ToString() ?? "?", message.Items[2].Text ?? "", message.Items[3].Text ?? "");
+                        Trigger();
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException
+                                       or Rampart.Protocol.RespProtocolException)
+            {
+                LogEventsLost(_pool.Name, sentinel.ToString() ?? "?", e.Message, backoffMs);
+            }
+            try { await Task.Delay(backoffMs, stop); } catch (OperationCanceledException) { return; }
+            backoffMs = Math.Min(backoffMs * 2, 2000);
+        }
+    }
+
+    private static EndPoint Endpoint(string host, int port) =>
+        IPAddress.TryParse(host, out var ip) ? new IPEndPoint(ip, port) : new DnsEndPoint(host, port);
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        try { await Task.WhenAll(_tasks); } catch (OperationCanceledException) { }
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pool {Pool}: master '{Master}' confirmed at {Address} ({Agree} of {Asked} sentinels agree, ROLE master)")]
+    private partial void LogConfirmed(string pool, string master, string address, int agree, int asked);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: no confirmed master for '{Master}' ({Agree} of {Asked} sentinels agree, {Needed} needed); its commands fail until one is confirmed")]
+    private partial void LogNoMaster(string pool, string master, int agree, int asked, int needed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: '{Master}' at {Address} is named by the sentinels but answers ROLE {Role}; not routing to it")]
+    private partial void LogNotMaster(string pool, string master, string address, string role);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Pool {Pool}: sentinel {Sentinel} event {Channel} {Payload}")]
+    private partial void LogEvent(string pool, string sentinel, string channel, string payload);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: lost the event stream of sentinel {Sentinel} ({Reason}); reconnecting in {BackoffMs} ms")]
+    private partial void LogEventsLost(string pool, string sentinel, string reason, int backoffMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: quorum {Quorum} of {Count} sentinels is not a majority: two groups of sentinels could each confirm a different master (the higher config epoch wins)")]
+    private partial void LogWeakQuorum(string pool, int quorum, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Pool {Pool}: sentinel check failed")]
+    private partial void LogCheckFault(Exception exception, string pool);
+}
