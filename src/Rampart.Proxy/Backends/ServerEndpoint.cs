@@ -96,6 +96,11 @@ internal sealed class ServerEndpoint : IDisposable
         return changed;
     }
 
+    /// <summary>Set by a Sentinel monitor: called when a reply suggests the master changed (-READONLY, -LOADING).</summary>
+    public Action? TopologySuspected { get; set; }
+
+    public void ReportTopologySuspect() => TopologySuspected?.Invoke();
+
     private void Recycle(string reason)
     {
         foreach (var connection in _connections) connection.Link?.Kill(reason);

@@ -139,6 +139,7 @@ internal sealed class ServerLink
             var client = request.Client!;
             var parent = request.Parent;
             requestBytes += request.Payload.Length; // still the request: the reply replaces it below
+            if (buffer.Span[0] == (byte)'-') CheckTopologyError(buffer.Span[..length]);
             request.CompleteQuietly(buffer.Span[..length]);
             if (parent is null) client.AccountReply(length);
             else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
@@ -159,6 +160,16 @@ internal sealed class ServerLink
         foreach (var client in _toWake) client.WakeFlusher();
         _toWake.Clear();
         last!.WakeFlusher();
+    }
+
+    /// <summary>
+    /// A master that answers -READONLY has been demoted, one that answers -LOADING is restarting: the topology has
+    /// moved under us. The client gets the error as it is (a write is never silently retried); the server asks for a
+    /// re-check of who is master.
+    /// </summary>
+    private void CheckTopologyError(ReadOnlySpan<byte> reply)
+    {
+        if (reply.StartsWith("-READONLY"u8) || reply.StartsWith("-LOADING"u8)) _server.ReportTopologySuspect();
     }
 
     private int FailInFlight()

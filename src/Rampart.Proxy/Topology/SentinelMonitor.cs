@@ -29,6 +29,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         _sentinel = pool.Sentinel!;
         _servers = servers;
         _logger = logger;
+        foreach (var server in servers) server.TopologySuspected = Trigger;
     }
 
     public void Start()
