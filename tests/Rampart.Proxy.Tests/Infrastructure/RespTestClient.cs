@@ -26,6 +26,13 @@ public sealed class RespTestClient : IDisposable
         return new RespTestClient(socket);
     }
 
+    /// <summary>How long a read waits for a reply (30 s by default); pollers use less so a frozen server cannot stall them.</summary>
+    public int ReadTimeoutMs
+    {
+        get => _stream.ReadTimeout;
+        set => _stream.ReadTimeout = value;
+    }
+
     public static byte[] Command(params byte[][] args)
     {
         var ms = new MemoryStream();
