@@ -1,0 +1,139 @@
+using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Tests.Infrastructure;
+using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
+
+namespace Rampart.Proxy.Tests.Sentinel;
+
+/// <summary>
+/// A Sentinel pool in front of real redis-servers and redis-sentinels (down-after 1000 ms, failover-timeout 3000 ms):
+/// Rampart routes only to the master a quorum names and that answers ROLE master, follows failovers on the same
+/// client connections, and fails closed when it cannot confirm a master.
+/// </summary>
+public sealed class SentinelPoolTests
+{
+    private static PoolConfig Pool(SentinelTopology topology, string? sentinelPassword = null, string? redisAuth = null) => new()
+    {
+        Name = "ha",
+        Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
+        TimeoutMs = 1000,
+        RedisAuth = redisAuth,
+        Sentinel = new SentinelConfig
+        {
+            Addresses = topology.SentinelPorts.Select(p => new SentinelAddress { Host = "127.0.0.1", Port = p }).ToList(),
+            Quorum = topology.Quorum,
+            Password = sentinelPassword,
+            CheckIntervalMs = 250,
+        },
+        Servers = [new ServerConfig { Host = topology.MasterName, Name = topology.MasterName, Port = 0, Weight = 1 }],
+    };
+
+    private static string? DirectGet(SentinelTopology topology, int port, string key)
+    {
+        var value = topology.AskNode(topology.NodeIndexOf(port), "GET", key);
+        return value is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : value as string;
+    }
+
+    [Fact]
+    public async Task GracefulFailover_IsFollowedOnTheSameClientConnection()
+    {
+        await using var topology = await SentinelTopology.StartAsync();
+        await using var rampart = await RampartUnderTest.StartAsync(Pool(topology));
+        using var client = new RawClient(rampart.Port);
+        int oldMaster = topology.CurrentMasterPort();
+
+        Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "before", "1"), "+OK", TimeSpan.FromSeconds(10)));
+        Assert.Equal("1", DirectGet(topology, oldMaster, "before"));
+
+        topology.TriggerFailover();
+        int newMaster = await topology.WaitForMasterChangeAsync(oldMaster, TimeSpan.FromSeconds(20));
+        Assert.NotEqual(oldMaster, newMaster);
+
+        Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "after", "2"), "+OK", TimeSpan.FromSeconds(10)));
+        Assert.Equal("2", DirectGet(topology, newMaster, "after"));
+    }
+
+    [Fact]
+    public async Task MasterKilled_FailsClosedWithReason_ThenWritesResumeOnTheNewMaster()
+    {
+        await using var topology = await SentinelTopology.StartAsync();
+        await using var rampart = await RampartUnderTest.StartAsync(Pool(topology));
+        using var client = new RawClient(rampart.Port);
+        Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "warm", "1"), "+OK", TimeSpan.FromSeconds(10)));
+        int oldMaster = topology.CurrentMasterPort();
+
+        topology.KillNode(topology.NodeIndexOf(oldMaster));
+        var acknowledged = new List<string>();
+        var errors = new List<string>();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        for (int i = 0; DateTime.UtcNow < deadline && acknowledged.Count < 20; i++)
+        {
+            string key = $"k{i}";
+            client.Send(Resp("SET", key, key));
+            string reply = client.ReadLine();
+            if (reply == "+OK") acknowledged.Add(key);
+            else
+            {
+                Assert.StartsWith("-ERR rampart: ", reply);
+                errors.Add(reply);
+            }
+            await Task.Delay(50);
+        }
+        Assert.Equal(20, acknowledged.Count);
+        Assert.Contains(errors, e => e.Contains("no confirmed master for 'mymaster'"));
+
+        // Every acknowledged write is on the master the sentinels settled on.
+        int newMaster = await topology.WaitForMasterChangeAsync(oldMaster, TimeSpan.FromSeconds(10));
+        Assert.NotEqual(oldMaster, newMaster);
+        foreach (var key in acknowledged) Assert.Equal(key, DirectGet(topology, newMaster, key));
+    }
+
+    [Fact]
+    public async Task OneOfThreeSentinelsDown_EverythingKeepsWorking()
+    {
+        await using var topology = await SentinelTopology.StartAsync();
+        await using var rampart = await RampartUnderTest.StartAsync(Pool(topology));
+        using var client = new RawClient(rampart.Port);
+        Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "a", "1"), "+OK", TimeSpan.FromSeconds(10)));
+        topology.KillSentinel(2);
+        for (int i = 0; i < 20; i++)
+        {
+            client.Send(Resp("SET", $"s{i}", "v"));
+            Assert.Equal("+OK", client.ReadLine());
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task TwoOfThreeSentinelsDown_FailsClosed_AndRecoversWhenTheyReturn()
+    {
+        await using var topology = await SentinelTopology.StartAsync();
+        await using var rampart = await RampartUnderTest.StartAsync(Pool(topology));
+        using var client = new RawClient(rampart.Port);
+        Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "a", "1"), "+OK", TimeSpan.FromSeconds(10)));
+
+        topology.KillSentinel(1);
+        topology.KillSentinel(2);
+        string reply = await client.RepeatUntilAsync(Resp("SET", "b", "1"), "-ERR rampart: no confirmed master for 'mymaster' (1 of 3 sentinels agree, 2 needed)", TimeSpan.FromSeconds(10));
+        Assert.Equal("-ERR rampart: no confirmed master for 'mymaster' (1 of 3 sentinels agree, 2 needed)", reply);
+
+        topology.RestartSentinel(1);
+        topology.RestartSentinel(2);
+        Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "c", "1"), "+OK", TimeSpan.FromSeconds(20)));
+    }
+
+    [Fact]
+    public async Task PasswordProtectedSentinelsAndServers_Work()
+    {
+        await using var topology = await SentinelTopology.StartAsync(new SentinelTopologyOptions
+        {
+            SentinelPassword = "sentinel-secret",
+            DataPassword = "data-secret",
+        });
+        await using var rampart = await RampartUnderTest.StartAsync(Pool(topology, "sentinel-secret", "data-secret"));
+        using var client = new RawClient(rampart.Port);
+        client.Send(Resp("AUTH", "data-secret"));
+        Assert.Equal("+OK", client.ReadLine());
+        Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "p", "1"), "+OK", TimeSpan.FromSeconds(10)));
+        Assert.Equal("1", DirectGet(topology, topology.CurrentMasterPort(), "p"));
+    }
+}
