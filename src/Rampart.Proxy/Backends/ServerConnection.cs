@@ -14,6 +14,8 @@ namespace Rampart.Proxy.Backends;
 internal sealed partial class ServerConnection
 {
     private const int MaxBatchBytes = 256 * 1024;
+    /// <summary>Requests a connection keeps while a failover holds its server's traffic; more get -TRYAGAIN.</summary>
+    private const int MaxHeldRequests = 10_000;
 
     private readonly ServerEndpoint _server;
     private readonly ILogger _logger;
@@ -46,8 +48,17 @@ internal sealed partial class ServerConnection
     /// <summary>Queues a request; call <see cref="Flush"/> once the caller has queued everything it has.</summary>
     public void Enqueue(ProxyRequest request)
     {
-        string? down = _server.UnavailableReason;
-        if (down is not null)
+        if (_server.IsHolding)
+        {
+            // A failover is under way: the request waits for the new master (bounded in count and time).
+            if (_pending.Count >= MaxHeldRequests)
+            {
+                _server.Stats.AddForwardError();
+                request.Fail(_server.HoldOverflowReason);
+                return;
+            }
+        }
+        else if (_server.UnavailableReason is { } down)
         {
             _server.Stats.AddForwardError();
             request.Fail(down);
@@ -84,6 +95,15 @@ internal sealed partial class ServerConnection
     {
         while (true)
         {
+            if (_server.IsHolding)
+            {
+                // Nothing leaves during a failover; the end of the hold starts the writer again. Release, then look
+                // once more, in case the hold ended between our look and the release.
+                Interlocked.Exchange(ref _writeScheduled, 0);
+                if (_server.IsHolding || (_pending.IsEmpty && _carry is null)
+                    || Interlocked.CompareExchange(ref _writeScheduled, 1, 0) != 0) return;
+                continue;
+            }
             var link = Volatile.Read(ref _link);
             if (link is null || link.IsDead)
             {
@@ -210,6 +230,13 @@ internal sealed partial class ServerConnection
         LogDisconnected(_server.Endpoint, reason, failedInFlight);
         // Requests queued but never written go out on a new link.
         if (!_pending.IsEmpty) Flush();
+    }
+
+    /// <summary>The end of a failover hold: fail what waited (it ran out of time) or send it to the new master.</summary>
+    internal void OnHoldEnded(string? failWith)
+    {
+        if (failWith is not null) FailPending(failWith);
+        if (!_pending.IsEmpty || _carry is not null) Flush();
     }
 
     /// <summary>Fails the head request if it has waited longer than the pool's timeout; the link is then recycled.</summary>

@@ -19,6 +19,7 @@ internal sealed class ServerEndpoint : IDisposable
     private readonly ServerConnection[] _connections;
     private volatile EndPoint? _address;
     private volatile string? _noMasterReason;
+    private long _holdUntilTick;
     private long _retryAtTick;
     private string? _downReason;
     private int _consecutiveFailures;
@@ -82,6 +83,7 @@ internal sealed class ServerEndpoint : IDisposable
         Volatile.Write(ref _consecutiveFailures, 0);
         _noMasterReason = null;
         if (current is not null && !current.Equals(address)) Recycle($"master moved to {address}");
+        EndHold(); // what waited for the failover goes to the new master
         return true;
     }
 
@@ -94,6 +96,43 @@ internal sealed class ServerEndpoint : IDisposable
         _address = null;
         if (hadMaster) Recycle("master no longer confirmed");
         return changed;
+    }
+
+    /// <summary>
+    /// True while a Sentinel failover of this master is under way (from +try-failover until the new master is
+    /// confirmed, the failover is aborted, or <see cref="HoldLimitMs"/> passes): requests wait instead of reaching a
+    /// master that is being replaced, so no acknowledged write is left on the old one.
+    /// </summary>
+    public bool IsHolding => Environment.TickCount64 < Volatile.Read(ref _holdUntilTick);
+
+    /// <summary>Longest a failover may hold traffic; what waited longer gets -TRYAGAIN.</summary>
+    public const int HoldLimitMs = 5_000;
+
+    public string HoldOverflowReason => $"TRYAGAIN rampart: failover of '{Endpoint}' in progress; too many requests waiting";
+    private string HoldExpiredReason => $"TRYAGAIN rampart: failover of '{Endpoint}' did not complete within {HoldLimitMs} ms";
+
+    /// <summary>Starts (or keeps) holding traffic for a failover. Returns true when it was not holding before.</summary>
+    public bool BeginHold()
+    {
+        bool was = IsHolding;
+        if (!was) Volatile.Write(ref _holdUntilTick, Environment.TickCount64 + HoldLimitMs);
+        return !was;
+    }
+
+    /// <summary>Ends the hold: held requests go to the now confirmed master (or fail, when the hold ran out).</summary>
+    public bool EndHold(bool expired = false)
+    {
+        if (Volatile.Read(ref _holdUntilTick) == 0) return false;
+        Volatile.Write(ref _holdUntilTick, 0);
+        foreach (var connection in _connections) connection.OnHoldEnded(expired ? HoldExpiredReason : null);
+        return true;
+    }
+
+    /// <summary>Called by the periodic sweep: a hold past its limit fails what waited and lets traffic flow again.</summary>
+    public bool ExpireHold(long now)
+    {
+        long until = Volatile.Read(ref _holdUntilTick);
+        return until != 0 && now >= until && EndHold(expired: true);
     }
 
     /// <summary>Set by a Sentinel monitor: called when a reply suggests the master changed (-READONLY, -LOADING).</summary>

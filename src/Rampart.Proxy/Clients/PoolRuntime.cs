@@ -141,6 +141,7 @@ internal sealed partial class PoolRuntime : IDisposable
 
     public void CheckTimeouts(long now)
     {
+        foreach (var server in _routing.Servers) server.ExpireHold(now);
         foreach (var server in _routing.Servers) server.CheckTimeouts(now);
     }
 

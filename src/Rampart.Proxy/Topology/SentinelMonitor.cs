@@ -152,7 +152,9 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
                     var message = await connection.ReadAsync(Timeout.InfiniteTimeSpan, stop);
                     if (message.Items.Count == 4 && message.Items[0].Text == "pmessage")
                     {
-                        LogEvent(_pool.Name, sentinel.ToString() ?? "?", message.Items[2].Text ?? "", message.Items[3].Text ?? "");
+                        string channel = message.Items[2].Text ?? "", payload = message.Items[3].Text ?? "";
+                        LogEvent(_pool.Name, sentinel.ToString() ?? "?", channel, payload);
+                        OnFailoverEvent(channel, payload);
                         Trigger();
                     }
                 }
@@ -169,6 +171,39 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
             try { await Task.Delay(backoffMs, stop); } catch (OperationCanceledException) { return; }
             backoffMs = Math.Min(backoffMs * 2, 2000);
         }
+    }
+
+    /// <summary>
+    /// The write fence. Sentinel announces a failover before it promotes a replica; from the first such event, the
+    /// shard's traffic is held (ServerEndpoint.BeginHold) so nothing more reaches the master being replaced, where
+    /// acknowledged writes would be wiped when it is demoted. The hold ends when the new master is confirmed, when the
+    /// failover is aborted, or after ServerEndpoint.HoldLimitMs.
+    /// </summary>
+    private void OnFailoverEvent(string channel, string payload)
+    {
+        bool starts = channel is "+try-failover" or "+elected-leader" or "+failover-state-select-slave" or "+selected-slave"
+            or "+failover-state-send-slaveof-noone" or "+failover-state-wait-promotion" or "+promoted-slave";
+        bool aborts = channel.StartsWith("-failover-abort", StringComparison.Ordinal);
+        if (!starts && !aborts) return;
+        string? master = MasterNameOf(payload);
+        foreach (var server in _servers)
+        {
+            if ((server.Config.Name ?? server.Config.Host) != master) continue;
+            if (starts && server.BeginHold()) LogHold(_pool.Name, master, channel, ServerEndpoint.HoldLimitMs);
+            if (aborts && server.EndHold()) LogHoldAborted(_pool.Name, master, channel);
+        }
+    }
+
+    /// <summary>
+    /// The master name in a Sentinel event: "master NAME ip port ..." for master events, or the word after '@' in
+    /// "slave ip:port ip port @ NAME ip port" for replica events.
+    /// </summary>
+    internal static string? MasterNameOf(string payload)
+    {
+        var words = payload.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        int at = Array.IndexOf(words, "@");
+        if (at >= 0) return at + 1 < words.Length ? words[at + 1] : null;
+        return words.Length >= 2 && words[0] == "master" ? words[1] : null;
     }
 
     private static EndPoint Endpoint(string host, int port) =>
@@ -189,6 +224,12 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: '{Master}' at {Address} is named by the sentinels but answers ROLE {Role}; not routing to it")]
     private partial void LogNotMaster(string pool, string master, string address, string role);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: failover of '{Master}' under way ({Event}); holding its traffic for up to {LimitMs} ms until the new master is confirmed")]
+    private partial void LogHold(string pool, string master, string @event, int limitMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pool {Pool}: failover of '{Master}' aborted ({Event}); releasing its traffic")]
+    private partial void LogHoldAborted(string pool, string master, string @event);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Pool {Pool}: sentinel {Sentinel} event {Channel} {Payload}")]
     private partial void LogEvent(string pool, string sentinel, string channel, string payload);

@@ -137,3 +137,68 @@ public sealed class SentinelPoolTests
         Assert.Equal("1", DirectGet(topology, topology.CurrentMasterPort(), "p"));
     }
 }
+
+/// <summary>The write fence: a graceful failover under continuous writes loses no acknowledged write.</summary>
+public sealed class WriteFenceTests
+{
+    [Fact]
+    public async Task GracefulFailover_UnderContinuousWrites_LosesNoAcknowledgedWrite()
+    {
+        await using var topology = await SentinelTopology.StartAsync();
+        var pool = new PoolConfig
+        {
+            Name = "ha",
+            Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
+            TimeoutMs = 2000,
+            Sentinel = new SentinelConfig
+            {
+                Addresses = topology.SentinelPorts.Select(p => new SentinelAddress { Host = "127.0.0.1", Port = p }).ToList(),
+                Quorum = topology.Quorum,
+                CheckIntervalMs = 250,
+            },
+            Servers = [new ServerConfig { Host = topology.MasterName, Name = topology.MasterName, Port = 0, Weight = 1 }],
+        };
+        await using var rampart = await RampartUnderTest.StartAsync(pool);
+        int oldMaster = topology.CurrentMasterPort();
+        using (var warm = new RawClient(rampart.Port))
+            Assert.Equal("+OK", await warm.RepeatUntilAsync(Resp("SET", "warm", "1"), "+OK", TimeSpan.FromSeconds(10)));
+
+        var acknowledged = new System.Collections.Concurrent.ConcurrentBag<string>();
+        int failed = 0;
+        var stopAt = DateTime.UtcNow.AddSeconds(7);
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        {
+            using var client = new RawClient(rampart.Port);
+            for (int n = 0; DateTime.UtcNow < stopAt; n++)
+            {
+                string key = $"w{w}:{n}";
+                client.Send(Resp("SET", key, key));
+                string reply = client.ReadLine();
+                if (reply == "+OK") acknowledged.Add(key);
+                else Interlocked.Increment(ref failed);
+                Thread.Sleep(2);
+            }
+        })).ToArray();
+
+        await Task.Delay(1000);
+        topology.TriggerFailover();
+        int newMaster = await topology.WaitForMasterChangeAsync(oldMaster, TimeSpan.FromSeconds(20));
+        await Task.WhenAll(writers);
+
+        Assert.True(acknowledged.Count > 200, $"only {acknowledged.Count} writes were acknowledged");
+        var lost = acknowledged.Where(key =>
+        {
+            var value = topology.AskNode(topology.NodeIndexOf(newMaster), "GET", key);
+            return (value is byte[] b ? System.Text.Encoding.UTF8.GetString(b) : value as string) != key;
+        }).ToList();
+        Assert.True(lost.Count == 0, $"{lost.Count} of {acknowledged.Count} acknowledged writes are missing on the new master (failed attempts: {failed}); first: {string.Join(", ", lost.Take(5))}");
+    }
+
+    [Theory]
+    [InlineData("master mymaster 127.0.0.1 6379 #quorum 2/2", "mymaster")]
+    [InlineData("slave 127.0.0.1:6380 127.0.0.1 6380 @ mymaster 127.0.0.1 6379", "mymaster")]
+    [InlineData("sentinel 1a2b 127.0.0.1 26379 @ other 127.0.0.1 6379", "other")]
+    [InlineData("garbage", null)]
+    public void MasterNameOf_ReadsSentinelEventPayloads(string payload, string? expected) =>
+        Assert.Equal(expected, Rampart.Proxy.Topology.SentinelMonitor.MasterNameOf(payload));
+}
