@@ -7,7 +7,8 @@ namespace Rampart.Proxy.Backends;
 
 /// <summary>
 /// What a new server connection says before it carries client traffic: AUTH with the pool's redis_auth and SELECT
-/// of its redis_db, as twemproxy does, and INFO server to learn the server's version (HELLO reports it).
+/// of its redis_db, as twemproxy does; CLIENT SETNAME rampart; and INFO server to learn the server's version (HELLO
+/// reports it).
 /// A refusal of AUTH or SELECT makes the connect fail, and the server goes into backoff.
 /// </summary>
 internal static class ServerHandshake
@@ -16,42 +17,40 @@ internal static class ServerHandshake
     public static async Task<string?> RunAsync(Socket socket, PoolConfig pool, CancellationToken cancel)
     {
         using var output = new ByteBuffer(256);
-        int expected = 0;
+        int required = 0;
         if (pool.RedisAuth is not null)
         {
             WriteCommand(output, "AUTH", pool.RedisAuth);
-            expected++;
+            required++;
         }
         if (pool.RedisDb != 0)
         {
             WriteCommand(output, "SELECT", pool.RedisDb.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            expected++;
+            required++;
         }
+        // Named so that operators can tell Rampart's connections apart in CLIENT LIST.
+        WriteCommand(output, "CLIENT", "SETNAME", "rampart");
         WriteCommand(output, "INFO", "server");
-        expected++;
+        int expected = required + 2;
         await socket.SendAsync(output.Memory, SocketFlags.None, cancel);
 
         using var input = new ByteBuffer(4096);
         var scanner = new ReplyScanner();
         string? version = null;
-        while (expected > 0)
+        for (int answered = 0; answered < expected;)
         {
             int read = await socket.ReceiveAsync(input.GetMemory(4096), SocketFlags.None, cancel);
             if (read == 0) throw new IOException("server closed the connection during the handshake");
             input.Advance(read);
-            while (expected > 0 && scanner.TryScan(input.Span, out int length))
+            while (answered < expected && scanner.TryScan(input.Span, out int length))
             {
                 var reply = input.Span[..length];
-                expected--;
-                if (reply[0] == (byte)'-')
-                {
-                    // INFO may be renamed or refused by the server's ACL: not knowing the version is fine.
-                    if (expected > 0) throw new IOException("server refused AUTH/SELECT: " + Encoding.UTF8.GetString(reply[1..^2]));
-                }
-                else if (expected == 0)
-                {
-                    version = FindVersion(Encoding.UTF8.GetString(reply));
-                }
+                bool error = reply[0] == (byte)'-';
+                // AUTH and SELECT must succeed; CLIENT SETNAME and INFO may be refused by an ACL, which costs nothing.
+                if (error && answered < required)
+                    throw new IOException("server refused AUTH/SELECT: " + Encoding.UTF8.GetString(reply[1..^2]));
+                if (!error && answered == expected - 1) version = FindVersion(Encoding.UTF8.GetString(reply));
+                answered++;
                 input.Consume(length);
             }
         }
@@ -67,10 +66,9 @@ internal static class ServerHandshake
         return end < 0 ? null : info[(at + field.Length)..end];
     }
 
-    private static void WriteCommand(ByteBuffer output, string name, string argument)
+    private static void WriteCommand(ByteBuffer output, params string[] args)
     {
-        RespWriter.ArrayHeader(output, 2);
-        RespWriter.Bulk(output, name);
-        RespWriter.Bulk(output, argument);
+        RespWriter.ArrayHeader(output, args.Length);
+        foreach (var arg in args) RespWriter.Bulk(output, arg);
     }
 }

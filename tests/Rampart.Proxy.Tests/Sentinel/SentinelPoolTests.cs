@@ -88,6 +88,52 @@ public sealed class SentinelPoolTests
     }
 
     [Fact]
+    public async Task FrozenMasterReturnsAfterTheFailover_GetsNoCommandFromRampart()
+    {
+        await using var topology = await SentinelTopology.StartAsync();
+        await using var rampart = await RampartUnderTest.StartAsync(Pool(topology));
+        using var client = new RawClient(rampart.Port);
+        Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "warm", "1"), "+OK", TimeSpan.FromSeconds(10)));
+        int oldMaster = topology.CurrentMasterPort();
+        int oldIndex = topology.NodeIndexOf(oldMaster);
+
+        topology.Node(oldIndex).Freeze();
+        int newMaster;
+        try
+        {
+            newMaster = await topology.WaitForMasterChangeAsync(oldMaster, TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            topology.Node(oldIndex).Thaw();
+        }
+        // Back, and for some seconds it still believes it is master (Sentinel demotes it later).
+        long setsBefore = SetCalls(topology, oldIndex);
+        var acknowledged = new List<string>();
+        for (int i = 0; i < 60; i++)
+        {
+            string key = $"thawed:{i}";
+            client.Send(Resp("SET", key, key));
+            if (client.ReadLine() == "+OK") acknowledged.Add(key);
+            await Task.Delay(25);
+        }
+        Assert.Equal(setsBefore, SetCalls(topology, oldIndex));
+        Assert.NotEmpty(acknowledged);
+        foreach (var key in acknowledged) Assert.Equal(key, DirectGet(topology, newMaster, key));
+    }
+
+    /// <summary>How many SET commands a node has executed (INFO commandstats): Sentinel itself never sends SET.</summary>
+    private static long SetCalls(SentinelTopology topology, int node)
+    {
+        var info = topology.AskNode(node, "INFO", "commandstats");
+        string text = info is byte[] b ? System.Text.Encoding.UTF8.GetString(b) : (string)info!;
+        var line = text.Split("\r\n").FirstOrDefault(l => l.StartsWith("cmdstat_set:", StringComparison.Ordinal));
+        if (line is null) return 0;
+        var calls = line.Split(',')[0]["cmdstat_set:calls=".Length..];
+        return long.Parse(calls);
+    }
+
+    [Fact]
     public async Task OneOfThreeSentinelsDown_EverythingKeepsWorking()
     {
         await using var topology = await SentinelTopology.StartAsync();
