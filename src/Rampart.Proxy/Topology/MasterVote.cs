@@ -1,6 +1,9 @@
 namespace Rampart.Proxy.Topology;
 
-/// <summary>What one Sentinel said about one master name: its address and config epoch, or why it said nothing.</summary>
+/// <summary>
+/// What one Sentinel (identified by its id when it gave one, else its address) said about one master name: its
+/// address and config epoch, or why it said nothing.
+/// </summary>
 internal readonly record struct SentinelAnswer(string Sentinel, string? Host, int Port, long Epoch, string? Error)
 {
     public string? Address => Host is null ? null : $"{Host}:{Port}";
@@ -21,18 +24,20 @@ internal static class MasterVoting
 {
     public static MasterVote Count(string masterName, IReadOnlyList<SentinelAnswer> answers, int quorum)
     {
-        var byAddress = answers.Where(a => a.Address is not null).GroupBy(a => a.Address!).ToList();
+        // Each Sentinel votes once, however many addresses it was reached under (configured and learned).
+        var distinct = answers.GroupBy(a => a.Sentinel).Select(g => g.First()).ToList();
+        var byAddress = distinct.Where(a => a.Address is not null).GroupBy(a => a.Address!).ToList();
         int best = byAddress.Count == 0 ? 0 : byAddress.Max(g => g.Count());
         var backed = byAddress.Where(g => g.Count() >= quorum).ToList();
         if (backed.Count == 0)
-            return new MasterVote(null, 0, best, quorum, answers.Count,
-                $"ERR rampart: no confirmed master for '{masterName}' ({best} of {answers.Count} sentinels agree, {quorum} needed)");
+            return new MasterVote(null, 0, best, quorum, distinct.Count,
+                $"ERR rampart: no confirmed master for '{masterName}' ({best} of {distinct.Count} sentinels agree, {quorum} needed)");
 
         var ranked = backed.Select(g => (Group: g, Epoch: g.Max(a => a.Epoch))).OrderByDescending(x => x.Epoch).ToList();
         if (ranked.Count > 1 && ranked[0].Epoch == ranked[1].Epoch)
-            return new MasterVote(null, 0, best, quorum, answers.Count,
+            return new MasterVote(null, 0, best, quorum, distinct.Count,
                 $"ERR rampart: no confirmed master for '{masterName}' (sentinels name {ranked.Count} different masters at the same epoch)");
         var winner = ranked[0].Group.First();
-        return new MasterVote(winner.Host, winner.Port, ranked[0].Group.Count(), quorum, answers.Count, null);
+        return new MasterVote(winner.Host, winner.Port, ranked[0].Group.Count(), quorum, distinct.Count, null);
     }
 }

@@ -22,6 +22,8 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _trigger = new(0, 1);
     private readonly List<Task> _tasks = [];
+    // Configured Sentinels, plus those learned from SENTINEL SENTINELS and +sentinel events, keyed by "host:port".
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SentinelAddress> _known = new();
 
     public SentinelMonitor(PoolConfig pool, IReadOnlyList<ServerEndpoint> servers, ILogger logger)
     {
@@ -37,9 +39,24 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         // At or below half, two camps of Sentinels could each reach the quorum and name different masters.
         if (_sentinel.Quorum * 2 <= _sentinel.Addresses.Count)
             LogWeakQuorum(_pool.Name, _sentinel.Quorum, _sentinel.Addresses.Count);
-        _tasks.Add(CheckLoopAsync(_stop.Token));
-        foreach (var address in _sentinel.Addresses)
-            _tasks.Add(EventLoopAsync(Endpoint(address.Host, address.Port), _stop.Token));
+        lock (_tasks) _tasks.Add(CheckLoopAsync(_stop.Token));
+        foreach (var address in _sentinel.Addresses) Learn(address.Host, address.Port, configured: true);
+    }
+
+    /// <summary>
+    /// Adds a Sentinel to ask and to listen to. Learned ones count as votes like configured ones; the quorum stays
+    /// the configured number, so Rampart warns when learning makes it a minority of the Sentinels it knows.
+    /// </summary>
+    private void Learn(string host, int port, bool configured)
+    {
+        var address = new SentinelAddress { Host = host, Port = port };
+        if (!_known.TryAdd(address.ToString(), address)) return;
+        if (!configured)
+        {
+            LogLearned(_pool.Name, address.ToString(), _known.Count);
+            if (_sentinel.Quorum * 2 <= _known.Count) LogWeakQuorum(_pool.Name, _sentinel.Quorum, _known.Count);
+        }
+        lock (_tasks) _tasks.Add(EventLoopAsync(Endpoint(host, port), _stop.Token));
     }
 
     /// <summary>Asks for a re-check now (a Sentinel event arrived).</summary>
@@ -78,7 +95,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
     private async Task CheckAsync(ServerEndpoint server, CancellationToken stop)
     {
         string name = server.Config.Name ?? server.Config.Host;
-        var answers = await Task.WhenAll(_sentinel.Addresses.Select(a => AskAsync(a, name, stop)));
+        var answers = await Task.WhenAll(_known.Values.Select(a => AskAsync(a, name, stop)));
         var vote = MasterVoting.Count(name, answers, _sentinel.Quorum);
         if (!vote.HasQuorum)
         {
@@ -93,6 +110,15 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
             if (server.SetNoConfirmedMaster(reason)) LogNotMaster(_pool.Name, name, $"{vote.Host}:{vote.Port}", role ?? "nothing");
             return;
         }
+        // The ROLE check can take up to its timeout (a frozen node), and the Sentinels may have moved on meanwhile: a
+        // node that was frozen through a failover answers "master" the moment it wakes. So the vote is taken again,
+        // and only a master named both before and after its own ROLE answer is confirmed.
+        var again = MasterVoting.Count(name, await Task.WhenAll(_known.Values.Select(a => AskAsync(a, name, stop))), _sentinel.Quorum);
+        if (!again.HasQuorum || again.Host != vote.Host || again.Port != vote.Port)
+        {
+            Trigger(); // look again at once with fresh answers
+            return;
+        }
         if (server.SetConfirmedMaster(candidate))
             LogConfirmed(_pool.Name, name, $"{vote.Host}:{vote.Port}", vote.Agree, vote.Asked);
     }
@@ -103,12 +129,22 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         try
         {
             using var connection = await ControlConnection.ConnectAsync(Endpoint(sentinel.Host, sentinel.Port), _sentinel.Password, QueryTimeout, stop);
+            // The Sentinel's own id: one Sentinel reached under two addresses must still count once.
+            var myId = await connection.CallAsync(stop, "SENTINEL", "MYID");
+            if (!myId.IsError && myId.Text is { } id) label = id;
             var address = await connection.CallAsync(stop, "SENTINEL", "get-master-addr-by-name", masterName);
             if (address.IsError || address.IsNull || address.Items.Count != 2)
                 return new SentinelAnswer(label, null, 0, 0, address.IsError ? address.Text : "does not know this master");
             var master = await connection.CallAsync(stop, "SENTINEL", "MASTER", masterName);
             long epoch = 0;
             if (!master.IsError && master.AsFieldMap().TryGetValue("config-epoch", out var text)) long.TryParse(text, out epoch);
+            var others = await connection.CallAsync(stop, "SENTINEL", "SENTINELS", masterName);
+            foreach (var other in others.Items)
+            {
+                var fields = other.AsFieldMap();
+                if (fields.TryGetValue("ip", out var ip) && fields.TryGetValue("port", out var port) && int.TryParse(port, out int p))
+                    Learn(ip, p, configured: false);
+            }
             return new SentinelAnswer(label, address.Items[0].Text, int.Parse(address.Items[1].Text!), epoch, null);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException or FormatException
@@ -154,7 +190,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
                     {
                         string channel = message.Items[2].Text ?? "", payload = message.Items[3].Text ?? "";
                         LogEvent(_pool.Name, sentinel.ToString() ?? "?", channel, payload);
-                        OnFailoverEvent(channel, payload);
+                        OnSentinelEvent(channel, payload);
                         Trigger();
                     }
                 }
@@ -179,11 +215,18 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
     /// acknowledged writes would be wiped when it is demoted. The hold ends when the new master is confirmed, when the
     /// failover is aborted, or after ServerEndpoint.HoldLimitMs.
     /// </summary>
-    private void OnFailoverEvent(string channel, string payload)
+    private void OnSentinelEvent(string channel, string payload)
     {
         bool starts = channel is "+try-failover" or "+elected-leader" or "+failover-state-select-slave" or "+selected-slave"
             or "+failover-state-send-slaveof-noone" or "+failover-state-wait-promotion" or "+promoted-slave";
         bool aborts = channel.StartsWith("-failover-abort", StringComparison.Ordinal);
+        if (channel == "+sentinel")
+        {
+            // "sentinel <runid> <ip> <port> @ <master> <ip> <port>"
+            var words = payload.Split(' ');
+            if (words.Length >= 4 && words[0] == "sentinel" && int.TryParse(words[3], out int port)) Learn(words[2], port, configured: false);
+            return;
+        }
         if (!starts && !aborts) return;
         string? master = MasterNameOf(payload);
         foreach (var server in _servers)
@@ -212,7 +255,9 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        try { await Task.WhenAll(_tasks); } catch (OperationCanceledException) { }
+        Task[] tasks;
+        lock (_tasks) tasks = [.. _tasks];
+        try { await Task.WhenAll(tasks); } catch (OperationCanceledException) { }
         _stop.Dispose();
     }
 
@@ -239,6 +284,9 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: quorum {Quorum} of {Count} sentinels is not a majority: two groups of sentinels could each confirm a different master (the higher config epoch wins)")]
     private partial void LogWeakQuorum(string pool, int quorum, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pool {Pool}: learned sentinel {Sentinel}; now asking {Count} sentinels")]
+    private partial void LogLearned(string pool, string sentinel, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Pool {Pool}: sentinel check failed")]
     private partial void LogCheckFault(Exception exception, string pool);

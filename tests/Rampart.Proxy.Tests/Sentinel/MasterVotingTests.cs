@@ -5,8 +5,10 @@ namespace Rampart.Proxy.Tests.Sentinel;
 /// <summary>The fail-closed counting rule, on its own: who is master when Sentinels agree, disagree or are silent.</summary>
 public sealed class MasterVotingTests
 {
-    private static SentinelAnswer Says(string host, int port, long epoch = 0) => new("s", host, port, epoch, null);
-    private static SentinelAnswer Silent(string why = "connection refused") => new("s", null, 0, 0, why);
+    private static int _next;
+    private static string NextId() => $"sentinel-{Interlocked.Increment(ref _next)}";
+    private static SentinelAnswer Says(string host, int port, long epoch = 0) => new(NextId(), host, port, epoch, null);
+    private static SentinelAnswer Silent(string why = "connection refused") => new(NextId(), null, 0, 0, why);
 
     [Fact]
     public void QuorumOfTwoOfThree_NamesTheMaster()
@@ -54,5 +56,18 @@ public sealed class MasterVotingTests
         var vote = MasterVoting.Count("m", [Silent(), Silent(), Silent()], quorum: 2);
         Assert.False(vote.HasQuorum);
         Assert.Contains("(0 of 3 sentinels agree, 2 needed)", vote.Reason);
+    }
+}
+
+public sealed class MasterVotingIdentityTests
+{
+    [Fact]
+    public void OneSentinelReachedUnderTwoAddresses_VotesOnce()
+    {
+        // "s1" was configured as localhost:26379 and learned as 127.0.0.1:26379: still one vote, so no quorum of 2.
+        SentinelAnswer[] answers = [new("s1", "10.0.0.1", 6379, 1, null), new("s1", "10.0.0.1", 6379, 1, null), new("s2", null, 0, 0, "down")];
+        var vote = MasterVoting.Count("m", answers, quorum: 2);
+        Assert.False(vote.HasQuorum);
+        Assert.Contains("(1 of 2 sentinels agree, 2 needed)", vote.Reason);
     }
 }
