@@ -135,6 +135,9 @@ internal sealed class ServerEndpoint : IDisposable
         return until != 0 && now >= until && EndHold(expired: true);
     }
 
+    /// <summary>The confirmed master's replicas (Sentinel pools), refreshed by every check.</summary>
+    public Topology.ReplicaSet Replicas { get; set; } = Topology.ReplicaSet.None;
+
     /// <summary>Set by a Sentinel monitor: called when a reply suggests the master changed (-READONLY, -LOADING).</summary>
     public Action? TopologySuspected { get; set; }
 

@@ -121,6 +121,16 @@ public static class TwemproxyStats
         json.WriteNumber("in_queue_bytes", Math.Max(0, inQueueBytes));
         json.WriteNumber("out_queue", Math.Max(0, outQueue));
         json.WriteNumber("out_queue_bytes", Math.Max(0, outQueueBytes));
+        if (server.Pool.Sentinel is not null)
+        {
+            // Rampart's own, for Sentinel pools only (plain pools keep twemproxy's exact fields); all numbers, so
+            // collectors that read every numeric field of a server keep working.
+            var replicas = server.Replicas;
+            json.WriteNumber("master_confirmed", server.Address is null ? 0 : 1);
+            json.WriteNumber("replicas", replicas.Connected.Count);
+            json.WriteNumber("replicas_known", replicas.Known);
+            json.WriteNumber("replication_lag_max_bytes", replicas.MaxLagBytes);
+        }
         json.WriteEndObject();
     }
 

@@ -6,6 +6,9 @@ namespace Rampart.Proxy.Topology;
 /// </summary>
 internal readonly record struct SentinelAnswer(string Sentinel, string? Host, int Port, long Epoch, string? Error)
 {
+    /// <summary>Replicas this Sentinel knows for the master (SENTINEL REPLICAS), connected or not.</summary>
+    public int KnownReplicas { get; init; }
+
     public string? Address => Host is null ? null : $"{Host}:{Port}";
 }
 
@@ -40,4 +43,14 @@ internal static class MasterVoting
         var winner = ranked[0].Group.First();
         return new MasterVote(winner.Host, winner.Port, ranked[0].Group.Count(), quorum, distinct.Count, null);
     }
+}
+
+/// <summary>A replica connected to a confirmed master, and how many bytes of the replication stream it lacks.</summary>
+internal sealed record ReplicaInfo(string Address, long LagBytes);
+
+/// <summary>A confirmed master's replicas: the connected ones (from its ROLE reply) and how many Sentinel knows.</summary>
+internal sealed record ReplicaSet(IReadOnlyList<ReplicaInfo> Connected, int Known)
+{
+    public static ReplicaSet None { get; } = new([], 0);
+    public long MaxLagBytes => Connected.Count == 0 ? 0 : Connected.Max(r => r.LagBytes);
 }

@@ -103,7 +103,8 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
             return;
         }
         var candidate = Endpoint(vote.Host!, vote.Port);
-        string? role = await RoleAsync(candidate, stop);
+        var roleReply = await RoleAsync(candidate, stop);
+        string? role = roleReply?.Items[0].Text;
         if (role != "master")
         {
             string reason = $"ERR rampart: no confirmed master for '{name}' ({vote.Host}:{vote.Port} is named by {vote.Agree} of {vote.Asked} sentinels but answers ROLE {role ?? "nothing"})";
@@ -119,6 +120,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
             Trigger(); // look again at once with fresh answers
             return;
         }
+        server.Replicas = ReplicasFrom(roleReply!, answers);
         if (server.SetConfirmedMaster(candidate))
             LogConfirmed(_pool.Name, name, $"{vote.Host}:{vote.Port}", vote.Agree, vote.Asked);
     }
@@ -138,6 +140,8 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
             var master = await connection.CallAsync(stop, "SENTINEL", "MASTER", masterName);
             long epoch = 0;
             if (!master.IsError && master.AsFieldMap().TryGetValue("config-epoch", out var text)) long.TryParse(text, out epoch);
+            var replicas = await connection.CallAsync(stop, "SENTINEL", "REPLICAS", masterName);
+            int knownReplicas = replicas.IsError ? 0 : replicas.Items.Count;
             var others = await connection.CallAsync(stop, "SENTINEL", "SENTINELS", masterName);
             foreach (var other in others.Items)
             {
@@ -145,7 +149,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
                 if (fields.TryGetValue("ip", out var ip) && fields.TryGetValue("port", out var port) && int.TryParse(port, out int p))
                     Learn(ip, p, configured: false);
             }
-            return new SentinelAnswer(label, address.Items[0].Text, int.Parse(address.Items[1].Text!), epoch, null);
+            return new SentinelAnswer(label, address.Items[0].Text, int.Parse(address.Items[1].Text!), epoch, null) { KnownReplicas = knownReplicas };
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException or FormatException
                                    or Rampart.Protocol.RespProtocolException)
@@ -155,14 +159,14 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         }
     }
 
-    /// <summary>The node's own view of its role ("master", "slave", ...), or null when it cannot be asked.</summary>
-    private async Task<string?> RoleAsync(EndPoint node, CancellationToken stop)
+    /// <summary>The node's own ROLE reply, or null when it cannot be asked.</summary>
+    private async Task<RespValue?> RoleAsync(EndPoint node, CancellationToken stop)
     {
         try
         {
             using var connection = await ControlConnection.ConnectAsync(node, _pool.RedisAuth, QueryTimeout, stop);
             var role = await connection.CallAsync(stop, "ROLE");
-            return role.Items.Count > 0 ? role.Items[0].Text : null;
+            return role.Items.Count > 0 ? role : null;
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException
                                    or Rampart.Protocol.RespProtocolException)
@@ -207,6 +211,27 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
             try { await Task.Delay(backoffMs, stop); } catch (OperationCanceledException) { return; }
             backoffMs = Math.Min(backoffMs * 2, 2000);
         }
+    }
+
+    /// <summary>
+    /// The master's replicas as it reports them in ROLE (["master", offset, [[ip, port, offset], ...]]): connected
+    /// replicas and how many bytes each is behind; plus how many replicas the Sentinels know, connected or not.
+    /// </summary>
+    private static ReplicaSet ReplicasFrom(RespValue role, SentinelAnswer[] answers)
+    {
+        long masterOffset = role.Items.Count > 1 ? role.Items[1].Integer : 0;
+        var connected = new List<ReplicaInfo>();
+        if (role.Items.Count > 2)
+        {
+            foreach (var replica in role.Items[2].Items)
+            {
+                if (replica.Items.Count < 3) continue;
+                long.TryParse(replica.Items[2].Text, out long offset);
+                connected.Add(new ReplicaInfo($"{replica.Items[0].Text}:{replica.Items[1].Text}", Math.Max(0, masterOffset - offset)));
+            }
+        }
+        int known = answers.Length == 0 ? 0 : answers.Max(a => a.KnownReplicas);
+        return new ReplicaSet(connected, Math.Max(known, connected.Count));
     }
 
     /// <summary>

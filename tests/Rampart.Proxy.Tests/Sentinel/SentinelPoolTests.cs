@@ -43,6 +43,15 @@ public sealed class SentinelPoolTests
 
         Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "before", "1"), "+OK", TimeSpan.FromSeconds(10)));
         Assert.Equal("1", DirectGet(topology, oldMaster, "before"));
+        // The stats show the confirmed master and its two replicas, as the master and the sentinels report them.
+        using (var stats = System.Text.Json.JsonDocument.Parse(rampart.Server.GetTwemproxyStatsJson()))
+        {
+            var master = stats.RootElement.GetProperty("ha").GetProperty("mymaster");
+            Assert.Equal(1, master.GetProperty("master_confirmed").GetInt32());
+            Assert.Equal(2, master.GetProperty("replicas").GetInt32());
+            Assert.Equal(2, master.GetProperty("replicas_known").GetInt32());
+            Assert.True(master.GetProperty("replication_lag_max_bytes").GetInt64() >= 0);
+        }
 
         topology.TriggerFailover();
         int newMaster = await topology.WaitForMasterChangeAsync(oldMaster, TimeSpan.FromSeconds(20));
