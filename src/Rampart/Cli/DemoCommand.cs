@@ -102,7 +102,7 @@ internal static class DemoCommand
         Console.WriteLine($"             redis-cli -p {rampartPort} get hello");
         Console.WriteLine($"             redis-cli -p {rampartPort} -r -1 -i 0.25 incr counter     (keep it running)");
         Console.WriteLine($"  Failover:  redis-cli -p {sentinel.Port} SENTINEL FAILOVER {DemoTopology.MasterName}");
-        Console.WriteLine($"  Crash:     kill -9 {topology.Master.Pid}     (the master; the sentinels promote a replica in ~2 s)");
+        Console.WriteLine($"  Crash:     kill -9 {topology.Master.Pid}     (the master at start; later, the node Where: names; a replica is promoted in ~2 s)");
         Console.WriteLine($"  Where:     redis-cli -p {sentinel.Port} SENTINEL get-master-addr-by-name {DemoTopology.MasterName}");
         Console.WriteLine();
         Console.WriteLine($"  Rampart's log below shows it following: \"failover of '{DemoTopology.MasterName}' under way\" (traffic held),");
