@@ -2,20 +2,25 @@ using System.CommandLine;
 using System.Net;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Rampart.Cli.Demo;
 using Rampart.Proxy;
 using Rampart.Proxy.Configuration;
 
 namespace Rampart.Cli;
 
 /// <summary>
-/// <c>rampart demo</c>: a local redis-server on a free loopback port with Rampart in front; prints how to connect
-/// and stops everything it started on Ctrl-C.
+/// <c>rampart demo</c>: a Sentinel topology on free loopback ports (<see cref="DemoTopology"/>) with Rampart in front
+/// following it; prints how to connect and how to cause a failover. Ctrl-C or SIGTERM, also during start-up, kills
+/// every process it started and removes its temp dir.
 /// </summary>
 internal static class DemoCommand
 {
+    private const string PoolName = "demo";
+
     public static Command Create()
     {
-        var command = new Command("demo", "Start a local redis-server on loopback with Rampart in front (Ctrl-C stops both)");
+        var command = new Command("demo",
+            "Start 1 master, 2 replicas and 3 sentinels on loopback with Rampart in front following failovers (Ctrl-C stops all)");
         command.SetAction((_, _) => RunAsync());
         return command;
     }
@@ -23,39 +28,88 @@ internal static class DemoCommand
     private static async Task<int> RunAsync()
     {
         using var loggers = ConsoleLogging.Create(json: false, LogLevel.Information);
-        using var redis = DemoRedis.TryStart(out string? problem);
-        if (redis is null)
+        using var stop = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        DemoTopology? topology = null;
+        try
         {
-            Console.Error.WriteLine($"rampart demo: {problem}");
+            Console.WriteLine("rampart demo: starting 1 master, 2 replicas and 3 sentinels on loopback...");
+            topology = await DemoTopology.StartAsync(step => Console.WriteLine($"rampart demo: {step}"), stop.Token);
+            await using var server = new ProxyServer(new ProxyConfig { Source = "(demo)", Pools = [Pool(topology)] }, loggers);
+            await server.StartAsync();
+            PrintUsage(topology, ((IPEndPoint)server.GetListenEndPoint(PoolName)).Port);
+            try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
+            Console.WriteLine("rampart demo: stopping Rampart and every process above");
+            await server.StopAsync(TimeSpan.FromMilliseconds(500));
+            return 0;
+        }
+        catch (DemoException e)
+        {
+            Console.Error.WriteLine($"rampart demo: {e.Message}");
             return 1;
         }
-        var pool = new PoolConfig
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            Name = "demo",
-            Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
-            TimeoutMs = 2000,
-            Servers = [new ServerConfig { Host = "127.0.0.1", Port = redis.Port, Weight = 1, Name = "redis-1" }],
-        };
-        await using var server = new ProxyServer(new ProxyConfig { Source = "(demo)", Pools = [pool] }, loggers);
-        await server.StartAsync();
-        int port = ((IPEndPoint)server.GetListenEndPoint("demo")).Port;
+            Console.Error.WriteLine("rampart demo: stopped during start-up");
+            return 130;
+        }
+        finally
+        {
+            if (topology is not null)
+            {
+                topology.Dispose();
+                Console.WriteLine($"rampart demo: killed pids {string.Join(", ", topology.Processes.Select(p => p.Pid))}; removed {topology.Directory}");
+            }
+        }
 
-        Console.WriteLine();
-        Console.WriteLine($"  redis-server (pid {redis.Pid}) on 127.0.0.1:{redis.Port}");
-        Console.WriteLine($"  rampart      on 127.0.0.1:{port}, forwarding to it");
-        Console.WriteLine();
-        Console.WriteLine($"  Try it:   redis-cli -p {port} set hello world");
-        Console.WriteLine($"            redis-cli -p {port} get hello");
-        Console.WriteLine($"            redis-benchmark -p {port} -t get,set -q");
-        Console.WriteLine();
-        Console.WriteLine("  Ctrl-C stops Rampart and the redis-server it started.");
-        Console.WriteLine();
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+    }
 
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
-        await stop.Task;
-        await server.StopAsync(TimeSpan.FromSeconds(1));
-        return 0;
+    /// <summary>A Sentinel pool for the one master name, as a user would write it in rampart.yml.</summary>
+    private static PoolConfig Pool(DemoTopology topology) => new()
+    {
+        Name = PoolName,
+        Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
+        TimeoutMs = 2000,
+        Sentinel = new SentinelConfig
+        {
+            Addresses = topology.Sentinels.Select(s => new SentinelAddress { Host = "127.0.0.1", Port = s.Port }).ToList(),
+            Quorum = DemoTopology.Quorum,
+            CheckIntervalMs = 500,
+        },
+        Servers = [new ServerConfig { Host = DemoTopology.MasterName, Name = DemoTopology.MasterName, Port = 0, Weight = 1 }],
+    };
+
+    private static void PrintUsage(DemoTopology topology, int rampartPort)
+    {
+        var sentinel = topology.Sentinels.First();
+        Console.WriteLine();
+        Console.WriteLine($"  Sentinel topology '{DemoTopology.MasterName}' (files in {topology.Directory}):");
+        foreach (var p in topology.Processes)
+        {
+            string kind = p.Role == "sentinel" ? "redis-sentinel" : "redis-server";
+            Console.WriteLine($"    {p.Role,-9} {kind,-14} pid {p.Pid,-7} on 127.0.0.1:{p.Port}");
+        }
+        Console.WriteLine($"  rampart   (this process) pid {Environment.ProcessId,-7} on 127.0.0.1:{rampartPort}, " +
+                          $"routing to the master {DemoTopology.Quorum} of {topology.Sentinels.Count()} sentinels name");
+        Console.WriteLine();
+        Console.WriteLine($"  Try it:    redis-cli -p {rampartPort} set hello world");
+        Console.WriteLine($"             redis-cli -p {rampartPort} get hello");
+        Console.WriteLine($"             redis-cli -p {rampartPort} -r -1 -i 0.25 incr counter     (keep it running)");
+        Console.WriteLine($"  Failover:  redis-cli -p {sentinel.Port} SENTINEL FAILOVER {DemoTopology.MasterName}");
+        Console.WriteLine($"  Crash:     kill -9 {topology.Master.Pid}     (the master at start; later, the node Where: names; a replica is promoted in ~2 s)");
+        Console.WriteLine($"  Where:     redis-cli -p {sentinel.Port} SENTINEL get-master-addr-by-name {DemoTopology.MasterName}");
+        Console.WriteLine();
+        Console.WriteLine($"  Rampart's log below shows it following: \"failover of '{DemoTopology.MasterName}' under way\" (traffic held),");
+        Console.WriteLine($"  then \"master '{DemoTopology.MasterName}' confirmed at 127.0.0.1:<new port>\"; after a crash, \"no confirmed master\"");
+        Console.WriteLine("  (commands fail with the reason) until the sentinels agree on a new one.");
+        Console.WriteLine();
+        Console.WriteLine("  Ctrl-C stops Rampart, kills every process above and removes the temp dir.");
+        Console.WriteLine();
     }
 }
