@@ -14,6 +14,9 @@ namespace Rampart.Proxy.Topology;
 internal sealed partial class SentinelMonitor : IAsyncDisposable
 {
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromMilliseconds(1000);
+    // A healthy master answers ROLE in well under a millisecond here; a frozen one accepts the TCP connection and
+    // never answers. Waiting long for it would delay the re-check that a +switch-master event asks for.
+    private static readonly TimeSpan RoleTimeout = TimeSpan.FromMilliseconds(300);
 
     private readonly PoolConfig _pool;
     private readonly SentinelConfig _sentinel;
@@ -164,7 +167,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
     {
         try
         {
-            using var connection = await ControlConnection.ConnectAsync(node, _pool.RedisAuth, QueryTimeout, stop);
+            using var connection = await ControlConnection.ConnectAsync(node, _pool.RedisAuth, RoleTimeout, stop);
             var role = await connection.CallAsync(stop, "ROLE");
             return role.Items.Count > 0 ? role : null;
         }
