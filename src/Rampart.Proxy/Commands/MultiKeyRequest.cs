@@ -9,11 +9,33 @@ namespace Rampart.Proxy.Commands;
 /// request per server, sent in the same batch as everything else, and one parent request in the client's reply
 /// queue that completes when the last child has answered, with the children's replies merged in the client's key
 /// order (MGET), summed (DEL, UNLINK, EXISTS, TOUCH) or reduced to one +OK (MSET). An error from any child becomes
-/// the whole reply, as twemproxy does.
+/// the whole reply, as twemproxy does. The same machinery fans keyless commands out to every server of a pool
+/// (ShardedKeyless): their replies are summed, reduced to +OK, required to be identical (SCRIPT LOAD, FUNCTION LIST)
+/// or combined element by element (SCRIPT EXISTS: 1 only where every server says 1).
 /// </summary>
 internal sealed class MultiKeyRequest
 {
-    public enum MergeKind : byte { Values, Sum, Ok }
+    public enum MergeKind : byte
+    {
+        /// <summary>MGET: each key's value from the child that owns it, in the client's key order.</summary>
+        Values,
+        /// <summary>Integer replies added up.</summary>
+        Sum,
+        /// <summary>One +OK once every child said +OK.</summary>
+        Ok,
+        /// <summary>Every child's reply must be byte-identical; that reply, else an error saying they differ.</summary>
+        Same,
+        /// <summary>
+        /// Like <see cref="Same"/>, but arrays may list their elements in any order (FUNCTION LIST: each server lists
+        /// libraries and functions in its own hash table's order). The first child's reply is the answer.
+        /// </summary>
+        SameUpToOrder,
+        /// <summary>Arrays of 0/1 integers of equal length: 1 at a position only where every child has 1.</summary>
+        AllOf,
+    }
+
+    /// <summary>The reply when <see cref="MergeKind.Same"/> children disagree: there is no one answer for the pool.</summary>
+    internal const string ServersDisagree = "ERR rampart: the servers of this pool answered differently, so there is no single answer for the pool";
 
     private static readonly ConcurrentQueue<MultiKeyRequest> Pool = new();
 
@@ -95,6 +117,33 @@ internal sealed class MultiKeyRequest
             case MergeKind.Values:
                 MergeValues(output);
                 break;
+            case MergeKind.Same:
+                var first = _children[0].Payload.Span;
+                foreach (var child in _children)
+                {
+                    if (!child.Payload.Span.SequenceEqual(first))
+                    {
+                        RespWriter.Error(output, ServersDisagree);
+                        return;
+                    }
+                }
+                output.Write(first);
+                break;
+            case MergeKind.AllOf:
+                MergeAllOf(output);
+                break;
+            case MergeKind.SameUpToOrder:
+                string canonical = CanonicalReply.Of(_children[0].Payload.Span);
+                foreach (var child in _children)
+                {
+                    if (CanonicalReply.Of(child.Payload.Span) != canonical)
+                    {
+                        RespWriter.Error(output, ServersDisagree);
+                        return;
+                    }
+                }
+                output.Write(_children[0].Payload.Span);
+                break;
         }
     }
 
@@ -115,10 +164,44 @@ internal sealed class MultiKeyRequest
         }
     }
 
+    /// <summary>SCRIPT EXISTS: a script exists for the pool only where it exists on every server.</summary>
+    private void MergeAllOf(ByteBuffer output)
+    {
+        long count = ReadArrayLength(_children[0].Payload.Span, out _);
+        Span<int> cursor = _children.Count <= 64 ? stackalloc int[_children.Count] : new int[_children.Count];
+        for (int c = 0; c < _children.Count; c++)
+        {
+            if (ReadArrayLength(_children[c].Payload.Span, out cursor[c]) != count)
+                throw new RespProtocolException("Protocol error from server: servers answered arrays of different lengths");
+        }
+        RespWriter.ArrayHeader(output, count);
+        for (long i = 0; i < count; i++)
+        {
+            long all = 1;
+            for (int c = 0; c < _children.Count; c++)
+            {
+                var rest = _children[c].Payload.Span[cursor[c]..];
+                int end = rest.IndexOf((byte)'\n');
+                if (end < 0) throw new RespProtocolException("Protocol error from server: array shorter than its length");
+                if (ReadInteger(rest[..(end + 1)]) == 0) all = 0;
+                cursor[c] += end + 1;
+            }
+            RespWriter.Integer(output, all);
+        }
+    }
+
+    private static long ReadArrayLength(ReadOnlySpan<byte> reply, out int headerLength)
+    {
+        headerLength = HeaderLength(reply);
+        if (!RespNumber.TryParse(reply[1..(headerLength - 2)], out long count) || count < 0)
+            throw new RespProtocolException("Protocol error from server: bad array length");
+        return count;
+    }
+
     private static int HeaderLength(ReadOnlySpan<byte> reply)
     {
         if (reply.Length == 0 || reply[0] != (byte)'*')
-            throw new RespProtocolException("Protocol error from server: MGET did not answer an array");
+            throw new RespProtocolException("Protocol error from server: expected an array reply");
         return reply.IndexOf((byte)'\n') + 1;
     }
 

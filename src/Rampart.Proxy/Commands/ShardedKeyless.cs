@@ -11,11 +11,15 @@ namespace Rampart.Proxy.Commands;
 /// defined (DBSIZE sums; FLUSHALL/FLUSHDB only with <c>allow_flush: true</c>), sent to the first server where every
 /// server gives the same answer (COMMAND, TIME), and refused with the reason otherwise (INFO, KEYS, SCAN, ...),
 /// rather than answering for one server as if it were the whole pool.
+/// Scripts and functions: SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/DELETE/FLUSH/RESTORE/LIST/DUMP go to every
+/// server, so a script or library loaded through Rampart can run wherever its keys live; EVAL/EVALSHA/FCALL (and the
+/// _RO forms) with no keys run on the pool's designated server, the first one listed, always the same one.
 /// </summary>
 internal static class ShardedKeyless
 {
     public static void Dispatch(ClientSession session, PoolRouting routing, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
+        if (TryDispatchScripting(session, routing, command, request, raw, inline)) return;
         string name = command.Parent?.Name ?? command.Name;
         switch (name)
         {
@@ -34,6 +38,39 @@ internal static class ShardedKeyless
             default:
                 session.ReplyError($"ERR rampart: '{command.DisplayName}' names no key, so no single server of pool '{session.Pool.Config.Name}' ({routing.Servers.Count} servers) can answer it for the whole pool; ask a server directly");
                 return;
+        }
+    }
+
+    /// <summary>
+    /// Scripts and functions in a pool of several servers. Returns false for anything else. A keyless script call
+    /// goes to <see cref="PoolRouting.Default"/> (the first server listed): scripts must declare the keys they touch
+    /// (as Redis Cluster requires), so a script without keys may only compute, and any one server would do; one fixed
+    /// server keeps it predictable, and when that server is down such calls fail rather than move.
+    /// </summary>
+    private static bool TryDispatchScripting(ClientSession session, PoolRouting routing, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
+    {
+        switch (command.Name)
+        {
+            case "eval" or "evalsha" or "eval_ro" or "evalsha_ro" or "fcall" or "fcall_ro":
+                CommandDispatcher.Forward(session, routing.Default, request, raw, inline);
+                return true;
+            case "script|load" or "function|load" or "function|dump":
+                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Same);
+                return true;
+            case "function|list":
+                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.SameUpToOrder);
+                return true;
+            case "script|exists":
+                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.AllOf);
+                return true;
+            case "script|flush" or "function|flush" or "function|delete" or "function|restore":
+                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Ok);
+                return true;
+            case "script|help" or "function|help":
+                CommandDispatcher.Forward(session, routing.Default, request, raw, inline);
+                return true;
+            default:
+                return false; // SCRIPT KILL, FUNCTION KILL/STATS are about one server's running script: refused below
         }
     }
 
