@@ -42,7 +42,6 @@ internal static class CommandPolicies
             "readonly" or "readwrite" => SharedConnection,
             "asking" or "restore-asking" => "cluster redirections are handled by rampart itself",
             "save" or "bgsave" or "bgrewriteaof" => Persistence,
-            "client|kill" => ServerConnections,
             "client|unblock" => ServerConnections,
             "client|pause" or "client|unpause" => "it pauses every client of the shared server",
             "client|reply" => "replies on a shared connection cannot be switched off for one client",
@@ -68,6 +67,8 @@ internal static class CommandPolicies
             "command|count" => CommandHandling.Local,
             "client|setname" or "client|getname" or "client|id" or "client|info" or "client|list"
                 or "client|no-evict" or "client|setinfo" => CommandHandling.Local,
+            // Kills Rampart's own clients (of the same pool), never its shared server connections.
+            "client|kill" => CommandHandling.Local,
             // The backend would name rampart's own server user; the session knows whom the client authenticated as.
             "acl|whoami" => CommandHandling.Local,
             _ => CommandHandling.Forward,

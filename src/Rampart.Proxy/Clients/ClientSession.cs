@@ -49,8 +49,11 @@ internal sealed partial class ClientSession
         _reader = new RequestReader(pool.Limits);
         _sentinel = ProxyRequest.Rent(this);
         _head = _tail = _sentinel;
-        RemoteEndPoint = socket.RemoteEndPoint?.ToString() ?? "unix";
-        LocalEndPoint = socket.LocalEndPoint?.ToString() ?? "unix";
+        // Redis names a unix socket client "path:0" in CLIENT LIST; so does Rampart, with its listening socket's path.
+        string unix = pool.Config.Listen.IsUnix ? pool.Config.Listen.UnixPath + ":0" : "unix:0";
+        RemoteEndPoint = socket.AddressFamily == AddressFamily.Unix ? unix : socket.RemoteEndPoint?.ToString() ?? unix;
+        LocalEndPoint = socket.AddressFamily == AddressFamily.Unix ? unix : socket.LocalEndPoint?.ToString() ?? unix;
+        _lastInteraction = Environment.TickCount64;
         IsAuthenticated = pool.Config.RedisAuth is null;
     }
 
@@ -63,6 +66,11 @@ internal sealed partial class ClientSession
     public PoolRuntime Pool => _pool;
     /// <summary>CLIENT SETNAME, answered by Rampart itself.</summary>
     public string? Name { get; set; }
+    /// <summary>The last command this client sent (CLIENT LIST's cmd=), null before the first or after an unknown one.</summary>
+    public Rampart.Protocol.Commands.CommandInfo? LastCommand { get; set; }
+    /// <summary>Environment.TickCount64 of the client's last read (CLIENT LIST's idle=).</summary>
+    public long LastInteraction => Volatile.Read(ref _lastInteraction);
+    private long _lastInteraction;
     public bool IsClosed => _closed;
     /// <summary>True while a request of this session waits for its reply (read for graceful shutdown).</summary>
     public bool HasPendingReplies => Volatile.Read(ref _head.Next) is not null;
@@ -76,6 +84,7 @@ internal sealed partial class ClientSession
                 int read = await _socket.ReceiveAsync(_input.GetMemory(ReadChunk), SocketFlags.None);
                 if (read == 0) _pool.CountClientEof();
                 if (read == 0) break;
+                _lastInteraction = Environment.TickCount64;
                 _input.Advance(read);
                 if (_input.Length > QueryBufferLimit)
                 {

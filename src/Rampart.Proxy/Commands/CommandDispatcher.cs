@@ -17,6 +17,7 @@ internal static class CommandDispatcher
         var command = CommandTable.Find(request.Command);
         if (command is null)
         {
+            session.LastCommand = null;
             session.ReplyError(UnknownCommand(request));
             return;
         }
@@ -25,11 +26,13 @@ internal static class CommandDispatcher
             var sub = CommandTable.FindSubcommand(command, request[1]);
             if (sub is null)
             {
+                session.LastCommand = null;
                 session.ReplyError(CommandTable.UnknownSubcommandMessage(request));
                 return;
             }
             command = sub;
         }
+        session.LastCommand = command; // CLIENT LIST's cmd=, set where Redis sets c->lastcmd: before any check
         if (!command.ArityAccepts(request.Count))
         {
             session.ReplyError(KeyErrorMessages.WrongArity(command));

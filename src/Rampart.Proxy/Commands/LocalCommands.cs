@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Rampart.Protocol;
@@ -51,33 +50,12 @@ internal static class LocalCommands
             case "command|count":
                 RespWriter.Integer(output, CommandTable.All.Count);
                 break;
-            case "client|setname":
-                SetName(session, request, output);
-                break;
-            case "client|getname":
-                if (session.Name is null) RespWriter.NullBulk(output);
-                else RespWriter.Bulk(output, session.Name);
-                break;
-            case "client|id":
-                RespWriter.Integer(output, session.Id);
-                break;
-            case "client|info":
-                RespWriter.Bulk(output, ClientInfoLine(session));
-                break;
-            case "client|list":
-                var list = new StringBuilder();
-                foreach (var other in session.Pool.Sessions.OrderBy(s => s.Id)) list.Append(ClientInfoLine(other));
-                RespWriter.Bulk(output, list.ToString());
-                break;
-            case "client|no-evict":
-            case "client|setinfo":
-                RespWriter.SimpleString(output, "OK"u8);
-                break;
             case "acl|whoami":
                 RespWriter.Bulk(output, "default"u8);
                 break;
             default:
-                RespWriter.Error(output, $"ERR '{command.DisplayName}' is not answered by rampart yet");
+                if (!ClientCommands.TryAnswer(session, command, request, output))
+                    RespWriter.Error(output, $"ERR '{command.DisplayName}' is not answered by rampart yet");
                 break;
         }
         session.CompleteLocal(reply);
@@ -103,16 +81,13 @@ internal static class LocalCommands
             RespWriter.Error(output, "ERR syntax error"u8);
             return;
         }
-        if (password is null)
+        if (password is null && request.Count == 2)
         {
             // Redis 7.0's text when no password is configured (acl.c).
-            RespWriter.Error(output, request.Count == 2
-                ? "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"u8
-                : "WRONGPASS invalid username-password pair or user is disabled."u8);
+            RespWriter.Error(output, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"u8);
             return;
         }
-        bool userOk = request.Count == 2 || Ascii.Equals(request[1], "default"u8);
-        if (userOk && PasswordMatches(request[request.Count - 1], password))
+        if (Authenticates(request.Count == 2 ? "default"u8 : request[1], request[request.Count - 1], password))
         {
             session.IsAuthenticated = true;
             RespWriter.SimpleString(output, "OK"u8);
@@ -122,6 +97,13 @@ internal static class LocalCommands
             RespWriter.Error(output, "WRONGPASS invalid username-password pair or user is disabled."u8);
         }
     }
+
+    /// <summary>
+    /// ACL AUTH against the only user a Rampart pool has, "default": with <c>redis_auth</c> its password is that; without,
+    /// the user is Redis's "nopass" default user, which any password opens.
+    /// </summary>
+    private static bool Authenticates(ReadOnlySpan<byte> user, ReadOnlySpan<byte> given, string? password) =>
+        Ascii.Equals(user, "default"u8) && (password is null || PasswordMatches(given, password));
 
     private static bool PasswordMatches(ReadOnlySpan<byte> given, string expected)
     {
@@ -150,25 +132,18 @@ internal static class LocalCommands
             }
             i = 2;
         }
-        string? name = null;
+        int user = -1, name = -1;
         for (; i < request.Count; i++)
         {
-            bool more = i + 1 < request.Count;
-            if (Ascii.EqualsIgnoreCase(request[i], "AUTH"u8) && i + 2 < request.Count)
+            int more = request.Count - 1 - i;
+            if (Ascii.EqualsIgnoreCase(request[i], "AUTH"u8) && more >= 2)
             {
-                string? password = session.Pool.Config.RedisAuth;
-                bool ok = password is not null && Ascii.Equals(request[i + 1], "default"u8) && PasswordMatches(request[i + 2], password);
-                if (!ok)
-                {
-                    RespWriter.Error(output, "WRONGPASS invalid username-password pair or user is disabled."u8);
-                    return;
-                }
-                session.IsAuthenticated = true;
+                user = i + 1;
                 i += 2;
             }
-            else if (Ascii.EqualsIgnoreCase(request[i], "SETNAME"u8) && more)
+            else if (Ascii.EqualsIgnoreCase(request[i], "SETNAME"u8) && more >= 1)
             {
-                name = Encoding.UTF8.GetString(request[i + 1]);
+                name = i + 1;
                 i++;
             }
             else
@@ -177,12 +152,21 @@ internal static class LocalCommands
                 return;
             }
         }
+        if (user > 0)
+        {
+            if (!Authenticates(request[user], request[user + 1], session.Pool.Config.RedisAuth))
+            {
+                RespWriter.Error(output, "WRONGPASS invalid username-password pair or user is disabled."u8);
+                return;
+            }
+            session.IsAuthenticated = true;
+        }
         if (!session.IsAuthenticated)
         {
             RespWriter.Error(output, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"u8);
             return;
         }
-        if (name is not null) session.Name = name.Length == 0 ? null : name;
+        if (name > 0 && !ClientCommands.TrySetName(session, request[name], output)) return;
 
         RespWriter.ArrayHeader(output, 14);
         RespWriter.Bulk(output, "server"u8);
@@ -199,29 +183,5 @@ internal static class LocalCommands
         RespWriter.Bulk(output, "master"u8);
         RespWriter.Bulk(output, "modules"u8);
         RespWriter.ArrayHeader(output, 0);
-    }
-
-    private static void SetName(ClientSession session, Request request, ByteBuffer output)
-    {
-        var name = request[2];
-        foreach (byte b in name)
-        {
-            // Redis refuses spaces, newlines and other special characters in client names (networking.c).
-            if (b < '!' || b > '~')
-            {
-                RespWriter.Error(output, "ERR Client names cannot contain spaces, newlines or special characters."u8);
-                return;
-            }
-        }
-        session.Name = name.Length == 0 ? null : Encoding.ASCII.GetString(name);
-        RespWriter.SimpleString(output, "OK"u8);
-    }
-
-    /// <summary>A CLIENT LIST line about a Rampart client, in Redis's field order; fields Rampart has no value for are 0.</summary>
-    private static string ClientInfoLine(ClientSession s)
-    {
-        long age = (long)(DateTime.UtcNow - s.ConnectedAt).TotalSeconds;
-        return string.Create(CultureInfo.InvariantCulture,
-            $"id={s.Id} addr={s.RemoteEndPoint} laddr={s.LocalEndPoint} fd=0 name={s.Name} age={age} idle=0 flags=N db={s.Pool.Config.RedisDb} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|info user=default redir=-1 resp=2\n");
     }
 }

@@ -26,6 +26,9 @@ public sealed class RespTestClient : IDisposable
         return new RespTestClient(socket);
     }
 
+    /// <summary>This client's own address, as the server (or Rampart) sees it in CLIENT LIST's addr=.</summary>
+    public string LocalEndPoint => _socket.LocalEndPoint!.ToString()!;
+
     /// <summary>How long a read waits for a reply (30 s by default); pollers use less so a frozen server cannot stall them.</summary>
     public int ReadTimeoutMs
     {

@@ -1,0 +1,171 @@
+using System.Text;
+using Rampart.Proxy.Tests.Infrastructure;
+
+namespace Rampart.Proxy.Tests.Integration;
+
+/// <summary>
+/// CLIENT LIST/INFO/KILL/SETNAME and HELLO answered about Rampart's own clients, in Redis 7.0's formats; the error
+/// texts are compared byte for byte with a real Redis in <see cref="LocalCommandTests"/>.
+/// </summary>
+public sealed class ClientCommandTests(ProxiedRedisFixture fixture) : IClassFixture<ProxiedRedisFixture>
+{
+    private RespTestClient Connect() => RespTestClient.ConnectTcp(fixture.Rampart.Port);
+
+    /// <summary>CLIENT LIST lines as field maps, keyed by id.</summary>
+    private static Dictionary<long, Dictionary<string, string>> Parse(object? reply)
+    {
+        string text = Encoding.UTF8.GetString(Assert.IsType<byte[]>(reply));
+        if (text.Length > 0) Assert.EndsWith("\n", text);
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(ParseLine)
+            .ToDictionary(f => long.Parse(f["id"]));
+    }
+
+    private static Dictionary<string, string> ParseLine(string line) =>
+        line.TrimEnd('\n').Split(' ').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+
+    private static string[] FieldNames(string line) => line.TrimEnd('\n').Split(' ').Select(p => p.Split('=')[0]).ToArray();
+
+    [Fact]
+    public void ClientList_ListsRampartsClients_WithRedisFieldsInRedisOrder()
+    {
+        using var a = Connect();
+        using var b = Connect();
+        Assert.Equal("OK", a.Call("CLIENT", "SETNAME", "alpha"));
+        long idA = (long)a.Call("CLIENT", "ID")!;
+        long idB = (long)b.Call("CLIENT", "ID")!;
+
+        using var asker = Connect();
+        long idAsker = (long)asker.Call("CLIENT", "ID")!;
+        var lines = Parse(asker.Call("CLIENT", "LIST"));
+        Assert.Contains(idA, lines.Keys);
+        Assert.Contains(idB, lines.Keys);
+        Assert.Equal(a.LocalEndPoint, lines[idA]["addr"]);
+        Assert.Equal(b.LocalEndPoint, lines[idB]["addr"]);
+        Assert.Equal(fixture.Rampart.Endpoint, lines[idA]["laddr"]);
+        Assert.Equal("alpha", lines[idA]["name"]);
+        Assert.Equal("", lines[idB]["name"]);
+        Assert.Equal("client|id", lines[idA]["cmd"]);
+        Assert.Equal("client|list", lines[idAsker]["cmd"]);
+        Assert.Equal("0", lines[idA]["db"]);
+
+        // Same fields, same order as the real server prints them.
+        using var direct = RespTestClient.ConnectTcp(fixture.Redis.Port);
+        string redisLine = Encoding.UTF8.GetString((byte[])direct.Call("CLIENT", "INFO")!);
+        string ourLine = Encoding.UTF8.GetString((byte[])a.Call("CLIENT", "INFO")!);
+        Assert.Equal(FieldNames(redisLine), FieldNames(ourLine));
+        Assert.Equal("client|info", ParseLine(ourLine)["cmd"]);
+        Assert.Equal(idA.ToString(), ParseLine(ourLine)["id"]);
+    }
+
+    [Fact]
+    public void ClientList_FiltersByIdAndType()
+    {
+        using var a = Connect();
+        using var b = Connect();
+        long idA = (long)a.Call("CLIENT", "ID")!;
+        long idB = (long)b.Call("CLIENT", "ID")!;
+        Assert.Equal([idB], Parse(a.Call("CLIENT", "LIST", "ID", idB.ToString())).Keys);
+        Assert.Equal(new[] { idA, idB }, Parse(a.Call("CLIENT", "LIST", "ID", idB.ToString(), idA.ToString(), "999999999")).Keys.Order());
+        Assert.Contains(idA, Parse(a.Call("CLIENT", "LIST", "TYPE", "normal")).Keys);
+        Assert.Equal(Array.Empty<byte>(), a.Call("CLIENT", "LIST", "TYPE", "replica"));
+    }
+
+    [Fact]
+    public void ClientList_IdleCountsSecondsSinceTheClientLastSentSomething()
+    {
+        using var sleeper = Connect();
+        long id = (long)sleeper.Call("CLIENT", "ID")!;
+        using var asker = Connect();
+        Thread.Sleep(2100);
+        var idle = long.Parse(Parse(asker.Call("CLIENT", "LIST", "ID", id.ToString()))[id]["idle"]);
+        Assert.InRange(idle, 2, 30);
+        sleeper.Call("PING");
+        idle = long.Parse(Parse(asker.Call("CLIENT", "LIST", "ID", id.ToString()))[id]["idle"]);
+        Assert.Equal(0, idle);
+        Assert.InRange(long.Parse(Parse(asker.Call("CLIENT", "LIST", "ID", id.ToString()))[id]["age"]), 2, 30);
+    }
+
+    [Fact]
+    public void ClientKillById_ClosesThatClientOnly()
+    {
+        using var killer = Connect();
+        using var victim = Connect();
+        using var bystander = Connect();
+        Assert.Equal("OK", victim.Call("SET", "kill:victim", "v"));
+        long victimId = (long)victim.Call("CLIENT", "ID")!;
+
+        Assert.Equal(1L, killer.Call("CLIENT", "KILL", "ID", victimId.ToString()));
+        Assert.Throws<IOException>(() => victim.Call("PING"));
+        Assert.Equal("PONG", killer.Call("PING"));
+        Assert.Equal("v", bystander.CallText("GET", "kill:victim"));
+        Assert.Empty(Parse(killer.Call("CLIENT", "LIST", "ID", victimId.ToString())));
+        Assert.Equal(0L, killer.Call("CLIENT", "KILL", "ID", victimId.ToString()));
+    }
+
+    [Fact]
+    public void ClientKillByAddr_NewAndOldForm()
+    {
+        using var killer = Connect();
+        using var first = Connect();
+        using var second = Connect();
+        Assert.Equal("PONG", first.Call("PING")); // both accepted by Rampart before they are looked for
+        Assert.Equal("PONG", second.Call("PING"));
+        Assert.Equal(1L, killer.Call("CLIENT", "KILL", "ADDR", first.LocalEndPoint));
+        Assert.Throws<IOException>(() => first.Call("PING"));
+        Assert.Equal("OK", killer.Call("CLIENT", "KILL", second.LocalEndPoint));
+        Assert.Throws<IOException>(() => second.Call("PING"));
+        Assert.Equal(new RespError("ERR No such client"), killer.Call("CLIENT", "KILL", second.LocalEndPoint));
+    }
+
+    [Fact]
+    public async Task ClientKillByLaddr_SkipsTheCallerUnlessSkipmeNo()
+    {
+        // A pool of its own, so no other test's clients share the listener address.
+        using var redis = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(redis);
+        {
+            using var caller = RespTestClient.ConnectTcp(rampart.Port);
+            using var other1 = RespTestClient.ConnectTcp(rampart.Port);
+            using var other2 = RespTestClient.ConnectTcp(rampart.Port);
+            Assert.Equal("PONG", other1.Call("PING"));
+            Assert.Equal("PONG", other2.Call("PING"));
+            Assert.Equal(2L, caller.Call("CLIENT", "KILL", "LADDR", rampart.Endpoint));
+            Assert.Throws<IOException>(() => other1.Call("PING"));
+            Assert.Throws<IOException>(() => other2.Call("PING"));
+
+            // Killing itself: the reply comes first, then the connection closes, as in Redis.
+            Assert.Equal(1L, caller.Call("CLIENT", "KILL", "LADDR", rampart.Endpoint, "SKIPME", "no"));
+            Assert.Throws<IOException>(() => caller.ReadReply());
+        }
+    }
+
+    [Fact]
+    public void HelloSetname_NamesTheClient()
+    {
+        using var client = Connect();
+        var hello = Assert.IsType<object?[]>(client.CallText("HELLO", "2", "SETNAME", "via-hello"));
+        Assert.Equal("id", hello[6]);
+        Assert.Equal(client.Call("CLIENT", "ID"), hello[7]);
+        Assert.Equal("via-hello", client.CallText("CLIENT", "GETNAME"));
+    }
+
+    [Fact]
+    public async Task HelloAuth_OnAPoolWithPassword_AuthenticatesAndSetsName_InOneCommand()
+    {
+        using var redis = RedisServerProcess.Start("--requirepass", "s3cret");
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis) with { RedisAuth = "s3cret" });
+        using var client = RespTestClient.ConnectTcp(rampart.Port);
+        Assert.Equal(new RespError("NOAUTH Authentication required."), client.Call("GET", "k"));
+        Assert.StartsWith("NOAUTH HELLO must be called with the client already authenticated",
+            Assert.IsType<RespError>(client.Call("HELLO", "2", "SETNAME", "early")).Message);
+        Assert.Equal(new RespError("WRONGPASS invalid username-password pair or user is disabled."),
+            client.Call("HELLO", "2", "AUTH", "default", "wrong", "SETNAME", "app"));
+        Assert.Equal(new RespError("NOAUTH Authentication required."), client.Call("CLIENT", "GETNAME"));
+
+        var hello = Assert.IsType<object?[]>(client.CallText("HELLO", "2", "AUTH", "default", "s3cret", "SETNAME", "app"));
+        Assert.Equal(14, hello.Length);
+        Assert.Equal("app", client.CallText("CLIENT", "GETNAME"));
+        Assert.Equal("OK", client.Call("SET", "k", "v"));
+    }
+}
