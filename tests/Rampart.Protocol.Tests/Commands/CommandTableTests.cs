@@ -139,7 +139,7 @@ public class CommandTableTests
     [Theory]
     [InlineData("client", "setname", CommandHandling.Local)]
     [InlineData("client", "list", CommandHandling.Local)]
-    [InlineData("client", "kill", CommandHandling.Unsupported)]
+    [InlineData("client", "kill", CommandHandling.Local)]
     [InlineData("client", "tracking", CommandHandling.Unsupported)]
     [InlineData("command", "count", CommandHandling.Local)]
     [InlineData("command", "getkeys", CommandHandling.Forward)]
