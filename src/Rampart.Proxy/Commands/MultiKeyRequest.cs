@@ -30,6 +30,12 @@ internal sealed class MultiKeyRequest
         /// libraries and functions in its own hash table's order). The first child's reply is the answer.
         /// </summary>
         SameUpToOrder,
+        /// <summary>
+        /// INFO: a bulk string of "field:value" lines; the answer keeps the lines every child has (the version, mode,
+        /// role, settings...) and leaves out those that differ (counters, ports, ids), with the section headers that
+        /// still head a line.
+        /// </summary>
+        CommonLines,
         /// <summary>Arrays of 0/1 integers of equal length: 1 at a position only where every child has 1.</summary>
         AllOf,
     }
@@ -131,6 +137,9 @@ internal sealed class MultiKeyRequest
                 break;
             case MergeKind.AllOf:
                 MergeAllOf(output);
+                break;
+            case MergeKind.CommonLines:
+                RespWriter.Bulk(output, InfoMerge.CommonLines(_children.Select(c => c.Payload.Span.ToArray())));
                 break;
             case MergeKind.SameUpToOrder:
                 string canonical = CanonicalReply.Of(_children[0].Payload.Span);

@@ -8,8 +8,9 @@ namespace Rampart.Proxy.Commands;
 
 /// <summary>
 /// Commands without keys in a pool of several servers: sent to every server where the combined answer is well
-/// defined (DBSIZE sums; FLUSHALL/FLUSHDB only with <c>allow_flush: true</c>), sent to the first server where every
-/// server gives the same answer (COMMAND, TIME), and refused with the reason otherwise (INFO, KEYS, SCAN, ...),
+/// defined (DBSIZE sums; INFO keeps the lines every server has in common; FLUSHALL/FLUSHDB only with
+/// <c>allow_flush: true</c>), sent to the first server where every
+/// server gives the same answer (COMMAND, TIME), and refused with the reason otherwise (KEYS, SCAN, ...),
 /// rather than answering for one server as if it were the whole pool.
 /// Scripts and functions: SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/DELETE/FLUSH/RESTORE/LIST/DUMP go to every
 /// server, so a script or library loaded through Rampart can run wherever its keys live; EVAL/EVALSHA/FCALL (and the
@@ -25,6 +26,9 @@ internal static class ShardedKeyless
         {
             case "dbsize":
                 FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Sum);
+                return;
+            case "info":
+                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.CommonLines);
                 return;
             case "flushall" or "flushdb":
                 if (session.Pool.Config.AllowFlush)

@@ -134,14 +134,49 @@ public sealed class ShardedPoolTests(ShardedPoolFixture fixture) : IClassFixture
     public void KeylessServerCommands_AreRefusedWithReason_NotAnsweredForOneServer()
     {
         using var client = new RawClient(fixture.Rampart.Port);
-        foreach (var command in new[] { new[] { "KEYS", "*" }, ["SCAN", "0"], ["RANDOMKEY"], ["INFO"] })
+        foreach (var command in new[] { new[] { "KEYS", "*" }, ["SCAN", "0"], ["RANDOMKEY"], ["CONFIG", "GET", "maxmemory"] })
         {
             client.Send(Resp(command));
             string reply = client.ReadLine();
-            Assert.StartsWith($"-ERR rampart: '{command[0]}' names no key", reply);
+            Assert.StartsWith($"-ERR rampart: '{string.Join(' ', command.Take(command[0] == "CONFIG" ? 2 : 1))}' names no key", reply);
         }
         client.Send(Resp("TIME"));
         Assert.Equal("*2", client.ReadLine());
+    }
+
+    [Fact]
+    public void Info_KeepsTheLinesEveryServerHasInCommon_AndNoOneServersCounters()
+    {
+        using var client = new RespTestClient_(fixture.Rampart.Port);
+        string merged = client.Info("INFO");
+        var perServer = fixture.Servers.Select(s => Lines(RespTestClient_.InfoOf(s.Port))).ToArray();
+        string version = perServer[0].First(l => l.StartsWith("redis_version:"));
+        Assert.Contains(version, Lines(merged));
+        Assert.Contains("redis_mode:standalone", Lines(merged));
+        Assert.Contains("role:master", Lines(merged));
+        Assert.StartsWith("# Server\r\n", merged);
+        Assert.DoesNotContain(Lines(merged), l => l.StartsWith("tcp_port:") || l.StartsWith("run_id:") || l.StartsWith("process_id:"));
+        // The server section holds no counters, so taken again it still says the same: every line kept is on every server.
+        var serverSection = perServer.Select(p => p.TakeWhile(l => l.Length > 0).ToArray()).ToArray();
+        foreach (string line in Lines(client.Info("INFO", "server")).Where(l => l.Length > 0 && !l.StartsWith('#')))
+            Assert.All(serverSection, server => Assert.Contains(line, server));
+        Assert.Contains("# Replication", client.Info("INFO", "replication"));
+        Assert.DoesNotContain("# Server", client.Info("INFO", "replication"));
+    }
+
+    private static string[] Lines(string info) => info.Split("\r\n");
+
+    /// <summary>INFO through Rampart or straight to one server, as text.</summary>
+    private sealed class RespTestClient_(int port) : IDisposable
+    {
+        private readonly RespTestClient _client = RespTestClient.ConnectTcp(port);
+        public string Info(params string[] args) => (string)_client.CallText(args)!;
+        public static string InfoOf(int port)
+        {
+            using var c = new RespTestClient_(port);
+            return c.Info("INFO");
+        }
+        public void Dispose() => _client.Dispose();
     }
 
     [Fact]
