@@ -44,7 +44,6 @@ internal static class CommandPolicies
             "save" or "bgsave" or "bgrewriteaof" => Persistence,
             "client|unblock" => ServerConnections,
             "client|pause" or "client|unpause" => "it pauses every client of the shared server",
-            "client|reply" => "replies on a shared connection cannot be switched off for one client",
             "client|tracking" or "client|caching" or "client|getredir" or "client|trackinginfo" => Tracking,
             "config|set" or "config|rewrite" => ServerConfig,
             "config|resetstat" or "latency|reset" or "slowlog|reset" => "it resets statistics shared by every client",
@@ -69,6 +68,8 @@ internal static class CommandPolicies
                 or "client|no-evict" or "client|setinfo" => CommandHandling.Local,
             // Kills Rampart's own clients (of the same pool), never its shared server connections.
             "client|kill" => CommandHandling.Local,
+            // Replies are written by the client's own session, which can skip them without touching the server side.
+            "client|reply" => CommandHandling.Local,
             // The backend would name rampart's own server user; the session knows whom the client authenticated as.
             "acl|whoami" => CommandHandling.Local,
             _ => CommandHandling.Forward,

@@ -27,6 +27,8 @@ internal sealed class ProxyRequest
     public ProxyRequest? Next;
     /// <summary>Environment.TickCount64 when the request was handed to the server socket, for timeouts.</summary>
     public long SentTick;
+    /// <summary>CLIENT REPLY OFF/SKIP: the reply is not written to the client (the request still keeps its place).</summary>
+    public bool Silent;
     private volatile bool _completed;
 
     public bool IsCompleted => _completed;
@@ -82,6 +84,7 @@ internal sealed class ProxyRequest
         Client = null;
         Parent = null;
         Next = null;
+        Silent = false;
         _completed = false;
         Payload.Clear();
         Payload.ShrinkIfEmpty(KeepPayload);

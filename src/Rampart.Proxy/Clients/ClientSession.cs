@@ -180,6 +180,7 @@ internal sealed partial class ClientSession
 
     private void Append(ProxyRequest request)
     {
+        if (_replyMode != ReplyMode.On) MarkSilent(request);
         Volatile.Write(ref _tail.Next, request);
         _tail = request;
     }
@@ -234,7 +235,7 @@ internal sealed partial class ClientSession
                     var next = Volatile.Read(ref _head.Next);
                     if (next is null || !next.IsCompleted) break;
                     int length = next.Payload.Length;
-                    if (!_closed) _output.Write(next.Payload.Span);
+                    if (!_closed && !next.Silent) _output.Write(next.Payload.Span);
                     Interlocked.Add(ref _unsentReplyBytes, -length);
                     var previous = _head;
                     _head = next;
@@ -262,6 +263,29 @@ internal sealed partial class ClientSession
         await _socket.SendAsync(_output.Memory, SocketFlags.None);
         _output.Clear();
         _output.ShrinkIfEmpty(KeepBuffer);
+    }
+
+    /// <summary>CLIENT REPLY: whether this client's replies are written (On), dropped (Off), or the next one dropped.</summary>
+    public enum ReplyMode : byte { On, Off, SkipNext }
+
+    private ReplyMode _replyMode;
+
+    /// <summary>
+    /// CLIENT REPLY ON/OFF/SKIP, called while the CLIENT REPLY request itself is the newest in the queue: OFF and SKIP
+    /// are not answered (as in Redis), so that request is dropped too. Each request keeps its place in the queue and
+    /// is still sent and completed; only writing its reply is skipped, so ordering is untouched.
+    /// </summary>
+    public void SetReplyMode(ProxyRequest current, ReplyMode mode)
+    {
+        if (mode == ReplyMode.SkipNext && _replyMode == ReplyMode.Off) return; // Redis: SKIP while OFF changes nothing
+        current.Silent = mode != ReplyMode.On;
+        _replyMode = mode;
+    }
+
+    private void MarkSilent(ProxyRequest request)
+    {
+        request.Silent = true;
+        if (_replyMode == ReplyMode.SkipNext) _replyMode = ReplyMode.On;
     }
 
     public void Close()

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Rampart.Protocol;
 using Rampart.Protocol.Commands;
+using Rampart.Proxy.Backends;
 using Rampart.Proxy.Clients;
 
 namespace Rampart.Proxy.Commands;
@@ -15,10 +16,14 @@ namespace Rampart.Proxy.Commands;
 internal static class ClientCommands
 {
     /// <summary>Answers <paramref name="command"/> (a client|* entry); returns false for one it does not know.</summary>
-    public static bool TryAnswer(ClientSession session, CommandInfo command, Request request, ByteBuffer output)
+    public static bool TryAnswer(ClientSession session, CommandInfo command, Request request, ProxyRequest reply)
     {
+        var output = reply.Payload;
         switch (command.Name)
         {
+            case "client|reply":
+                Reply(session, request, reply);
+                return true;
             case "client|setname":
                 if (TrySetName(session, request[2], output)) RespWriter.SimpleString(output, "OK"u8);
                 return true;
@@ -62,6 +67,20 @@ internal static class ClientCommands
         }
         session.Name = name.Length == 0 ? null : Encoding.ASCII.GetString(name);
         return true;
+    }
+
+    /// <summary>CLIENT REPLY ON (+OK) | OFF | SKIP (no reply, as in Redis), else Redis's syntax error.</summary>
+    private static void Reply(ClientSession session, Request request, ProxyRequest reply)
+    {
+        var mode = request[2];
+        if (Ascii.EqualsIgnoreCase(mode, "on"u8))
+        {
+            session.SetReplyMode(reply, ClientSession.ReplyMode.On);
+            RespWriter.SimpleString(reply.Payload, "OK"u8);
+        }
+        else if (Ascii.EqualsIgnoreCase(mode, "off"u8)) session.SetReplyMode(reply, ClientSession.ReplyMode.Off);
+        else if (Ascii.EqualsIgnoreCase(mode, "skip"u8)) session.SetReplyMode(reply, ClientSession.ReplyMode.SkipNext);
+        else RespWriter.Error(reply.Payload, KeyErrorMessages.SyntaxError);
     }
 
     private static bool IsOnOrOff(ReadOnlySpan<byte> value) =>

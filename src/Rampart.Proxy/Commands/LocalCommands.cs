@@ -54,7 +54,7 @@ internal static class LocalCommands
                 RespWriter.Bulk(output, "default"u8);
                 break;
             default:
-                if (!ClientCommands.TryAnswer(session, command, request, output))
+                if (!ClientCommands.TryAnswer(session, command, request, reply))
                     RespWriter.Error(output, $"ERR '{command.DisplayName}' is not answered by rampart yet");
                 break;
         }

@@ -140,6 +140,37 @@ public sealed class ClientCommandTests(ProxiedRedisFixture fixture) : IClassFixt
         }
     }
 
+    [Theory]
+    [InlineData("CLIENT REPLY OFF|SET {k} 1|GET {k}|INCR {k}|NOSUCH|CLIENT REPLY ON|GET {k}")]
+    [InlineData("CLIENT REPLY SKIP|SET {k} 1|GET {k}|CLIENT REPLY SKIP|CLIENT REPLY ON|GET {k}")]
+    [InlineData("CLIENT REPLY ON|CLIENT REPLY maybe|CLIENT REPLY OFF|CLIENT REPLY maybe|CLIENT REPLY ON|PING")]
+    [InlineData("CLIENT REPLY OFF|MSET {k}a 1 {k}b 2|MGET {k}a {k}b x|CLIENT REPLY SKIP|MGET {k}a {k}b|CLIENT REPLY ON|CLIENT REPLY SKIP|MGET {k}a {k}b x|MGET {k}b {k}a")]
+    public void ClientReply_OffSkipOn_DropsExactlyTheRepliesRedisDrops(string script)
+    {
+        string key = $"reply:{Guid.NewGuid():N}";
+        var commands = script.Split('|').Select(c => c.Replace("{k}", key).Split(' ')).ToArray();
+        string raw = string.Concat(commands.Select(c => ConcurrencyTests.Resp(c))) + ConcurrencyTests.Resp("ECHO", "end");
+
+        string expected = ReadUntilEnd(fixture.Redis.Port, raw);
+        Assert.EndsWith("$3\r\nend\r\n", expected);
+        Assert.Equal(expected, ReadUntilEnd(fixture.Rampart.Port, raw));
+    }
+
+    /// <summary>Sends <paramref name="raw"/> and reads until the closing ECHO's reply.</summary>
+    private static string ReadUntilEnd(int port, string raw)
+    {
+        using var client = new RawClient(port);
+        client.Send(raw);
+        var text = new StringBuilder();
+        while (!text.ToString().EndsWith("$3\r\nend\r\n"))
+        {
+            string line = client.ReadLine();
+            Assert.True(line.Length > 0 || text.Length < 100_000, "no closing reply");
+            text.Append(line).Append("\r\n");
+        }
+        return text.ToString();
+    }
+
     [Fact]
     public void HelloSetname_NamesTheClient()
     {

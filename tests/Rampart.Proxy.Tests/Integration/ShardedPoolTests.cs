@@ -180,6 +180,27 @@ public sealed class ShardedPoolTests(ShardedPoolFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void ClientReplyOff_DropsTheMergedRepliesOfSplitCommands_AndOnBringsThemBack()
+    {
+        using var client = new RawClient(fixture.Rampart.Port);
+        var keys = Keys("silent", 9);
+        client.Send(Resp("CLIENT", "REPLY", "OFF") + Resp(["MSET", .. keys.SelectMany(k => new[] { k, k })])
+                    + Resp(["MGET", .. keys]) + Resp(["DEL", .. keys.Take(3)]) + Resp("CLIENT", "REPLY", "ON") + Resp(["MGET", .. keys]));
+        Assert.Equal("+OK", client.ReadLine());
+        Assert.Equal("*9", client.ReadLine());
+        Assert.Equal("$-1", client.ReadLine());
+        Assert.Equal("$-1", client.ReadLine());
+        Assert.Equal("$-1", client.ReadLine());
+        foreach (var key in keys.Skip(3))
+        {
+            client.ReadLine();
+            Assert.Equal(key, client.ReadLine());
+        }
+        client.Send(Resp("PING"));
+        Assert.Equal("+PONG", client.ReadLine());
+    }
+
+    [Fact]
     public async Task ConcurrentSplitCommands_RepliesNeverCrossClients()
     {
         var tasks = Enumerable.Range(0, 40).Select(c => Task.Run(async () =>
