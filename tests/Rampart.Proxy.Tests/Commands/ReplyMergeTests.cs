@@ -1,0 +1,52 @@
+using System.Text;
+using Rampart.Protocol;
+using Rampart.Proxy.Commands;
+
+namespace Rampart.Proxy.Tests.Commands;
+
+/// <summary>The pure parts of fanned-out replies: INFO's common lines and order-free comparison of arrays.</summary>
+public sealed class ReplyMergeTests
+{
+    private static byte[] Bulk(string text) => Encoding.UTF8.GetBytes($"${Encoding.UTF8.GetByteCount(text)}\r\n{text}\r\n");
+
+    [Fact]
+    public void InfoCommonLines_KeepsSharedLines_AndOnlyTheHeadersThatStillHeadOne()
+    {
+        string a = "# Server\r\nredis_version:7.0.15\r\ntcp_port:1\r\n\r\n# Clients\r\nconnected_clients:3\r\n\r\n# Replication\r\nrole:master\r\n";
+        string b = "# Server\r\nredis_version:7.0.15\r\ntcp_port:2\r\n\r\n# Clients\r\nconnected_clients:4\r\n\r\n# Replication\r\nrole:master\r\n";
+        Assert.Equal("# Server\r\nredis_version:7.0.15\r\n\r\n# Replication\r\nrole:master\r\n", InfoMerge.CommonLines([Bulk(a), Bulk(b)]));
+    }
+
+    [Fact]
+    public void InfoCommonLines_NothingShared_IsEmpty()
+    {
+        Assert.Equal("", InfoMerge.CommonLines([Bulk("# Server\r\nx:1\r\n"), Bulk("# Server\r\nx:2\r\n")]));
+    }
+
+    [Fact]
+    public void InfoCommonLines_ANonBulkReply_IsAProtocolError()
+    {
+        Assert.Throws<RespProtocolException>(() => InfoMerge.CommonLines([":1\r\n"u8.ToArray()]));
+    }
+
+    [Theory]
+    [InlineData("*2\r\n$1\r\na\r\n$1\r\nb\r\n", "*2\r\n$1\r\nb\r\n$1\r\na\r\n", true)]
+    [InlineData("*1\r\n*2\r\n:1\r\n:2\r\n", "*1\r\n*2\r\n:2\r\n:1\r\n", true)]
+    [InlineData("*2\r\n$1\r\na\r\n$1\r\nb\r\n", "*2\r\n$1\r\na\r\n$1\r\nc\r\n", false)]
+    [InlineData("*1\r\n$-1\r\n", "*1\r\n$0\r\n\r\n", false)]
+    [InlineData("*-1\r\n", "*0\r\n", false)]
+    [InlineData("+OK\r\n", "+OK\r\n", true)]
+    public void CanonicalReply_EqualUpToArrayOrder(string left, string right, bool equal)
+    {
+        Assert.Equal(equal, CanonicalReply.Of(Encoding.UTF8.GetBytes(left)) == CanonicalReply.Of(Encoding.UTF8.GetBytes(right)));
+    }
+
+    [Theory]
+    [InlineData("*2\r\n$1\r\na\r\n")]
+    [InlineData("$5\r\nab\r\n")]
+    [InlineData("*1\r\n:1\r\nextra")]
+    public void CanonicalReply_MalformedOrCut_IsAProtocolError(string reply)
+    {
+        Assert.Throws<RespProtocolException>(() => CanonicalReply.Of(Encoding.UTF8.GetBytes(reply)));
+    }
+}
