@@ -282,6 +282,17 @@ internal sealed partial class ClientSession
         _replyMode = mode;
     }
 
+    /// <summary>
+    /// RESET: replies back on, its own included, as Redis does. A SKIP before the RESET still drops the RESET's reply
+    /// (Redis turned it into "skip this command" before running it).
+    /// </summary>
+    public void ResetReplyMode(ProxyRequest current)
+    {
+        if (_replyMode != ReplyMode.Off) return;
+        _replyMode = ReplyMode.On;
+        current.Silent = false;
+    }
+
     private void MarkSilent(ProxyRequest request)
     {
         request.Silent = true;

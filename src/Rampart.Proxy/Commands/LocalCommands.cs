@@ -34,6 +34,7 @@ internal static class LocalCommands
                 session.CloseAfterReplies();
                 break;
             case "reset":
+                session.ResetReplyMode(reply);
                 session.Name = null;
                 session.IsAuthenticated = session.Pool.Config.RedisAuth is null;
                 RespWriter.SimpleString(output, "RESET"u8);

@@ -144,6 +144,7 @@ public sealed class ClientCommandTests(ProxiedRedisFixture fixture) : IClassFixt
     [InlineData("CLIENT REPLY OFF|SET {k} 1|GET {k}|INCR {k}|NOSUCH|CLIENT REPLY ON|GET {k}")]
     [InlineData("CLIENT REPLY SKIP|SET {k} 1|GET {k}|CLIENT REPLY SKIP|CLIENT REPLY ON|GET {k}")]
     [InlineData("CLIENT REPLY ON|CLIENT REPLY maybe|CLIENT REPLY OFF|CLIENT REPLY maybe|CLIENT REPLY ON|PING")]
+    [InlineData("CLIENT REPLY OFF|PING|RESET|PING|CLIENT REPLY SKIP|RESET|PING")]
     [InlineData("CLIENT REPLY OFF|MSET {k}a 1 {k}b 2|MGET {k}a {k}b x|CLIENT REPLY SKIP|MGET {k}a {k}b|CLIENT REPLY ON|CLIENT REPLY SKIP|MGET {k}a {k}b x|MGET {k}b {k}a")]
     public void ClientReply_OffSkipOn_DropsExactlyTheRepliesRedisDrops(string script)
     {
