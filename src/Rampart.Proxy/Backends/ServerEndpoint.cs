@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -55,6 +56,12 @@ internal sealed class ServerEndpoint : IDisposable
     public EndPoint? Address => _address;
     public TimeSpan ConnectTimeout { get; }
     public ServerStats Stats { get; } = new();
+    /// <summary>Per-command requests, errors and latency of the requests sent to this server.</summary>
+    public Observability.CommandMetrics Commands { get; } = new();
+
+    /// <summary>Counts a request that fails without a reply from the server (unreachable, lost connection, timeout).</summary>
+    public void RecordFailure(ProxyRequest request) =>
+        Commands.Record(request.CommandId, Stopwatch.GetTimestamp() - request.StartTimestamp, error: true);
     /// <summary>redis_version from INFO at the last connect.</summary>
     public string? ServerVersion { get; set; }
     public IReadOnlyList<ServerConnection> Connections => _connections;

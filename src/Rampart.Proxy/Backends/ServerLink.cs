@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
@@ -132,6 +133,8 @@ internal sealed class ServerLink
         int replies = 0;
         long requestBytes = 0;
         ClientSession? last = null;
+        long now = 0;
+        var metrics = _server.Commands;
         while (buffer.Length > 0 && _scanner.TryScan(buffer.Span, out int length))
         {
             if (!InFlight.TryDequeue(out var request))
@@ -139,7 +142,10 @@ internal sealed class ServerLink
             var client = request.Client!;
             var parent = request.Parent;
             requestBytes += request.Payload.Length; // still the request: the reply replaces it below
-            if (buffer.Span[0] == (byte)'-') CheckTopologyError(buffer.Span[..length]);
+            bool isError = buffer.Span[0] == (byte)'-';
+            if (isError) CheckTopologyError(buffer.Span[..length]);
+            if (now == 0) now = Stopwatch.GetTimestamp(); // once per read: every reply in it arrived together
+            metrics.Record(request.CommandId, now - request.StartTimestamp, isError);
             request.CompleteQuietly(buffer.Span[..length]);
             if (parent is null) client.AccountReply(length);
             else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
@@ -181,6 +187,7 @@ internal sealed class ServerLink
         int failed = 0;
         while (InFlight.TryDequeue(out var request))
         {
+            _server.RecordFailure(request);
             request.Fail(error);
             failed++;
         }
