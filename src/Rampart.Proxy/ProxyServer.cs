@@ -23,7 +23,14 @@ public sealed partial class ProxyServer : IAsyncDisposable
         Config = config;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger("Rampart.Proxy");
+        RequestSampler = new Observability.RequestSampler(_loggers);
     }
+
+    /// <summary>Topology events of every pool (bounded ring), for the admin API.</summary>
+    public Observability.TopologyEventLog Events { get; } = new();
+
+    /// <summary>Per-request debug logging, off unless switched on (admin API <c>/loglevel</c>).</summary>
+    public Observability.RequestSampler RequestSampler { get; }
 
     public ProxyConfig Config { get; }
 
@@ -34,7 +41,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
         {
             foreach (var poolConfig in Config.Pools)
             {
-                var pool = new PoolRuntime(poolConfig, _ticker, _loggers);
+                var pool = new PoolRuntime(poolConfig, _ticker, _loggers, Events, RequestSampler);
                 PoolListener listener;
                 try
                 {
@@ -118,6 +125,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
             pool.Dispose();
         }
         _pools.Clear();
+        PublishStatsSnapshot();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.Zero);

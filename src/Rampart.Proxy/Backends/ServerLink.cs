@@ -146,6 +146,7 @@ internal sealed class ServerLink
             if (isError) CheckTopologyError(buffer.Span[..length]);
             if (now == 0) now = Stopwatch.GetTimestamp(); // once per read: every reply in it arrived together
             metrics.Record(request.CommandId, now - request.StartTimestamp, isError);
+            _server.RequestSampler?.Observe(_server.Pool.Name, _server.Endpoint, request.CommandId, now - request.StartTimestamp, isError);
             request.CompleteQuietly(buffer.Span[..length]);
             if (parent is null) client.AccountReply(length);
             else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
