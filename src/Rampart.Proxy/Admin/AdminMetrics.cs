@@ -34,11 +34,11 @@ internal sealed class AdminMetrics : IDisposable
             description: "Requests sent to a backend, per pool, backend and command (a split MGET counts once per backend)");
         _meter.CreateObservableCounter("rampart.request.errors", () => PerCommand((p, b, c) => c.Errors),
             description: "Requests answered with an error reply, or failed by Rampart (timeout, lost connection, backend down)");
-        _meter.CreateObservableCounter("rampart.command.duration.bucket", CommandBuckets,
+        _meter.CreateObservableCounter("rampart.command.duration.seconds.bucket", CommandBuckets,
             description: "Latency histogram per command, seconds (cumulative buckets; read with histogram_quantile)");
-        _meter.CreateObservableCounter("rampart.command.duration.sum", () => PerCommandSum(),
-            unit: "s", description: "Total latency per command, seconds");
-        _meter.CreateObservableCounter("rampart.backend.duration.bucket", BackendBuckets,
+        _meter.CreateObservableCounter("rampart.command.duration.seconds.sum", () => PerCommandSum(),
+            description: "Total latency per command, seconds");
+        _meter.CreateObservableCounter("rampart.backend.duration.seconds.bucket", BackendBuckets,
             description: "Latency histogram per backend, seconds (cumulative buckets; read with histogram_quantile)");
 
         _meter.CreateObservableGauge("rampart.clients", () => PerPool(p => (long)p.Clients),

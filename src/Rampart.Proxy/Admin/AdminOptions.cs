@@ -9,6 +9,18 @@ public sealed record AdminOptions
     public string? Password { get; init; }
 
     public bool RequiresAuth => User is not null && Password is not null;
+
+    /// <summary>host:port as the config reads it, plus port 0 (any free port: tests, and --admin-listen HOST:0).</summary>
+    internal static bool TryParseListen(string text, out string host, out int port, out string error)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon > 0 && text.AsSpan(colon + 1).SequenceEqual("0"))
+        {
+            port = 0;
+            return Configuration.HostPortParser.TryParseHost(text[..colon], out host, out error, text);
+        }
+        return Configuration.HostPortParser.TryParse(text, out host, out port, out error);
+    }
 }
 
 /// <summary>Where the admin options come from: <c>rampart: admin:</c> in the config, or <c>--admin-listen</c>, which wins.</summary>
@@ -22,7 +34,7 @@ public static class AdminSettings
         if (listenOverride is not null)
         {
             // The file's own admin listen was checked against the pools when it was loaded; the override is checked here.
-            if (!Configuration.HostPortParser.TryParse(listenOverride, out var host, out var port, out var error))
+            if (!AdminOptions.TryParseListen(listenOverride, out var host, out var port, out var error))
                 return (null, $"--admin-listen {error} (expected host:port)");
             var clash = config.Pools.FirstOrDefault(p => !p.Listen.IsUnix && p.Listen.Port == port && port != 0
                 && string.Equals(p.Listen.Host, host, StringComparison.OrdinalIgnoreCase));

@@ -87,7 +87,7 @@ public sealed partial class AdminServer : IAsyncDisposable
 
     private WebApplication Build(AdminOptions options, ILoggerFactory loggers)
     {
-        if (!HostPortParser.TryParse(options.Listen, out var host, out var port, out var error))
+        if (!AdminOptions.TryParseListen(options.Listen, out var host, out var port, out var error))
             throw new IOException($"admin listen {options.Listen}: {error}");
         ListenAddress = new IPEndPoint(Resolve(host), port);
 
