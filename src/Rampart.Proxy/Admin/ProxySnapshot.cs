@@ -40,7 +40,7 @@ internal sealed record BackendSnapshot(string Name, string Address, string Role,
 
     public static BackendSnapshot Take(ServerEndpoint server)
     {
-        var commands = server.Commands.Snapshot();
+        var commands = server.Commands?.Snapshot() ?? [];
         var buckets = new long[LatencyBuckets.Count];
         long requests = 0, errors = 0;
         foreach (var command in commands)

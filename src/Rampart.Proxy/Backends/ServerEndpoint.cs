@@ -28,8 +28,10 @@ internal sealed class ServerEndpoint : IDisposable
     private long _ejectedUntilTick;
     private readonly Action<ServerEndpoint>? _onEjectionChanged;
 
-    public ServerEndpoint(PoolConfig pool, ServerConfig config, FlushTicker ticker, ILogger logger, Action<ServerEndpoint>? onEjectionChanged = null)
+    public ServerEndpoint(PoolConfig pool, ServerConfig config, FlushTicker ticker, ILogger logger,
+        Action<ServerEndpoint>? onEjectionChanged = null, bool recordMetrics = true)
     {
+        Commands = recordMetrics ? new Observability.CommandMetrics() : null;
         _onEjectionChanged = onEjectionChanged;
         Pool = pool;
         Config = config;
@@ -56,15 +58,17 @@ internal sealed class ServerEndpoint : IDisposable
     public EndPoint? Address => _address;
     public TimeSpan ConnectTimeout { get; }
     public ServerStats Stats { get; } = new();
-    /// <summary>Per-command requests, errors and latency of the requests sent to this server.</summary>
-    public Observability.CommandMetrics Commands { get; } = new();
+    /// <summary>Per-command requests, errors and latency of the requests sent to this server; null when not recorded.</summary>
+    public Observability.CommandMetrics? Commands { get; }
 
     /// <summary>Counts a request that fails without a reply from the server (unreachable, lost connection, timeout).</summary>
     public void RecordFailure(ProxyRequest request)
     {
+        var sampler = RequestSampler;
+        if (Commands is null && (sampler is null || sampler.Every == 0)) return;
         long elapsed = Stopwatch.GetTimestamp() - request.StartTimestamp;
-        Commands.Record(request.CommandId, elapsed, error: true);
-        RequestSampler?.Observe(Pool.Name, Endpoint, request.CommandId, elapsed, error: true);
+        Commands?.Record(request.CommandId, elapsed, error: true);
+        sampler?.Observe(Pool.Name, Endpoint, request.CommandId, elapsed, error: true);
     }
     /// <summary>redis_version from INFO at the last connect.</summary>
     public string? ServerVersion { get; set; }

@@ -135,6 +135,8 @@ internal sealed class ServerLink
         ClientSession? last = null;
         long now = 0;
         var metrics = _server.Commands;
+        var sampler = _server.RequestSampler;
+        bool timed = metrics is not null || (sampler is not null && sampler.Every != 0);
         while (buffer.Length > 0 && _scanner.TryScan(buffer.Span, out int length))
         {
             if (!InFlight.TryDequeue(out var request))
@@ -144,9 +146,12 @@ internal sealed class ServerLink
             requestBytes += request.Payload.Length; // still the request: the reply replaces it below
             bool isError = buffer.Span[0] == (byte)'-';
             if (isError) CheckTopologyError(buffer.Span[..length]);
-            if (now == 0) now = Stopwatch.GetTimestamp(); // once per read: every reply in it arrived together
-            metrics.Record(request.CommandId, now - request.StartTimestamp, isError);
-            _server.RequestSampler?.Observe(_server.Pool.Name, _server.Endpoint, request.CommandId, now - request.StartTimestamp, isError);
+            if (timed)
+            {
+                if (now == 0) now = Stopwatch.GetTimestamp(); // once per read: every reply in it arrived together
+                metrics?.Record(request.CommandId, now - request.StartTimestamp, isError);
+                sampler?.Observe(_server.Pool.Name, _server.Endpoint, request.CommandId, now - request.StartTimestamp, isError);
+            }
             request.CompleteQuietly(buffer.Span[..length]);
             if (parent is null) client.AccountReply(length);
             else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);

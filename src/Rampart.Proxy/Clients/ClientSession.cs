@@ -82,7 +82,7 @@ internal sealed partial class ClientSession
                 if (read == 0) _pool.CountClientEof();
                 if (read == 0) break;
                 _input.Advance(read);
-                _readTimestamp = Stopwatch.GetTimestamp(); // once per read, shared by the requests it carries
+                if (_pool.TimesRequests) _readTimestamp = Stopwatch.GetTimestamp(); // once per read, shared by its requests
                 if (_input.Length > QueryBufferLimit)
                 {
                     LogQueryLimit(Id, RemoteEndPoint, _input.Length);

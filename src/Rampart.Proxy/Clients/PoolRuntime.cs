@@ -26,17 +26,25 @@ internal sealed partial class PoolRuntime : IDisposable
     private long _serverEjects;
 
     public PoolRuntime(PoolConfig config, FlushTicker ticker, ILoggerFactory loggers,
-        Observability.TopologyEventLog? events = null, Observability.RequestSampler? sampler = null)
+        Observability.TopologyEventLog? events = null, Observability.RequestSampler? sampler = null, bool recordMetrics = true)
     {
         Config = config;
+        _sampler = sampler;
+        _recordMetrics = recordMetrics;
         Events = events ?? new Observability.TopologyEventLog();
         var logger = loggers.CreateLogger("Rampart.Backends");
         _logger = logger;
-        var servers = config.Servers.Select(s => new ServerEndpoint(config, s, ticker, logger, OnServerEjected) { RequestSampler = sampler }).ToArray();
+        var servers = config.Servers.Select(s => new ServerEndpoint(config, s, ticker, logger, OnServerEjected, recordMetrics) { RequestSampler = sampler }).ToArray();
         _routing = new PoolRouting(config, servers);
         if (config.Sentinel is not null)
             _sentinels = new Topology.SentinelMonitor(config, servers, loggers.CreateLogger("Rampart.Sentinel"), Events);
     }
+
+    private readonly Observability.RequestSampler? _sampler;
+    private readonly bool _recordMetrics;
+
+    /// <summary>True when requests need a start time: metrics are recorded, or requests are being sampled to the log.</summary>
+    public bool TimesRequests => _recordMetrics || (_sampler is not null && _sampler.Every != 0);
 
     /// <summary>Where this pool's topology events (ejections, masters confirmed or lost) are recorded.</summary>
     public Observability.TopologyEventLog Events { get; }

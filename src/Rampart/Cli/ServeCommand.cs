@@ -153,7 +153,8 @@ internal static class ServeCommand
             logger.LogWarning("SIGHUP received: configuration reload is not available in this version; still running on {Config}", path);
         });
 
-        var server = new ProxyServer(config, loggers);
+        // Per-command metrics are recorded only when the admin server, which exports them, runs.
+        var server = new ProxyServer(config, loggers, recordMetrics: adminOptions is not null);
         server.RequestSampler.Follow(levels);
         StatsServer? stats = null;
         AdminServer? admin = null;
