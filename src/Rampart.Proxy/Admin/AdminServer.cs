@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Observability;
 
@@ -100,7 +101,9 @@ public sealed partial class AdminServer : IAsyncDisposable
             kestrel.Listen(ListenAddress);
             kestrel.AddServerHeader = false;
         });
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("rampart", serviceVersion: TwemproxyStats.Version))
+            .WithMetrics(metrics => metrics
             .AddMeter(AdminMetrics.MeterName)
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
 
