@@ -241,8 +241,11 @@ public sealed partial class AdminServer : IAsyncDisposable
         return address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _history.Dispose();
         try
         {
