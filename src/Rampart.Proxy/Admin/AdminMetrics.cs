@@ -40,6 +40,8 @@ internal sealed class AdminMetrics : IDisposable
             description: "Total latency per command, seconds");
         _meter.CreateObservableCounter("rampart.backend.duration.seconds.bucket", BackendBuckets,
             description: "Latency histogram per backend, seconds (cumulative buckets; read with histogram_quantile)");
+        _meter.CreateObservableCounter("rampart.backend.duration.seconds.sum", () => PerBackendSum(),
+            description: "Total latency per backend, seconds");
 
         _meter.CreateObservableGauge("rampart.clients", () => PerPool(p => (long)p.Clients),
             description: "Client connections open now");
@@ -81,6 +83,14 @@ internal sealed class AdminMetrics : IDisposable
         foreach (var pool in Snapshot().Pools)
             foreach (var group in pool.Backends.SelectMany(b => b.Commands).GroupBy(c => c.Command))
                 yield return new Measurement<double>(group.Sum(c => c.Seconds), new("pool", pool.Name), new("command", group.Key));
+    }
+
+    private IEnumerable<Measurement<double>> PerBackendSum()
+    {
+        foreach (var pool in Snapshot().Pools)
+            foreach (var backend in pool.Backends)
+                if (backend.Requests > 0)
+                    yield return new Measurement<double>(backend.Commands.Sum(c => c.Seconds), new("pool", pool.Name), new("backend", backend.Name));
     }
 
     private IEnumerable<Measurement<long>> CommandBuckets()

@@ -64,6 +64,19 @@ public sealed partial class AdminCommandLineTests : IDisposable
     }
 
     [Fact]
+    public void Serve_AdminAddressAlreadyInUse_ExitsOneWithTheReason()
+    {
+        using var redis = RedisServerProcess.Start();
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        int busy = ((IPEndPoint)taken.LocalEndpoint).Port;
+        string path = WriteConfig($"alpha:\n  listen: 127.0.0.1:{FreePort.Next()}\n  redis: true\n  servers:\n    - {redis.Endpoint}:1\n");
+        var (code, output) = RampartProcess.Run("serve", "--config", path, "--admin-listen", $"127.0.0.1:{busy}");
+        Assert.Equal(1, code);
+        Assert.Contains($"Cannot start: admin listen 127.0.0.1:{busy}:", output);
+    }
+
+    [Fact]
     public void Serve_WithoutAdminConfigOrFlag_HasNoAdminServer()
     {
         using var redis = RedisServerProcess.Start();

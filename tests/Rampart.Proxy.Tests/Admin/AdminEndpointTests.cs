@@ -63,6 +63,8 @@ public sealed class AdminEndpointTests
         Assert.Equal(25, Delta("rampart_command_duration_seconds_bucket_total", pool, ("command", "get"), ("le", "+Inf")));
         Assert.Equal(36, Delta("rampart_backend_duration_seconds_bucket_total", pool, backend, ("le", "+Inf")));
         Assert.True(Delta("rampart_command_duration_seconds_sum_total", pool, ("command", "get")) > 0);
+        Assert.Equal(Delta("rampart_backend_duration_seconds_sum_total", pool, backend),
+            Delta("rampart_command_duration_seconds_sum_total", pool), 6); // one backend: the commands' sums add up to it
         Assert.Equal(1, PrometheusText.Sum(after, "rampart_backend_up", pool, backend));
         Assert.Equal(1, PrometheusText.Sum(after, "rampart_clients", pool));
     }
