@@ -45,9 +45,8 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         // At or below half, two camps of Sentinels could each reach the quorum and name different masters.
         if (_sentinel.Quorum * 2 <= _sentinel.Addresses.Count)
             LogWeakQuorum(_pool.Name, _sentinel.Quorum, _sentinel.Addresses.Count);
-        // The configured Sentinels first: a check started before them would ask nobody and report "0 of 0 agree".
-        foreach (var address in _sentinel.Addresses) Learn(address.Host, address.Port, configured: true);
         lock (_tasks) _tasks.Add(CheckLoopAsync(_stop.Token));
+        foreach (var address in _sentinel.Addresses) Learn(address.Host, address.Port, configured: true);
     }
 
     /// <summary>
