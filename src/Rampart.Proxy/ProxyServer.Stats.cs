@@ -12,8 +12,23 @@ public sealed partial class ProxyServer
     private readonly DateTimeOffset _createdAt = DateTimeOffset.UtcNow;
     // The running pools, published once started: the stats reader never touches the list StartAsync and StopAsync edit.
     private volatile PoolRuntime[] _statsPools = [];
+    private volatile RunningPool[] _runningPools = [];
 
-    private void PublishStatsSnapshot() => _statsPools = _pools.Select(p => p.Pool).ToArray();
+    /// <summary>
+    /// Publishes the running pools to every reader off the request path (stats port, admin API, metrics): call after
+    /// any change to the pool list. Readers take the array once per answer and never see a half-made change.
+    /// </summary>
+    private void PublishStatsSnapshot()
+    {
+        _statsPools = _pools.Select(p => p.Pool).ToArray();
+        _runningPools = _pools.Select(p => new RunningPool(p.Pool, p.Listener.LocalEndPoint.ToString() ?? "?")).ToArray();
+    }
+
+    /// <summary>The pools running now, with the address each listens on; replaced whole when the pool list changes.</summary>
+    internal IReadOnlyList<RunningPool> RunningPools => _runningPools;
+
+    /// <summary>When the proxy was created (uptime).</summary>
+    public DateTimeOffset StartedAt => _createdAt;
 
     /// <summary>Writes twemproxy's stats JSON object (nutcracker 0.5.0's fields, Rampart's live counters).</summary>
     public void WriteTwemproxyStats(Utf8JsonWriter writer)
@@ -31,3 +46,6 @@ public sealed partial class ProxyServer
         return buffer.WrittenSpan.ToArray();
     }
 }
+
+/// <summary>A running pool and the address its listener is bound to (the real port when the config said 0).</summary>
+internal sealed record RunningPool(PoolRuntime Pool, string Listen);

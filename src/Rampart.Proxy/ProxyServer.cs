@@ -18,12 +18,27 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private Timer? _timeoutSweep;
     private readonly Backends.FlushTicker _ticker = new();
 
-    public ProxyServer(ProxyConfig config, ILoggerFactory? loggers = null)
+    /// <param name="recordMetrics">
+    /// Count per-command requests, errors and latency (what the admin server exports). The executable turns it on
+    /// with the admin server: without one nothing reads them, and the request path then takes no clock readings.
+    /// </param>
+    public ProxyServer(ProxyConfig config, ILoggerFactory? loggers = null, bool recordMetrics = true)
     {
         Config = config;
+        RecordsMetrics = recordMetrics;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger("Rampart.Proxy");
+        RequestSampler = new Observability.RequestSampler(_loggers);
     }
+
+    /// <summary>Whether per-command metrics are recorded (see the constructor).</summary>
+    public bool RecordsMetrics { get; }
+
+    /// <summary>Topology events of every pool (bounded ring), for the admin API.</summary>
+    public Observability.TopologyEventLog Events { get; } = new();
+
+    /// <summary>Per-request debug logging, off unless switched on (admin API <c>/loglevel</c>).</summary>
+    public Observability.RequestSampler RequestSampler { get; }
 
     public ProxyConfig Config { get; }
 
@@ -34,7 +49,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
         {
             foreach (var poolConfig in Config.Pools)
             {
-                var pool = new PoolRuntime(poolConfig, _ticker, _loggers);
+                var pool = new PoolRuntime(poolConfig, _ticker, _loggers, Events, RequestSampler, RecordsMetrics);
                 PoolListener listener;
                 try
                 {
@@ -118,6 +133,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
             pool.Dispose();
         }
         _pools.Clear();
+        PublishStatsSnapshot();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.Zero);

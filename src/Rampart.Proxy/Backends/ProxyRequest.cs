@@ -27,6 +27,10 @@ internal sealed class ProxyRequest
     public ProxyRequest? Next;
     /// <summary>Environment.TickCount64 when the request was handed to the server socket, for timeouts.</summary>
     public long SentTick;
+    /// <summary>The command's <see cref="Rampart.Protocol.Commands.CommandInfo.Id"/>, for per-command metrics.</summary>
+    public int CommandId;
+    /// <summary>Stopwatch timestamp of the client read that brought the request: latency is measured from here.</summary>
+    public long StartTimestamp;
     private volatile bool _completed;
 
     public bool IsCompleted => _completed;

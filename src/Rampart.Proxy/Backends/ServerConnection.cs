@@ -54,6 +54,7 @@ internal sealed partial class ServerConnection
             if (_pending.Count >= MaxHeldRequests)
             {
                 _server.Stats.AddForwardError();
+                _server.RecordFailure(request);
                 request.Fail(_server.HoldOverflowReason);
                 return;
             }
@@ -61,6 +62,7 @@ internal sealed partial class ServerConnection
         else if (_server.UnavailableReason is { } down)
         {
             _server.Stats.AddForwardError();
+            _server.RecordFailure(request);
             request.Fail(down);
             _server.OnRequestRefused();
             return;
@@ -218,6 +220,7 @@ internal sealed partial class ServerConnection
         while (TryTake(out var request))
         {
             _server.Stats.AddForwardError();
+            _server.RecordFailure(request);
             request.Fail(error);
         }
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -27,8 +28,10 @@ internal sealed class ServerEndpoint : IDisposable
     private long _ejectedUntilTick;
     private readonly Action<ServerEndpoint>? _onEjectionChanged;
 
-    public ServerEndpoint(PoolConfig pool, ServerConfig config, FlushTicker ticker, ILogger logger, Action<ServerEndpoint>? onEjectionChanged = null)
+    public ServerEndpoint(PoolConfig pool, ServerConfig config, FlushTicker ticker, ILogger logger,
+        Action<ServerEndpoint>? onEjectionChanged = null, bool recordMetrics = true)
     {
+        Commands = recordMetrics ? new Observability.CommandMetrics() : null;
         _onEjectionChanged = onEjectionChanged;
         Pool = pool;
         Config = config;
@@ -55,6 +58,18 @@ internal sealed class ServerEndpoint : IDisposable
     public EndPoint? Address => _address;
     public TimeSpan ConnectTimeout { get; }
     public ServerStats Stats { get; } = new();
+    /// <summary>Per-command requests, errors and latency of the requests sent to this server; null when not recorded.</summary>
+    public Observability.CommandMetrics? Commands { get; }
+
+    /// <summary>Counts a request that fails without a reply from the server (unreachable, lost connection, timeout).</summary>
+    public void RecordFailure(ProxyRequest request)
+    {
+        var sampler = RequestSampler;
+        if (Commands is null && (sampler is null || sampler.Every == 0)) return;
+        long elapsed = Stopwatch.GetTimestamp() - request.StartTimestamp;
+        Commands?.Record(request.CommandId, elapsed, error: true);
+        sampler?.Observe(Pool.Name, Endpoint, request.CommandId, elapsed, error: true);
+    }
     /// <summary>redis_version from INFO at the last connect.</summary>
     public string? ServerVersion { get; set; }
     public IReadOnlyList<ServerConnection> Connections => _connections;
@@ -134,6 +149,32 @@ internal sealed class ServerEndpoint : IDisposable
         long until = Volatile.Read(ref _holdUntilTick);
         return until != 0 && now >= until && EndHold(expired: true);
     }
+
+    /// <summary>
+    /// True from a failed connect until the next successful one, or while a Sentinel shard has no confirmed master:
+    /// the admin API's "down" (a server in backoff is retried by the maintenance sweep, so this clears by itself).
+    /// </summary>
+    public bool IsDown => _noMasterReason is not null || Volatile.Read(ref _consecutiveFailures) > 0;
+
+    /// <summary>Why the server is down (the error its requests get), or null.</summary>
+    public string? DownReason => _noMasterReason ?? (Volatile.Read(ref _consecutiveFailures) > 0 ? Volatile.Read(ref _downReason) : null);
+
+    /// <summary>
+    /// Called by the maintenance sweep: a plain server that is down is reconnected once its backoff has passed, even
+    /// without traffic, so its state (and /readyz) recovers when the server does.
+    /// </summary>
+    public void RetryIfDown(long now)
+    {
+        if (Pool.Sentinel is not null || Volatile.Read(ref _consecutiveFailures) == 0) return;
+        if (now < Volatile.Read(ref _retryAtTick)) return;
+        Preconnect();
+    }
+
+    /// <summary>The last Sentinel vote for this shard (Sentinel pools), for the admin API.</summary>
+    public Topology.SentinelView? SentinelView { get; set; }
+
+    /// <summary>Per-request debug logging (sampled); set by the pool.</summary>
+    public Observability.RequestSampler? RequestSampler { get; set; }
 
     /// <summary>The confirmed master's replicas (Sentinel pools), refreshed by every check.</summary>
     public Topology.ReplicaSet Replicas { get; set; } = Topology.ReplicaSet.None;

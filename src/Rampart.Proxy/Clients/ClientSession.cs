@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Rampart.Protocol;
@@ -33,6 +34,10 @@ internal sealed partial class ClientSession
     private readonly ProxyRequest _sentinel;
     private int _flushSignals;
     private long _unsentReplyBytes;
+
+    // The read being dispatched: when its bytes arrived and which command is being forwarded (stamped on each request).
+    private long _readTimestamp;
+    private int _dispatchingCommand;
 
     private ServerConnection? _touched;
     private List<ServerConnection>? _touchedMore;
@@ -77,6 +82,7 @@ internal sealed partial class ClientSession
                 if (read == 0) _pool.CountClientEof();
                 if (read == 0) break;
                 _input.Advance(read);
+                if (_pool.TimesRequests) _readTimestamp = Stopwatch.GetTimestamp(); // once per read, shared by its requests
                 if (_input.Length > QueryBufferLimit)
                 {
                     LogQueryLimit(Id, RemoteEndPoint, _input.Length);
@@ -135,9 +141,14 @@ internal sealed partial class ClientSession
         ForwardPart(connection, request);
     }
 
+    /// <summary>Set by the dispatcher before it forwards: the command every request forwarded next is counted under.</summary>
+    public void BeginCommand(int commandId) => _dispatchingCommand = commandId;
+
     /// <summary>Queues one part of a split command; its parent, not the part, holds the place in the reply order.</summary>
     public void ForwardPart(ServerConnection connection, ProxyRequest request)
     {
+        request.CommandId = _dispatchingCommand;
+        request.StartTimestamp = _readTimestamp;
         connection.Enqueue(request);
         if (_touched is null || ReferenceEquals(_touched, connection)) _touched = connection;
         else if (_touchedMore is null) _touchedMore = [connection];

@@ -25,16 +25,29 @@ internal sealed partial class PoolRuntime : IDisposable
     private long _fragments;
     private long _serverEjects;
 
-    public PoolRuntime(PoolConfig config, FlushTicker ticker, ILoggerFactory loggers)
+    public PoolRuntime(PoolConfig config, FlushTicker ticker, ILoggerFactory loggers,
+        Observability.TopologyEventLog? events = null, Observability.RequestSampler? sampler = null, bool recordMetrics = true)
     {
         Config = config;
+        _sampler = sampler;
+        _recordMetrics = recordMetrics;
+        Events = events ?? new Observability.TopologyEventLog();
         var logger = loggers.CreateLogger("Rampart.Backends");
         _logger = logger;
-        var servers = config.Servers.Select(s => new ServerEndpoint(config, s, ticker, logger, OnServerEjected)).ToArray();
+        var servers = config.Servers.Select(s => new ServerEndpoint(config, s, ticker, logger, OnServerEjected, recordMetrics) { RequestSampler = sampler }).ToArray();
         _routing = new PoolRouting(config, servers);
         if (config.Sentinel is not null)
-            _sentinels = new Topology.SentinelMonitor(config, servers, loggers.CreateLogger("Rampart.Sentinel"));
+            _sentinels = new Topology.SentinelMonitor(config, servers, loggers.CreateLogger("Rampart.Sentinel"), Events);
     }
+
+    private readonly Observability.RequestSampler? _sampler;
+    private readonly bool _recordMetrics;
+
+    /// <summary>True when requests need a start time: metrics are recorded, or requests are being sampled to the log.</summary>
+    public bool TimesRequests => _recordMetrics || (_sampler is not null && _sampler.Every != 0);
+
+    /// <summary>Where this pool's topology events (ejections, masters confirmed or lost) are recorded.</summary>
+    public Observability.TopologyEventLog Events { get; }
 
     private readonly Topology.SentinelMonitor? _sentinels;
 
@@ -51,6 +64,8 @@ internal sealed partial class PoolRuntime : IDisposable
         CountServerEject();
         server.Stats.MarkEjected();
         LogEjected(Config.Name, server.Endpoint, Config.ServerFailureLimit, Config.ServerRetryTimeoutMs);
+        Events.Add(Config.Name, "ejected", server.Endpoint,
+            $"ejected after {Config.ServerFailureLimit} consecutive failures; its keys go to the other servers for {Config.ServerRetryTimeoutMs} ms");
         RefreshLiveServers();
     }
 
@@ -69,7 +84,11 @@ internal sealed partial class PoolRuntime : IDisposable
             var live = Array.ConvertAll(servers, s => !s.IsEjected);
             if (live.SequenceEqual(current.Live)) return;
             for (int i = 0; i < servers.Length; i++)
-                if (live[i] && !current.Live[i]) LogReadmitted(Config.Name, servers[i].Endpoint);
+                if (live[i] && !current.Live[i])
+                {
+                    LogReadmitted(Config.Name, servers[i].Endpoint);
+                    Events.Add(Config.Name, "readmitted", servers[i].Endpoint, "back in the distribution (retrying after ejection)");
+                }
             _routing = new PoolRouting(Config, servers, live);
         }
     }
@@ -143,6 +162,7 @@ internal sealed partial class PoolRuntime : IDisposable
     {
         foreach (var server in _routing.Servers) server.ExpireHold(now);
         foreach (var server in _routing.Servers) server.CheckTimeouts(now);
+        foreach (var server in _routing.Servers) server.RetryIfDown(now);
     }
 
     /// <summary>True when no session has a request still waiting for its reply.</summary>

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Rampart.Proxy;
 using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Admin;
 using Rampart.Proxy.Observability;
 
 namespace Rampart.Cli;
@@ -22,6 +23,8 @@ internal sealed record ServeSettings
     public string? LogFile { get; init; }
     /// <summary>Write the process id here while running (nutcracker's <c>-p</c>).</summary>
     public string? PidFile { get; init; }
+    /// <summary>Admin HTTP listen address overriding the config's <c>rampart: admin: listen</c>; null: as the config says.</summary>
+    public string? AdminListen { get; init; }
 }
 
 /// <summary><c>rampart serve</c>: run the proxy until SIGINT or SIGTERM, then stop gracefully.</summary>
@@ -47,6 +50,10 @@ internal static class ServeCommand
             Description = "Address of the stats port",
             DefaultValueFactory = _ => "0.0.0.0",
         };
+        var adminListen = new Option<string?>("--admin-listen")
+        {
+            Description = "Serve the admin HTTP API and dashboard on host:port (overrides rampart: admin: listen in the config)",
+        };
         var command = new Command("serve", "Run the proxy");
         command.Options.Add(config);
         command.Options.Add(jsonLogs);
@@ -54,6 +61,7 @@ internal static class ServeCommand
         command.Options.Add(drain);
         command.Options.Add(statsPort);
         command.Options.Add(statsAddr);
+        command.Options.Add(adminListen);
         command.SetAction((result, cancel) => RunAsync(new ServeSettings
         {
             ConfigPath = result.GetValue(config)!,
@@ -62,6 +70,7 @@ internal static class ServeCommand
             Drain = TimeSpan.FromMilliseconds(result.GetValue(drain)),
             StatsPort = result.GetValue(statsPort),
             StatsAddress = result.GetValue(statsAddr)!,
+            AdminListen = result.GetValue(adminListen),
         }));
         return command;
     }
@@ -89,7 +98,14 @@ internal static class ServeCommand
                 return 1;
             }
         }
-        using var loggers = ConsoleLogging.Create(settings.JsonLogs, settings.Level, logFile);
+        var (adminOptions, adminError) = AdminStartup.Resolve(loaded.Config!, settings.AdminListen);
+        if (adminError is not null)
+        {
+            Console.Error.WriteLine($"rampart: {adminError}");
+            return 1;
+        }
+        var levels = new RuntimeLogLevels(settings.Level);
+        using var loggers = ConsoleLogging.Create(settings.JsonLogs, levels, logFile);
         var logger = loggers.CreateLogger("Rampart");
         bool pidWritten = false;
         try
@@ -108,7 +124,7 @@ internal static class ServeCommand
                     return 1;
                 }
             }
-            return await RunProxyAsync(settings, loaded.Config!, loggers, logger, logFile);
+            return await RunProxyAsync(settings, loaded.Config!, loggers, logger, logFile, levels, adminOptions);
         }
         finally
         {
@@ -121,7 +137,8 @@ internal static class ServeCommand
         }
     }
 
-    private static async Task<int> RunProxyAsync(ServeSettings settings, ProxyConfig config, ILoggerFactory loggers, ILogger logger, LogFileWriter? logFile)
+    private static async Task<int> RunProxyAsync(ServeSettings settings, ProxyConfig config, ILoggerFactory loggers, ILogger logger,
+        LogFileWriter? logFile, RuntimeLogLevels levels, AdminOptions? adminOptions)
     {
         string path = settings.ConfigPath;
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -136,11 +153,15 @@ internal static class ServeCommand
             logger.LogWarning("SIGHUP received: configuration reload is not available in this version; still running on {Config}", path);
         });
 
-        var server = new ProxyServer(config, loggers);
+        // Per-command metrics are recorded only when the admin server, which exports them, runs.
+        var server = new ProxyServer(config, loggers, recordMetrics: adminOptions is not null);
+        server.RequestSampler.Follow(levels);
         StatsServer? stats = null;
+        AdminServer? admin = null;
         try
         {
             await server.StartAsync();
+            if (adminOptions is not null) admin = await AdminStartup.StartAsync(server, adminOptions, levels, loggers);
             if (settings.StatsPort is int statsPort)
             {
                 try
@@ -160,6 +181,7 @@ internal static class ServeCommand
             logger.LogCritical("Cannot start: {Reason}", e.Message);
             if (logFile is not null) Console.Error.WriteLine($"rampart: cannot start: {e.Message}");
             stats?.Dispose();
+            if (admin is not null) await admin.DisposeAsync();
             await server.DisposeAsync();
             return 1;
         }
@@ -167,6 +189,7 @@ internal static class ServeCommand
         await stop.Task;
         logger.LogInformation("Stopping: no new connections; waiting up to {Drain} ms for in-flight requests", settings.Drain.TotalMilliseconds);
         stats?.Dispose();
+        if (admin is not null) await admin.DisposeAsync();
         await server.StopAsync(settings.Drain);
         logger.LogInformation("Stopped");
         return 0;
