@@ -188,8 +188,9 @@ internal sealed partial class ServerConnection
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or RespProtocolException)
         {
             string reason = SocketErrors.Describe(e);
-            _server.OnConnectFailed(reason);
-            LogConnectFailed(_server.Endpoint, reason);
+            // A down server is retried at its backoff even without traffic: say so once, not at every retry.
+            if (_server.OnConnectFailed(reason) == 1) LogConnectFailed(_server.Endpoint, reason);
+            else LogStillUnreachable(_server.Endpoint, reason);
             FailPending(_server.UnavailableReason ?? $"ERR rampart: server {_server.Endpoint} unavailable: {reason}");
             return ReleaseWriter();
         }
@@ -267,6 +268,9 @@ internal sealed partial class ServerConnection
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot connect to server {Endpoint}: {Reason}")]
     private partial void LogConnectFailed(string endpoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Server {Endpoint} still unreachable: {Reason}")]
+    private partial void LogStillUnreachable(string endpoint, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost connection to server {Endpoint}: {Reason}; {FailedInFlight} in-flight requests failed")]
     private partial void LogDisconnected(string endpoint, string reason, int failedInFlight);

@@ -222,7 +222,8 @@ internal sealed class ServerEndpoint : IDisposable
         _onEjectionChanged?.Invoke(this);
     }
 
-    public void OnConnectFailed(string reason)
+    /// <summary>Counts a failed connect and sets the backoff; returns how many connects in a row have failed.</summary>
+    public int OnConnectFailed(string reason)
     {
         Stats.AddError();
         CountFailure();
@@ -230,6 +231,7 @@ internal sealed class ServerEndpoint : IDisposable
         int backoff = (int)Math.Min(MaxBackoffMs, (long)FirstBackoffMs << Math.Min(failures - 1, 16));
         Volatile.Write(ref _downReason, $"ERR rampart: server {Endpoint} unavailable: {reason}");
         Volatile.Write(ref _retryAtTick, Environment.TickCount64 + backoff);
+        return failures;
     }
 
     /// <summary>Opens every connection now (twemproxy's <c>preconnect</c>).</summary>
