@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using Rampart.Proxy.Clients;
 using Rampart.Proxy.Observability;
 
 namespace Rampart.Proxy;
@@ -10,15 +9,11 @@ public sealed partial class ProxyServer
 {
     private static readonly JsonWriterOptions StatsJsonOptions = new() { Indented = false, SkipValidation = false };
     private readonly DateTimeOffset _createdAt = DateTimeOffset.UtcNow;
-    // The running pools, published once started: the stats reader never touches the list StartAsync and StopAsync edit.
-    private volatile PoolRuntime[] _statsPools = [];
-
-    private void PublishStatsSnapshot() => _statsPools = _pools.Select(p => p.Pool).ToArray();
 
     /// <summary>Writes twemproxy's stats JSON object (nutcracker 0.5.0's fields, Rampart's live counters).</summary>
     public void WriteTwemproxyStats(Utf8JsonWriter writer)
     {
-        var pools = _statsPools;
+        var pools = _pools;
         TwemproxyStats.Write(writer, _createdAt, pools, listeners: pools.Length);
     }
 

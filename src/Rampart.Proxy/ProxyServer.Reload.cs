@@ -1,0 +1,222 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Rampart.Proxy.Clients;
+using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Reload;
+
+namespace Rampart.Proxy;
+
+/// <summary>
+/// Hot reload: a new configuration is compared with the running one and only the difference is applied, live.
+/// New pools start listening; removed pools stop listening and their clients drain; a changed pool swaps its config
+/// and routing snapshot in place (its clients keep their connections); a changed listen address gets a new listener
+/// while the clients of the old one carry on. An invalid file changes nothing. See docs/operations.md for the
+/// key-by-key list.
+/// </summary>
+public sealed partial class ProxyServer
+{
+    private readonly object _reloadGate = new();
+    private long _reloadSuccesses;
+    private long _reloadFailures;
+    private volatile ReloadOutcome? _lastReload;
+
+    /// <summary>Reloads that were applied (including those that found nothing to change).</summary>
+    public long ReloadSuccesses => Interlocked.Read(ref _reloadSuccesses);
+    /// <summary>Reloads refused (invalid file, or a new listener that could not bind).</summary>
+    public long ReloadFailures => Interlocked.Read(ref _reloadFailures);
+    /// <summary>The last reload's result and time, or null before the first one.</summary>
+    public ReloadOutcome? LastReload => _lastReload;
+
+    /// <summary>
+    /// Loads <paramref name="path"/> with the same checks as start-up. Invalid: logs <c>file:line: reason</c> for each
+    /// error and keeps running on the current configuration. Valid: applies the difference.
+    /// </summary>
+    public ReloadOutcome ReloadFromFile(string path)
+    {
+        var loaded = ConfigLoader.LoadFile(path);
+        if (!loaded.IsValid)
+        {
+            lock (_reloadGate) return Failed(path, loaded.Errors.Select(e => e.ToString()).ToList(), "no changes");
+        }
+        return Reload(loaded.Config!);
+    }
+
+    /// <summary>Applies <paramref name="next"/> (already validated) in place of the running configuration.</summary>
+    public ReloadOutcome Reload(ProxyConfig next)
+    {
+        lock (_reloadGate)
+        {
+            if (_timeoutSweep is null) throw new InvalidOperationException("the proxy is not running");
+            var diff = ConfigDiff.Compute(_config, next);
+            if (diff.IsEmpty) return Succeeded(next.Source, diff.Describe(), next, unchanged: true);
+
+            var current = _pools.ToDictionary(p => p.Config.Name, StringComparer.Ordinal);
+            var held = current.Values.Where(p => p.Listener is not null)
+                .Select(p => ListenKey(p.Listener!.Listen)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+
+            // 1. Everything that can fail comes first, so a failure leaves the running configuration untouched: new
+            // pools and moved listeners bind now, except on an address one of our own listeners frees below.
+            var added = new List<PoolRuntime>();
+            var moved = new Dictionary<string, PoolListener>(StringComparer.Ordinal);
+            var rebind = new List<(PoolRuntime Pool, PoolConfig Config)>();
+            try
+            {
+                foreach (var config in diff.Added)
+                {
+                    var pool = new PoolRuntime(config, _ticker, _loggers, _budget);
+                    added.Add(pool);
+                    if (held.Contains(ListenKey(config.Listen))) rebind.Add((pool, config));
+                    else pool.Listener = Bind(pool, config);
+                }
+                foreach (var change in diff.Changed.Where(c => c.ListenChanged))
+                {
+                    var pool = current[change.New.Name];
+                    if (held.Contains(ListenKey(change.New.Listen))) rebind.Add((pool, change.New));
+                    else moved[change.New.Name] = Bind(pool, change.New);
+                }
+            }
+            catch (ListenException e)
+            {
+                foreach (var pool in added) DisposePool(pool);
+                foreach (var listener in moved.Values) listener.Dispose();
+                return Failed(next.Source, [e.Message], diff.Describe());
+            }
+
+            // 2. Commit: stop what goes away, then bind what reuses a freed address, then swap.
+            var errors = new List<string>();
+            foreach (var pool in diff.Removed.Select(p => current[p.Name]))
+            {
+                pool.Listener?.Dispose();
+                pool.BeginDrain();
+                _draining.Add(pool);
+            }
+            foreach (var change in diff.Changed.Where(c => c.ListenChanged)) current[change.New.Name].Listener?.Dispose();
+            foreach (var (pool, config) in rebind)
+            {
+                try
+                {
+                    var listener = Bind(pool, config);
+                    if (added.Contains(pool)) pool.Listener = listener;
+                    else moved[config.Name] = listener;
+                }
+                catch (ListenException e)
+                {
+                    errors.Add(e.Message + "; the pool has no listener until a reload fixes it");
+                    if (!added.Contains(pool)) pool.Listener = null;
+                }
+            }
+            foreach (var change in diff.Changed)
+            {
+                var pool = current[change.New.Name];
+                pool.Apply(change.New);
+                if (moved.TryGetValue(change.New.Name, out var listener))
+                {
+                    pool.Listener = listener;
+                    listener.Start();
+                    LogListening(change.New.Name, listener.LocalEndPoint.ToString() ?? "?", change.New.Servers.Count);
+                }
+                else if (!change.ListenChanged && change.Old.Backlog != change.New.Backlog)
+                {
+                    pool.Listener?.SetBacklog(change.New.Backlog);
+                }
+            }
+            foreach (var pool in added)
+            {
+                if (pool.Listener is not null) StartPool(pool);
+                else pool.StartTopology();
+                current[pool.Config.Name] = pool;
+            }
+
+            _budget.Max = next.Settings.MaxConnections;
+            _pools = next.Pools.Select(p => current[p.Name]).ToArray();
+            int period = SweepPeriod(next);
+            if (period != _sweepPeriodMs)
+            {
+                _sweepPeriodMs = period;
+                _timeoutSweep.Change(period, period);
+            }
+            return errors.Count == 0
+                ? Succeeded(next.Source, diff.Describe(), next, unchanged: false)
+                : Failed(next.Source, errors, diff.Describe(), applied: next);
+        }
+    }
+
+    private PoolListener Bind(PoolRuntime pool, PoolConfig config)
+    {
+        try
+        {
+            return new PoolListener(pool, config.Listen, config.Backlog, ClientLogger);
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            throw new ListenException($"{_config.Source}:{config.Line}: pool '{config.Name}': cannot listen on {config.Listen}: {e.Message}");
+        }
+    }
+
+    private sealed class ListenException(string message) : Exception(message);
+
+    private static string ListenKey(ListenAddress listen) => listen.ToString();
+
+    /// <summary>Closes the removed pools whose clients have all gone (or whose drain time ran out).</summary>
+    private void SweepDraining(long now)
+    {
+        List<PoolRuntime>? finished = null;
+        lock (_reloadGate)
+        {
+            for (int i = _draining.Count - 1; i >= 0; i--)
+            {
+                var pool = _draining[i];
+                pool.CheckTimeouts(now);
+                if (!pool.TryFinishDrain(now)) continue;
+                _draining.RemoveAt(i);
+                (finished ??= []).Add(pool);
+            }
+        }
+        if (finished is null) return;
+        foreach (var pool in finished) _ = CloseDrainedAsync(pool);
+    }
+
+    private async Task CloseDrainedAsync(PoolRuntime pool)
+    {
+        await pool.StopTopologyAsync();
+        DisposePool(pool);
+        LogPoolClosed(pool.Config.Name);
+    }
+
+    private ReloadOutcome Succeeded(string source, string changes, ProxyConfig next, bool unchanged)
+    {
+        _config = next;
+        Interlocked.Increment(ref _reloadSuccesses);
+        var outcome = new ReloadOutcome { Success = true, Changes = changes };
+        _lastReload = outcome;
+        LogReload(unchanged ? "unchanged" : "applied", source, changes);
+        return outcome;
+    }
+
+    private ReloadOutcome Failed(string source, IReadOnlyList<string> errors, string changes, ProxyConfig? applied = null)
+    {
+        if (applied is not null) _config = applied;
+        Interlocked.Increment(ref _reloadFailures);
+        foreach (var error in errors) LogReloadError(error);
+        var outcome = new ReloadOutcome
+        {
+            Success = false,
+            Changes = applied is null ? "no changes" : changes,
+            Errors = errors,
+        };
+        _lastReload = outcome;
+        LogReload("failed", source, applied is null
+            ? $"{errors.Count} error(s); still running on the previous configuration"
+            : $"{errors.Count} error(s) after applying: {changes}");
+        return outcome;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Configuration reload {Result} ({Config}): {Changes}")]
+    private partial void LogReload(string result, string config, string changes);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Configuration reload error: {Error}")]
+    private partial void LogReloadError(string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pool {Pool} removed by a reload: every client has gone, its server connections are closed")]
+    private partial void LogPoolClosed(string pool);
+}
