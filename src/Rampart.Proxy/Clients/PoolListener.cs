@@ -113,17 +113,17 @@ internal sealed partial class PoolListener : IDisposable
         if (!ClientAccess.Allows(config.Allow, remote))
         {
             // As HAProxy's tcp-request connection reject: closed at once, nothing written.
+            _pool.CountDenied(remote); // counted before the close, so whoever sees the close sees the count
             client.Dispose();
-            _pool.CountDenied(remote);
             return;
         }
         var admission = _pool.TryAdmit();
         if (admission is not null)
         {
             // Redis's own answer when maxclients is reached, then the connection is closed.
+            _pool.CountRejected(remote, admission);
             try { client.Send(MaxClientsReply, SocketFlags.None); } catch (SocketException) { }
             client.Dispose();
-            _pool.CountRejected(remote, admission);
             return;
         }
         if (client.AddressFamily != AddressFamily.Unix) client.NoDelay = true;

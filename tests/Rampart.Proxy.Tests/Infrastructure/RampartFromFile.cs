@@ -22,14 +22,14 @@ public sealed class RampartFromFile : IAsyncDisposable
     public string Path { get; }
     public ProxyServer Server { get; }
 
-    public static async Task<RampartFromFile> StartAsync(string yaml)
+    public static async Task<RampartFromFile> StartAsync(string yaml, Microsoft.Extensions.Logging.ILoggerFactory? loggers = null)
     {
         var dir = Directory.CreateTempSubdirectory("rampart-reload-").FullName;
         var path = System.IO.Path.Combine(dir, "rampart.yml");
         File.WriteAllText(path, yaml);
         var loaded = ConfigLoader.LoadFile(path);
         Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
-        var server = new ProxyServer(loaded.Config!);
+        var server = new ProxyServer(loaded.Config!, loggers);
         await server.StartAsync();
         return new RampartFromFile(dir, path, server);
     }
