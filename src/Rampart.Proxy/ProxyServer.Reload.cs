@@ -189,7 +189,7 @@ public sealed partial class ProxyServer
         Interlocked.Increment(ref _reloadSuccesses);
         var outcome = new ReloadOutcome { Success = true, Changes = changes };
         _lastReload = outcome;
-        LogReload(unchanged ? "unchanged" : "applied", source, changes);
+        LogReload(LogLevel.Information, unchanged ? "unchanged" : "applied", source, changes);
         return outcome;
     }
 
@@ -205,14 +205,15 @@ public sealed partial class ProxyServer
             Errors = errors,
         };
         _lastReload = outcome;
-        LogReload("failed", source, applied is null
+        LogReload(LogLevel.Error, "failed", source, applied is null
             ? $"{errors.Count} error(s); still running on the previous configuration"
             : $"{errors.Count} error(s) after applying: {changes}");
         return outcome;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Configuration reload {Result} ({Config}): {Changes}")]
-    private partial void LogReload(string result, string config, string changes);
+    /// <summary>The one line per reload: Result is applied, unchanged or failed; Changes lists what changed, key by key.</summary>
+    [LoggerMessage(Message = "Configuration reload {Result} ({Config}): {Changes}")]
+    private partial void LogReload(LogLevel level, string result, string config, string changes);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Configuration reload error: {Error}")]
     private partial void LogReloadError(string error);

@@ -29,9 +29,13 @@ internal sealed partial class RejectionLog(ILogger logger)
             unlogged = _unlogged;
             _unlogged = 0;
         }
-        LogRejected(pool, remote, reason, unlogged);
+        if (unlogged == 0) LogRejected(pool, remote, reason);
+        else LogRejectedAfterQuiet(pool, remote, reason, unlogged);
     }
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: connection from {Remote} rejected: {Reason}")]
+    private partial void LogRejected(string pool, string remote, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: connection from {Remote} rejected: {Reason} ({Unlogged} more rejected without a line since the last one)")]
-    private partial void LogRejected(string pool, string remote, string reason, int unlogged);
+    private partial void LogRejectedAfterQuiet(string pool, string remote, string reason, int unlogged);
 }
