@@ -47,6 +47,7 @@ public sealed partial class ProxyServer
         lock (_reloadGate)
         {
             if (_timeoutSweep is null) throw new InvalidOperationException("the proxy is not running");
+            if (_stopping) return Failed(next.Source, ["the proxy is stopping"], "no changes");
             var diff = ConfigDiff.Compute(_config, next);
             if (diff.IsEmpty) return Succeeded(next.Source, diff.Describe(), next, unchanged: true);
 
@@ -87,6 +88,7 @@ public sealed partial class ProxyServer
             foreach (var pool in diff.Removed.Select(p => current[p.Name]))
             {
                 pool.Listener?.Dispose();
+                pool.Listener = null;
                 pool.BeginDrain();
                 _draining.Add(pool);
             }

@@ -23,6 +23,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private readonly List<PoolRuntime> _draining = [];
     private Timer? _timeoutSweep;
     private int _sweepPeriodMs;
+    private bool _stopping; // guarded by _reloadGate: no reload once a stop began
     private readonly Backends.FlushTicker _ticker = new();
 
     public ProxyServer(ProxyConfig config, ILoggerFactory? loggers = null)
@@ -128,6 +129,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     /// </summary>
     public async Task StopAsync(TimeSpan drain)
     {
+        lock (_reloadGate) _stopping = true;
         var pools = _pools;
         foreach (var pool in pools) pool.Listener?.Dispose();
         var deadline = DateTime.UtcNow + drain;

@@ -132,8 +132,12 @@ internal sealed partial class PoolListener : IDisposable
         _ = session.RunAsync();
     }
 
+    private int _disposed;
+
     public void Dispose()
     {
+        // Once only: a later pool may have bound the same unix path, and its socket file must stay.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _socket.Dispose();
         if (Listen.IsUnix)
         {

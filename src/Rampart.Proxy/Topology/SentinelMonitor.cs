@@ -42,8 +42,10 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         // At or below half, two camps of Sentinels could each reach the quorum and name different masters.
         if (_sentinel.Quorum * 2 <= _sentinel.Addresses.Count)
             LogWeakQuorum(_pool.Name, _sentinel.Quorum, _sentinel.Addresses.Count);
-        lock (_tasks) _tasks.Add(CheckLoopAsync(_stop.Token));
+        // The configured Sentinels first: a check with none known would find no quorum and un-confirm the master,
+        // which matters when a reload restarts the monitor of a pool whose master is confirmed and serving.
         foreach (var address in _sentinel.Addresses) Learn(address.Host, address.Port, configured: true);
+        lock (_tasks) _tasks.Add(CheckLoopAsync(_stop.Token));
     }
 
     /// <summary>
