@@ -136,6 +136,51 @@ public sealed class HotReloadTests
     }
 
     [Fact]
+    public async Task TwoPoolsSwapAddresses_EachRebindsTheOthersPort_ConnectedClientsStayWithTheirPool()
+    {
+        using var first = RedisServerProcess.Start();
+        using var second = RedisServerProcess.Start();
+        int p1 = FreePort.Next(), p2 = FreePort.Next();
+        await using var rampart = await RampartFromFile.StartAsync(Pool("a", p1, Server(first, "x")) + Pool("b", p2, Server(second, "y")));
+        using var onA = new RawClient(p1);
+        BadInputTests.AssertStillServes(onA);
+
+        // Each new address is held by the other pool's listener: both are released first, then bound again.
+        var outcome = rampart.Reload(Pool("a", p2, Server(first, "x")) + Pool("b", p1, Server(second, "y")));
+
+        Assert.True(outcome.Success, string.Join("\n", outcome.Errors));
+        Assert.Equal(p2, rampart.PortOf("a"));
+        Assert.Equal(p1, rampart.PortOf("b"));
+        onA.Send(Resp("SET", "swap-old", "a"));
+        Assert.Equal("+OK", onA.ReadLine());
+        using var newOnP1 = new RawClient(p1);
+        newOnP1.Send(Resp("SET", "swap-new", "b"));
+        Assert.Equal("+OK", newOnP1.ReadLine());
+        Assert.Contains("$1\r\na", first.Send("*2\r\n$3\r\nGET\r\n$8\r\nswap-old\r\n"));
+        Assert.Contains("$1\r\nb", second.Send("*2\r\n$3\r\nGET\r\n$8\r\nswap-new\r\n"));
+    }
+
+    [Fact]
+    public async Task RenamedPool_NewPoolTakesTheAddress_OldPoolsClientsDrain()
+    {
+        using var redis = RedisServerProcess.Start();
+        int port = FreePort.Next();
+        await using var rampart = await RampartFromFile.StartAsync(Pool("old", port, Server(redis, "s0")));
+        using var idle = new RawClient(port);
+        BadInputTests.AssertStillServes(idle);
+
+        var outcome = rampart.Reload(Pool("new", port, Server(redis, "s0")));
+
+        Assert.True(outcome.Success, string.Join("\n", outcome.Errors));
+        Assert.Contains("pool 'new' added", outcome.Changes);
+        Assert.Contains("pool 'old' removed", outcome.Changes);
+        Assert.True(idle.IsClosedByServer(TimeSpan.FromSeconds(5)));
+        using var client = new RawClient(port);
+        BadInputTests.AssertStillServes(client);
+        Assert.Equal("new", Assert.Single(rampart.Server.Pools).Config.Name);
+    }
+
+    [Fact]
     public async Task NewListenAddressInUse_ReloadFails_AndNothingChanges()
     {
         using var redis = RedisServerProcess.Start();
