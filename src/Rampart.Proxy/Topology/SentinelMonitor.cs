@@ -42,8 +42,8 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         // At or below half, two camps of Sentinels could each reach the quorum and name different masters.
         if (_sentinel.Quorum * 2 <= _sentinel.Addresses.Count)
             LogWeakQuorum(_pool.Name, _sentinel.Quorum, _sentinel.Addresses.Count);
-        // The configured Sentinels first: a check with none known would find no quorum and un-confirm the master,
-        // which matters when a reload restarts the monitor of a pool whose master is confirmed and serving.
+        // Sentinels first: the first check must already ask all of them (a check with none known would also un-confirm
+        // a serving master when a reload restarts the monitor).
         foreach (var address in _sentinel.Addresses) Learn(address.Host, address.Port, configured: true);
         lock (_tasks) _tasks.Add(CheckLoopAsync(_stop.Token));
     }
@@ -88,7 +88,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
             }
             try
             {
-                await _trigger.WaitAsync(_sentinel.CheckIntervalMs, stop);
+                await _trigger.WaitAsync(NextCheckDelayMs(), stop);
             }
             catch (OperationCanceledException)
             {
@@ -96,6 +96,12 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Longest wait for a re-check while some shard has no confirmed master (a stable topology sends no events).</summary>
+    private const int UnconfirmedRecheckMs = 500;
+
+    private int NextCheckDelayMs() =>
+        _servers.Any(s => s.Address is null) ? Math.Min(_sentinel.CheckIntervalMs, UnconfirmedRecheckMs) : _sentinel.CheckIntervalMs;
 
     private async Task CheckAsync(ServerEndpoint server, CancellationToken stop)
     {
