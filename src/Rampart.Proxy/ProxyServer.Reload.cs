@@ -31,25 +31,26 @@ public sealed partial class ProxyServer
     /// Loads <paramref name="path"/> with the same checks as start-up. Invalid: logs <c>file:line: reason</c> for each
     /// error and keeps running on the current configuration. Valid: applies the difference.
     /// </summary>
-    public ReloadOutcome ReloadFromFile(string path)
+    /// <param name="trigger">What asked for it (SIGHUP, the file changed, ...), for the log line.</param>
+    public ReloadOutcome ReloadFromFile(string path, string trigger = "reload")
     {
         var loaded = ConfigLoader.LoadFile(path);
         if (!loaded.IsValid)
         {
-            lock (_reloadGate) return Failed(path, loaded.Errors.Select(e => e.ToString()).ToList(), "no changes");
+            lock (_reloadGate) return Failed(trigger, path, loaded.Errors.Select(e => e.ToString()).ToList(), "no changes");
         }
-        return Reload(loaded.Config!);
+        return Reload(loaded.Config!, trigger);
     }
 
     /// <summary>Applies <paramref name="next"/> (already validated) in place of the running configuration.</summary>
-    public ReloadOutcome Reload(ProxyConfig next)
+    public ReloadOutcome Reload(ProxyConfig next, string trigger = "reload")
     {
         lock (_reloadGate)
         {
             if (_timeoutSweep is null) throw new InvalidOperationException("the proxy is not running");
-            if (_stopping) return Failed(next.Source, ["the proxy is stopping"], "no changes");
+            if (_stopping) return Failed(trigger, next.Source, ["the proxy is stopping"], "no changes");
             var diff = ConfigDiff.Compute(_config, next);
-            if (diff.IsEmpty) return Succeeded(next.Source, diff.Describe(), next, unchanged: true);
+            if (diff.IsEmpty) return Succeeded(trigger, next.Source, diff.Describe(), next, unchanged: true);
 
             var current = _pools.ToDictionary(p => p.Config.Name, StringComparer.Ordinal);
             var held = current.Values.Where(p => p.Listener is not null)
@@ -80,7 +81,7 @@ public sealed partial class ProxyServer
             {
                 foreach (var pool in added) DisposePool(pool);
                 foreach (var listener in moved.Values) listener.Dispose();
-                return Failed(next.Source, [e.Message], diff.Describe());
+                return Failed(trigger, next.Source, [e.Message], diff.Describe());
             }
 
             // 2. Commit: stop what goes away, then bind what reuses a freed address, then swap.
@@ -138,8 +139,8 @@ public sealed partial class ProxyServer
                 _timeoutSweep.Change(period, period);
             }
             return errors.Count == 0
-                ? Succeeded(next.Source, diff.Describe(), next, unchanged: false)
-                : Failed(next.Source, errors, diff.Describe(), applied: next);
+                ? Succeeded(trigger, next.Source, diff.Describe(), next, unchanged: false)
+                : Failed(trigger, next.Source, errors, diff.Describe(), applied: next);
         }
     }
 
@@ -185,17 +186,17 @@ public sealed partial class ProxyServer
         LogPoolClosed(pool.Config.Name);
     }
 
-    private ReloadOutcome Succeeded(string source, string changes, ProxyConfig next, bool unchanged)
+    private ReloadOutcome Succeeded(string trigger, string source, string changes, ProxyConfig next, bool unchanged)
     {
         _config = next;
         Interlocked.Increment(ref _reloadSuccesses);
         var outcome = new ReloadOutcome { Success = true, Changes = changes };
         _lastReload = outcome;
-        LogReload(LogLevel.Information, unchanged ? "unchanged" : "applied", source, changes);
+        LogReload(LogLevel.Information, unchanged ? "unchanged" : "applied", trigger, source, changes);
         return outcome;
     }
 
-    private ReloadOutcome Failed(string source, IReadOnlyList<string> errors, string changes, ProxyConfig? applied = null)
+    private ReloadOutcome Failed(string trigger, string source, IReadOnlyList<string> errors, string changes, ProxyConfig? applied = null)
     {
         if (applied is not null) _config = applied;
         Interlocked.Increment(ref _reloadFailures);
@@ -207,15 +208,15 @@ public sealed partial class ProxyServer
             Errors = errors,
         };
         _lastReload = outcome;
-        LogReload(LogLevel.Error, "failed", source, applied is null
+        LogReload(LogLevel.Error, "failed", trigger, source, applied is null
             ? $"{errors.Count} error(s); still running on the previous configuration"
             : $"{errors.Count} error(s) after applying: {changes}");
         return outcome;
     }
 
     /// <summary>The one line per reload: Result is applied, unchanged or failed; Changes lists what changed, key by key.</summary>
-    [LoggerMessage(Message = "Configuration reload {Result} ({Config}): {Changes}")]
-    private partial void LogReload(LogLevel level, string result, string config, string changes);
+    [LoggerMessage(Message = "Configuration reload {Result} ({Trigger}, {Config}): {Changes}")]
+    private partial void LogReload(LogLevel level, string result, string trigger, string config, string changes);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Configuration reload error: {Error}")]
     private partial void LogReloadError(string error);

@@ -43,8 +43,7 @@ internal sealed partial class ConfigReloader : IDisposable
             try
             {
                 Volatile.Write(ref _queued, 0);
-                LogRequested(trigger, _path);
-                _server.ReloadFromFile(_path);
+                _server.ReloadFromFile(_path, trigger);
                 UpdateWatcher();
             }
             catch (Exception e)
@@ -99,9 +98,6 @@ internal sealed partial class ConfigReloader : IDisposable
         }
         _debounce.Dispose();
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Configuration reload requested ({Trigger}): loading {Config}")]
-    private partial void LogRequested(string trigger, string config);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Watching {Config} for changes: {Watching}")]
     private partial void LogWatchingCore(string config, bool watching);

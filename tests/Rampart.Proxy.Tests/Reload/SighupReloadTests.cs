@@ -30,7 +30,7 @@ public sealed class SighupReloadTests : IDisposable
 
             File.WriteAllText(path, Pool("main", main, a) + "  distribution: ketama2\n");
             rampart.Signal("HUP");
-            Assert.True(rampart.WaitForOutput("Configuration reload failed", TimeSpan.FromSeconds(10)), rampart.Output);
+            Assert.True(rampart.WaitForOutput($"Configuration reload failed (SIGHUP, {path})", TimeSpan.FromSeconds(10)), rampart.Output);
             Assert.Contains($"{path}:7: pool 'main': distribution 'ketama2' is not valid", rampart.Output);
             await loop.WaitForProgressAsync(20);
 
@@ -77,7 +77,7 @@ public sealed class SighupReloadTests : IDisposable
         File.WriteAllText(path, settings + Pool("main", main, redis) + Pool("added", added, redis));
 
         Assert.True(rampart.WaitForOutput("Configuration reload applied", TimeSpan.FromSeconds(10)), rampart.Output);
-        Assert.Contains("(the file changed)", rampart.Output);
+        Assert.Contains($"Configuration reload applied (the file changed, {path}): pool 'added' added", rampart.Output);
         using var client = RespTestClient.ConnectTcp(added);
         Assert.Equal("PONG", client.Call("PING"));
     }
