@@ -251,6 +251,50 @@ public sealed class HotReloadTests
         Assert.Contains("three", redis.Send("*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*2\r\n$3\r\nGET\r\n$2\r\ndb\r\n"));
     }
 
+    [Fact]
+    public async Task RedisAuthChange_AuthenticatedClientsStay_NewClientsNeedTheNewPassword()
+    {
+        using var redis = RedisServerProcess.Start("--requirepass", "old-pw");
+        int port = FreePort.Next();
+        await using var rampart = await RampartFromFile.StartAsync(Pool("alpha", port, Server(redis, "s0"), "  redis_auth: old-pw\n"));
+        using var authenticated = new RawClient(port);
+        authenticated.Send(Resp("AUTH", "old-pw"));
+        Assert.Equal("+OK", authenticated.ReadLine());
+        BadInputTests.AssertStillServes(authenticated);
+        var before = Assert.Single(rampart.Server.Pools).Routing.Servers[0];
+
+        // The server's password changes first (as an operator would), then Rampart's.
+        Assert.StartsWith("+OK", redis.Send("*2\r\n$4\r\nAUTH\r\n$6\r\nold-pw\r\n*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$11\r\nrequirepass\r\n$6\r\nnew-pw\r\n"));
+        var outcome = rampart.Reload(Pool("alpha", port, Server(redis, "s0"), "  redis_auth: new-pw\n"));
+
+        Assert.Equal("pool 'alpha': redis_auth changed", outcome.Changes);
+        Assert.NotSame(before, Assert.Single(rampart.Server.Pools).Routing.Servers[0]);
+        authenticated.Send(Resp("SET", "auth", "still"));
+        Assert.Equal("+OK", authenticated.ReadLine()); // on a new server connection that authenticated with new-pw
+        using var late = new RawClient(port);
+        late.Send(Resp("AUTH", "old-pw"));
+        Assert.StartsWith("-WRONGPASS", late.ReadLine());
+        late.Send(Resp("AUTH", "new-pw"));
+        Assert.Equal("+OK", late.ReadLine());
+        BadInputTests.AssertStillServes(late);
+    }
+
+    [Fact]
+    public async Task ClientLimitAndBacklogChanges_ApplyLive()
+    {
+        using var redis = RedisServerProcess.Start();
+        int port = FreePort.Next();
+        await using var rampart = await RampartFromFile.StartAsync(Pool("alpha", port, Server(redis, "s0")));
+        using var first = new RawClient(port);
+        BadInputTests.AssertStillServes(first);
+
+        var outcome = rampart.Reload(Pool("alpha", port, Server(redis, "s0"), "  client_connections: 1\n  backlog: 64\n"));
+
+        Assert.Equal("pool 'alpha': backlog 512 -> 64, client_connections 0 -> 1", outcome.Changes);
+        using (var second = new RawClient(port)) Assert.Equal("-ERR max number of clients reached", second.ReadLine());
+        BadInputTests.AssertStillServes(first);
+    }
+
     private static async Task<bool> WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
