@@ -50,7 +50,11 @@ public sealed partial class ProxyServer
             if (_timeoutSweep is null) throw new InvalidOperationException("the proxy is not running");
             if (_stopping) return Failed(trigger, next.Source, ["the proxy is stopping"], "no changes");
             var diff = ConfigDiff.Compute(_config, next);
-            if (diff.IsEmpty) return Succeeded(trigger, next.Source, diff.Describe(), next, unchanged: true);
+            // A pool left without a listener by an earlier reload (its address could not be bound) tries again.
+            var orphans = _pools.Where(p => p.Listener is null && next.Pools.Any(n => n.Name == p.Config.Name)).ToList();
+            if (diff.IsEmpty && orphans.Count == 0) return Succeeded(trigger, next.Source, diff.Describe(), next, unchanged: true);
+            var changes = string.Join("; ", (diff.IsEmpty ? [] : new[] { diff.Describe() })
+                .Concat(orphans.Select(o => $"pool '{o.Config.Name}' binds its listen address again")));
 
             var current = _pools.ToDictionary(p => p.Config.Name, StringComparer.Ordinal);
             var held = current.Values.Where(p => p.Listener is not null)
@@ -70,18 +74,21 @@ public sealed partial class ProxyServer
                     if (held.Contains(ListenKey(config.Listen))) rebind.Add((pool, config));
                     else pool.Listener = Bind(pool, config);
                 }
-                foreach (var change in diff.Changed.Where(c => c.ListenChanged))
+                var relisten = diff.Changed.Where(c => c.ListenChanged).Select(c => c.New)
+                    .Concat(orphans.Select(o => next.Pools.First(n => n.Name == o.Config.Name)))
+                    .DistinctBy(c => c.Name);
+                foreach (var config in relisten)
                 {
-                    var pool = current[change.New.Name];
-                    if (held.Contains(ListenKey(change.New.Listen))) rebind.Add((pool, change.New));
-                    else moved[change.New.Name] = Bind(pool, change.New);
+                    var pool = current[config.Name];
+                    if (held.Contains(ListenKey(config.Listen))) rebind.Add((pool, config));
+                    else moved[config.Name] = Bind(pool, config);
                 }
             }
             catch (ListenException e)
             {
                 foreach (var pool in added) DisposePool(pool);
                 foreach (var listener in moved.Values) listener.Dispose();
-                return Failed(trigger, next.Source, [e.Message], diff.Describe());
+                return Failed(trigger, next.Source, [e.Message], changes);
             }
 
             // 2. Commit: stop what goes away, then bind what reuses a freed address, then swap.
@@ -112,16 +119,18 @@ public sealed partial class ProxyServer
             {
                 var pool = current[change.New.Name];
                 pool.Apply(change.New);
-                if (moved.TryGetValue(change.New.Name, out var listener))
+                if (!change.ListenChanged && change.Old.Backlog != change.New.Backlog && !moved.ContainsKey(change.New.Name))
                 {
-                    pool.Listener = listener;
-                    listener.Start();
-                    LogListening(change.New.Name, listener.LocalEndPoint.ToString() ?? "?", change.New.Servers.Count);
+                    try { pool.Listener?.SetBacklog(change.New.Backlog); }
+                    catch (SocketException e) { errors.Add($"pool '{change.New.Name}': cannot change backlog: {e.Message}"); }
                 }
-                else if (!change.ListenChanged && change.Old.Backlog != change.New.Backlog)
-                {
-                    pool.Listener?.SetBacklog(change.New.Backlog);
-                }
+            }
+            foreach (var (name, listener) in moved)
+            {
+                var pool = current[name];
+                pool.Listener = listener;
+                listener.Start();
+                LogListening(name, listener.LocalEndPoint.ToString() ?? "?", pool.Config.Servers.Count);
             }
             foreach (var pool in added)
             {
@@ -139,8 +148,8 @@ public sealed partial class ProxyServer
                 _timeoutSweep.Change(period, period);
             }
             return errors.Count == 0
-                ? Succeeded(trigger, next.Source, diff.Describe(), next, unchanged: false)
-                : Failed(trigger, next.Source, errors, diff.Describe(), applied: next);
+                ? Succeeded(trigger, next.Source, changes, next, unchanged: false)
+                : Failed(trigger, next.Source, errors, changes, applied: next);
         }
     }
 

@@ -141,7 +141,7 @@ internal sealed partial class PoolListener : IDisposable
         _socket.Dispose();
         if (Listen.IsUnix)
         {
-            try { File.Delete(Listen.UnixPath!); } catch (IOException) { }
+            try { File.Delete(Listen.UnixPath!); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
     }
 
