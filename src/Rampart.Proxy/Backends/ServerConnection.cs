@@ -257,11 +257,12 @@ internal sealed partial class ServerConnection
     /// <summary>True when nothing is queued, carried over or in flight on this connection.</summary>
     internal bool IsIdle => _pending.IsEmpty && Volatile.Read(ref _carry) is null && (Link?.InFlightCount ?? 0) == 0;
 
-    public void Dispose(string reason = "proxy is shutting down")
+    /// <param name="failWith">The error for requests in flight, when it should not be "connection to server ... lost".</param>
+    public void Dispose(string reason = "proxy is shutting down", string? failWith = null)
     {
         _disposedReason = reason;
         _disposed = true;
-        Link?.Kill(reason);
+        Link?.Kill(reason, failWith);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connected to server {Endpoint}")]

@@ -220,12 +220,15 @@ internal sealed class ServerEndpoint : IDisposable
         foreach (var connection in _connections) connection.CheckTimeout(now, timeout);
     }
 
-    public void Dispose() => Dispose("proxy is shutting down");
-
-    /// <summary>Closes every connection; requests still queued or in flight fail with <paramref name="reason"/>.</summary>
-    public void Dispose(string reason)
+    public void Dispose()
     {
-        foreach (var connection in _connections) connection.Dispose(reason);
+        foreach (var connection in _connections) connection.Dispose();
+    }
+
+    /// <summary>A reload removed this server: close every connection; what still waits fails with "-ERR rampart: reason".</summary>
+    public void Retire(string reason)
+    {
+        foreach (var connection in _connections) connection.Dispose(reason, failWith: $"ERR rampart: {reason}");
     }
 
     private static EndPoint Resolve(ServerConfig config)

@@ -284,7 +284,7 @@ internal sealed partial class PoolRuntime : IDisposable
                 bool idle = server.IsIdle;
                 if ((now < graceUntil || !idle) && now < deadline) continue;
                 _retiring.RemoveAt(i);
-                server.Dispose($"server {server.Endpoint} was removed from pool '{Config.Name}' by a configuration reload");
+                server.Retire($"server {server.Endpoint} was removed from pool '{Config.Name}' by a configuration reload");
                 LogRetired(Config.Name, server.Endpoint, idle ? "every in-flight request answered" : $"requests still in flight after {RetireLimitMs} ms failed");
             }
         }
