@@ -17,8 +17,8 @@ internal sealed partial class PoolRuntime : IDisposable
 {
     /// <summary>A removed server keeps its connections this long at least, for requests routed by the previous snapshot.</summary>
     private const long RetireGraceMs = 1000;
-    /// <summary>Longest a removed server (or a removed pool's clients) may take to finish what is in flight.</summary>
-    internal const long RetireLimitMs = 30_000;
+    /// <summary>Longest a removed server (or a removed pool's clients) may take to finish what is in flight (tests shorten it).</summary>
+    internal long RetireLimitMs { get; set; } = 30_000;
 
     private readonly ILogger _logger;
     private readonly ILoggerFactory _loggers;

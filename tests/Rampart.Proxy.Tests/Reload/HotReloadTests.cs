@@ -80,6 +80,36 @@ public sealed class HotReloadTests
     }
 
     [Fact]
+    public async Task RemovedServerThatNeverAnswers_FailsWhatWaitedWithTheReason_AfterTheRetireLimit()
+    {
+        using var a = RedisServerProcess.Start();
+        using var b = RedisServerProcess.Start();
+        int port = FreePort.Next();
+        await using var rampart = await RampartFromFile.StartAsync(Pool("alpha", port, Server(a, "a") + Server(b, "b")));
+        var pool = Assert.Single(rampart.Server.Pools);
+        pool.RetireLimitMs = 1500;
+        var router = KeyRouter.Create(rampart.Server.Config.Pools[0]);
+        string key = Enumerable.Range(0, 1000).Select(i => $"key{i}").First(k => router.ServerFor(Encoding.UTF8.GetBytes(k)) == 1);
+        using var client = new RawClient(port);
+        client.Send(Resp("SET", key, "v")); // Rampart is connected to b before b stops answering
+        Assert.Equal("+OK", client.ReadLine());
+
+        b.Freeze();
+        try
+        {
+            client.Send(Resp("GET", key));
+            await Task.Delay(100);
+            rampart.Reload(Pool("alpha", port, Server(a, "a")));
+            Assert.Equal($"-ERR rampart: server 127.0.0.1:{b.Port} was removed from pool 'alpha' by a configuration reload", client.ReadLine());
+        }
+        finally
+        {
+            b.Thaw();
+        }
+        BadInputTests.AssertStillServes(client);
+    }
+
+    [Fact]
     public async Task RemovedPool_StopsListening_IdleClientsClose_BusyClientsGetTheirReplyFirst()
     {
         using var keep = RedisServerProcess.Start();
@@ -114,6 +144,35 @@ public sealed class HotReloadTests
         Assert.Equal("+OK", busy.ReadLine());
         Assert.True(busy.IsClosedByServer(TimeSpan.FromSeconds(5)), "the busy client was not closed after its reply");
         BadInputTests.AssertStillServes(kept);
+    }
+
+    [Fact]
+    public async Task RemovedPool_ClientWaitingOnAServerThatNeverAnswers_IsClosedAtTheDrainLimit()
+    {
+        using var keep = RedisServerProcess.Start();
+        using var gone = RedisServerProcess.Start();
+        int keepPort = FreePort.Next(), gonePort = FreePort.Next();
+        string keepPool = Pool("keep", keepPort, Server(keep, "k"));
+        await using var rampart = await RampartFromFile.StartAsync(keepPool + Pool("gone", gonePort, Server(gone, "g")));
+        rampart.Server.Pools.Single(p => p.Config.Name == "gone").RetireLimitMs = 1000;
+        using var busy = new RawClient(gonePort);
+        busy.Send(Resp("SET", "warm", "1"));
+        Assert.Equal("+OK", busy.ReadLine());
+
+        gone.Freeze();
+        try
+        {
+            busy.Send(Resp("GET", "warm"));
+            await Task.Delay(100);
+            rampart.Reload(keepPool);
+            var clock = Stopwatch.StartNew();
+            Assert.True(busy.IsClosedByServer(TimeSpan.FromSeconds(10)), "the drain limit did not close the client");
+            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(500), $"closed after {clock.Elapsed}, before the drain limit");
+        }
+        finally
+        {
+            gone.Thaw();
+        }
     }
 
     [Fact]
