@@ -62,7 +62,7 @@ public sealed class SighupReloadTests : IDisposable
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void WatchedFile_ReloadsWhenItChanges(bool fromCommandLine)
+    public void WatchedFile_ReloadsWhenItChanges_InPlaceOrReplacedByRename(bool fromCommandLine)
     {
         using var redis = RedisServerProcess.Start();
         int main = FreePort.Next(), added = FreePort.Next();
@@ -74,7 +74,17 @@ public sealed class SighupReloadTests : IDisposable
             : RampartProcess.Start("serve", "--config", path);
         Assert.True(rampart.WaitForOutput("Watching", TimeSpan.FromSeconds(20)), rampart.Output);
 
-        File.WriteAllText(path, settings + Pool("main", main, redis) + Pool("added", added, redis));
+        string next = settings + Pool("main", main, redis) + Pool("added", added, redis);
+        if (fromCommandLine)
+        {
+            File.WriteAllText(path, next);
+        }
+        else
+        {
+            // As sed -i and most configuration tools do: write a new file, rename it over the old one.
+            File.WriteAllText(path + ".tmp", next);
+            File.Move(path + ".tmp", path, overwrite: true);
+        }
 
         Assert.True(rampart.WaitForOutput("Configuration reload applied", TimeSpan.FromSeconds(10)), rampart.Output);
         Assert.Contains($"Configuration reload applied (the file changed, {path}): pool 'added' added", rampart.Output);
