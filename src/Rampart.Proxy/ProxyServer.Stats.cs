@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using Rampart.Proxy.Clients;
 using Rampart.Proxy.Observability;
 
 namespace Rampart.Proxy;
@@ -10,22 +9,13 @@ public sealed partial class ProxyServer
 {
     private static readonly JsonWriterOptions StatsJsonOptions = new() { Indented = false, SkipValidation = false };
     private readonly DateTimeOffset _createdAt = DateTimeOffset.UtcNow;
-    // The running pools, published once started: the stats reader never touches the list StartAsync and StopAsync edit.
-    private volatile PoolRuntime[] _statsPools = [];
-    private volatile RunningPool[] _runningPools = [];
 
     /// <summary>
-    /// Publishes the running pools to every reader off the request path (stats port, admin API, metrics): call after
-    /// any change to the pool list. Readers take the array once per answer and never see a half-made change.
+    /// The pools running now, with the address each listens on, for readers off the request path (admin API,
+    /// metrics): taken from the one pool array a reload swaps whole, so a reader never sees a half-made change.
     /// </summary>
-    private void PublishStatsSnapshot()
-    {
-        _statsPools = _pools.Select(p => p.Pool).ToArray();
-        _runningPools = _pools.Select(p => new RunningPool(p.Pool, p.Listener.LocalEndPoint.ToString() ?? "?")).ToArray();
-    }
-
-    /// <summary>The pools running now, with the address each listens on; replaced whole when the pool list changes.</summary>
-    internal IReadOnlyList<RunningPool> RunningPools => _runningPools;
+    internal IReadOnlyList<RunningPool> RunningPools =>
+        Array.ConvertAll(_pools, p => new RunningPool(p, p.Listener?.LocalEndPoint.ToString() ?? "?"));
 
     /// <summary>When the proxy was created (uptime).</summary>
     public DateTimeOffset StartedAt => _createdAt;
@@ -33,7 +23,7 @@ public sealed partial class ProxyServer
     /// <summary>Writes twemproxy's stats JSON object (nutcracker 0.5.0's fields, Rampart's live counters).</summary>
     public void WriteTwemproxyStats(Utf8JsonWriter writer)
     {
-        var pools = _statsPools;
+        var pools = _pools;
         TwemproxyStats.Write(writer, _createdAt, pools, listeners: pools.Length);
     }
 

@@ -28,7 +28,8 @@ internal sealed partial class ServerConnection
     private ServerLink? _link;
     // A request taken from the queue while its link died: it goes first on the next link, so order is kept.
     private ProxyRequest? _carry;
-    private bool _disposed;
+    private volatile bool _disposed;
+    private string _disposedReason = "proxy is shutting down";
 
     public ServerConnection(ServerEndpoint server, FlushTicker ticker, ILogger logger)
     {
@@ -170,7 +171,7 @@ internal sealed partial class ServerConnection
     /// <summary>Connects a new link; on failure fails everything queued and puts the server in backoff.</summary>
     private async Task<ServerLink?> ConnectAsync()
     {
-        if (_disposed) { FailPending("ERR rampart: proxy is shutting down"); return ReleaseWriter(); }
+        if (_disposed) { FailPending($"ERR rampart: {_disposedReason}"); return ReleaseWriter(); }
         string? down = _server.UnavailableReason;
         if (down is not null) { FailPending(down); return ReleaseWriter(); }
 
@@ -257,10 +258,15 @@ internal sealed partial class ServerConnection
         }
     }
 
-    public void Dispose()
+    /// <summary>True when nothing is queued, carried over or in flight on this connection.</summary>
+    internal bool IsIdle => _pending.IsEmpty && Volatile.Read(ref _carry) is null && (Link?.InFlightCount ?? 0) == 0;
+
+    /// <param name="failWith">The error for requests in flight, when it should not be "connection to server ... lost".</param>
+    public void Dispose(string reason = "proxy is shutting down", string? failWith = null)
     {
+        _disposedReason = reason;
         _disposed = true;
-        Link?.Kill("proxy is shutting down");
+        Link?.Kill(reason, failWith);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connected to server {Endpoint}")]

@@ -28,13 +28,16 @@ internal sealed class ServerEndpoint : IDisposable
     private long _ejectedUntilTick;
     private readonly Action<ServerEndpoint>? _onEjectionChanged;
 
+    private volatile PoolConfig _pool;
+    private volatile ServerConfig _config;
+
     public ServerEndpoint(PoolConfig pool, ServerConfig config, FlushTicker ticker, ILogger logger,
         Action<ServerEndpoint>? onEjectionChanged = null, bool recordMetrics = true)
     {
         Commands = recordMetrics ? new Observability.CommandMetrics() : null;
         _onEjectionChanged = onEjectionChanged;
-        Pool = pool;
-        Config = config;
+        _pool = pool;
+        _config = config;
         if (pool.Sentinel is null)
         {
             Endpoint = config.Endpoint;
@@ -46,17 +49,31 @@ internal sealed class ServerEndpoint : IDisposable
             Endpoint = config.Name ?? config.Host;
             _noMasterReason = $"ERR rampart: no confirmed master for '{Endpoint}' yet (asking the sentinels)";
         }
-        ConnectTimeout = TimeSpan.FromMilliseconds(pool.TimeoutMs ?? DefaultConnectTimeoutMs);
         _connections = new ServerConnection[Math.Max(1, pool.ServerConnections)];
         for (int i = 0; i < _connections.Length; i++) _connections[i] = new ServerConnection(this, ticker, logger);
     }
 
-    public PoolConfig Pool { get; }
-    public ServerConfig Config { get; }
+    /// <summary>The pool's settings; a reload that keeps this server swaps in the new ones (timeout, ejection, ...).</summary>
+    public PoolConfig Pool => _pool;
+    /// <summary>This server's line; a reload may change its weight (the routing snapshot, not this, places keys).</summary>
+    public ServerConfig Config => _config;
+
+    /// <summary>
+    /// A reload kept this server (same address and name, same connection settings): later requests, timeouts and
+    /// ejection use the new pool settings; its connections and their in-flight requests carry on untouched.
+    /// </summary>
+    public void Update(PoolConfig pool, ServerConfig config)
+    {
+        _pool = pool;
+        _config = config;
+    }
+
+    /// <summary>True when no request waits in this server's queues or on its connections (a removed server may close).</summary>
+    public bool IsIdle => _connections.All(c => c.IsIdle);
     public string Endpoint { get; }
     /// <summary>Where to connect: fixed for a plain server; the confirmed master for a Sentinel name, or null.</summary>
     public EndPoint? Address => _address;
-    public TimeSpan ConnectTimeout { get; }
+    public TimeSpan ConnectTimeout => TimeSpan.FromMilliseconds(Pool.TimeoutMs ?? DefaultConnectTimeoutMs);
     public ServerStats Stats { get; } = new();
     /// <summary>Per-command requests, errors and latency of the requests sent to this server; null when not recorded.</summary>
     public Observability.CommandMetrics? Commands { get; }
@@ -249,6 +266,12 @@ internal sealed class ServerEndpoint : IDisposable
     public void Dispose()
     {
         foreach (var connection in _connections) connection.Dispose();
+    }
+
+    /// <summary>A reload removed this server: close every connection; what still waits fails with "-ERR rampart: reason".</summary>
+    public void Retire(string reason)
+    {
+        foreach (var connection in _connections) connection.Dispose(reason, failWith: $"ERR rampart: {reason}");
     }
 
     private static EndPoint Resolve(ServerConfig config)

@@ -42,7 +42,7 @@ internal sealed partial class ClientSession
     private ServerConnection? _touched;
     private List<ServerConnection>? _touchedMore;
     private volatile bool _closed;
-    private bool _closeAfterReplies;
+    private volatile bool _closeAfterReplies;
     private int _closedOnce;
 
     public ClientSession(long id, Socket socket, PoolRuntime pool, ILogger logger)
@@ -179,6 +179,12 @@ internal sealed partial class ClientSession
         // The flusher closes the socket once the queue is empty; make sure it looks at least once more.
         OnRequestCompleted(null);
     }
+
+    /// <summary>
+    /// Its pool was removed by a reload: stop reading, let the replies of requests already read go out, then close.
+    /// An idle client is closed at once.
+    /// </summary>
+    public void CloseWhenIdle() => CloseAfterReplies();
 
     private void Append(ProxyRequest request)
     {

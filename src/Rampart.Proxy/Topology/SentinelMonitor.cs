@@ -45,7 +45,8 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         // At or below half, two camps of Sentinels could each reach the quorum and name different masters.
         if (_sentinel.Quorum * 2 <= _sentinel.Addresses.Count)
             LogWeakQuorum(_pool.Name, _sentinel.Quorum, _sentinel.Addresses.Count);
-        // Sentinels first: the first check must already ask all of them.
+        // Sentinels first: the first check must already ask all of them (a check with none known would also un-confirm
+        // a serving master when a reload restarts the monitor).
         foreach (var address in _sentinel.Addresses) Learn(address.Host, address.Port, configured: true);
         lock (_tasks) _tasks.Add(CheckLoopAsync(_stop.Token));
     }

@@ -25,9 +25,11 @@ internal sealed record ServeSettings
     public string? PidFile { get; init; }
     /// <summary>Admin HTTP listen address overriding the config's <c>rampart: admin: listen</c>; null: as the config says.</summary>
     public string? AdminListen { get; init; }
+    /// <summary>Reload when the file changes (as well as on SIGHUP), whatever <c>rampart: {watch_config}</c> says.</summary>
+    public bool WatchConfig { get; init; }
 }
 
-/// <summary><c>rampart serve</c>: run the proxy until SIGINT or SIGTERM, then stop gracefully.</summary>
+/// <summary><c>rampart serve</c>: run the proxy until SIGINT or SIGTERM, then stop gracefully; SIGHUP reloads the configuration.</summary>
 internal static class ServeCommand
 {
     public static Command Create()
@@ -54,7 +56,12 @@ internal static class ServeCommand
         {
             Description = "Serve the admin HTTP API and dashboard on host:port (overrides rampart: admin: listen in the config)",
         };
+        var watch = new Option<bool>("--watch-config")
+        {
+            Description = "Reload the configuration when its file changes (SIGHUP always reloads)",
+        };
         var command = new Command("serve", "Run the proxy");
+        command.Options.Add(watch);
         command.Options.Add(config);
         command.Options.Add(jsonLogs);
         command.Options.Add(level);
@@ -71,6 +78,7 @@ internal static class ServeCommand
             StatsPort = result.GetValue(statsPort),
             StatsAddress = result.GetValue(statsAddr)!,
             AdminListen = result.GetValue(adminListen),
+            WatchConfig = result.GetValue(watch),
         }));
         return command;
     }
@@ -144,13 +152,15 @@ internal static class ServeCommand
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        // Reload arrives with the operations work; until then SIGHUP must not kill the process (its default action).
-        // As nutcracker, it reopens the log file, so logrotate works.
+        // SIGHUP reloads the configuration (a bad file changes nothing) and, as nutcracker, reopens the log file, so
+        // logrotate works. Its default action would end the process, so it is handled from the start, before the
+        // reloader exists (a SIGHUP during start-up only reopens the log).
+        ConfigReloader? reloadTarget = null;
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
             logFile?.Reopen();
-            logger.LogWarning("SIGHUP received: configuration reload is not available in this version; still running on {Config}", path);
+            Volatile.Read(ref reloadTarget)?.Request("SIGHUP");
         });
 
         // Per-command metrics are recorded only when the admin server, which exports them, runs.
@@ -186,7 +196,10 @@ internal static class ServeCommand
             return 1;
         }
         logger.LogInformation("Rampart {Version} running with {Config}", typeof(ServeCommand).Assembly.GetName().Version, path);
+        using var reloader = new ConfigReloader(server, path, settings.WatchConfig, loggers.CreateLogger("Rampart.Reload"));
+        Volatile.Write(ref reloadTarget, reloader);
         await stop.Task;
+        Volatile.Write(ref reloadTarget, null);
         logger.LogInformation("Stopping: no new connections; waiting up to {Drain} ms for in-flight requests", settings.Drain.TotalMilliseconds);
         stats?.Dispose();
         if (admin is not null) await admin.DisposeAsync();
