@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using Rampart.Proxy.Clients;
 using Rampart.Proxy.Observability;
 
 namespace Rampart.Proxy;
@@ -10,15 +9,21 @@ public sealed partial class ProxyServer
 {
     private static readonly JsonWriterOptions StatsJsonOptions = new() { Indented = false, SkipValidation = false };
     private readonly DateTimeOffset _createdAt = DateTimeOffset.UtcNow;
-    // The running pools, published once started: the stats reader never touches the list StartAsync and StopAsync edit.
-    private volatile PoolRuntime[] _statsPools = [];
 
-    private void PublishStatsSnapshot() => _statsPools = _pools.Select(p => p.Pool).ToArray();
+    /// <summary>
+    /// The pools running now, with the address each listens on, for readers off the request path (admin API,
+    /// metrics): taken from the one pool array a reload swaps whole, so a reader never sees a half-made change.
+    /// </summary>
+    internal IReadOnlyList<RunningPool> RunningPools =>
+        Array.ConvertAll(_pools, p => new RunningPool(p, p.Listener?.LocalEndPoint.ToString() ?? "?"));
+
+    /// <summary>When the proxy was created (uptime).</summary>
+    public DateTimeOffset StartedAt => _createdAt;
 
     /// <summary>Writes twemproxy's stats JSON object (nutcracker 0.5.0's fields, Rampart's live counters).</summary>
     public void WriteTwemproxyStats(Utf8JsonWriter writer)
     {
-        var pools = _statsPools;
+        var pools = _pools;
         TwemproxyStats.Write(writer, _createdAt, pools, listeners: pools.Length);
     }
 
@@ -31,3 +36,6 @@ public sealed partial class ProxyServer
         return buffer.WrittenSpan.ToArray();
     }
 }
+
+/// <summary>A running pool and the address its listener is bound to (the real port when the config said 0).</summary>
+internal sealed record RunningPool(PoolRuntime Pool, string Listen);

@@ -9,85 +9,133 @@ namespace Rampart.Proxy;
 /// <summary>
 /// The proxy: one listener and one runtime per pool, and the sweep that enforces request timeouts.
 /// Start binds every listener first, so a bad address stops start-up before any client is accepted.
+/// The live pool set is one immutable array read through a volatile field (<see cref="Pools"/>): a reload
+/// (ProxyServer.Reload.cs) builds the next one and swaps it in whole.
 /// </summary>
 public sealed partial class ProxyServer : IAsyncDisposable
 {
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
-    private readonly List<(PoolRuntime Pool, PoolListener Listener)> _pools = [];
+    private readonly ConnectionBudget _budget = new();
+    private volatile ProxyConfig _config;
+    private volatile PoolRuntime[] _pools = [];
+    // Pools a reload removed whose clients are still finishing (guarded by _reloadGate).
+    private readonly List<PoolRuntime> _draining = [];
     private Timer? _timeoutSweep;
+    private int _sweepPeriodMs;
+    private bool _stopping; // guarded by _reloadGate: no reload once a stop began
     private readonly Backends.FlushTicker _ticker = new();
 
-    public ProxyServer(ProxyConfig config, ILoggerFactory? loggers = null)
+    /// <param name="recordMetrics">
+    /// Count per-command requests, errors and latency (what the admin server exports). The executable turns it on
+    /// with the admin server: without one nothing reads them, and the request path then takes no clock readings.
+    /// </param>
+    public ProxyServer(ProxyConfig config, ILoggerFactory? loggers = null, bool recordMetrics = true)
     {
-        Config = config;
+        _config = config;
+        RecordsMetrics = recordMetrics;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger("Rampart.Proxy");
+        RequestSampler = new Observability.RequestSampler(_loggers);
+        _budget.Max = config.Settings.MaxConnections;
     }
 
-    public ProxyConfig Config { get; }
+    /// <summary>Whether per-command metrics are recorded (see the constructor).</summary>
+    public bool RecordsMetrics { get; }
+
+    /// <summary>Topology events of every pool (bounded ring), for the admin API.</summary>
+    public Observability.TopologyEventLog Events { get; } = new();
+
+    /// <summary>Per-request debug logging, off unless switched on (admin API <c>/loglevel</c>).</summary>
+    public Observability.RequestSampler RequestSampler { get; }
+
+    // Not a field: the logging source generator wants exactly one ILogger field in this class.
+    private ILogger ClientLogger => _loggers.CreateLogger("Rampart.Clients");
+
+    /// <summary>The configuration running now (the last one a reload applied).</summary>
+    public ProxyConfig Config => _config;
+
+    /// <summary>The running pools, in configuration order: one array, replaced whole by a reload, never edited.</summary>
+    internal IReadOnlyList<PoolRuntime> Pools => _pools;
+
+    /// <summary>Client connections over all pools now, against <c>rampart: {max_connections}</c>.</summary>
+    public int ClientConnections => _budget.Current;
+    /// <summary>Connections refused because <c>max_connections</c> was reached.</summary>
+    public long MaxConnectionsRejected => _budget.Rejected;
 
     public Task StartAsync()
     {
-        var clientLogger = _loggers.CreateLogger("Rampart.Clients");
+        var started = new List<PoolRuntime>();
         try
         {
-            foreach (var poolConfig in Config.Pools)
-            {
-                var pool = new PoolRuntime(poolConfig, _ticker, _loggers);
-                PoolListener listener;
-                try
-                {
-                    listener = new PoolListener(pool, clientLogger);
-                }
-                catch
-                {
-                    pool.Dispose();
-                    throw;
-                }
-                _pools.Add((pool, listener));
-            }
+            foreach (var poolConfig in Config.Pools) started.Add(CreatePool(poolConfig));
         }
         catch
         {
-            DisposePools();
+            foreach (var pool in started) DisposePool(pool);
             throw;
         }
 
-        foreach (var (pool, listener) in _pools)
-        {
-            listener.Start();
-            pool.StartTopology();
-            if (pool.Config.Preconnect) pool.Preconnect();
-            LogListening(pool.Config.Name, listener.LocalEndPoint.ToString() ?? "?", pool.Config.Servers.Count);
-        }
+        foreach (var pool in started) StartPool(pool);
+        _pools = started.ToArray();
         StartTimeoutSweep();
-        PublishStatsSnapshot();
         return Task.CompletedTask;
+    }
+
+    /// <summary>A pool with its listener bound (not accepting yet); nothing is left open if binding fails.</summary>
+    private PoolRuntime CreatePool(PoolConfig config)
+    {
+        var pool = new PoolRuntime(config, _ticker, _loggers, _budget, Events, RequestSampler, RecordsMetrics);
+        try
+        {
+            pool.Listener = new PoolListener(pool, config.Listen, config.Backlog, ClientLogger);
+        }
+        catch
+        {
+            pool.Dispose();
+            throw;
+        }
+        return pool;
+    }
+
+    private void StartPool(PoolRuntime pool)
+    {
+        pool.Listener!.Start();
+        pool.StartTopology();
+        if (pool.Config.Preconnect) pool.Preconnect();
+        LogListening(pool.Config.Name, pool.Listener.LocalEndPoint.ToString() ?? "?", pool.Config.Servers.Count);
     }
 
     /// <summary>The address a pool listens on, with the real port when the config said port 0.</summary>
     public EndPoint GetListenEndPoint(string poolName) =>
-        _pools.First(p => p.Pool.Config.Name == poolName).Listener.LocalEndPoint;
+        _pools.First(p => p.Config.Name == poolName).Listener!.LocalEndPoint;
 
     /// <summary>
-    /// One periodic sweep for what is not on the request path: request timeouts, and readmission of servers whose
-    /// ejection ended. It ticks several times per shortest timeout, so a late reply is caught within a small fraction
-    /// of it, and every 100 ms otherwise.
+    /// One periodic sweep for what is not on the request path: request timeouts, readmission of servers whose
+    /// ejection ended, closing servers and pools a reload removed. It ticks several times per shortest timeout, so a
+    /// late reply is caught within a small fraction of it, and every 100 ms otherwise.
     /// </summary>
     private void StartTimeoutSweep()
     {
-        var timeouts = Config.Pools.Where(p => p.TimeoutMs is not null).Select(p => p.TimeoutMs!.Value).ToList();
-        int period = timeouts.Count == 0 ? 100 : Math.Clamp(timeouts.Min() / 10, 5, 100);
-        _timeoutSweep = new Timer(_ =>
+        _sweepPeriodMs = SweepPeriod(Config);
+        _timeoutSweep = new Timer(_ => Sweep(), null, _sweepPeriodMs, _sweepPeriodMs);
+    }
+
+    private static int SweepPeriod(ProxyConfig config)
+    {
+        var timeouts = config.Pools.Where(p => p.TimeoutMs is not null).Select(p => p.TimeoutMs!.Value).ToList();
+        return timeouts.Count == 0 ? 100 : Math.Clamp(timeouts.Min() / 10, 5, 100);
+    }
+
+    private void Sweep()
+    {
+        long now = Environment.TickCount64;
+        foreach (var pool in _pools)
         {
-            long now = Environment.TickCount64;
-            foreach (var (pool, _) in _pools)
-            {
-                pool.CheckTimeouts(now);
-                pool.RefreshLiveServers();
-            }
-        }, null, period, period);
+            pool.CheckTimeouts(now);
+            pool.RefreshLiveServers();
+        }
+        SweepDraining(now);
     }
 
     /// <summary>
@@ -96,28 +144,33 @@ public sealed partial class ProxyServer : IAsyncDisposable
     /// </summary>
     public async Task StopAsync(TimeSpan drain)
     {
-        foreach (var (_, listener) in _pools) listener.Dispose();
+        lock (_reloadGate) _stopping = true;
+        var pools = _pools;
+        foreach (var pool in pools) pool.Listener?.Dispose();
         var deadline = DateTime.UtcNow + drain;
-        while (DateTime.UtcNow < deadline && !_pools.All(p => p.Pool.IsIdle))
+        while (DateTime.UtcNow < deadline && !pools.All(p => p.IsIdle))
             await Task.Delay(20);
-        foreach (var (pool, _) in _pools)
+        _timeoutSweep?.Dispose();
+        List<PoolRuntime> draining;
+        lock (_reloadGate)
+        {
+            draining = [.. _draining];
+            _draining.Clear();
+            _pools = [];
+        }
+        foreach (var pool in pools.Concat(draining))
         {
             pool.CloseAllSessions();
             await pool.StopTopologyAsync();
+            DisposePool(pool);
         }
-        DisposePools();
+        _ticker.Dispose();
     }
 
-    private void DisposePools()
+    private static void DisposePool(PoolRuntime pool)
     {
-        _timeoutSweep?.Dispose();
-        _ticker.Dispose();
-        foreach (var (pool, listener) in _pools)
-        {
-            listener.Dispose();
-            pool.Dispose();
-        }
-        _pools.Clear();
+        pool.Listener?.Dispose();
+        pool.Dispose();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.Zero);

@@ -41,6 +41,9 @@ public sealed class CommandInfo
         Subcommands = SubcommandArray.Length > 0 ? Array.AsReadOnly(SubcommandArray) : NoSubcommands;
     }
 
+    /// <summary>Dense index over every command and subcommand (0 .. CommandTable.Count - 1), for per-command counters.</summary>
+    public int Id { get; internal set; }
+
     /// <summary>Lowercase, as Redis 7 names it: "get", and "client|setname" for a subcommand.</summary>
     public string Name { get; }
 

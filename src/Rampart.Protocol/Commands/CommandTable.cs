@@ -14,6 +14,7 @@ public static class CommandTable
     private static readonly CommandInfo[] Commands;
     private static readonly CommandInfo[]?[] Buckets;
     private static readonly int MaxNameLength;
+    private static readonly CommandInfo[] ById;
 
     static CommandTable()
     {
@@ -28,7 +29,26 @@ public static class CommandTable
         }
         Buckets = Array.ConvertAll(lists, l => l?.ToArray());
         All = Array.AsReadOnly(Commands);
+        // Dense ids, commands and subcommands alike, so per-command counters are array slots, not dictionary lookups.
+        var byId = new List<CommandInfo>();
+        foreach (var command in Commands)
+        {
+            command.Id = byId.Count;
+            byId.Add(command);
+            foreach (var sub in command.SubcommandArray)
+            {
+                sub.Id = byId.Count;
+                byId.Add(sub);
+            }
+        }
+        ById = byId.ToArray();
     }
+
+    /// <summary>How many commands and subcommands there are: every <see cref="CommandInfo.Id"/> is below this.</summary>
+    public static int Count => ById.Length;
+
+    /// <summary>The command or subcommand with this <see cref="CommandInfo.Id"/>.</summary>
+    public static CommandInfo ForId(int id) => ById[id];
 
     /// <summary>Top-level commands, sorted by name; subcommands hang off <see cref="CommandInfo.Subcommands"/>.</summary>
     public static IReadOnlyList<CommandInfo> All { get; }

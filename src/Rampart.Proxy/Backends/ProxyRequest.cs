@@ -29,6 +29,10 @@ internal sealed class ProxyRequest
     public long SentTick;
     /// <summary>CLIENT REPLY OFF/SKIP: the reply is not written to the client (the request still keeps its place).</summary>
     public bool Silent;
+    /// <summary>The command's <see cref="Rampart.Protocol.Commands.CommandInfo.Id"/>, for per-command metrics.</summary>
+    public int CommandId;
+    /// <summary>Stopwatch timestamp of the client read that brought the request: latency is measured from here.</summary>
+    public long StartTimestamp;
     private volatile bool _completed;
 
     public bool IsCompleted => _completed;

@@ -28,7 +28,8 @@ internal sealed partial class ServerConnection
     private ServerLink? _link;
     // A request taken from the queue while its link died: it goes first on the next link, so order is kept.
     private ProxyRequest? _carry;
-    private bool _disposed;
+    private volatile bool _disposed;
+    private string _disposedReason = "proxy is shutting down";
 
     public ServerConnection(ServerEndpoint server, FlushTicker ticker, ILogger logger)
     {
@@ -54,6 +55,7 @@ internal sealed partial class ServerConnection
             if (_pending.Count >= MaxHeldRequests)
             {
                 _server.Stats.AddForwardError();
+                _server.RecordFailure(request);
                 request.Fail(_server.HoldOverflowReason);
                 return;
             }
@@ -61,6 +63,7 @@ internal sealed partial class ServerConnection
         else if (_server.UnavailableReason is { } down)
         {
             _server.Stats.AddForwardError();
+            _server.RecordFailure(request);
             request.Fail(down);
             _server.OnRequestRefused();
             return;
@@ -168,7 +171,7 @@ internal sealed partial class ServerConnection
     /// <summary>Connects a new link; on failure fails everything queued and puts the server in backoff.</summary>
     private async Task<ServerLink?> ConnectAsync()
     {
-        if (_disposed) { FailPending("ERR rampart: proxy is shutting down"); return ReleaseWriter(); }
+        if (_disposed) { FailPending($"ERR rampart: {_disposedReason}"); return ReleaseWriter(); }
         string? down = _server.UnavailableReason;
         if (down is not null) { FailPending(down); return ReleaseWriter(); }
 
@@ -186,8 +189,9 @@ internal sealed partial class ServerConnection
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or RespProtocolException)
         {
             string reason = SocketErrors.Describe(e);
-            _server.OnConnectFailed(reason);
-            LogConnectFailed(_server.Endpoint, reason);
+            // A down server is retried at its backoff even without traffic: say so once, not at every retry.
+            if (_server.OnConnectFailed(reason) == 1) LogConnectFailed(_server.Endpoint, reason);
+            else LogStillUnreachable(_server.Endpoint, reason);
             FailPending(_server.UnavailableReason ?? $"ERR rampart: server {_server.Endpoint} unavailable: {reason}");
             return ReleaseWriter();
         }
@@ -218,6 +222,7 @@ internal sealed partial class ServerConnection
         while (TryTake(out var request))
         {
             _server.Stats.AddForwardError();
+            _server.RecordFailure(request);
             request.Fail(error);
         }
     }
@@ -253,10 +258,15 @@ internal sealed partial class ServerConnection
         }
     }
 
-    public void Dispose()
+    /// <summary>True when nothing is queued, carried over or in flight on this connection.</summary>
+    internal bool IsIdle => _pending.IsEmpty && Volatile.Read(ref _carry) is null && (Link?.InFlightCount ?? 0) == 0;
+
+    /// <param name="failWith">The error for requests in flight, when it should not be "connection to server ... lost".</param>
+    public void Dispose(string reason = "proxy is shutting down", string? failWith = null)
     {
+        _disposedReason = reason;
         _disposed = true;
-        Link?.Kill("proxy is shutting down");
+        Link?.Kill(reason, failWith);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connected to server {Endpoint}")]
@@ -264,6 +274,9 @@ internal sealed partial class ServerConnection
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot connect to server {Endpoint}: {Reason}")]
     private partial void LogConnectFailed(string endpoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Server {Endpoint} still unreachable: {Reason}")]
+    private partial void LogStillUnreachable(string endpoint, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost connection to server {Endpoint}: {Reason}; {FailedInFlight} in-flight requests failed")]
     private partial void LogDisconnected(string endpoint, string reason, int failedInFlight);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -27,11 +28,16 @@ internal sealed class ServerEndpoint : IDisposable
     private long _ejectedUntilTick;
     private readonly Action<ServerEndpoint>? _onEjectionChanged;
 
-    public ServerEndpoint(PoolConfig pool, ServerConfig config, FlushTicker ticker, ILogger logger, Action<ServerEndpoint>? onEjectionChanged = null)
+    private volatile PoolConfig _pool;
+    private volatile ServerConfig _config;
+
+    public ServerEndpoint(PoolConfig pool, ServerConfig config, FlushTicker ticker, ILogger logger,
+        Action<ServerEndpoint>? onEjectionChanged = null, bool recordMetrics = true)
     {
+        Commands = recordMetrics ? new Observability.CommandMetrics() : null;
         _onEjectionChanged = onEjectionChanged;
-        Pool = pool;
-        Config = config;
+        _pool = pool;
+        _config = config;
         if (pool.Sentinel is null)
         {
             Endpoint = config.Endpoint;
@@ -43,18 +49,44 @@ internal sealed class ServerEndpoint : IDisposable
             Endpoint = config.Name ?? config.Host;
             _noMasterReason = $"ERR rampart: no confirmed master for '{Endpoint}' yet (asking the sentinels)";
         }
-        ConnectTimeout = TimeSpan.FromMilliseconds(pool.TimeoutMs ?? DefaultConnectTimeoutMs);
         _connections = new ServerConnection[Math.Max(1, pool.ServerConnections)];
         for (int i = 0; i < _connections.Length; i++) _connections[i] = new ServerConnection(this, ticker, logger);
     }
 
-    public PoolConfig Pool { get; }
-    public ServerConfig Config { get; }
+    /// <summary>The pool's settings; a reload that keeps this server swaps in the new ones (timeout, ejection, ...).</summary>
+    public PoolConfig Pool => _pool;
+    /// <summary>This server's line; a reload may change its weight (the routing snapshot, not this, places keys).</summary>
+    public ServerConfig Config => _config;
+
+    /// <summary>
+    /// A reload kept this server (same address and name, same connection settings): later requests, timeouts and
+    /// ejection use the new pool settings; its connections and their in-flight requests carry on untouched.
+    /// </summary>
+    public void Update(PoolConfig pool, ServerConfig config)
+    {
+        _pool = pool;
+        _config = config;
+    }
+
+    /// <summary>True when no request waits in this server's queues or on its connections (a removed server may close).</summary>
+    public bool IsIdle => _connections.All(c => c.IsIdle);
     public string Endpoint { get; }
     /// <summary>Where to connect: fixed for a plain server; the confirmed master for a Sentinel name, or null.</summary>
     public EndPoint? Address => _address;
-    public TimeSpan ConnectTimeout { get; }
+    public TimeSpan ConnectTimeout => TimeSpan.FromMilliseconds(Pool.TimeoutMs ?? DefaultConnectTimeoutMs);
     public ServerStats Stats { get; } = new();
+    /// <summary>Per-command requests, errors and latency of the requests sent to this server; null when not recorded.</summary>
+    public Observability.CommandMetrics? Commands { get; }
+
+    /// <summary>Counts a request that fails without a reply from the server (unreachable, lost connection, timeout).</summary>
+    public void RecordFailure(ProxyRequest request)
+    {
+        var sampler = RequestSampler;
+        if (Commands is null && (sampler is null || sampler.Every == 0)) return;
+        long elapsed = Stopwatch.GetTimestamp() - request.StartTimestamp;
+        Commands?.Record(request.CommandId, elapsed, error: true);
+        sampler?.Observe(Pool.Name, Endpoint, request.CommandId, elapsed, error: true);
+    }
     /// <summary>redis_version from INFO at the last connect.</summary>
     public string? ServerVersion { get; set; }
     public IReadOnlyList<ServerConnection> Connections => _connections;
@@ -135,6 +167,32 @@ internal sealed class ServerEndpoint : IDisposable
         return until != 0 && now >= until && EndHold(expired: true);
     }
 
+    /// <summary>
+    /// True from a failed connect until the next successful one, or while a Sentinel shard has no confirmed master:
+    /// the admin API's "down" (a server in backoff is retried by the maintenance sweep, so this clears by itself).
+    /// </summary>
+    public bool IsDown => _noMasterReason is not null || Volatile.Read(ref _consecutiveFailures) > 0;
+
+    /// <summary>Why the server is down (the error its requests get), or null.</summary>
+    public string? DownReason => _noMasterReason ?? (Volatile.Read(ref _consecutiveFailures) > 0 ? Volatile.Read(ref _downReason) : null);
+
+    /// <summary>
+    /// Called by the maintenance sweep: a plain server that is down is reconnected once its backoff has passed, even
+    /// without traffic, so its state (and /readyz) recovers when the server does.
+    /// </summary>
+    public void RetryIfDown(long now)
+    {
+        if (Pool.Sentinel is not null || Volatile.Read(ref _consecutiveFailures) == 0) return;
+        if (now < Volatile.Read(ref _retryAtTick)) return;
+        Preconnect();
+    }
+
+    /// <summary>The last Sentinel vote for this shard (Sentinel pools), for the admin API.</summary>
+    public Topology.SentinelView? SentinelView { get; set; }
+
+    /// <summary>Per-request debug logging (sampled); set by the pool.</summary>
+    public Observability.RequestSampler? RequestSampler { get; set; }
+
     /// <summary>The confirmed master's replicas (Sentinel pools), refreshed by every check.</summary>
     public Topology.ReplicaSet Replicas { get; set; } = Topology.ReplicaSet.None;
 
@@ -181,7 +239,8 @@ internal sealed class ServerEndpoint : IDisposable
         _onEjectionChanged?.Invoke(this);
     }
 
-    public void OnConnectFailed(string reason)
+    /// <summary>Counts a failed connect and sets the backoff; returns how many connects in a row have failed.</summary>
+    public int OnConnectFailed(string reason)
     {
         Stats.AddError();
         CountFailure();
@@ -189,6 +248,7 @@ internal sealed class ServerEndpoint : IDisposable
         int backoff = (int)Math.Min(MaxBackoffMs, (long)FirstBackoffMs << Math.Min(failures - 1, 16));
         Volatile.Write(ref _downReason, $"ERR rampart: server {Endpoint} unavailable: {reason}");
         Volatile.Write(ref _retryAtTick, Environment.TickCount64 + backoff);
+        return failures;
     }
 
     /// <summary>Opens every connection now (twemproxy's <c>preconnect</c>).</summary>
@@ -206,6 +266,12 @@ internal sealed class ServerEndpoint : IDisposable
     public void Dispose()
     {
         foreach (var connection in _connections) connection.Dispose();
+    }
+
+    /// <summary>A reload removed this server: close every connection; what still waits fails with "-ERR rampart: reason".</summary>
+    public void Retire(string reason)
+    {
+        foreach (var connection in _connections) connection.Dispose(reason, failWith: $"ERR rampart: {reason}");
     }
 
     private static EndPoint Resolve(ServerConfig config)

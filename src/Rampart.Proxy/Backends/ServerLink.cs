@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
@@ -132,6 +133,10 @@ internal sealed class ServerLink
         int replies = 0;
         long requestBytes = 0;
         ClientSession? last = null;
+        long now = 0;
+        var metrics = _server.Commands;
+        var sampler = _server.RequestSampler;
+        bool timed = metrics is not null || (sampler is not null && sampler.Every != 0);
         while (buffer.Length > 0 && _scanner.TryScan(buffer.Span, out int length))
         {
             if (!InFlight.TryDequeue(out var request))
@@ -139,7 +144,14 @@ internal sealed class ServerLink
             var client = request.Client!;
             var parent = request.Parent;
             requestBytes += request.Payload.Length; // still the request: the reply replaces it below
-            if (buffer.Span[0] == (byte)'-') CheckTopologyError(buffer.Span[..length]);
+            bool isError = buffer.Span[0] == (byte)'-';
+            if (isError) CheckTopologyError(buffer.Span[..length]);
+            if (timed)
+            {
+                if (now == 0) now = Stopwatch.GetTimestamp(); // once per read: every reply in it arrived together
+                metrics?.Record(request.CommandId, now - request.StartTimestamp, isError);
+                sampler?.Observe(_server.Pool.Name, _server.Endpoint, request.CommandId, now - request.StartTimestamp, isError);
+            }
             request.CompleteQuietly(buffer.Span[..length]);
             if (parent is null) client.AccountReply(length);
             else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
@@ -181,6 +193,7 @@ internal sealed class ServerLink
         int failed = 0;
         while (InFlight.TryDequeue(out var request))
         {
+            _server.RecordFailure(request);
             request.Fail(error);
             failed++;
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Rampart.Protocol;
@@ -34,10 +35,14 @@ internal sealed partial class ClientSession
     private int _flushSignals;
     private long _unsentReplyBytes;
 
+    // The read being dispatched: when its bytes arrived and which command is being forwarded (stamped on each request).
+    private long _readTimestamp;
+    private int _dispatchingCommand;
+
     private ServerConnection? _touched;
     private List<ServerConnection>? _touchedMore;
     private volatile bool _closed;
-    private bool _closeAfterReplies;
+    private volatile bool _closeAfterReplies;
     private int _closedOnce;
 
     public ClientSession(long id, Socket socket, PoolRuntime pool, ILogger logger)
@@ -86,6 +91,7 @@ internal sealed partial class ClientSession
                 if (read == 0) break;
                 _lastInteraction = Environment.TickCount64;
                 _input.Advance(read);
+                if (_pool.TimesRequests) _readTimestamp = Stopwatch.GetTimestamp(); // once per read, shared by its requests
                 if (_input.Length > QueryBufferLimit)
                 {
                     LogQueryLimit(Id, RemoteEndPoint, _input.Length);
@@ -144,9 +150,14 @@ internal sealed partial class ClientSession
         ForwardPart(connection, request);
     }
 
+    /// <summary>Set by the dispatcher before it forwards: the command every request forwarded next is counted under.</summary>
+    public void BeginCommand(int commandId) => _dispatchingCommand = commandId;
+
     /// <summary>Queues one part of a split command; its parent, not the part, holds the place in the reply order.</summary>
     public void ForwardPart(ServerConnection connection, ProxyRequest request)
     {
+        request.CommandId = _dispatchingCommand;
+        request.StartTimestamp = _readTimestamp;
         connection.Enqueue(request);
         if (_touched is null || ReferenceEquals(_touched, connection)) _touched = connection;
         else if (_touchedMore is null) _touchedMore = [connection];
@@ -177,6 +188,12 @@ internal sealed partial class ClientSession
         // The flusher closes the socket once the queue is empty; make sure it looks at least once more.
         OnRequestCompleted(null);
     }
+
+    /// <summary>
+    /// Its pool was removed by a reload: stop reading, let the replies of requests already read go out, then close.
+    /// An idle client is closed at once.
+    /// </summary>
+    public void CloseWhenIdle() => CloseAfterReplies();
 
     private void Append(ProxyRequest request)
     {

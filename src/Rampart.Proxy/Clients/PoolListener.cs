@@ -20,16 +20,24 @@ internal sealed partial class PoolListener : IDisposable
     private readonly Socket _socket;
     private Task? _acceptLoop;
 
-    public PoolListener(PoolRuntime pool, ILogger logger)
+    /// <summary>Binds <paramref name="listen"/> (the pool's, or the one a reload moves it to); accepting starts with <see cref="Start"/>.</summary>
+    public PoolListener(PoolRuntime pool, ListenAddress listen, int backlog, ILogger logger)
     {
         _pool = pool;
         _logger = logger;
-        _socket = Bind(pool.Config.Listen, pool.Config.Backlog);
+        Listen = listen;
+        _socket = Bind(listen, backlog);
         LocalEndPoint = _socket.LocalEndPoint!;
     }
 
+    /// <summary>The address as configured.</summary>
+    public ListenAddress Listen { get; }
+
     /// <summary>The bound address (with the real port when the config asked for port 0).</summary>
     public EndPoint LocalEndPoint { get; }
+
+    /// <summary>A reload changed <c>backlog</c>: listen() again on the same socket sets the new queue length (Linux).</summary>
+    public void SetBacklog(int backlog) => _socket.Listen(backlog);
 
     public void Start() => _acceptLoop = AcceptLoopAsync();
 
@@ -99,12 +107,23 @@ internal sealed partial class PoolListener : IDisposable
 
     private void Admit(Socket client)
     {
-        if (!_pool.TryAdmit())
+        var config = _pool.Config;
+        EndPoint? remote = null;
+        try { remote = client.RemoteEndPoint; } catch (SocketException) { }
+        if (!ClientAccess.Allows(config.Allow, remote))
+        {
+            // As HAProxy's tcp-request connection reject: closed at once, nothing written.
+            _pool.CountDenied(remote); // counted before the close, so whoever sees the close sees the count
+            client.Dispose();
+            return;
+        }
+        var admission = _pool.TryAdmit();
+        if (admission is not null)
         {
             // Redis's own answer when maxclients is reached, then the connection is closed.
+            _pool.CountRejected(remote, admission);
             try { client.Send(MaxClientsReply, SocketFlags.None); } catch (SocketException) { }
             client.Dispose();
-            _pool.CountRejected();
             return;
         }
         if (client.AddressFamily != AddressFamily.Unix) client.NoDelay = true;
@@ -113,12 +132,16 @@ internal sealed partial class PoolListener : IDisposable
         _ = session.RunAsync();
     }
 
+    private int _disposed;
+
     public void Dispose()
     {
+        // Once only: a later pool may have bound the same unix path, and its socket file must stay.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _socket.Dispose();
-        if (_pool.Config.Listen.IsUnix)
+        if (Listen.IsUnix)
         {
-            try { File.Delete(_pool.Config.Listen.UnixPath!); } catch (IOException) { }
+            try { File.Delete(Listen.UnixPath!); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
     }
 

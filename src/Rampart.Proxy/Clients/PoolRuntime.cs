@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using Microsoft.Extensions.Logging;
 using Rampart.Protocol;
 using Rampart.Proxy.Backends;
@@ -9,41 +10,95 @@ namespace Rampart.Proxy.Clients;
 
 /// <summary>
 /// A running pool: its config, its servers with their shared connections, the key router, and its client
-/// sessions. The routing state is an immutable snapshot read without locks on the request path.
+/// sessions. The routing state is an immutable snapshot read without locks on the request path; a reload swaps the
+/// config and the snapshot (<see cref="Apply"/>), keeping the servers that stay with their connections.
 /// </summary>
 internal sealed partial class PoolRuntime : IDisposable
 {
+    /// <summary>A removed server keeps its connections this long at least, for requests routed by the previous snapshot.</summary>
+    private const long RetireGraceMs = 1000;
+    /// <summary>Longest a removed server (or a removed pool's clients) may take to finish what is in flight (tests shorten it).</summary>
+    internal long RetireLimitMs { get; set; } = 30_000;
+
     private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggers;
+    private readonly FlushTicker _ticker;
+    private readonly ConnectionBudget _budget;
+    private readonly RejectionLog _rejections;
     private readonly object _rebuild = new();
     private readonly ConcurrentDictionary<long, ClientSession> _sessions = new();
+    // Servers a reload removed, closed once their in-flight requests are answered (guarded by _rebuild).
+    private readonly List<(ServerEndpoint Server, long GraceUntil, long Deadline)> _retiring = [];
+    private volatile PoolConfig _config;
     private volatile PoolRouting _routing;
+    private volatile PoolListener? _listener;
+    private Topology.SentinelMonitor? _sentinels;
+    private volatile bool _draining;
+    private long _drainDeadline;
     private long _totalConnections;
     private long _clientErrors;
     private long _rejected;
+    private long _denied;
     private long _clientEofs;
     private long _forwardErrors;
     private long _fragments;
     private long _serverEjects;
 
-    public PoolRuntime(PoolConfig config, FlushTicker ticker, ILoggerFactory loggers)
+    public PoolRuntime(PoolConfig config, FlushTicker ticker, ILoggerFactory loggers, ConnectionBudget? budget = null,
+        Observability.TopologyEventLog? events = null, Observability.RequestSampler? sampler = null, bool recordMetrics = true)
     {
-        Config = config;
+        _config = config;
+        _ticker = ticker;
+        _loggers = loggers;
+        _budget = budget ?? new ConnectionBudget();
+        _sampler = sampler;
+        _recordMetrics = recordMetrics;
+        Events = events ?? new Observability.TopologyEventLog();
         var logger = loggers.CreateLogger("Rampart.Backends");
         _logger = logger;
-        var servers = config.Servers.Select(s => new ServerEndpoint(config, s, ticker, logger, OnServerEjected)).ToArray();
+        _rejections = new RejectionLog(loggers.CreateLogger("Rampart.Clients"));
+        var servers = config.Servers.Select(NewServer).ToArray();
         _routing = new PoolRouting(config, servers);
-        if (config.Sentinel is not null)
-            _sentinels = new Topology.SentinelMonitor(config, servers, loggers.CreateLogger("Rampart.Sentinel"));
+        if (config.Sentinel is not null) _sentinels = NewMonitor(config, servers);
     }
 
-    private readonly Topology.SentinelMonitor? _sentinels;
+    private readonly Observability.RequestSampler? _sampler;
+    private readonly bool _recordMetrics;
+
+    /// <summary>True when requests need a start time: metrics are recorded, or requests are being sampled to the log.</summary>
+    public bool TimesRequests => _recordMetrics || (_sampler is not null && _sampler.Every != 0);
+
+    /// <summary>Where this pool's topology events (ejections, masters confirmed or lost) are recorded.</summary>
+    public Observability.TopologyEventLog Events { get; }
+
+    private ServerEndpoint NewServer(ServerConfig server) =>
+        new(_config, server, _ticker, _logger, OnServerEjected, _recordMetrics) { RequestSampler = _sampler };
+
+    private Topology.SentinelMonitor NewMonitor(PoolConfig config, ServerEndpoint[] servers) =>
+        new(config, servers, _loggers.CreateLogger("Rampart.Sentinel"), Events);
 
     /// <summary>Starts following the Sentinels (Sentinel pools only).</summary>
-    public void StartTopology() => _sentinels?.Start();
+    public void StartTopology()
+    {
+        lock (_rebuild) _sentinels?.Start();
+    }
 
     public async ValueTask StopTopologyAsync()
     {
-        if (_sentinels is not null) await _sentinels.DisposeAsync();
+        Topology.SentinelMonitor? monitor;
+        lock (_rebuild)
+        {
+            monitor = _sentinels;
+            _sentinels = null;
+        }
+        if (monitor is not null) await monitor.DisposeAsync();
+    }
+
+    /// <summary>The listener accepting this pool's clients now (a reload may replace it when <c>listen</c> changes).</summary>
+    public PoolListener? Listener
+    {
+        get => _listener;
+        set => _listener = value;
     }
 
     private void OnServerEjected(ServerEndpoint server)
@@ -51,6 +106,8 @@ internal sealed partial class PoolRuntime : IDisposable
         CountServerEject();
         server.Stats.MarkEjected();
         LogEjected(Config.Name, server.Endpoint, Config.ServerFailureLimit, Config.ServerRetryTimeoutMs);
+        Events.Add(Config.Name, "ejected", server.Endpoint,
+            $"ejected after {Config.ServerFailureLimit} consecutive failures; its keys go to the other servers for {Config.ServerRetryTimeoutMs} ms");
         RefreshLiveServers();
     }
 
@@ -61,18 +118,82 @@ internal sealed partial class PoolRuntime : IDisposable
     /// </summary>
     public void RefreshLiveServers()
     {
-        if (!Config.AutoEjectHosts) return;
         lock (_rebuild)
         {
+            var config = _config;
+            if (!config.AutoEjectHosts) return;
             var current = _routing;
             var servers = (ServerEndpoint[])current.Servers;
             var live = Array.ConvertAll(servers, s => !s.IsEjected);
             if (live.SequenceEqual(current.Live)) return;
             for (int i = 0; i < servers.Length; i++)
-                if (live[i] && !current.Live[i]) LogReadmitted(Config.Name, servers[i].Endpoint);
-            _routing = new PoolRouting(Config, servers, live);
+                if (live[i] && !current.Live[i])
+                {
+                    LogReadmitted(config.Name, servers[i].Endpoint);
+                    Events.Add(config.Name, "readmitted", servers[i].Endpoint, "back in the distribution (retrying after ejection)");
+                }
+            _routing = new PoolRouting(config, servers, live);
         }
     }
+
+    /// <summary>
+    /// A reload changed this pool's settings: swap the config, then the routing snapshot in one write. Servers that
+    /// stay (same address and name) keep their endpoint, connections and ejection state; new ones get an endpoint;
+    /// removed ones stop receiving keys now and close once their in-flight requests are answered. A change of
+    /// server_connections, redis_auth, redis_db or tcpkeepalive changes what a server connection is, so every server
+    /// gets a new endpoint and the old ones retire the same way. Sentinel pools restart their monitor over the new
+    /// servers (a master that stays keeps its confirmed address meanwhile).
+    /// </summary>
+    public void Apply(PoolConfig next)
+    {
+        lock (_rebuild)
+        {
+            var previous = _config;
+            var current = (ServerEndpoint[])_routing.Servers;
+            var reusable = SameConnectionShape(previous, next)
+                ? current.ToDictionary(s => ServerIdentity(s.Config))
+                : [];
+            _config = next;
+            var servers = new ServerEndpoint[next.Servers.Count];
+            var added = new List<ServerEndpoint>();
+            for (int i = 0; i < servers.Length; i++)
+            {
+                if (reusable.Remove(ServerIdentity(next.Servers[i]), out var kept))
+                {
+                    kept.Update(next, next.Servers[i]);
+                    servers[i] = kept;
+                }
+                else
+                {
+                    servers[i] = NewServer(next.Servers[i]);
+                    added.Add(servers[i]);
+                }
+            }
+            var removed = SameConnectionShape(previous, next) ? reusable.Values.ToList() : current.ToList();
+            var live = next.AutoEjectHosts ? Array.ConvertAll(servers, s => !s.IsEjected) : null;
+            _routing = new PoolRouting(next, servers, live);
+
+            long now = Environment.TickCount64;
+            foreach (var server in removed) _retiring.Add((server, now + RetireGraceMs, now + RetireLimitMs));
+
+            if (previous.Sentinel is not null || next.Sentinel is not null)
+            {
+                var old = _sentinels;
+                _sentinels = next.Sentinel is null ? null : NewMonitor(next, servers);
+                _sentinels?.Start();
+                if (old is not null) _ = old.DisposeAsync().AsTask();
+            }
+            if (next.Preconnect)
+                foreach (var server in added) server.Preconnect();
+        }
+    }
+
+    /// <summary>What a server connection is made of: when any of these changes, existing connections cannot be reused.</summary>
+    private static bool SameConnectionShape(PoolConfig a, PoolConfig b) =>
+        a.ServerConnections == b.ServerConnections && a.RedisAuth == b.RedisAuth && a.RedisDb == b.RedisDb
+        && a.TcpKeepalive == b.TcpKeepalive && (a.Sentinel is null) == (b.Sentinel is null);
+
+    internal static (string Host, int Port, string? Name) ServerIdentity(ServerConfig server) => (server.Host, server.Port, server.Name);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: server {Endpoint} ejected after {Failures} consecutive failures; its keys go to the other servers for {RetryMs} ms")]
     private partial void LogEjected(string pool, string endpoint, int failures, int retryMs);
@@ -80,7 +201,10 @@ internal sealed partial class PoolRuntime : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Pool {Pool}: server {Endpoint} back in the distribution (retrying after ejection)")]
     private partial void LogReadmitted(string pool, string endpoint);
 
-    public PoolConfig Config { get; }
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pool {Pool}: removed server {Endpoint} closed ({Outcome})")]
+    private partial void LogRetired(string pool, string endpoint, string outcome);
+
+    public PoolConfig Config => _config;
     public RespLimits Limits { get; } = RespLimits.Default;
     public PoolRouting Routing => _routing;
     /// <summary>The redis_version a server of this pool reported when Rampart connected (for HELLO), if known.</summary>
@@ -90,16 +214,30 @@ internal sealed partial class PoolRuntime : IDisposable
     public long ClientErrors => Interlocked.Read(ref _clientErrors);
     public IEnumerable<ClientSession> Sessions => _sessions.Values;
 
-    /// <summary>False when <c>client_connections</c> is reached.</summary>
-    public bool TryAdmit() => Config.ClientConnections <= 0 || _sessions.Count < Config.ClientConnections;
+    /// <summary>
+    /// Null when a new client may connect; otherwise the limit it hit: the process's <c>max_connections</c> or the
+    /// pool's <c>client_connections</c>.
+    /// </summary>
+    public string? TryAdmit()
+    {
+        var config = _config;
+        if (config.ClientConnections > 0 && _sessions.Count >= config.ClientConnections)
+            return $"client_connections {config.ClientConnections} reached";
+        if (!_budget.TryTake()) return $"max_connections {_budget.Max} reached";
+        return null;
+    }
 
     public void OnSessionStarted(ClientSession session)
     {
         _sessions[session.Id] = session;
         Interlocked.Increment(ref _totalConnections);
+        if (_draining) session.CloseWhenIdle(); // accepted just as the pool was removed
     }
 
-    public void OnSessionClosed(ClientSession session) => _sessions.TryRemove(session.Id, out _);
+    public void OnSessionClosed(ClientSession session)
+    {
+        if (_sessions.TryRemove(session.Id, out _)) _budget.Release();
+    }
 
     public void CountClientError() => Interlocked.Increment(ref _clientErrors);
 
@@ -130,19 +268,66 @@ internal sealed partial class PoolRuntime : IDisposable
     public long ServerEjects => Interlocked.Read(ref _serverEjects);
     public void CountServerEject() => Interlocked.Increment(ref _serverEjects);
 
-    /// <summary>Connections refused because <c>client_connections</c> was reached.</summary>
+    /// <summary>Connections refused because <c>client_connections</c> or <c>max_connections</c> was reached.</summary>
     public long RejectedConnections => Interlocked.Read(ref _rejected);
-    public void CountRejected() => Interlocked.Increment(ref _rejected);
+    public void CountRejected(EndPoint? remote, string reason)
+    {
+        Interlocked.Increment(ref _rejected);
+        _rejections.Rejected(Config.Name, remote?.ToString() ?? "unix", reason);
+    }
+
+    /// <summary>Connections closed at accept because the client's address is not in the pool's <c>allow</c> list.</summary>
+    public long DeniedConnections => Interlocked.Read(ref _denied);
+    public void CountDenied(EndPoint? remote)
+    {
+        Interlocked.Increment(ref _denied);
+        _rejections.Rejected(Config.Name, remote?.ToString() ?? "?", "address not in the pool's allow list");
+    }
 
     public void Preconnect()
     {
         foreach (var server in _routing.Servers) server.Preconnect();
     }
 
+    /// <summary>The maintenance sweep: request timeouts, failover holds, and closing removed servers once they are idle.</summary>
     public void CheckTimeouts(long now)
     {
         foreach (var server in _routing.Servers) server.ExpireHold(now);
         foreach (var server in _routing.Servers) server.CheckTimeouts(now);
+        foreach (var server in _routing.Servers) server.RetryIfDown(now);
+        lock (_rebuild)
+        {
+            for (int i = _retiring.Count - 1; i >= 0; i--)
+            {
+                var (server, graceUntil, deadline) = _retiring[i];
+                server.ExpireHold(now);
+                server.CheckTimeouts(now);
+                bool idle = server.IsIdle;
+                if ((now < graceUntil || !idle) && now < deadline) continue;
+                _retiring.RemoveAt(i);
+                server.Retire($"server {server.Endpoint} was removed from pool '{Config.Name}' by a configuration reload");
+                LogRetired(Config.Name, server.Endpoint, idle ? "every in-flight request answered" : $"requests still in flight after {RetireLimitMs} ms failed");
+            }
+        }
+    }
+
+    /// <summary>
+    /// A reload removed this pool (its listener is already closed): each client gets the replies of what it already
+    /// sent, then its connection closes; idle clients close now.
+    /// </summary>
+    public void BeginDrain()
+    {
+        _drainDeadline = Environment.TickCount64 + RetireLimitMs;
+        _draining = true;
+        foreach (var session in _sessions.Values) session.CloseWhenIdle();
+    }
+
+    /// <summary>True once a removed pool has no client left (or its drain time ran out, which closes the rest).</summary>
+    public bool TryFinishDrain(long now)
+    {
+        if (!_sessions.IsEmpty && now < _drainDeadline) return false;
+        CloseAllSessions();
+        return true;
     }
 
     /// <summary>True when no session has a request still waiting for its reply.</summary>
@@ -156,5 +341,10 @@ internal sealed partial class PoolRuntime : IDisposable
     public void Dispose()
     {
         foreach (var server in _routing.Servers) server.Dispose();
+        lock (_rebuild)
+        {
+            foreach (var (server, _, _) in _retiring) server.Dispose();
+            _retiring.Clear();
+        }
     }
 }

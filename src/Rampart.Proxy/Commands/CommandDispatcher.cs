@@ -60,6 +60,7 @@ internal static class CommandDispatcher
             return;
         }
 
+        session.BeginCommand(command.Id);
         var routing = session.Pool.Routing;
         if (routing.Servers.Count == 1)
         {

@@ -37,6 +37,12 @@ public sealed record PoolConfig
     /// <summary>Rampart: bytes of replies kept for a client that does not read them before it is closed.</summary>
     public long ClientOutputBufferLimit { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Rampart: client networks allowed to connect (<c>allow:</c>); null = everyone. Checked at accept on TCP listeners
+    /// (a unix socket has no client address: its file mode is its access control).
+    /// </summary>
+    public IReadOnlyList<System.Net.IPNetwork>? Allow { get; init; }
+
     public required IReadOnlyList<ServerConfig> Servers { get; init; }
 
     /// <summary>Rampart: the pool's <c>sentinel:</c> block, or null. When set, each server is a Sentinel master name.</summary>

@@ -16,7 +16,7 @@ internal static class PoolConfigReader
         "preconnect", "redis", "redis_auth", "redis_db", "server_connections", "auto_eject_hosts",
         "server_retry_timeout", "server_failure_limit", "servers",
         // Rampart
-        "client_output_buffer", "sentinel", "allow_flush",
+        "client_output_buffer", "sentinel", "allow_flush", "allow",
     ];
 
     public static readonly string[] Hashes =
@@ -122,6 +122,9 @@ internal static class PoolConfigReader
                 case "client_output_buffer":
                     if (v.Size(key, value) is { } cob) pool = pool with { ClientOutputBufferLimit = cob };
                     break;
+                case "allow":
+                    if (ReadAllow(context, value, errors) is { } allow) pool = pool with { Allow = allow };
+                    break;
                 case "servers":
                     serversNode = value;
                     break;
@@ -146,6 +149,29 @@ internal static class PoolConfigReader
             errors.Add(line, $"{context}: 'redis' is not set, so nutcracker would serve this pool as memcached; Rampart speaks the Redis protocol only: add 'redis: true'");
         var ok = errors.Count == errorsBefore && listen is not null;
         return new PoolReadResult(ok ? pool with { Servers = servers, Sentinel = sentinel } : null, listen, listenLine);
+    }
+
+    /// <summary><c>allow: [10.0.0.0/8, "::1"]</c>: CIDR blocks or single addresses, at least one.</summary>
+    private static IReadOnlyList<System.Net.IPNetwork>? ReadAllow(string context, YamlNode node, ErrorSink errors)
+    {
+        if (node is not YamlSequence seq || seq.Items.Count == 0)
+        {
+            errors.Add(node.Line, $"{context}: allow must be a non-empty list of CIDR blocks or addresses, such as [10.0.0.0/8, \"::1\"]");
+            return null;
+        }
+        var networks = new List<System.Net.IPNetwork>();
+        int before = errors.Count;
+        foreach (var item in seq.Items)
+        {
+            if (item is not YamlScalar { IsNull: false } s)
+            {
+                errors.Add(item.Line, $"{context}: each allow entry must be a CIDR block or an address");
+                continue;
+            }
+            if (ClientNetworkParser.TryParse(s.Value.Trim(), out var network, out var error)) networks.Add(network);
+            else errors.Add(s.Line, $"{context}: allow {error}");
+        }
+        return errors.Count == before ? networks : null;
     }
 
     private static IReadOnlyList<ServerConfig> MissingServers(string context, int line, ErrorSink errors)

@@ -16,4 +16,8 @@ public sealed record RampartSettings
     public string? AdminListen { get; init; }
     public string? AdminUser { get; init; }
     public string? AdminPassword { get; init; }
+    /// <summary>Most client connections over all pools at once; 0 = unlimited (each pool's client_connections still applies).</summary>
+    public int MaxConnections { get; init; }
+    /// <summary>Reload when the configuration file changes on disk (as well as on SIGHUP).</summary>
+    public bool WatchConfig { get; init; }
 }

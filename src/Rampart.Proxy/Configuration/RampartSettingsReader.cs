@@ -3,7 +3,7 @@ namespace Rampart.Proxy.Configuration;
 /// <summary>The reserved top-level key <c>rampart:</c>: process settings, never a pool.</summary>
 internal static class RampartSettingsReader
 {
-    private static readonly string[] Keys = ["admin"];
+    private static readonly string[] Keys = ["admin", "max_connections", "watch_config"];
     private static readonly string[] AdminKeys = ["listen", "user", "password"];
 
     /// <returns>The settings, and the admin listen address and its line for the check against pool listeners.</returns>
@@ -18,9 +18,20 @@ internal static class RampartSettingsReader
 
         ListenAddress? adminListen = null;
         var adminLine = 0;
-        foreach (var (_, entry) in MappingKeys.Known(mapping, Keys, "rampart", errors))
+        var values = new ScalarValues(errors, "rampart");
+        foreach (var (name, entry) in MappingKeys.Known(mapping, Keys, "rampart", errors))
         {
-            // Only "admin" is known today.
+            if (name == "max_connections")
+            {
+                if (values.Int(name, entry.Value, 0, "client connections over all pools, 0 = unlimited") is { } max)
+                    settings = settings with { MaxConnections = max };
+                continue;
+            }
+            if (name == "watch_config")
+            {
+                if (values.Bool(name, entry.Value) is { } watch) settings = settings with { WatchConfig = watch };
+                continue;
+            }
             if (entry.Value is not YamlMapping admin)
             {
                 errors.Add(entry.Value.Line, "rampart admin must be a mapping (listen, user, password)");

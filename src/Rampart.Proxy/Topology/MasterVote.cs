@@ -54,3 +54,6 @@ internal sealed record ReplicaSet(IReadOnlyList<ReplicaInfo> Connected, int Know
     public static ReplicaSet None { get; } = new([], 0);
     public long MaxLagBytes => Connected.Count == 0 ? 0 : Connected.Max(r => r.LagBytes);
 }
+
+/// <summary>What the last check of a Sentinel shard found: how many Sentinels named which master, and the quorum.</summary>
+internal sealed record SentinelView(string? Master, int Agree, int Asked, int Needed, DateTimeOffset CheckedAt);

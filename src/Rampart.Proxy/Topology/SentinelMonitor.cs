@@ -28,8 +28,11 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
     // Configured Sentinels, plus those learned from SENTINEL SENTINELS and +sentinel events, keyed by "host:port".
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SentinelAddress> _known = new();
 
-    public SentinelMonitor(PoolConfig pool, IReadOnlyList<ServerEndpoint> servers, ILogger logger)
+    private readonly Observability.TopologyEventLog _events;
+
+    public SentinelMonitor(PoolConfig pool, IReadOnlyList<ServerEndpoint> servers, ILogger logger, Observability.TopologyEventLog events)
     {
+        _events = events;
         _pool = pool;
         _sentinel = pool.Sentinel!;
         _servers = servers;
@@ -42,8 +45,10 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         // At or below half, two camps of Sentinels could each reach the quorum and name different masters.
         if (_sentinel.Quorum * 2 <= _sentinel.Addresses.Count)
             LogWeakQuorum(_pool.Name, _sentinel.Quorum, _sentinel.Addresses.Count);
-        lock (_tasks) _tasks.Add(CheckLoopAsync(_stop.Token));
+        // Sentinels first: the first check must already ask all of them (a check with none known would also un-confirm
+        // a serving master when a reload restarts the monitor).
         foreach (var address in _sentinel.Addresses) Learn(address.Host, address.Port, configured: true);
+        lock (_tasks) _tasks.Add(CheckLoopAsync(_stop.Token));
     }
 
     /// <summary>
@@ -57,6 +62,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         if (!configured)
         {
             LogLearned(_pool.Name, address.ToString(), _known.Count);
+            _events.Add(_pool.Name, "sentinel-learned", null, $"learned sentinel {address}; now asking {_known.Count} sentinels");
             if (_sentinel.Quorum * 2 <= _known.Count) LogWeakQuorum(_pool.Name, _sentinel.Quorum, _known.Count);
         }
         lock (_tasks) _tasks.Add(EventLoopAsync(Endpoint(host, port), _stop.Token));
@@ -86,7 +92,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
             }
             try
             {
-                await _trigger.WaitAsync(_sentinel.CheckIntervalMs, stop);
+                await _trigger.WaitAsync(NextCheckDelayMs(), stop);
             }
             catch (OperationCanceledException)
             {
@@ -95,14 +101,25 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         }
     }
 
+    /// <summary>Longest wait for a re-check while some shard has no confirmed master (a stable topology sends no events).</summary>
+    private const int UnconfirmedRecheckMs = 500;
+
+    private int NextCheckDelayMs() =>
+        _servers.Any(s => s.Address is null) ? Math.Min(_sentinel.CheckIntervalMs, UnconfirmedRecheckMs) : _sentinel.CheckIntervalMs;
+
     private async Task CheckAsync(ServerEndpoint server, CancellationToken stop)
     {
         string name = server.Config.Name ?? server.Config.Host;
         var answers = await Task.WhenAll(_known.Values.Select(a => AskAsync(a, name, stop)));
         var vote = MasterVoting.Count(name, answers, _sentinel.Quorum);
+        server.SentinelView = new SentinelView(vote.Host is null ? null : $"{vote.Host}:{vote.Port}", vote.Agree, vote.Asked, vote.Needed, DateTimeOffset.UtcNow);
         if (!vote.HasQuorum)
         {
-            if (server.SetNoConfirmedMaster(vote.Reason!)) LogNoMaster(_pool.Name, name, vote.Agree, vote.Asked, vote.Needed);
+            if (server.SetNoConfirmedMaster(vote.Reason!))
+            {
+                LogNoMaster(_pool.Name, name, vote.Agree, vote.Asked, vote.Needed);
+                _events.Add(_pool.Name, "no-master", name, $"no confirmed master ({vote.Agree} of {vote.Asked} sentinels agree, {vote.Needed} needed)");
+            }
             return;
         }
         var candidate = Endpoint(vote.Host!, vote.Port);
@@ -111,7 +128,11 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         if (role != "master")
         {
             string reason = $"ERR rampart: no confirmed master for '{name}' ({vote.Host}:{vote.Port} is named by {vote.Agree} of {vote.Asked} sentinels but answers ROLE {role ?? "nothing"})";
-            if (server.SetNoConfirmedMaster(reason)) LogNotMaster(_pool.Name, name, $"{vote.Host}:{vote.Port}", role ?? "nothing");
+            if (server.SetNoConfirmedMaster(reason))
+            {
+                LogNotMaster(_pool.Name, name, $"{vote.Host}:{vote.Port}", role ?? "nothing");
+                _events.Add(_pool.Name, "not-master", name, $"{vote.Host}:{vote.Port} is named by the sentinels but answers ROLE {role ?? "nothing"}");
+            }
             return;
         }
         // The ROLE check can take up to its timeout (a frozen node), and the Sentinels may have moved on meanwhile: a
@@ -125,7 +146,10 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         }
         server.Replicas = ReplicasFrom(roleReply!, answers);
         if (server.SetConfirmedMaster(candidate))
+        {
             LogConfirmed(_pool.Name, name, $"{vote.Host}:{vote.Port}", vote.Agree, vote.Asked);
+            _events.Add(_pool.Name, "master-confirmed", name, $"master confirmed at {vote.Host}:{vote.Port} ({vote.Agree} of {vote.Asked} sentinels agree, ROLE master)");
+        }
     }
 
     private async Task<SentinelAnswer> AskAsync(SentinelAddress sentinel, string masterName, CancellationToken stop)
@@ -260,8 +284,16 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         foreach (var server in _servers)
         {
             if ((server.Config.Name ?? server.Config.Host) != master) continue;
-            if (starts && server.BeginHold()) LogHold(_pool.Name, master, channel, ServerEndpoint.HoldLimitMs);
-            if (aborts && server.EndHold()) LogHoldAborted(_pool.Name, master, channel);
+            if (starts && server.BeginHold())
+            {
+                LogHold(_pool.Name, master, channel, ServerEndpoint.HoldLimitMs);
+                _events.Add(_pool.Name, "failover-hold", master, $"failover under way ({channel}); traffic held for up to {ServerEndpoint.HoldLimitMs} ms");
+            }
+            if (aborts && server.EndHold())
+            {
+                LogHoldAborted(_pool.Name, master, channel);
+                _events.Add(_pool.Name, "failover-aborted", master, $"failover aborted ({channel}); traffic released");
+            }
         }
     }
 

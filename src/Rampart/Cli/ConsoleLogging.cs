@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using Rampart.Proxy.Observability;
 
 namespace Rampart.Cli;
 
@@ -9,13 +10,19 @@ namespace Rampart.Cli;
 /// </summary>
 internal static class ConsoleLogging
 {
-    public static ILoggerFactory Create(bool json, LogLevel level, LogFileWriter? file = null)
+    public static ILoggerFactory Create(bool json, LogLevel level, LogFileWriter? file = null) =>
+        Create(json, new RuntimeLogLevels(level), file);
+
+    /// <summary>Levels follow <paramref name="levels"/>, which the admin API can change while running.</summary>
+    public static ILoggerFactory Create(bool json, RuntimeLogLevels levels, LogFileWriter? file = null)
     {
         // The console logger captures Console.Out when it is created.
         if (file is not null) Console.SetOut(file);
         return LoggerFactory.Create(builder =>
         {
-            builder.SetMinimumLevel(level);
+            // Every level passes the factory's own minimum; the filter, asked at each IsEnabled, decides.
+            builder.SetMinimumLevel(LogLevel.Trace);
+            builder.AddFilter((_, category, level) => levels.IsEnabled(category ?? "", level));
             if (json)
             {
                 builder.AddJsonConsole(o =>

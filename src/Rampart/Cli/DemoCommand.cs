@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Rampart.Cli.Demo;
 using Rampart.Proxy;
+using Rampart.Proxy.Admin;
 using Rampart.Proxy.Configuration;
 
 namespace Rampart.Cli;
@@ -38,9 +39,12 @@ internal static class DemoCommand
             topology = await DemoTopology.StartAsync(step => Console.WriteLine($"rampart demo: {step}"), stop.Token);
             await using var server = new ProxyServer(new ProxyConfig { Source = "(demo)", Pools = [Pool(topology)] }, loggers);
             await server.StartAsync();
-            PrintUsage(topology, ((IPEndPoint)server.GetListenEndPoint(PoolName)).Port);
+            // The admin dashboard on a free loopback port, to watch the failovers below.
+            await using var admin = await AdminServer.StartAsync(server, new AdminOptions { Listen = "127.0.0.1:0" }, loggers: loggers);
+            PrintUsage(topology, ((IPEndPoint)server.GetListenEndPoint(PoolName)).Port, admin.Url);
             try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
             Console.WriteLine("rampart demo: stopping Rampart and every process above");
+            await admin.DisposeAsync();
             await server.StopAsync(TimeSpan.FromMilliseconds(500));
             return 0;
         }
@@ -85,7 +89,7 @@ internal static class DemoCommand
         Servers = [new ServerConfig { Host = DemoTopology.MasterName, Name = DemoTopology.MasterName, Port = 0, Weight = 1 }],
     };
 
-    private static void PrintUsage(DemoTopology topology, int rampartPort)
+    private static void PrintUsage(DemoTopology topology, int rampartPort, string dashboard)
     {
         var sentinel = topology.Sentinels.First();
         Console.WriteLine();
@@ -104,6 +108,7 @@ internal static class DemoCommand
         Console.WriteLine($"  Failover:  redis-cli -p {sentinel.Port} SENTINEL FAILOVER {DemoTopology.MasterName}");
         Console.WriteLine($"  Crash:     kill -9 {topology.Master.Pid}     (the master at start; later, the node Where: names; a replica is promoted in ~2 s)");
         Console.WriteLine($"  Where:     redis-cli -p {sentinel.Port} SENTINEL get-master-addr-by-name {DemoTopology.MasterName}");
+        Console.WriteLine($"  Watch:     {dashboard}/     (dashboard: master, agreeing sentinels, replicas, events; /metrics, /readyz)");
         Console.WriteLine();
         Console.WriteLine($"  Rampart's log below shows it following: \"failover of '{DemoTopology.MasterName}' under way\" (traffic held),");
         Console.WriteLine($"  then \"master '{DemoTopology.MasterName}' confirmed at 127.0.0.1:<new port>\"; after a crash, \"no confirmed master\"");

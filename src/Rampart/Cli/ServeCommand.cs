@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Rampart.Proxy;
 using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Admin;
 using Rampart.Proxy.Observability;
 
 namespace Rampart.Cli;
@@ -22,9 +23,13 @@ internal sealed record ServeSettings
     public string? LogFile { get; init; }
     /// <summary>Write the process id here while running (nutcracker's <c>-p</c>).</summary>
     public string? PidFile { get; init; }
+    /// <summary>Admin HTTP listen address overriding the config's <c>rampart: admin: listen</c>; null: as the config says.</summary>
+    public string? AdminListen { get; init; }
+    /// <summary>Reload when the file changes (as well as on SIGHUP), whatever <c>rampart: {watch_config}</c> says.</summary>
+    public bool WatchConfig { get; init; }
 }
 
-/// <summary><c>rampart serve</c>: run the proxy until SIGINT or SIGTERM, then stop gracefully.</summary>
+/// <summary><c>rampart serve</c>: run the proxy until SIGINT or SIGTERM, then stop gracefully; SIGHUP reloads the configuration.</summary>
 internal static class ServeCommand
 {
     public static Command Create()
@@ -47,13 +52,23 @@ internal static class ServeCommand
             Description = "Address of the stats port",
             DefaultValueFactory = _ => "0.0.0.0",
         };
+        var adminListen = new Option<string?>("--admin-listen")
+        {
+            Description = "Serve the admin HTTP API and dashboard on host:port (overrides rampart: admin: listen in the config)",
+        };
+        var watch = new Option<bool>("--watch-config")
+        {
+            Description = "Reload the configuration when its file changes (SIGHUP always reloads)",
+        };
         var command = new Command("serve", "Run the proxy");
+        command.Options.Add(watch);
         command.Options.Add(config);
         command.Options.Add(jsonLogs);
         command.Options.Add(level);
         command.Options.Add(drain);
         command.Options.Add(statsPort);
         command.Options.Add(statsAddr);
+        command.Options.Add(adminListen);
         command.SetAction((result, cancel) => RunAsync(new ServeSettings
         {
             ConfigPath = result.GetValue(config)!,
@@ -62,6 +77,8 @@ internal static class ServeCommand
             Drain = TimeSpan.FromMilliseconds(result.GetValue(drain)),
             StatsPort = result.GetValue(statsPort),
             StatsAddress = result.GetValue(statsAddr)!,
+            AdminListen = result.GetValue(adminListen),
+            WatchConfig = result.GetValue(watch),
         }));
         return command;
     }
@@ -89,7 +106,14 @@ internal static class ServeCommand
                 return 1;
             }
         }
-        using var loggers = ConsoleLogging.Create(settings.JsonLogs, settings.Level, logFile);
+        var (adminOptions, adminError) = AdminStartup.Resolve(loaded.Config!, settings.AdminListen);
+        if (adminError is not null)
+        {
+            Console.Error.WriteLine($"rampart: {adminError}");
+            return 1;
+        }
+        var levels = new RuntimeLogLevels(settings.Level);
+        using var loggers = ConsoleLogging.Create(settings.JsonLogs, levels, logFile);
         var logger = loggers.CreateLogger("Rampart");
         bool pidWritten = false;
         try
@@ -108,7 +132,7 @@ internal static class ServeCommand
                     return 1;
                 }
             }
-            return await RunProxyAsync(settings, loaded.Config!, loggers, logger, logFile);
+            return await RunProxyAsync(settings, loaded.Config!, loggers, logger, logFile, levels, adminOptions);
         }
         finally
         {
@@ -121,26 +145,33 @@ internal static class ServeCommand
         }
     }
 
-    private static async Task<int> RunProxyAsync(ServeSettings settings, ProxyConfig config, ILoggerFactory loggers, ILogger logger, LogFileWriter? logFile)
+    private static async Task<int> RunProxyAsync(ServeSettings settings, ProxyConfig config, ILoggerFactory loggers, ILogger logger,
+        LogFileWriter? logFile, RuntimeLogLevels levels, AdminOptions? adminOptions)
     {
         string path = settings.ConfigPath;
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        // Reload arrives with the operations work; until then SIGHUP must not kill the process (its default action).
-        // As nutcracker, it reopens the log file, so logrotate works.
+        // SIGHUP reloads the configuration (a bad file changes nothing) and, as nutcracker, reopens the log file, so
+        // logrotate works. Its default action would end the process, so it is handled from the start, before the
+        // reloader exists (a SIGHUP during start-up only reopens the log).
+        ConfigReloader? reloadTarget = null;
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
             logFile?.Reopen();
-            logger.LogWarning("SIGHUP received: configuration reload is not available in this version; still running on {Config}", path);
+            Volatile.Read(ref reloadTarget)?.Request("SIGHUP");
         });
 
-        var server = new ProxyServer(config, loggers);
+        // Per-command metrics are recorded only when the admin server, which exports them, runs.
+        var server = new ProxyServer(config, loggers, recordMetrics: adminOptions is not null);
+        server.RequestSampler.Follow(levels);
         StatsServer? stats = null;
+        AdminServer? admin = null;
         try
         {
             await server.StartAsync();
+            if (adminOptions is not null) admin = await AdminStartup.StartAsync(server, adminOptions, levels, loggers);
             if (settings.StatsPort is int statsPort)
             {
                 try
@@ -160,13 +191,18 @@ internal static class ServeCommand
             logger.LogCritical("Cannot start: {Reason}", e.Message);
             if (logFile is not null) Console.Error.WriteLine($"rampart: cannot start: {e.Message}");
             stats?.Dispose();
+            if (admin is not null) await admin.DisposeAsync();
             await server.DisposeAsync();
             return 1;
         }
         logger.LogInformation("Rampart {Version} running with {Config}", typeof(ServeCommand).Assembly.GetName().Version, path);
+        using var reloader = new ConfigReloader(server, path, settings.WatchConfig, loggers.CreateLogger("Rampart.Reload"));
+        Volatile.Write(ref reloadTarget, reloader);
         await stop.Task;
+        Volatile.Write(ref reloadTarget, null);
         logger.LogInformation("Stopping: no new connections; waiting up to {Drain} ms for in-flight requests", settings.Drain.TotalMilliseconds);
         stats?.Dispose();
+        if (admin is not null) await admin.DisposeAsync();
         await server.StopAsync(settings.Drain);
         logger.LogInformation("Stopped");
         return 0;

@@ -59,7 +59,9 @@ public sealed class TwemproxyStatsTests
             Assert.True(1 + 1 + usedServers == during.GetProperty("curr_connections").GetInt64(), during.ToString());
         }
 
-        var after = await WaitFor(statsPort, s => s.GetProperty("alpha").GetProperty("client_eof").GetInt64() == 1);
+        // The session counts its EOF, then leaves the pool: wait for both, or the snapshot may fall between them.
+        var after = await WaitFor(statsPort, s => s.GetProperty("alpha").GetProperty("client_eof").GetInt64() == 1
+                                               && s.GetProperty("alpha").GetProperty("client_connections").GetInt64() == 0);
         var alpha = after.GetProperty("alpha");
         var servers = alpha.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Object).Select(p => p.Value).ToList();
         Assert.Equal(2, servers.Count);

@@ -11,7 +11,7 @@ namespace Rampart.Proxy.Tests.Sentinel;
 /// </summary>
 public sealed class SentinelPoolTests
 {
-    private static PoolConfig Pool(SentinelTopology topology, string? sentinelPassword = null, string? redisAuth = null) => new()
+    private static PoolConfig Pool(SentinelTopology topology, string? sentinelPassword = null, string? redisAuth = null, int checkIntervalMs = 250) => new()
     {
         Name = "ha",
         Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
@@ -22,7 +22,7 @@ public sealed class SentinelPoolTests
             Addresses = topology.SentinelPorts.Select(p => new SentinelAddress { Host = "127.0.0.1", Port = p }).ToList(),
             Quorum = topology.Quorum,
             Password = sentinelPassword,
-            CheckIntervalMs = 250,
+            CheckIntervalMs = checkIntervalMs,
         },
         Servers = [new ServerConfig { Host = topology.MasterName, Name = topology.MasterName, Port = 0, Weight = 1 }],
     };
@@ -143,6 +143,27 @@ public sealed class SentinelPoolTests
     }
 
     [Fact]
+    public async Task ReadonlyReplyFromTheMaster_IsPassedOn_AndTriggersARecheckThatFailsClosed()
+    {
+        await using var topology = await SentinelTopology.StartAsync();
+        // A periodic re-check a minute away: only the -READONLY reply itself can make Rampart look again in time.
+        await using var rampart = await RampartUnderTest.StartAsync(Pool(topology, checkIntervalMs: 60_000));
+        using var client = new RawClient(rampart.Port);
+        Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "a", "1"), "+OK", TimeSpan.FromSeconds(10)));
+        int master = topology.CurrentMasterPort();
+        int other = topology.NodePorts.First(p => p != master);
+
+        // Demoted behind Sentinel's back: the quorum still names it, but it is a replica now.
+        topology.AskNode(topology.NodeIndexOf(master), "REPLICAOF", "127.0.0.1", other.ToString());
+        client.Send(Resp("SET", "b", "1"));
+        Assert.StartsWith("-READONLY ", client.ReadLine());
+
+        string closed = $"-ERR rampart: no confirmed master for 'mymaster' (127.0.0.1:{master} is named by 3 of 3 sentinels but answers ROLE slave)";
+        Assert.Equal(closed, await client.RepeatUntilAsync(Resp("SET", "c", "1"), closed, TimeSpan.FromSeconds(2)));
+        topology.AskNode(topology.NodeIndexOf(master), "REPLICAOF", "NO", "ONE");
+    }
+
+    [Fact]
     public async Task OneOfThreeSentinelsDown_EverythingKeepsWorking()
     {
         await using var topology = await SentinelTopology.StartAsync();
@@ -159,21 +180,33 @@ public sealed class SentinelPoolTests
     }
 
     [Fact]
-    public async Task TwoOfThreeSentinelsDown_FailsClosed_AndRecoversWhenTheyReturn()
+    public async Task TwoOfThreeSentinelsDown_ThenMasterKilled_FailsClosed_AndRecoversOnTheNewMasterWhenTheyReturn()
     {
         await using var topology = await SentinelTopology.StartAsync();
         await using var rampart = await RampartUnderTest.StartAsync(Pool(topology));
         using var client = new RawClient(rampart.Port);
         Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "a", "1"), "+OK", TimeSpan.FromSeconds(10)));
+        int oldMaster = topology.CurrentMasterPort();
 
         topology.KillSentinel(1);
         topology.KillSentinel(2);
-        string reply = await client.RepeatUntilAsync(Resp("SET", "b", "1"), "-ERR rampart: no confirmed master for 'mymaster' (1 of 3 sentinels agree, 2 needed)", TimeSpan.FromSeconds(10));
-        Assert.Equal("-ERR rampart: no confirmed master for 'mymaster' (1 of 3 sentinels agree, 2 needed)", reply);
+        const string closed = "-ERR rampart: no confirmed master for 'mymaster' (1 of 3 sentinels agree, 2 needed)";
+        Assert.Equal(closed, await client.RepeatUntilAsync(Resp("SET", "b", "1"), closed, TimeSpan.FromSeconds(10)));
+
+        // The lone sentinel cannot elect a leader, so nothing fails over: Rampart must stay closed, never guess.
+        topology.KillNode(topology.NodeIndexOf(oldMaster));
+        for (int i = 0; i < 10; i++)
+        {
+            client.Send(Resp("SET", "b", "1"));
+            Assert.Equal(closed, client.ReadLine());
+            await Task.Delay(200);
+        }
 
         topology.RestartSentinel(1);
         topology.RestartSentinel(2);
-        Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "c", "1"), "+OK", TimeSpan.FromSeconds(20)));
+        Assert.Equal("+OK", await client.RepeatUntilAsync(Resp("SET", "c", "after"), "+OK", TimeSpan.FromSeconds(30)));
+        int newMaster = await topology.WaitForMasterChangeAsync(oldMaster, TimeSpan.FromSeconds(10));
+        Assert.Equal("after", DirectGet(topology, newMaster, "c"));
     }
 
     [Fact]

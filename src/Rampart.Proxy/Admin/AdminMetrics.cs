@@ -1,0 +1,150 @@
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using Rampart.Proxy.Observability;
+
+namespace Rampart.Proxy.Admin;
+
+/// <summary>
+/// Rampart's System.Diagnostics.Metrics instruments, exported as Prometheus text by OpenTelemetry's exporter on
+/// /metrics. All are observable: the request path only bumps its own lock-free counters (<see cref="CommandMetrics"/>,
+/// ServerStats, pool counters) and these callbacks read them at scrape time, so a scrape costs the proxy nothing
+/// between scrapes. The Meter lives as long as the admin server.
+/// </summary>
+/// <remarks>
+/// System.Diagnostics.Metrics has no observable histogram, so the latency histograms are exported the way Prometheus
+/// stores a classic histogram: cumulative bucket counters with an <c>le</c> label (plus a sum), which
+/// <c>histogram_quantile</c> reads as it reads any histogram. See docs/operations.md for the names and queries.
+/// </remarks>
+internal sealed class AdminMetrics : IDisposable
+{
+    public const string MeterName = "Rampart";
+    private static readonly string[] LeLabels = Enumerable.Range(0, LatencyBuckets.Count)
+        .Select(i => i >= LatencyBuckets.Finite ? "+Inf" : LatencyBuckets.UpperBoundSeconds(i).ToString("R", CultureInfo.InvariantCulture))
+        .ToArray();
+
+    private readonly ProxyServer _proxy;
+    private readonly Meter _meter;
+
+    public AdminMetrics(ProxyServer proxy)
+    {
+        _proxy = proxy;
+        _meter = new Meter(MeterName, TwemproxyStats.Version);
+
+        _meter.CreateObservableCounter("rampart.requests", () => PerCommand((p, b, c) => c.Requests),
+            description: "Requests sent to a backend, per pool, backend and command (a split MGET counts once per backend)");
+        _meter.CreateObservableCounter("rampart.request.errors", () => PerCommand((p, b, c) => c.Errors),
+            description: "Requests answered with an error reply, or failed by Rampart (timeout, lost connection, backend down)");
+        _meter.CreateObservableCounter("rampart.command.duration.seconds.bucket", CommandBuckets,
+            description: "Latency histogram per command, seconds (cumulative buckets; read with histogram_quantile)");
+        _meter.CreateObservableCounter("rampart.command.duration.seconds.sum", () => PerCommandSum(),
+            description: "Total latency per command, seconds");
+        _meter.CreateObservableCounter("rampart.backend.duration.seconds.bucket", BackendBuckets,
+            description: "Latency histogram per backend, seconds (cumulative buckets; read with histogram_quantile)");
+        _meter.CreateObservableCounter("rampart.backend.duration.seconds.sum", () => PerBackendSum(),
+            description: "Total latency per backend, seconds");
+
+        _meter.CreateObservableGauge("rampart.clients", () => PerPool(p => (long)p.Clients),
+            description: "Client connections open now");
+        _meter.CreateObservableCounter("rampart.clients.accepted", () => PerPool(p => p.ClientsTotal),
+            description: "Client connections accepted since start");
+        _meter.CreateObservableCounter("rampart.clients.rejected", () => PerPool(p => p.Rejected),
+            description: "Client connections refused (client_connections reached)");
+        _meter.CreateObservableGauge("rampart.backend.up", () => PerBackend(b => b.State == BackendSnapshot.Up ? 1 : 0),
+            description: "1 when the backend takes requests, 0 when down, ejected or in failover");
+        _meter.CreateObservableGauge("rampart.backend.ejected", () => PerBackend(b => b.State == BackendSnapshot.Ejected ? 1 : 0),
+            description: "1 while auto_eject_hosts keeps the backend out of the distribution");
+        _meter.CreateObservableGauge("rampart.backend.connections", () => PerBackend(b => b.Connections),
+            description: "Connections open to the backend");
+        _meter.CreateObservableCounter("rampart.backend.timeouts", () => PerBackend(b => b.Timeouts),
+            description: "Requests that got no reply within the pool's timeout");
+        _meter.CreateObservableGauge("rampart.sentinel.agreeing", () => PerBackend(b => b.Sentinel?.Agree ?? 0, sentinelOnly: true),
+            description: "Sentinels naming the same master at the last check (Sentinel pools)");
+        _meter.CreateObservableGauge("rampart.sentinel.master_confirmed", () => PerBackend(b => b.State == BackendSnapshot.Down ? 0 : 1, sentinelOnly: true),
+            description: "1 when the shard has a master confirmed by a quorum and by ROLE (Sentinel pools)");
+        _meter.CreateObservableGauge("rampart.replication.lag", ReplicationLag, unit: "By",
+            description: "Bytes of the replication stream a connected replica lacks (Sentinel pools)");
+        _meter.CreateObservableCounter("rampart.topology.events", () => _proxy.Events.Total,
+            description: "Topology events recorded (masters confirmed or lost, failovers, ejections)");
+    }
+
+    private ProxySnapshot Snapshot() => ProxySnapshot.Take(_proxy);
+
+    private IEnumerable<Measurement<long>> PerCommand(Func<PoolSnapshot, BackendSnapshot, CommandCounters, long> value)
+    {
+        foreach (var pool in Snapshot().Pools)
+            foreach (var backend in pool.Backends)
+                foreach (var command in backend.Commands)
+                    yield return new Measurement<long>(value(pool, backend, command),
+                        new("pool", pool.Name), new("backend", backend.Name), new("command", command.Command));
+    }
+
+    private IEnumerable<Measurement<double>> PerCommandSum()
+    {
+        foreach (var pool in Snapshot().Pools)
+            foreach (var group in pool.Backends.SelectMany(b => b.Commands).GroupBy(c => c.Command))
+                yield return new Measurement<double>(group.Sum(c => c.Seconds), new("pool", pool.Name), new("command", group.Key));
+    }
+
+    private IEnumerable<Measurement<double>> PerBackendSum()
+    {
+        foreach (var pool in Snapshot().Pools)
+            foreach (var backend in pool.Backends)
+                if (backend.Requests > 0)
+                    yield return new Measurement<double>(backend.Commands.Sum(c => c.Seconds), new("pool", pool.Name), new("backend", backend.Name));
+    }
+
+    private IEnumerable<Measurement<long>> CommandBuckets()
+    {
+        foreach (var pool in Snapshot().Pools)
+            foreach (var group in pool.Backends.SelectMany(b => b.Commands).GroupBy(c => c.Command))
+            {
+                var buckets = new long[LatencyBuckets.Count];
+                foreach (var command in group)
+                    for (int i = 0; i < buckets.Length; i++) buckets[i] += command.Buckets[i];
+                foreach (var m in Cumulative(buckets, new("pool", pool.Name), new("command", group.Key))) yield return m;
+            }
+    }
+
+    private IEnumerable<Measurement<long>> BackendBuckets()
+    {
+        foreach (var pool in Snapshot().Pools)
+            foreach (var backend in pool.Backends)
+                if (backend.Requests > 0)
+                    foreach (var m in Cumulative(backend.Buckets, new("pool", pool.Name), new("backend", backend.Name))) yield return m;
+    }
+
+    private static IEnumerable<Measurement<long>> Cumulative(long[] buckets, KeyValuePair<string, object?> a, KeyValuePair<string, object?> b)
+    {
+        long running = 0;
+        for (int i = 0; i < buckets.Length; i++)
+        {
+            running += buckets[i];
+            yield return new Measurement<long>(running, a, b, new("le", LeLabels[i]));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> PerPool(Func<PoolSnapshot, long> value)
+    {
+        foreach (var pool in Snapshot().Pools) yield return new Measurement<long>(value(pool), new KeyValuePair<string, object?>("pool", pool.Name));
+    }
+
+    private IEnumerable<Measurement<long>> PerBackend(Func<BackendSnapshot, long> value, bool sentinelOnly = false)
+    {
+        foreach (var pool in Snapshot().Pools)
+        {
+            if (sentinelOnly && !pool.IsSentinel) continue;
+            foreach (var backend in pool.Backends)
+                yield return new Measurement<long>(value(backend), new("pool", pool.Name), new("backend", backend.Name));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ReplicationLag()
+    {
+        foreach (var pool in Snapshot().Pools)
+            foreach (var backend in pool.Backends)
+                foreach (var replica in backend.Replicas)
+                    yield return new Measurement<long>(replica.LagBytes, new("pool", pool.Name), new("backend", backend.Name), new("replica", replica.Address));
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

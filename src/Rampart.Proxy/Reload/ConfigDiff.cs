@@ -1,0 +1,139 @@
+using Rampart.Proxy.Configuration;
+
+namespace Rampart.Proxy.Reload;
+
+/// <summary>One pool present before and after a reload, with what changed in it (human-readable, one item per key).</summary>
+internal sealed record PoolChange(PoolConfig Old, PoolConfig New, IReadOnlyList<string> Changes)
+{
+    public bool ListenChanged => Old.Listen != New.Listen;
+}
+
+/// <summary>
+/// The difference between the running configuration and a newly loaded one: pools added, removed and changed (key by
+/// key), and process settings changed. Line numbers are ignored: moving a block in the file changes nothing.
+/// </summary>
+internal sealed class ConfigDiff
+{
+    public required IReadOnlyList<PoolConfig> Added { get; init; }
+    public required IReadOnlyList<PoolConfig> Removed { get; init; }
+    public required IReadOnlyList<PoolChange> Changed { get; init; }
+    public required IReadOnlyList<string> SettingsChanges { get; init; }
+
+    public bool IsEmpty => Added.Count == 0 && Removed.Count == 0 && Changed.Count == 0 && SettingsChanges.Count == 0;
+
+    public static ConfigDiff Compute(ProxyConfig old, ProxyConfig next)
+    {
+        var oldPools = old.Pools.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var nextNames = next.Pools.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var changed = new List<PoolChange>();
+        foreach (var pool in next.Pools)
+        {
+            if (!oldPools.TryGetValue(pool.Name, out var before)) continue;
+            var changes = PoolChanges(before, pool);
+            if (changes.Count > 0) changed.Add(new PoolChange(before, pool, changes));
+        }
+        return new ConfigDiff
+        {
+            Added = next.Pools.Where(p => !oldPools.ContainsKey(p.Name)).ToList(),
+            Removed = old.Pools.Where(p => !nextNames.Contains(p.Name)).ToList(),
+            Changed = changed,
+            SettingsChanges = SettingsChangesOf(old.Settings, next.Settings),
+        };
+    }
+
+    /// <summary>One line for the reload log: "pool 'b' added (listen ...); pool 'a': servers +x, weight y 1->2; ...".</summary>
+    public string Describe()
+    {
+        if (IsEmpty) return "no changes";
+        var parts = new List<string>();
+        foreach (var pool in Added) parts.Add($"pool '{pool.Name}' added (listen {pool.Listen}, {pool.Servers.Count} server(s))");
+        foreach (var pool in Removed) parts.Add($"pool '{pool.Name}' removed (listener closed, clients drain)");
+        foreach (var change in Changed) parts.Add($"pool '{change.New.Name}': {string.Join(", ", change.Changes)}");
+        if (SettingsChanges.Count > 0) parts.Add($"rampart: {string.Join(", ", SettingsChanges)}");
+        return string.Join("; ", parts);
+    }
+
+    internal static List<string> PoolChanges(PoolConfig a, PoolConfig b)
+    {
+        var changes = new List<string>();
+        void Key<T>(string key, T before, T after)
+        {
+            if (!EqualityComparer<T>.Default.Equals(before, after)) changes.Add($"{key} {Show(before)} -> {Show(after)}");
+        }
+        Key("listen", a.Listen, b.Listen);
+        Key("backlog", a.Backlog, b.Backlog);
+        Key("client_connections", a.ClientConnections, b.ClientConnections);
+        Key("timeout", a.TimeoutMs, b.TimeoutMs);
+        Key("preconnect", a.Preconnect, b.Preconnect);
+        Key("server_connections", a.ServerConnections, b.ServerConnections);
+        Key("tcpkeepalive", a.TcpKeepalive, b.TcpKeepalive);
+        Key("hash", a.Hash, b.Hash);
+        Key("hash_tag", a.HashTag, b.HashTag);
+        Key("distribution", a.Distribution, b.Distribution);
+        Key("auto_eject_hosts", a.AutoEjectHosts, b.AutoEjectHosts);
+        Key("server_retry_timeout", a.ServerRetryTimeoutMs, b.ServerRetryTimeoutMs);
+        Key("server_failure_limit", a.ServerFailureLimit, b.ServerFailureLimit);
+        if (a.RedisAuth != b.RedisAuth) changes.Add("redis_auth changed"); // never log a password
+        Key("redis_db", a.RedisDb, b.RedisDb);
+        Key("allow_flush", a.AllowFlush, b.AllowFlush);
+        Key("client_output_buffer", a.ClientOutputBufferLimit, b.ClientOutputBufferLimit);
+        if (!SameAllow(a.Allow, b.Allow))
+            changes.Add($"allow {ShowAllow(a.Allow)} -> {ShowAllow(b.Allow)}");
+        ServerChanges(a.Servers, b.Servers, changes);
+        if (!SameSentinel(a.Sentinel, b.Sentinel)) changes.Add("sentinel block changed");
+        return changes;
+    }
+
+    private static void ServerChanges(IReadOnlyList<ServerConfig> before, IReadOnlyList<ServerConfig> after, List<string> changes)
+    {
+        var old = before.ToDictionary(Clients.PoolRuntime.ServerIdentity);
+        var next = after.ToDictionary(Clients.PoolRuntime.ServerIdentity);
+        foreach (var server in after)
+        {
+            if (!old.TryGetValue(Clients.PoolRuntime.ServerIdentity(server), out var was)) changes.Add($"server +{ServerName(server)}");
+            else if (was.Weight != server.Weight) changes.Add($"weight {ServerName(server)} {was.Weight} -> {server.Weight}");
+        }
+        foreach (var server in before)
+            if (!next.ContainsKey(Clients.PoolRuntime.ServerIdentity(server))) changes.Add($"server -{ServerName(server)}");
+        // Same servers, another order: modula and random place keys by position.
+        if (changes.Count == 0 || !changes.Any(c => c.StartsWith("server ", StringComparison.Ordinal)))
+        {
+            var order = before.Select(Clients.PoolRuntime.ServerIdentity).ToList();
+            var nextOrder = after.Select(Clients.PoolRuntime.ServerIdentity).ToList();
+            if (order.Count == nextOrder.Count && !order.SequenceEqual(nextOrder)) changes.Add("server order");
+        }
+    }
+
+    private static string ServerName(ServerConfig server) =>
+        server.Name is null || server.Name == server.Host ? server.Endpoint : $"{server.Endpoint} ({server.Name})";
+
+    private static bool SameAllow(IReadOnlyList<System.Net.IPNetwork>? a, IReadOnlyList<System.Net.IPNetwork>? b) =>
+        a is null ? b is null : b is not null && a.SequenceEqual(b);
+
+    private static string ShowAllow(IReadOnlyList<System.Net.IPNetwork>? allow) =>
+        allow is null ? "(everyone)" : $"[{string.Join(", ", allow)}]";
+
+    private static bool SameSentinel(SentinelConfig? a, SentinelConfig? b)
+    {
+        if (a is null || b is null) return a is null && b is null;
+        return a.Quorum == b.Quorum && a.Password == b.Password && a.CheckIntervalMs == b.CheckIntervalMs
+               && a.Addresses.Select(x => x.ToString()).SequenceEqual(b.Addresses.Select(x => x.ToString()));
+    }
+
+    private static List<string> SettingsChangesOf(RampartSettings a, RampartSettings b)
+    {
+        var changes = new List<string>();
+        if (a.MaxConnections != b.MaxConnections) changes.Add($"max_connections {Show(a.MaxConnections)} -> {Show(b.MaxConnections)}");
+        if (a.WatchConfig != b.WatchConfig) changes.Add($"watch_config {Show(a.WatchConfig)} -> {Show(b.WatchConfig)}");
+        if (a.AdminListen != b.AdminListen || a.AdminUser != b.AdminUser || a.AdminPassword != b.AdminPassword)
+            changes.Add("admin changed (applies at the next restart)");
+        return changes;
+    }
+
+    private static string Show<T>(T value) => value switch
+    {
+        null => "none",
+        bool flag => flag ? "true" : "false",
+        _ => value.ToString() ?? "none",
+    };
+}
