@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Rampart.Proxy.Clients;
 using Rampart.Proxy.Observability;
 
 namespace Rampart.Proxy;
