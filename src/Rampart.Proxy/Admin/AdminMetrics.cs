@@ -65,6 +65,12 @@ internal sealed class AdminMetrics : IDisposable
             description: "Bytes of the replication stream a connected replica lacks (Sentinel pools)");
         _meter.CreateObservableCounter("rampart.topology.events", () => _proxy.Events.Total,
             description: "Topology events recorded (masters confirmed or lost, failovers, ejections)");
+        _meter.CreateObservableCounter("rampart.clients.denied", () => PerPool(p => p.Denied),
+            description: "Client connections closed at accept because the pool's allow list does not cover their address");
+        _meter.CreateObservableCounter("rampart.clients.over_max_connections", () => _proxy.MaxConnectionsRejected,
+            description: "Client connections refused because rampart: max_connections was reached");
+        _meter.CreateObservableCounter("rampart.config.reloads", Reloads,
+            description: "Configuration reloads by result: applied (including those that changed nothing) or failed (the running configuration stayed)");
     }
 
     private ProxySnapshot Snapshot() => ProxySnapshot.Take(_proxy);
@@ -136,6 +142,12 @@ internal sealed class AdminMetrics : IDisposable
             foreach (var backend in pool.Backends)
                 yield return new Measurement<long>(value(backend), new("pool", pool.Name), new("backend", backend.Name));
         }
+    }
+
+    private IEnumerable<Measurement<long>> Reloads()
+    {
+        yield return new Measurement<long>(_proxy.ReloadSuccesses, new KeyValuePair<string, object?>("result", "applied"));
+        yield return new Measurement<long>(_proxy.ReloadFailures, new KeyValuePair<string, object?>("result", "failed"));
     }
 
     private IEnumerable<Measurement<long>> ReplicationLag()

@@ -17,13 +17,13 @@ internal sealed record ProxySnapshot(DateTimeOffset Time, long Timestamp, PoolSn
 }
 
 internal sealed record PoolSnapshot(string Name, string Listen, bool IsSentinel, bool AutoEject, int Clients, long ClientsTotal,
-    long Rejected, long ClientErrors, BackendSnapshot[] Backends)
+    long Rejected, long Denied, long ClientErrors, BackendSnapshot[] Backends)
 {
     public static PoolSnapshot Take(RunningPool running)
     {
         var pool = running.Pool;
         return new PoolSnapshot(pool.Config.Name, running.Listen, pool.Config.Sentinel is not null, pool.Config.AutoEjectHosts,
-            pool.CurrentConnections, pool.TotalConnections, pool.RejectedConnections, pool.ClientErrors,
+            pool.CurrentConnections, pool.TotalConnections, pool.RejectedConnections, pool.DeniedConnections, pool.ClientErrors,
             pool.Routing.Servers.Select(BackendSnapshot.Take).ToArray());
     }
 

@@ -69,6 +69,45 @@ public sealed class AdminEndpointTests
         Assert.Equal(1, PrometheusText.Sum(after, "rampart_clients", pool));
     }
 
+    [Fact]
+    public async Task Metrics_CountReloadsByResult_AndConnectionsTheAllowListDenied()
+    {
+        using var redis = RedisServerProcess.Start();
+        await using var admin = await AdminHarness.StartAsync(RampartUnderTest.Pool(redis));
+        var pool = ("pool", "test");
+        string before = await admin.GetTextAsync("/metrics");
+        Assert.Equal(0, PrometheusText.Sum(before, "rampart_config_reloads_total", ("result", "failed")));
+        Assert.Equal(0, PrometheusText.Sum(before, "rampart_clients_denied_total", pool));
+
+        string dir = Directory.CreateTempSubdirectory("rampart-metrics-").FullName;
+        try
+        {
+            string broken = Path.Combine(dir, "broken.yml");
+            File.WriteAllText(broken, "test:\n  listen: 127.0.0.1:0\n  redis: true\n  hash: no_such_hash\n  servers:\n    - 127.0.0.1:1:1\n");
+            Assert.False(admin.Rampart.Server.ReloadFromFile(broken).Success);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        // The same pool with an allow list that excludes loopback, applied live: the next client is turned away.
+        var config = admin.Rampart.Server.Config;
+        var denying = config with { Pools = [config.Pools[0] with { Allow = [System.Net.IPNetwork.Parse("10.0.0.0/8")] }] };
+        Assert.True(admin.Rampart.Server.Reload(denying).Success);
+        using (var refused = new System.Net.Sockets.TcpClient())
+        {
+            await refused.ConnectAsync("127.0.0.1", admin.Rampart.Port);
+            var buffer = new byte[16];
+            refused.ReceiveTimeout = 5000;
+            Assert.Equal(0, refused.GetStream().Read(buffer)); // closed at accept, nothing written
+        }
+
+        string after = await admin.GetTextAsync("/metrics");
+        Assert.Equal(1, PrometheusText.Sum(after, "rampart_config_reloads_total", ("result", "failed")));
+        Assert.Equal(1, PrometheusText.Sum(after, "rampart_config_reloads_total", ("result", "applied")));
+        Assert.Equal(1, PrometheusText.Sum(after, "rampart_clients_denied_total", pool));
+    }
+
     [PrometheusParserFact]
     public async Task Metrics_AreAcceptedByThePrometheusClientsParser()
     {
