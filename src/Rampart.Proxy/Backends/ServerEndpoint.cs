@@ -46,7 +46,11 @@ internal sealed class ServerEndpoint : IDisposable
         ConnectTimeout = TimeSpan.FromMilliseconds(pool.TimeoutMs ?? DefaultConnectTimeoutMs);
         _connections = new ServerConnection[Math.Max(1, pool.ServerConnections)];
         for (int i = 0; i < _connections.Length; i++) _connections[i] = new ServerConnection(this, ticker, logger);
+        Pinned = new Pinning.PinnedPool(this, pool.PinnedConnections);
     }
+
+    /// <summary>Dedicated connections for clients with connection state (transactions, pub/sub, blocking calls).</summary>
+    public Pinning.PinnedPool Pinned { get; }
 
     public PoolConfig Pool { get; }
     public ServerConfig Config { get; }
@@ -146,6 +150,8 @@ internal sealed class ServerEndpoint : IDisposable
     private void Recycle(string reason)
     {
         foreach (var connection in _connections) connection.Link?.Kill(reason);
+        // Dedicated connections too: transactions and blocked calls there fail, subscribers move to the new master.
+        Pinned.KillAll(reason);
     }
 
     public void OnConnected()
@@ -206,6 +212,7 @@ internal sealed class ServerEndpoint : IDisposable
     public void Dispose()
     {
         foreach (var connection in _connections) connection.Dispose();
+        Pinned.KillAll("proxy is shutting down", dispose: true);
     }
 
     private static EndPoint Resolve(ServerConfig config)

@@ -53,27 +53,8 @@ internal sealed class ServerLink
 
     public static async Task<ServerLink> ConnectAsync(ServerEndpoint server, ServerConnection owner)
     {
-        var address = server.Address ?? throw new IOException(server.UnavailableReason ?? "no address");
-        var family = address is DnsEndPoint ? AddressFamily.InterNetwork : address.AddressFamily;
-        var socket = new Socket(family, SocketType.Stream,
-            address.AddressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
-        try
-        {
-            if (socket.AddressFamily != AddressFamily.Unix)
-            {
-                socket.NoDelay = true;
-                if (server.Pool.TcpKeepalive) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
-            }
-            using var cts = new CancellationTokenSource(server.ConnectTimeout);
-            await socket.ConnectAsync(address, cts.Token);
-            server.ServerVersion = await ServerHandshake.RunAsync(socket, server.Pool, cts.Token) ?? server.ServerVersion;
-            return new ServerLink(server, owner, socket, address);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        var (socket, address) = await ServerDialer.ConnectAsync(server);
+        return new ServerLink(server, owner, socket, address);
     }
 
     /// <summary>The writer announces itself before adding to <see cref="InFlight"/>, so a dying link can wait for it.</summary>

@@ -37,6 +37,9 @@ internal sealed partial class ClientSession
     private ServerConnection? _touched;
     private List<ServerConnection>? _touchedMore;
     private volatile bool _closed;
+    // Set when a request must wait before it is dispatched (see DeferUntil); the read loop awaits it.
+    private Task? _deferred;
+    private TaskCompletionSource? _drainWaiter;
     private bool _closeAfterReplies;
     private int _closedOnce;
 
@@ -64,6 +67,13 @@ internal sealed partial class ClientSession
     /// <summary>CLIENT SETNAME, answered by Rampart itself.</summary>
     public string? Name { get; set; }
     public bool IsClosed => _closed;
+    public ILogger Logger => _logger;
+
+    /// <summary>
+    /// The client's dedicated connection while it has connection state (transaction, WATCH, subscriptions, blocking
+    /// call); null on the shared path. Set only by the read loop; cleared by the pin itself, under its lock.
+    /// </summary>
+    public Pinning.PinnedSession? Pin;
     /// <summary>True while a request of this session waits for its reply (read for graceful shutdown).</summary>
     public bool HasPendingReplies => Volatile.Read(ref _head.Next) is not null;
 
@@ -84,6 +94,16 @@ internal sealed partial class ClientSession
                 }
                 ProcessInput();
                 FlushTouched();
+                while (_deferred is { } wait)
+                {
+                    // A request waits for earlier replies (a switch to or from a dedicated connection): parsing
+                    // resumes at that request once they are out.
+                    _deferred = null;
+                    await wait;
+                    if (_closed) break;
+                    ProcessInput();
+                    FlushTouched();
+                }
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -121,8 +141,9 @@ internal sealed partial class ClientSession
                 CloseAfterReplies();
                 return;
             }
-            if (_reader.ArgumentCount > 0)
-                CommandDispatcher.Dispatch(this, new Request(_reader, span), span[..consumed], _reader.IsInline);
+            if (_reader.ArgumentCount > 0
+                && !CommandDispatcher.Dispatch(this, new Request(_reader, span), span[..consumed], _reader.IsInline))
+                return; // deferred: not consumed, parsed again when the wait is over
             _input.Consume(consumed);
             if (_closeAfterReplies) return;
         }
@@ -167,6 +188,27 @@ internal sealed partial class ClientSession
         _closeAfterReplies = true;
         // The flusher closes the socket once the queue is empty; make sure it looks at least once more.
         OnRequestCompleted(null);
+    }
+
+    /// <summary>A dedicated connection's request joins the reply order (under the pin's lock).</summary>
+    public void AppendSlot(ProxyRequest request) => Append(request);
+
+    /// <summary>The request being dispatched waits for <paramref name="wait"/>, then is dispatched again.</summary>
+    public void DeferUntil(Task wait) => _deferred = wait;
+
+    /// <summary>The request being dispatched waits until every earlier reply has been written to the client.</summary>
+    public void DeferUntilDrained()
+    {
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _drainWaiter, waiter);
+        _deferred = waiter.Task;
+        WakeFlusher(); // the flusher looks at the waiter after its next pass
+    }
+
+    private void ReleaseDrainWaiter()
+    {
+        var waiter = Volatile.Read(ref _drainWaiter);
+        if (waiter is not null && Interlocked.CompareExchange(ref _drainWaiter, null, waiter) == waiter) waiter.TrySetResult();
     }
 
     private void Append(ProxyRequest request)
@@ -234,6 +276,7 @@ internal sealed partial class ClientSession
                 }
                 if (_output.Length > 0) await SendOutputAsync();
                 if (_closeAfterReplies && _head.Next is null) Close();
+                if (_drainWaiter is not null && Volatile.Read(ref _head.Next) is null) ReleaseDrainWaiter();
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
@@ -261,6 +304,8 @@ internal sealed partial class ClientSession
         _closed = true;
         try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
         _socket.Dispose();
+        Pin?.OnClientClosed();
+        ReleaseDrainWaiter();
         _pool.OnSessionClosed(this);
     }
 

@@ -37,6 +37,12 @@ public sealed record PoolConfig
     /// <summary>Rampart: bytes of replies kept for a client that does not read them before it is closed.</summary>
     public long ClientOutputBufferLimit { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Rampart: most dedicated connections per server, lent to clients with connection state (MULTI/WATCH,
+    /// SUBSCRIBE, blocking calls) for as long as it lasts; idle ones are kept for reuse.
+    /// </summary>
+    public int PinnedConnections { get; init; } = 128;
+
     public required IReadOnlyList<ServerConfig> Servers { get; init; }
 
     /// <summary>Rampart: the pool's <c>sentinel:</c> block, or null. When set, each server is a Sentinel master name.</summary>
