@@ -67,6 +67,9 @@ public sealed partial class ProxyServer : IAsyncDisposable
     }
 
     /// <summary>The address a pool listens on, with the real port when the config said port 0.</summary>
+    /// <summary>A running pool by name (tests and diagnostics).</summary>
+    internal Clients.PoolRuntime GetPool(string poolName) => _pools.First(p => p.Pool.Config.Name == poolName).Pool;
+
     public EndPoint GetListenEndPoint(string poolName) =>
         _pools.First(p => p.Pool.Config.Name == poolName).Listener.LocalEndPoint;
 

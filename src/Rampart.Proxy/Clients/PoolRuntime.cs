@@ -130,11 +130,6 @@ internal sealed partial class PoolRuntime : IDisposable
     public long ServerEjects => Interlocked.Read(ref _serverEjects);
     public void CountServerEject() => Interlocked.Increment(ref _serverEjects);
 
-    /// <summary>Subscribers whose subscriptions were restored on a new dedicated connection (failover, lost link).</summary>
-    public long Resubscribes => Interlocked.Read(ref _resubscribes);
-    private long _resubscribes;
-    public void CountResubscribe() => Interlocked.Increment(ref _resubscribes);
-
     /// <summary>Connections refused because <c>client_connections</c> was reached.</summary>
     public long RejectedConnections => Interlocked.Read(ref _rejected);
     public void CountRejected() => Interlocked.Increment(ref _rejected);

@@ -35,6 +35,11 @@ internal sealed class PinnedPool
         get { lock (_gate) return _idle.Count; }
     }
 
+    /// <summary>Subscribers whose subscriptions were restored on a new connection (failover, lost connection).</summary>
+    public long Resubscribes => Interlocked.Read(ref _resubscribes);
+    private long _resubscribes;
+    public void CountResubscribe() => Interlocked.Increment(ref _resubscribes);
+
     /// <summary>Dedicated connections opened since start (how often reuse was not possible).</summary>
     public long Opened => Interlocked.Read(ref _opened);
     private long _opened;
@@ -82,7 +87,7 @@ internal sealed class PinnedPool
                 }
                 connection = new PinnedConnection(_server, this);
                 _open.Add(connection);
-                _opened++;
+                Interlocked.Increment(ref _opened);
             }
         }
         stale?.Kill("idle connection to an old address");

@@ -42,7 +42,10 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     private readonly object _gate = new();
     private readonly ClientSession _session;
     private readonly Queue<(ProxyRequest? Slot, string? ReplaceWith)> _inFlight = new();
-    private List<ProxyRequest>? _held;
+    // A transaction in a pool of several servers, before its first key names the server: MULTI and the keyless
+    // commands queued so far, answered +OK/+QUEUED by Rampart and sent (replies dropped) once the server is known.
+    private ByteBuffer? _held;
+    private int _heldCount;
     private ServerEndpoint? _server;
     private PinnedConnection? _conn;
     private bool _released;
@@ -159,9 +162,22 @@ internal sealed partial class PinnedSession : IPinnedReceiver
                     else Send(request, raw, inline);
                     return PinnedResult.Done;
                 }
+                // One server: the transaction's connection is known now. Several: the first key will say which.
+                if (_conn is null && _session.Pool.Routing.Servers.Count == 1 && !BindTo(_session.Pool.Routing.Default))
+                {
+                    // No connection: MULTI got the reason, and what the client queues after it must not run outside
+                    // a transaction either: it gets the reason too, and EXEC answers EXECABORT.
+                    _inMulti = _aborted = true;
+                    return PinnedResult.Done;
+                }
                 _inMulti = true;
                 _aborted = false;
-                SendOrHold(request, raw, inline);
+                if (_conn is not null) Send(request, raw, inline);
+                else
+                {
+                    Hold(request, raw, inline);
+                    Ok();
+                }
                 return PinnedResult.Done;
             case "exec":
             case "discard":
@@ -199,12 +215,17 @@ internal sealed partial class PinnedSession : IPinnedReceiver
             else _session.ReplyError(exec ? "ERR EXEC without MULTI" : "ERR DISCARD without MULTI");
             return PinnedResult.Done;
         }
+        if (_conn is null && !exec)
+        {
+            // Nothing reached a server yet: nothing to discard there.
+            DropHeld();
+            _inMulti = _watching = false;
+            return Ok();
+        }
         // A transaction of keyless commands only: it runs on the pool's first server.
         if (_conn is null && !BindTo(_session.Pool.Routing.Default))
         {
-            // The held MULTI and the commands queued after it got the reason; EXEC runs nothing.
-            if (exec) _session.ReplyError(ExecAbort);
-            else Ok();
+            _session.ReplyError(_broken!);
             _inMulti = _watching = false;
             return PinnedResult.Done;
         }
@@ -409,7 +430,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
         if (conn is null)
         {
             _broken = error!;
-            FailHeld(error!);
+            DropHeld();
             if (!_inMulti && !_watching) _session.ReplyError(error!);
             return false;
         }
@@ -417,17 +438,28 @@ internal sealed partial class PinnedSession : IPinnedReceiver
         _conn = conn;
         if (_held is { } held)
         {
-            _held = null;
-            foreach (var slot in held) Enqueue(slot, null, null);
+            // MULTI and the keyless commands before the first key; the client already has their +OK/+QUEUED. An
+            // error here flags the transaction on the server, so EXEC still answers for it (EXECABORT).
+            if (conn.Send(held.Span))
+                for (int i = 0; i < _heldCount; i++) _inFlight.Enqueue((null, null));
+            DropHeld();
         }
         return true;
     }
 
-    private void FailHeld(string error)
+    private void Hold(Request request, ReadOnlySpan<byte> raw, bool inline)
     {
-        if (_held is null) return;
-        foreach (var slot in _held) slot.Fail(error);
+        _held ??= new ByteBuffer(256);
+        if (inline) CommandDispatcher.WriteMultibulk(_held, request);
+        else _held.Write(raw);
+        _heldCount++;
+    }
+
+    private void DropHeld()
+    {
+        _held?.Dispose();
         _held = null;
+        _heldCount = 0;
     }
 
     /// <summary>A request that waits for the transaction's server to be known (its first key), or goes now.</summary>
@@ -438,8 +470,10 @@ internal sealed partial class PinnedSession : IPinnedReceiver
             Send(request, raw, inline);
             return;
         }
-        var slot = NewSlot(request, raw, inline);
-        (_held ??= []).Add(slot);
+        Hold(request, raw, inline);
+        var queued = _session.BeginLocal();
+        RespWriter.SimpleString(queued.Payload, "QUEUED"u8);
+        _session.CompleteLocal(queued);
     }
 
     private void Send(Request request, ReadOnlySpan<byte> raw, bool inline) => Enqueue(NewSlot(request, raw, inline), null, null);
@@ -642,7 +676,11 @@ internal sealed partial class PinnedSession : IPinnedReceiver
                 from.Kill("a reply arrived with no request waiting for it");
                 return;
             }
-            var slot = call.Slot!;
+            if (call.Slot is not { } slot)
+            {
+                MaybeRelease(); // a reply to Rampart's own command (a held MULTI): dropped
+                return;
+            }
             if (call.ReplaceWith is { } error)
             {
                 slot.Payload.Clear();
@@ -751,7 +789,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
                         _backlog = null;
                     }
                     if (commands.Length > 0) conn.Send(commands.Span);
-                    _session.Pool.CountResubscribe();
+                    _server.Pinned.CountResubscribe();
                     LogResubscribed(_session.Logger, _session.Id, _server.Endpoint, _swallow, reason);
                     return;
                 }
@@ -786,6 +824,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
         CompleteFence(arrived: false);
         _backlog?.Dispose();
         _backlog = null;
+        DropHeld();
         var conn = _conn;
         _conn = null;
         if (conn is null) return;
