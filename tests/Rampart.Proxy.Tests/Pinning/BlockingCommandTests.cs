@@ -162,10 +162,13 @@ public sealed class BlockingCommandTests
 
         public async Task SendAsync(params string[] args) => await _stream.WriteAsync(RespTestClient.Command(args));
 
+        /// <summary>Reads <paramref name="count"/> lines; throws after 60 s so a lost reply fails the test, not hangs it.</summary>
         public async Task<string[]> ReadLinesAsync(int count)
         {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             var lines = new string[count];
-            for (int i = 0; i < count; i++) lines[i] = await _reader.ReadLineAsync() ?? throw new IOException("connection closed");
+            for (int i = 0; i < count; i++)
+                lines[i] = await _reader.ReadLineAsync(timeout.Token) ?? throw new IOException("connection closed");
             return lines;
         }
 
