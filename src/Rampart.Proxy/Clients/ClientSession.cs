@@ -219,6 +219,7 @@ internal sealed partial class ClientSession
 
     private void FlushTouched()
     {
+        Pin?.FlushSends();
         if (_touched is null) return;
         _touched.Flush();
         _touched = null;

@@ -55,18 +55,32 @@ internal sealed class PinnedConnection
 
     public void Start() => _ = RunAsync();
 
-    /// <summary>Queues bytes for the server; false when the connection is dead (its owner hears of it through OnLost).</summary>
-    public bool Send(ReadOnlySpan<byte> bytes)
+    /// <summary>
+    /// Queues bytes for the server; false when the connection is dead (its owner hears of it through OnLost). Without
+    /// <paramref name="flush"/> they wait for <see cref="Flush"/>, so a client's pipelined transaction leaves in one write.
+    /// </summary>
+    public bool Send(ReadOnlySpan<byte> bytes, bool flush = true)
     {
         bool start = false;
         lock (_gate)
         {
             if (IsDead) return false;
             _outbox.Write(bytes);
-            if (_connected && !_sendRunning) start = _sendRunning = true;
+            if (flush && _connected && !_sendRunning) start = _sendRunning = true;
         }
         if (start) _ = SendLoopAsync();
         return true;
+    }
+
+    /// <summary>Starts sending what <see cref="Send"/> queued without flushing.</summary>
+    public void Flush()
+    {
+        bool start = false;
+        lock (_gate)
+        {
+            if (!IsDead && _connected && !_sendRunning && _outbox.Length > 0) start = _sendRunning = true;
+        }
+        if (start) _ = SendLoopAsync();
     }
 
     public void Kill(string reason)

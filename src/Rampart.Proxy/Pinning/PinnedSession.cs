@@ -58,7 +58,8 @@ internal sealed partial class PinnedSession : IPinnedReceiver
 
     // Streaming (subscribed) state.
     private bool _streaming;
-    private readonly Subscriptions _subscriptions = new();
+    private Subscriptions? _subscriptionsOrNull;
+    private Subscriptions Channels => _subscriptionsOrNull ??= new Subscriptions();
     private ProxyRequest? _relay;
     private int _swallow;
     private long _forwardSeq;
@@ -66,18 +67,12 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     private long _fenceSeq;
     private TaskCompletionSource? _fence;
     private ByteBuffer? _backlog;
-    private readonly byte[] _fenceMarker;
-    private readonly byte[] _fenceReply;
-    private readonly byte[] _fenceReplySubscribed;
+    // PING rampart-fence and its two possible replies (normal and subscribed mode); the same for every session.
+    private static readonly byte[] FenceMarker = RespCommand("PING", "rampart-fence");
+    private static readonly byte[] FenceReply = "$13\r\nrampart-fence\r\n"u8.ToArray();
+    private static readonly byte[] FenceReplySubscribed = "*2\r\n$4\r\npong\r\n$13\r\nrampart-fence\r\n"u8.ToArray();
 
-    private PinnedSession(ClientSession session)
-    {
-        _session = session;
-        string marker = $"rampart-fence-{session.Id}";
-        _fenceMarker = RespCommand("PING", marker);
-        _fenceReply = System.Text.Encoding.ASCII.GetBytes($"${marker.Length}\r\n{marker}\r\n");
-        _fenceReplySubscribed = System.Text.Encoding.ASCII.GetBytes($"*2\r\n$4\r\npong\r\n${marker.Length}\r\n{marker}\r\n");
-    }
+    private PinnedSession(ClientSession session) => _session = session;
 
     // ---------------------------------------------------------------- entry points (client read loop)
 
@@ -440,7 +435,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
         {
             // MULTI and the keyless commands before the first key; the client already has their +OK/+QUEUED. An
             // error here flags the transaction on the server, so EXEC still answers for it (EXECABORT).
-            if (conn.Send(held.Span))
+            if (conn.Send(held.Span, flush: false))
                 for (int i = 0; i < _heldCount; i++) _inFlight.Enqueue((null, null));
             DropHeld();
         }
@@ -491,7 +486,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     private void Enqueue(ProxyRequest slot, byte[]? bytes, string? replaceWith)
     {
         var conn = _conn!;
-        if (!conn.Send(bytes ?? slot.Payload.Span))
+        if (!conn.Send(bytes ?? slot.Payload.Span, flush: false))
         {
             slot.Fail(_broken ?? $"ERR rampart: connection to server {_server!.Endpoint} lost");
             return;
@@ -562,7 +557,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
             Release(clean: false);
             return PinnedResult.Shared;
         }
-        if (_subscriptions.Count > 0 || _conn is null)
+        if (Channels.Count > 0 || _conn is null)
         {
             // Redis 7.0's text for a RESP2 client in subscribed mode (server.c, processCommand).
             _session.ReplyError($"ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
@@ -607,7 +602,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
 
     private void SendStream(ReadOnlySpan<byte> bytes)
     {
-        if (_conn is not null && _conn.Send(bytes)) return;
+        if (_conn is not null && _conn.Send(bytes, flush: false)) return;
         // Reconnecting: it goes after the resubscription.
         (_backlog ??= new ByteBuffer(256)).Write(bytes);
     }
@@ -619,7 +614,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
         {
             _fence = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _fenceSeq = _forwardSeq;
-            SendStream(_fenceMarker);
+            SendStream(FenceMarker);
         }
         _session.DeferUntil(_fence.Task);
         return PinnedResult.Deferred;
@@ -696,12 +691,12 @@ internal sealed partial class PinnedSession : IPinnedReceiver
 
     private void OnStreamReply(ReadOnlySpan<byte> reply)
     {
-        if (_fence is not null && (reply.SequenceEqual(_fenceReply) || reply.SequenceEqual(_fenceReplySubscribed)))
+        if (_fence is not null && (reply.SequenceEqual(FenceReply) || reply.SequenceEqual(FenceReplySubscribed)))
         {
             CompleteFence(arrived: true);
             return;
         }
-        bool confirmation = _subscriptions.Observe(reply);
+        bool confirmation = Channels.Observe(reply);
         if (confirmation && _swallow > 0)
         {
             _swallow--; // the client already had this confirmation, from the connection before the failover
@@ -781,14 +776,14 @@ internal sealed partial class PinnedSession : IPinnedReceiver
                 {
                     _conn = conn;
                     using var commands = new ByteBuffer(256);
-                    _swallow = _subscriptions.WriteResubscribe(commands);
+                    _swallow = Channels.WriteResubscribe(commands);
                     if (_backlog is { } backlog)
                     {
                         commands.Write(backlog.Span);
                         backlog.Dispose();
                         _backlog = null;
                     }
-                    if (commands.Length > 0) conn.Send(commands.Span);
+                    if (commands.Length > 0) conn.Send(commands.Span); // from a timer: sent now
                     _server.Pinned.CountResubscribe();
                     LogResubscribed(_session.Logger, _session.Id, _server.Endpoint, _swallow, reason);
                     return;
@@ -828,6 +823,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
         var conn = _conn;
         _conn = null;
         if (conn is null) return;
+        conn.Flush();
         if (_inFlight.Count > 0)
         {
             conn.Detach();
@@ -835,6 +831,17 @@ internal sealed partial class PinnedSession : IPinnedReceiver
         }
         else if (clean && !_inMulti && !_watching && !_streaming) conn.Server.Pinned.Return(conn);
         else conn.CleanAndReturn(_inMulti, _streaming);
+    }
+
+    /// <summary>
+    /// Sends what this read's requests queued on the dedicated connection, in one write (called by the client's read
+    /// loop once per read, like the shared connections' flush).
+    /// </summary>
+    public void FlushSends()
+    {
+        PinnedConnection? conn;
+        lock (_gate) conn = _conn;
+        conn?.Flush();
     }
 
     /// <summary>The client disconnected (any thread).</summary>
