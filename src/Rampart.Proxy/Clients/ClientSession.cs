@@ -39,6 +39,8 @@ internal sealed partial class ClientSession
     private volatile bool _closed;
     // Set when a request must wait before it is dispatched (see DeferUntil); the read loop awaits it.
     private Task? _deferred;
+    private int _alsoConsumed;
+    private readonly RequestReader _lookahead;
     private TaskCompletionSource? _drainWaiter;
     private bool _closeAfterReplies;
     private int _closedOnce;
@@ -50,6 +52,7 @@ internal sealed partial class ClientSession
         _pool = pool;
         _logger = logger;
         _reader = new RequestReader(pool.Limits);
+        _lookahead = new RequestReader(pool.Limits);
         _sentinel = ProxyRequest.Rent(this);
         _head = _tail = _sentinel;
         RemoteEndPoint = socket.RemoteEndPoint?.ToString() ?? "unix";
@@ -145,6 +148,11 @@ internal sealed partial class ClientSession
                 && !CommandDispatcher.Dispatch(this, new Request(_reader, span), span[..consumed], _reader.IsInline))
                 return; // deferred: not consumed, parsed again when the wait is over
             _input.Consume(consumed);
+            if (_alsoConsumed != 0)
+            {
+                _input.Consume(_alsoConsumed); // the rest of a whole transaction, dispatched with its MULTI
+                _alsoConsumed = 0;
+            }
             if (_closeAfterReplies) return;
         }
     }
@@ -189,6 +197,15 @@ internal sealed partial class ClientSession
         // The flusher closes the socket once the queue is empty; make sure it looks at least once more.
         OnRequestCompleted(null);
     }
+
+    /// <summary>Received bytes after the request being dispatched (for a MULTI, to find its EXEC).</summary>
+    public ReadOnlySpan<byte> InputAfter(int consumed) => _input.Span[consumed..];
+
+    /// <summary>The request being dispatched took <paramref name="count"/> more bytes with it (a whole transaction).</summary>
+    public void AlsoConsume(int count) => _alsoConsumed = count;
+
+    /// <summary>A second parser, to look ahead at the requests after the current one.</summary>
+    public RequestReader Lookahead => _lookahead;
 
     /// <summary>A dedicated connection's request joins the reply order (under the pin's lock).</summary>
     public void AppendSlot(ProxyRequest request) => Append(request);

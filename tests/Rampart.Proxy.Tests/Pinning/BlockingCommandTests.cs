@@ -162,6 +162,8 @@ public sealed class BlockingCommandTests
 
         public async Task SendAsync(params string[] args) => await _stream.WriteAsync(RespTestClient.Command(args));
 
+        public async Task SendRawAsync(byte[] bytes) => await _stream.WriteAsync(bytes);
+
         /// <summary>Reads <paramref name="count"/> lines; throws after 60 s so a lost reply fails the test, not hangs it.</summary>
         public async Task<string[]> ReadLinesAsync(int count)
         {

@@ -92,12 +92,10 @@ public sealed class TransactionTests
             {
                 string key = $"tx:{c}:{r}";
                 string value = $"{c}-{r}-{Guid.NewGuid():N}";
-                // Pipelined, as client libraries send a transaction: MULTI, commands, EXEC in one write.
-                client.Send(RespTestClient.Command("MULTI"));
-                client.Send(RespTestClient.Command("SET", key, value));
-                client.Send(RespTestClient.Command("GET", key));
-                client.Send(RespTestClient.Command("ECHO", value));
-                client.Send(RespTestClient.Command("EXEC"));
+                // Pipelined, as client libraries send a transaction: MULTI, commands, EXEC in one write. ECHO is
+                // answered by Rampart outside transactions, so this one takes a dedicated connection.
+                client.Send([.. RespTestClient.Command("MULTI"), .. RespTestClient.Command("SET", key, value),
+                    .. RespTestClient.Command("GET", key), .. RespTestClient.Command("ECHO", value), .. RespTestClient.Command("EXEC")]);
                 string? multi = Replies.Text(client.ReadReply());
                 if (multi!.StartsWith("-ERR rampart: no dedicated connection free"))
                 {
@@ -120,6 +118,45 @@ public sealed class TransactionTests
         Assert.InRange(pinned.Open, 1, 16);
         Assert.InRange(pinned.Opened, 1, 16 + 5); // reused, not one connection per transaction
         Assert.True(exhausted < clients * rounds / 2, $"{exhausted} transactions found no free connection");
+    }
+
+    [Fact]
+    public async Task WholeTransactions_GoOnTheSharedConnection_WithoutCapturingOtherClientsCommands()
+    {
+        using var redis = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(redis);
+        const int clients = 30;
+        const int rounds = 40;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        // Half the clients send whole transactions, half plain commands, all on the same shared connection: a plain
+        // command caught inside someone's MULTI would answer QUEUED, and a transaction would return foreign results.
+        var tasks = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            using var client = await BlockingCommandTests.LineClient.ConnectAsync(rampart.Port);
+            for (int r = 0; r < rounds && DateTime.UtcNow < deadline; r++)
+            {
+                string key = $"whole:{c}:{r}";
+                string value = $"{c}-{r}-{Guid.NewGuid():N}";
+                if (c % 2 == 0)
+                {
+                    await client.SendRawAsync([.. RespTestClient.Command("MULTI"), .. RespTestClient.Command("SET", key, value),
+                        .. RespTestClient.Command("INCR", "whole:total"), .. RespTestClient.Command("GET", key), .. RespTestClient.Command("EXEC")]);
+                    Assert.Equal(["+OK", "+QUEUED", "+QUEUED", "+QUEUED", "*3", "+OK"], await client.ReadLinesAsync(6));
+                    Assert.StartsWith(":", (await client.ReadLinesAsync(1))[0]);
+                    Assert.Equal([$"${value.Length}", value], await client.ReadLinesAsync(2));
+                }
+                else
+                {
+                    await client.SendRawAsync([.. RespTestClient.Command("SET", key, value), .. RespTestClient.Command("GET", key)]);
+                    Assert.Equal(["+OK", $"${value.Length}", value], await client.ReadLinesAsync(3));
+                }
+            }
+        })).ToArray();
+        await Task.WhenAll(tasks);
+        using var check = RespTestClient.ConnectTcp(rampart.Port);
+        Assert.Equal((clients / 2 * rounds).ToString(), check.Ask("GET", "whole:total"));
+        // No dedicated connection was needed.
+        Assert.Equal(0, rampart.Server.GetPool("test").Routing.Default.Pinned.Opened);
     }
 
     [Fact]
@@ -205,6 +242,23 @@ public sealed class ShardedTransactionTests
             Assert.Equal("OK", client.Ask("MULTI"));
             Assert.Equal("-CROSSSLOT Keys in request don't hash to the same slot", client.Ask("MGET", a, b));
             Assert.Equal("-EXECABORT Transaction discarded because of previous errors.", client.Ask("EXEC"));
+
+            // Pipelined whole: on the owner's shared connection; across servers: the pinned path's CROSSSLOT.
+            client.Send([.. RespTestClient.Command("MULTI"), .. RespTestClient.Command("SET", "{user2}:a", "x"),
+                .. RespTestClient.Command("APPEND", "{user2}:a", "y"), .. RespTestClient.Command("EXEC")]);
+            Assert.Equal("OK", Replies.Text(client.ReadReply()));
+            Assert.Equal("QUEUED", Replies.Text(client.ReadReply()));
+            Assert.Equal("QUEUED", Replies.Text(client.ReadReply()));
+            Assert.Equal(["OK", "2"], Replies.Array(client.ReadReply()));
+            Assert.Contains("xy", servers[router.ServerFor("{user2}:a"u8.ToArray())].Send(Resp("GET", "{user2}:a")));
+            long opened = rampart.Server.GetPool("test").Routing.Servers.Sum(s => s.Pinned.Opened);
+            client.Send([.. RespTestClient.Command("MULTI"), .. RespTestClient.Command("SET", a, "1"),
+                .. RespTestClient.Command("SET", b, "2"), .. RespTestClient.Command("EXEC")]);
+            Assert.Equal("OK", Replies.Text(client.ReadReply()));
+            Assert.Equal("QUEUED", Replies.Text(client.ReadReply()));
+            Assert.Equal("-CROSSSLOT Keys in request don't hash to the same slot", Replies.Text(client.ReadReply()));
+            Assert.Equal("-EXECABORT Transaction discarded because of previous errors.", Replies.Text(client.ReadReply()));
+            Assert.True(rampart.Server.GetPool("test").Routing.Servers.Sum(s => s.Pinned.Opened) >= opened);
 
             // WATCH binds the transaction to its key's server too.
             Assert.Equal("OK", client.Ask("WATCH", a));
