@@ -40,7 +40,7 @@ internal sealed partial class ClientSession
     // Set when a request must wait before it is dispatched (see DeferUntil); the read loop awaits it.
     private Task? _deferred;
     private int _alsoConsumed;
-    private readonly RequestReader _lookahead;
+    private RequestReader? _lookahead;
     private TaskCompletionSource? _drainWaiter;
     private bool _closeAfterReplies;
     private int _closedOnce;
@@ -52,7 +52,6 @@ internal sealed partial class ClientSession
         _pool = pool;
         _logger = logger;
         _reader = new RequestReader(pool.Limits);
-        _lookahead = new RequestReader(pool.Limits);
         _sentinel = ProxyRequest.Rent(this);
         _head = _tail = _sentinel;
         RemoteEndPoint = socket.RemoteEndPoint?.ToString() ?? "unix";
@@ -205,7 +204,7 @@ internal sealed partial class ClientSession
     public void AlsoConsume(int count) => _alsoConsumed = count;
 
     /// <summary>A second parser, to look ahead at the requests after the current one.</summary>
-    public RequestReader Lookahead => _lookahead;
+    public RequestReader Lookahead => _lookahead ??= new RequestReader(_pool.Limits);
 
     /// <summary>A dedicated connection's request joins the reply order (under the pin's lock).</summary>
     public void AppendSlot(ProxyRequest request) => Append(request);
