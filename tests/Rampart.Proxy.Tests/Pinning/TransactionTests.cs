@@ -160,6 +160,29 @@ public sealed class TransactionTests
     }
 
     [Fact]
+    public async Task ServerDyingDuringAWholeTransaction_AnswersEveryPartWithAnError()
+    {
+        var redis = RedisServerProcess.Start();
+        try
+        {
+            await using var rampart = await RampartUnderTest.StartAsync(redis);
+            using var client = RespTestClient.ConnectTcp(rampart.Port);
+            Assert.Equal("OK", client.Ask("SET", "warm", "1"));
+            // The script keeps EXEC busy for 3 s after +OK and +QUEUED have arrived; the server dies meanwhile.
+            const string busy = "local t = redis.call('TIME'); while true do local n = redis.call('TIME'); if n[1] - t[1] >= 3 then break end end return 1";
+            client.Send([.. RespTestClient.Command("MULTI"), .. RespTestClient.Command("EVAL", busy, "0"), .. RespTestClient.Command("EXEC")]);
+            await Task.Delay(500);
+            redis.Kill();
+            for (int i = 0; i < 3; i++)
+                Assert.StartsWith("-ERR rampart: connection to server", Replies.Text(client.ReadReply()));
+        }
+        finally
+        {
+            redis.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task DedicatedConnectionDyingMidTransaction_GivesErrors_NeverAWrongReply()
     {
         using var redis = RedisServerProcess.Start();
