@@ -25,6 +25,12 @@ internal sealed class ProxyRequest
     public Commands.MultiKeyRequest? Parent;
     /// <summary>Next request of the same client, in request order (the session's queue is an intrusive list).</summary>
     public ProxyRequest? Next;
+    /// <summary>
+    /// A whole transaction sent as one request (MULTI, its commands, EXEC): the replies beyond the first it gets
+    /// (<see cref="ExtraReplies"/>), and how many of them are still to come (counted down by the server reader).
+    /// </summary>
+    public int ExtraReplies;
+    public int PendingReplies;
     /// <summary>Environment.TickCount64 when the request was handed to the server socket, for timeouts.</summary>
     public long SentTick;
     /// <summary>The command's <see cref="Rampart.Protocol.Commands.CommandInfo.Id"/>, for per-command metrics.</summary>
@@ -60,7 +66,8 @@ internal sealed class ProxyRequest
     public void Fail(string error)
     {
         Payload.Clear();
-        RespWriter.Error(Payload, error);
+        // One error per reply the client waits for (a whole transaction waits for several).
+        for (int i = 0; i <= ExtraReplies; i++) RespWriter.Error(Payload, error);
         MarkCompleted();
     }
 
@@ -86,6 +93,7 @@ internal sealed class ProxyRequest
         Client = null;
         Parent = null;
         Next = null;
+        ExtraReplies = PendingReplies = 0;
         _completed = false;
         Payload.Clear();
         Payload.ShrinkIfEmpty(KeepPayload);
