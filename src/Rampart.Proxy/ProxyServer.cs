@@ -106,6 +106,9 @@ public sealed partial class ProxyServer : IAsyncDisposable
         LogListening(pool.Config.Name, pool.Listener.LocalEndPoint.ToString() ?? "?", pool.Config.Servers.Count);
     }
 
+    /// <summary>A running pool by name (tests and diagnostics).</summary>
+    internal PoolRuntime GetPool(string poolName) => _pools.First(p => p.Config.Name == poolName);
+
     /// <summary>The address a pool listens on, with the real port when the config said port 0.</summary>
     public EndPoint GetListenEndPoint(string poolName) =>
         _pools.First(p => p.Config.Name == poolName).Listener!.LocalEndPoint;

@@ -25,7 +25,7 @@ internal static class CommandPolicies
     {
         reason = name switch
         {
-            // Pinned: each needs a dedicated backend connection (implemented by a later issue).
+            // Pinned: each runs on a dedicated server connection lent for as long as its state lasts (Rampart.Proxy/Pinning).
             "multi" or "exec" or "discard" or "watch" or "unwatch" => Transaction,
             "subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe" or "punsubscribe" or "sunsubscribe" => PubSub,
             "blpop" or "brpop" or "blmove" or "brpoplpush" or "bzpopmin" or "bzpopmax" or "blmpop" or "bzmpop"

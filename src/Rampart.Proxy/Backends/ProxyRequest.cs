@@ -25,6 +25,12 @@ internal sealed class ProxyRequest
     public Commands.MultiKeyRequest? Parent;
     /// <summary>Next request of the same client, in request order (the session's queue is an intrusive list).</summary>
     public ProxyRequest? Next;
+    /// <summary>
+    /// A whole transaction sent as one request (MULTI, its commands, EXEC): the replies beyond the first it gets
+    /// (<see cref="ExtraReplies"/>), and how many of them are still to come (counted down by the server reader).
+    /// </summary>
+    public int ExtraReplies;
+    public int PendingReplies;
     /// <summary>Environment.TickCount64 when the request was handed to the server socket, for timeouts.</summary>
     public long SentTick;
     /// <summary>CLIENT REPLY OFF/SKIP: the reply is not written to the client (the request still keeps its place).</summary>
@@ -62,7 +68,8 @@ internal sealed class ProxyRequest
     public void Fail(string error)
     {
         Payload.Clear();
-        RespWriter.Error(Payload, error);
+        // One error per reply the client waits for (a whole transaction waits for several).
+        for (int i = 0; i <= ExtraReplies; i++) RespWriter.Error(Payload, error);
         MarkCompleted();
     }
 
@@ -89,6 +96,7 @@ internal sealed class ProxyRequest
         Parent = null;
         Next = null;
         Silent = false;
+        ExtraReplies = PendingReplies = 0;
         _completed = false;
         Payload.Clear();
         Payload.ShrinkIfEmpty(KeepPayload);

@@ -51,7 +51,11 @@ internal sealed class ServerEndpoint : IDisposable
         }
         _connections = new ServerConnection[Math.Max(1, pool.ServerConnections)];
         for (int i = 0; i < _connections.Length; i++) _connections[i] = new ServerConnection(this, ticker, logger);
+        Pinned = new Pinning.PinnedPool(this, pool.PinnedConnections);
     }
+
+    /// <summary>Dedicated connections for clients with connection state (transactions, pub/sub, blocking calls).</summary>
+    public Pinning.PinnedPool Pinned { get; }
 
     /// <summary>The pool's settings; a reload that keeps this server swaps in the new ones (timeout, ejection, ...).</summary>
     public PoolConfig Pool => _pool;
@@ -204,6 +208,8 @@ internal sealed class ServerEndpoint : IDisposable
     private void Recycle(string reason)
     {
         foreach (var connection in _connections) connection.Link?.Kill(reason);
+        // Dedicated connections too: transactions and blocked calls there fail, subscribers move to the new master.
+        Pinned.KillAll(reason);
     }
 
     public void OnConnected()
@@ -266,12 +272,14 @@ internal sealed class ServerEndpoint : IDisposable
     public void Dispose()
     {
         foreach (var connection in _connections) connection.Dispose();
+        Pinned.KillAll("proxy is shutting down", dispose: true);
     }
 
     /// <summary>A reload removed this server: close every connection; what still waits fails with "-ERR rampart: reason".</summary>
     public void Retire(string reason)
     {
         foreach (var connection in _connections) connection.Dispose(reason, failWith: $"ERR rampart: {reason}");
+        Pinned.KillAll(reason, dispose: true);
     }
 
     private static EndPoint Resolve(ServerConfig config)

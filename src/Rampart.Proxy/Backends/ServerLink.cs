@@ -21,6 +21,8 @@ internal sealed class ServerLink
     private readonly List<ClientSession> _toWake = [];
     private int _dead;
     private int _writers;
+    // A whole-transaction request whose first replies arrived (read by the reader only).
+    private ProxyRequest? _gathering;
     private string _deathReason = "connection closed";
     private string? _failWith;
 
@@ -54,27 +56,8 @@ internal sealed class ServerLink
 
     public static async Task<ServerLink> ConnectAsync(ServerEndpoint server, ServerConnection owner)
     {
-        var address = server.Address ?? throw new IOException(server.UnavailableReason ?? "no address");
-        var family = address is DnsEndPoint ? AddressFamily.InterNetwork : address.AddressFamily;
-        var socket = new Socket(family, SocketType.Stream,
-            address.AddressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
-        try
-        {
-            if (socket.AddressFamily != AddressFamily.Unix)
-            {
-                socket.NoDelay = true;
-                if (server.Pool.TcpKeepalive) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
-            }
-            using var cts = new CancellationTokenSource(server.ConnectTimeout);
-            await socket.ConnectAsync(address, cts.Token);
-            server.ServerVersion = await ServerHandshake.RunAsync(socket, server.Pool, cts.Token) ?? server.ServerVersion;
-            return new ServerLink(server, owner, socket, address);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        var (socket, address) = await ServerDialer.ConnectAsync(server);
+        return new ServerLink(server, owner, socket, address);
     }
 
     /// <summary>The writer announces itself before adding to <see cref="InFlight"/>, so a dying link can wait for it.</summary>
@@ -139,11 +122,25 @@ internal sealed class ServerLink
         bool timed = metrics is not null || (sampler is not null && sampler.Every != 0);
         while (buffer.Length > 0 && _scanner.TryScan(buffer.Span, out int length))
         {
-            if (!InFlight.TryDequeue(out var request))
+            var request = _gathering;
+            if (request is null && !InFlight.TryDequeue(out request))
                 throw new RespProtocolException("Protocol error from server: a reply arrived with no request waiting for it");
+            if (request.PendingReplies != 0)
+            {
+                // A whole transaction sent as one request (MULTI ... EXEC): its replies are gathered until the last.
+                if (_gathering is null)
+                {
+                    _gathering = request;
+                    requestBytes += request.Payload.Length;
+                    request.Payload.Clear();
+                }
+                request.Payload.Write(buffer.Span[..length]);
+                request.PendingReplies--;
+                buffer.Consume(length);
+                continue;
+            }
             var client = request.Client!;
             var parent = request.Parent;
-            requestBytes += request.Payload.Length; // still the request: the reply replaces it below
             bool isError = buffer.Span[0] == (byte)'-';
             if (isError) CheckTopologyError(buffer.Span[..length]);
             if (timed)
@@ -152,8 +149,20 @@ internal sealed class ServerLink
                 metrics?.Record(request.CommandId, now - request.StartTimestamp, isError);
                 sampler?.Observe(_server.Pool.Name, _server.Endpoint, request.CommandId, now - request.StartTimestamp, isError);
             }
-            request.CompleteQuietly(buffer.Span[..length]);
-            if (parent is null) client.AccountReply(length);
+            int replyLength = length;
+            if (_gathering is null)
+            {
+                requestBytes += request.Payload.Length; // still the request: the reply replaces it below
+                request.CompleteQuietly(buffer.Span[..length]);
+            }
+            else
+            {
+                _gathering = null;
+                request.Payload.Write(buffer.Span[..length]);
+                replyLength = request.Payload.Length;
+                request.SetCompletedQuietly();
+            }
+            if (parent is null) client.AccountReply(replyLength);
             else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
             // (a split command's part: the request may already be recycled here, so it is not touched again)
             if (!ReferenceEquals(client, last))
@@ -164,7 +173,11 @@ internal sealed class ServerLink
             buffer.Consume(length);
             replies++;
         }
-        if (replies == 0) return;
+        if (replies == 0)
+        {
+            if (requestBytes != 0) Interlocked.Add(ref _inFlightBytes, -requestBytes); // a transaction's first replies
+            return;
+        }
         Interlocked.Add(ref _inFlightCount, -replies);
         Interlocked.Add(ref _inFlightBytes, -requestBytes);
         _server.Stats.AddResponses(replies);
@@ -191,6 +204,12 @@ internal sealed class ServerLink
         while (Volatile.Read(ref _writers) != 0) spin.SpinOnce();
         string error = _failWith ?? $"ERR rampart: connection to server {_server.Endpoint} lost ({_deathReason})";
         int failed = 0;
+        if (_gathering is { } gathering)
+        {
+            _gathering = null;
+            gathering.Fail(error);
+            failed++;
+        }
         while (InFlight.TryDequeue(out var request))
         {
             _server.RecordFailure(request);

@@ -43,6 +43,11 @@ internal sealed partial class ClientSession
     private List<ServerConnection>? _touchedMore;
     private volatile bool _closed;
     private volatile bool _closeAfterReplies;
+    // Set when a request must wait before it is dispatched (see DeferUntil); the read loop awaits it.
+    private Task? _deferred;
+    private int _alsoConsumed;
+    private RequestReader? _lookahead;
+    private TaskCompletionSource? _drainWaiter;
     private int _closedOnce;
 
     public ClientSession(long id, Socket socket, PoolRuntime pool, ILogger logger)
@@ -77,6 +82,13 @@ internal sealed partial class ClientSession
     public long LastInteraction => Volatile.Read(ref _lastInteraction);
     private long _lastInteraction;
     public bool IsClosed => _closed;
+    public ILogger Logger => _logger;
+
+    /// <summary>
+    /// The client's dedicated connection while it has connection state (transaction, WATCH, subscriptions, blocking
+    /// call); null on the shared path. Set only by the read loop; cleared by the pin itself, under its lock.
+    /// </summary>
+    public Pinning.PinnedSession? Pin;
     /// <summary>True while a request of this session waits for its reply (read for graceful shutdown).</summary>
     public bool HasPendingReplies => Volatile.Read(ref _head.Next) is not null;
 
@@ -99,6 +111,16 @@ internal sealed partial class ClientSession
                 }
                 ProcessInput();
                 FlushTouched();
+                while (_deferred is { } wait)
+                {
+                    // A request waits for earlier replies (a switch to or from a dedicated connection): parsing
+                    // resumes at that request once they are out.
+                    _deferred = null;
+                    await wait;
+                    if (_closed) break;
+                    ProcessInput();
+                    FlushTouched();
+                }
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -136,9 +158,15 @@ internal sealed partial class ClientSession
                 CloseAfterReplies();
                 return;
             }
-            if (_reader.ArgumentCount > 0)
-                CommandDispatcher.Dispatch(this, new Request(_reader, span), span[..consumed], _reader.IsInline);
+            if (_reader.ArgumentCount > 0
+                && !CommandDispatcher.Dispatch(this, new Request(_reader, span), span[..consumed], _reader.IsInline))
+                return; // deferred: not consumed, parsed again when the wait is over
             _input.Consume(consumed);
+            if (_alsoConsumed != 0)
+            {
+                _input.Consume(_alsoConsumed); // the rest of a whole transaction, dispatched with its MULTI
+                _alsoConsumed = 0;
+            }
             if (_closeAfterReplies) return;
         }
     }
@@ -195,6 +223,36 @@ internal sealed partial class ClientSession
     /// </summary>
     public void CloseWhenIdle() => CloseAfterReplies();
 
+    /// <summary>Received bytes after the request being dispatched (for a MULTI, to find its EXEC).</summary>
+    public ReadOnlySpan<byte> InputAfter(int consumed) => _input.Span[consumed..];
+
+    /// <summary>The request being dispatched took <paramref name="count"/> more bytes with it (a whole transaction).</summary>
+    public void AlsoConsume(int count) => _alsoConsumed = count;
+
+    /// <summary>A second parser, to look ahead at the requests after the current one.</summary>
+    public RequestReader Lookahead => _lookahead ??= new RequestReader(_pool.Limits);
+
+    /// <summary>A dedicated connection's request joins the reply order (under the pin's lock).</summary>
+    public void AppendSlot(ProxyRequest request) => Append(request);
+
+    /// <summary>The request being dispatched waits for <paramref name="wait"/>, then is dispatched again.</summary>
+    public void DeferUntil(Task wait) => _deferred = wait;
+
+    /// <summary>The request being dispatched waits until every earlier reply has been written to the client.</summary>
+    public void DeferUntilDrained()
+    {
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _drainWaiter, waiter);
+        _deferred = waiter.Task;
+        WakeFlusher(); // the flusher looks at the waiter after its next pass
+    }
+
+    private void ReleaseDrainWaiter()
+    {
+        var waiter = Volatile.Read(ref _drainWaiter);
+        if (waiter is not null && Interlocked.CompareExchange(ref _drainWaiter, null, waiter) == waiter) waiter.TrySetResult();
+    }
+
     private void Append(ProxyRequest request)
     {
         if (_replyMode != ReplyMode.On) MarkSilent(request);
@@ -204,6 +262,7 @@ internal sealed partial class ClientSession
 
     private void FlushTouched()
     {
+        Pin?.FlushSends();
         if (_touched is null) return;
         _touched.Flush();
         _touched = null;
@@ -261,6 +320,7 @@ internal sealed partial class ClientSession
                 }
                 if (_output.Length > 0) await SendOutputAsync();
                 if (_closeAfterReplies && _head.Next is null) Close();
+                if (_drainWaiter is not null && Volatile.Read(ref _head.Next) is null) ReleaseDrainWaiter();
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
@@ -322,6 +382,8 @@ internal sealed partial class ClientSession
         _closed = true;
         try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
         _socket.Dispose();
+        Pin?.OnClientClosed();
+        ReleaseDrainWaiter();
         _pool.OnSessionClosed(this);
     }
 

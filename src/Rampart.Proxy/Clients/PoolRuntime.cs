@@ -190,7 +190,7 @@ internal sealed partial class PoolRuntime : IDisposable
 
     /// <summary>What a server connection is made of: when any of these changes, existing connections cannot be reused.</summary>
     private static bool SameConnectionShape(PoolConfig a, PoolConfig b) =>
-        a.ServerConnections == b.ServerConnections && a.RedisAuth == b.RedisAuth && a.RedisDb == b.RedisDb
+        a.ServerConnections == b.ServerConnections && a.PinnedConnections == b.PinnedConnections && a.RedisAuth == b.RedisAuth && a.RedisDb == b.RedisDb
         && a.TcpKeepalive == b.TcpKeepalive && (a.Sentinel is null) == (b.Sentinel is null);
 
     internal static (string Host, int Port, string? Name) ServerIdentity(ServerConfig server) => (server.Host, server.Port, server.Name);

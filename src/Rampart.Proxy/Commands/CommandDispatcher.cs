@@ -3,6 +3,7 @@ using Rampart.Protocol;
 using Rampart.Protocol.Commands;
 using Rampart.Proxy.Backends;
 using Rampart.Proxy.Clients;
+using Rampart.Proxy.Pinning;
 
 namespace Rampart.Proxy.Commands;
 
@@ -12,14 +13,45 @@ namespace Rampart.Proxy.Commands;
 /// </summary>
 internal static class CommandDispatcher
 {
-    public static void Dispatch(ClientSession session, Request request, ReadOnlySpan<byte> raw, bool inline)
+    /// <summary>Returns false when the request must wait (the session defers it and dispatches it again).</summary>
+    public static bool Dispatch(ClientSession session, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
-        var command = CommandTable.Find(request.Command);
+        // A client with connection state goes through its dedicated connection (the only cost to the shared path).
+        if (session.Pin is { } pin)
+        {
+            var result = pin.Dispatch(request, raw, inline);
+            if (result != PinnedResult.Shared) return result == PinnedResult.Done;
+        }
+        if (!TryResolve(session, request, out var command)) return true;
+
+        switch (command.Handling)
+        {
+            case CommandHandling.Local:
+                LocalCommands.Answer(session, command, request);
+                return true;
+            case CommandHandling.Pinned:
+                return PinnedSession.Begin(session, command, request, raw, inline);
+            case CommandHandling.Unsupported:
+                session.ReplyError(command.RefusalMessage!);
+                return true;
+        }
+        if (command.IsBlockingCall(request)) return PinnedSession.Begin(session, command, request, raw, inline);
+        Route(session, command, request, raw, inline);
+        return true;
+    }
+
+    /// <summary>
+    /// Finds the command and applies Redis's checks in Redis's order (unknown command, unknown subcommand, arity,
+    /// authentication); false with the error replied when one fails.
+    /// </summary>
+    public static bool TryResolve(ClientSession session, Request request, out CommandInfo command)
+    {
+        command = CommandTable.Find(request.Command)!;
         if (command is null)
         {
             session.LastCommand = null;
             session.ReplyError(UnknownCommand(request));
-            return;
+            return false;
         }
         if (command.IsContainer && request.Count >= 2)
         {
@@ -28,7 +60,7 @@ internal static class CommandDispatcher
             {
                 session.LastCommand = null;
                 session.ReplyError(CommandTable.UnknownSubcommandMessage(request));
-                return;
+                return false;
             }
             command = sub;
         }
@@ -36,29 +68,18 @@ internal static class CommandDispatcher
         if (!command.ArityAccepts(request.Count))
         {
             session.ReplyError(KeyErrorMessages.WrongArity(command));
-            return;
+            return false;
         }
         if (!session.IsAuthenticated && !LocalCommands.AllowedBeforeAuth(command))
         {
             session.ReplyError("NOAUTH Authentication required.");
-            return;
+            return false;
         }
+        return true;
+    }
 
-        switch (command.Handling)
-        {
-            case CommandHandling.Local:
-                LocalCommands.Answer(session, command, request);
-                return;
-            case CommandHandling.Pinned:
-            case CommandHandling.Unsupported:
-                session.ReplyError(command.RefusalMessage!);
-                return;
-        }
-        if (command.IsBlockingCall(request))
-        {
-            session.ReplyError($"ERR '{command.DisplayName}' with BLOCK is not supported yet by rampart: a blocking call needs a dedicated server connection");
-            return;
-        }
+    private static void Route(ClientSession session, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
+    {
 
         session.BeginCommand(command.Id);
         var routing = session.Pool.Routing;
@@ -118,7 +139,7 @@ internal static class CommandDispatcher
     }
 
     /// <summary>Servers get every request as multibulk: an inline command is re-encoded from its parsed arguments.</summary>
-    private static void WriteMultibulk(ByteBuffer output, Request request)
+    internal static void WriteMultibulk(ByteBuffer output, Request request)
     {
         RespWriter.ArrayHeader(output, request.Count);
         for (int i = 0; i < request.Count; i++) RespWriter.Bulk(output, request[i]);

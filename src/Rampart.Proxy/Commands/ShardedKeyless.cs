@@ -9,8 +9,9 @@ namespace Rampart.Proxy.Commands;
 /// <summary>
 /// Commands without keys in a pool of several servers: sent to every server where the combined answer is well
 /// defined (DBSIZE sums; INFO keeps the lines every server has in common; FLUSHALL/FLUSHDB only with
-/// <c>allow_flush: true</c>), sent to the first server where every
-/// server gives the same answer (COMMAND, TIME), and refused with the reason otherwise (KEYS, SCAN, ...),
+/// <c>allow_flush: true</c>), sent to the first server where every server gives the same answer (COMMAND, TIME), sent
+/// to the first server where plain pub/sub lives (PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT), and refused with the
+/// reason otherwise (KEYS, SCAN, ...),
 /// rather than answering for one server as if it were the whole pool.
 /// Scripts and functions: SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/DELETE/FLUSH/RESTORE/LIST/DUMP go to every
 /// server, so a script or library loaded through Rampart can run wherever its keys live; EVAL/EVALSHA/FCALL (and the
@@ -37,6 +38,12 @@ internal static class ShardedKeyless
                     session.ReplyError($"ERR rampart: '{command.DisplayName}' would empty all {routing.Servers.Count} servers of pool '{session.Pool.Config.Name}'; set 'allow_flush: true' on the pool to allow it");
                 return;
             case "command" or "time" or "lolwut":
+                CommandDispatcher.Forward(session, routing.Default, request, raw, inline);
+                return;
+            case "publish":
+            case "pubsub" when command.Name is "pubsub|channels" or "pubsub|numsub" or "pubsub|numpat" or "pubsub|help":
+                // Plain pub/sub lives on the pool's first server, where SUBSCRIBE and PSUBSCRIBE go too
+                // (docs/configuration.md, "Pub/sub in a pool of several servers").
                 CommandDispatcher.Forward(session, routing.Default, request, raw, inline);
                 return;
             default:

@@ -43,6 +43,12 @@ public sealed record PoolConfig
     /// </summary>
     public IReadOnlyList<System.Net.IPNetwork>? Allow { get; init; }
 
+    /// <summary>
+    /// Rampart: most dedicated connections per server, lent to clients with connection state (MULTI/WATCH,
+    /// SUBSCRIBE, blocking calls) for as long as it lasts; idle ones are kept for reuse.
+    /// </summary>
+    public int PinnedConnections { get; init; } = 128;
+
     public required IReadOnlyList<ServerConfig> Servers { get; init; }
 
     /// <summary>Rampart: the pool's <c>sentinel:</c> block, or null. When set, each server is a Sentinel master name.</summary>

@@ -16,7 +16,7 @@ internal static class PoolConfigReader
         "preconnect", "redis", "redis_auth", "redis_db", "server_connections", "auto_eject_hosts",
         "server_retry_timeout", "server_failure_limit", "servers",
         // Rampart
-        "client_output_buffer", "sentinel", "allow_flush", "allow",
+        "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
     ];
 
     public static readonly string[] Hashes =
@@ -118,6 +118,10 @@ internal static class PoolConfigReader
                     break;
                 case "allow_flush":
                     if (v.Bool(key, value) is { } flush) pool = pool with { AllowFlush = flush };
+                    break;
+                case "pinned_connections":
+                    if (v.Int(key, value, 0, "dedicated connections per server for transactions, subscribers and blocking calls; 0 = none") is { } pc)
+                        pool = pool with { PinnedConnections = pc };
                     break;
                 case "client_output_buffer":
                     if (v.Size(key, value) is { } cob) pool = pool with { ClientOutputBufferLimit = cob };

@@ -130,6 +130,8 @@ public static class TwemproxyStats
             json.WriteNumber("replicas", replicas.Connected.Count);
             json.WriteNumber("replicas_known", replicas.Known);
             json.WriteNumber("replication_lag_max_bytes", replicas.MaxLagBytes);
+            json.WriteNumber("pinned_connections", server.Pinned.Open);
+            json.WriteNumber("pubsub_resubscribes", server.Pinned.Resubscribes);
         }
         json.WriteEndObject();
     }

@@ -66,6 +66,7 @@ internal sealed class ConfigDiff
         Key("timeout", a.TimeoutMs, b.TimeoutMs);
         Key("preconnect", a.Preconnect, b.Preconnect);
         Key("server_connections", a.ServerConnections, b.ServerConnections);
+        Key("pinned_connections", a.PinnedConnections, b.PinnedConnections);
         Key("tcpkeepalive", a.TcpKeepalive, b.TcpKeepalive);
         Key("hash", a.Hash, b.Hash);
         Key("hash_tag", a.HashTag, b.HashTag);

@@ -36,6 +36,7 @@ public class DefaultsTests
         Assert.Null(pool.RedisAuth);
         Assert.Equal(0, pool.RedisDb);                   // CONF_DEFAULT_REDIS_DB
         Assert.Equal(64L * 1024 * 1024, pool.ClientOutputBufferLimit); // Rampart
+        Assert.Equal(128, pool.PinnedConnections); // Rampart
         Assert.Null(pool.Sentinel);
     }
 
@@ -69,6 +70,7 @@ public class DefaultsTests
               server_retry_timeout: 2000
               server_failure_limit: 3
               client_output_buffer: 1gb
+              pinned_connections: 16
               servers:
                - 127.0.0.1:6379:1 r1
             """);
@@ -88,6 +90,7 @@ public class DefaultsTests
         Assert.Equal(2000, pool.ServerRetryTimeoutMs);
         Assert.Equal(3, pool.ServerFailureLimit);
         Assert.Equal(1L << 30, pool.ClientOutputBufferLimit);
+        Assert.Equal(16, pool.PinnedConnections);
     }
 
     [Fact]

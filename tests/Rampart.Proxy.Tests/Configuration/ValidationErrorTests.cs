@@ -38,6 +38,8 @@ public class ValidationErrorTests
     [InlineData("  timeout: [1, 2]", "pool 'p': timeout must be a single value, not a list or mapping")]
     [InlineData("  client_output_buffer: 0", "pool 'p': client_output_buffer must be a positive size in bytes, such as 67108864 or 64mb, got '0'")]
     [InlineData("  client_output_buffer: 64 parsecs", "pool 'p': client_output_buffer must be a positive size in bytes, such as 67108864 or 64mb, got '64 parsecs'")]
+    [InlineData("  pinned_connections: -1", "pool 'p': pinned_connections must be a whole number >= 0 (dedicated connections per server for transactions, subscribers and blocking calls; 0 = none), got '-1'")]
+    [InlineData("  pinned_connections: lots", "pool 'p': pinned_connections must be a whole number >= 0 (dedicated connections per server for transactions, subscribers and blocking calls; 0 = none), got 'lots'")]
     [InlineData("  servrs: x", "unknown key 'servrs' in pool 'p' (did you mean 'servers'?)")]
     [InlineData("  hash_tags: \"{}\"", "unknown key 'hash_tags' in pool 'p' (did you mean 'hash_tag'?)")]
     [InlineData("  frobnicate: 1", "unknown key 'frobnicate' in pool 'p'")]

@@ -113,13 +113,11 @@ public sealed class LocalCommandTests(ProxiedRedisFixture fixture) : IClassFixtu
         Assert.Equal("-NOPROTO unsupported protocol version", ViaRampart(Resp("HELLO", "3"), 1));
     }
 
+    // MULTI, SUBSCRIBE and blocking calls get dedicated connections (tests in Pinning/); these stay refused.
     [Theory]
-    [InlineData("MULTI")]
-    [InlineData("SUBSCRIBE|ch")]
-    [InlineData("BLPOP|list|0")]
     [InlineData("MONITOR")]
-    [InlineData("XREAD|BLOCK|0|STREAMS|s|$")]
-    public void StatefulOrBlockingCommands_AreRefusedWithReason_AndTheConnectionStaysUsable(string command)
+    [InlineData("CLIENT|TRACKING|on")]
+    public void ConnectionStateCommands_AreRefusedWithReason_AndTheConnectionStaysUsable(string command)
     {
         using var client = new RawClient(fixture.Rampart.Port);
         client.Send(Resp(command.Split('|')));

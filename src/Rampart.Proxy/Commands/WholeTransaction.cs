@@ -1,0 +1,69 @@
+using Rampart.Protocol;
+using Rampart.Protocol.Commands;
+using Rampart.Proxy.Backends;
+using Rampart.Proxy.Clients;
+
+namespace Rampart.Proxy.Commands;
+
+/// <summary>
+/// A transaction that arrived whole in one read (MULTI, plain commands, EXEC, as client libraries pipeline it) goes on
+/// the client's shared connection as one request: the writer puts its bytes on the wire contiguously, so Redis queues
+/// exactly these commands and no other client's, and the server reader gathers its replies (+OK, +QUEUED..., the EXEC
+/// array) into that one request. No dedicated connection, no extra hop. Anything else (WATCH, a command Rampart
+/// answers or refuses, a blocking call, keys on two servers, an incomplete transaction) takes the pinned path.
+/// </summary>
+internal static class WholeTransaction
+{
+    /// <summary>Commands in one whole transaction; longer ones take the pinned path.</summary>
+    private const int MaxCommands = 128;
+
+    /// <summary>True when the transaction starting with this MULTI was sent whole on the shared path.</summary>
+    public static bool TryForward(ClientSession session, Request multi, ReadOnlySpan<byte> raw, bool inline)
+    {
+        if (inline || multi.Count != 1) return false;
+        var rest = session.InputAfter(raw.Length);
+        var reader = session.Lookahead;
+        var routing = session.Pool.Routing;
+        ServerEndpoint? server = routing.Servers.Count == 1 ? routing.Default : null;
+        int offset = 0;
+        int replies = 1; // MULTI's
+        while (true)
+        {
+            var status = reader.TryRead(rest[offset..], out int consumed);
+            if (status != ParseStatus.Complete || reader.IsInline || reader.ArgumentCount == 0 || replies > MaxCommands)
+            {
+                reader.Reset();
+                return false;
+            }
+            var request = new Request(reader, rest[offset..]);
+            var command = CommandTable.Find(request.Command);
+            if (command is { IsContainer: true } && request.Count >= 2) command = CommandTable.FindSubcommand(command, request[1]);
+            if (command is null || !command.ArityAccepts(request.Count)) return false;
+            offset += consumed;
+            replies++;
+            if (command.Name == "exec") break;
+            if (command.Handling != CommandHandling.Forward || command.IsBlockingCall(request)) return false;
+            if (routing.Servers.Count > 1 && !SameServer(routing, command, request, ref server)) return false;
+        }
+        server ??= routing.Default; // keyless commands only
+        var whole = ProxyRequest.Rent(session);
+        whole.Payload.Write(raw);
+        whole.Payload.Write(rest[..offset]);
+        whole.ExtraReplies = whole.PendingReplies = replies - 1;
+        session.AlsoConsume(offset);
+        session.Forward(server.ConnectionFor(session.Id), whole);
+        return true;
+    }
+
+    private static bool SameServer(Routing.PoolRouting routing, CommandInfo command, Request request, ref ServerEndpoint? server)
+    {
+        if (!command.TryGetKeys(request, out var keys)) return false;
+        foreach (int index in keys)
+        {
+            var owner = routing.ServerFor(request[index]);
+            if (owner is null || (server is not null && !ReferenceEquals(owner, server))) return false;
+            server = owner;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,256 @@
+using System.Net;
+using System.Net.Sockets;
+using Rampart.Protocol;
+using Rampart.Proxy.Backends;
+
+namespace Rampart.Proxy.Pinning;
+
+/// <summary>What a dedicated connection tells its current owner. Called on the connection's reader thread.</summary>
+internal interface IPinnedReceiver
+{
+    /// <summary>One complete reply (or pub/sub push), in the order the server wrote it.</summary>
+    void OnReply(PinnedConnection from, ReadOnlySpan<byte> reply);
+
+    /// <summary>Every reply of one socket read has been handed over: wake the client once.</summary>
+    void OnReadDone(PinnedConnection from);
+
+    /// <summary>The connection is gone (or never came up); <paramref name="error"/> is the reply for what waited.</summary>
+    void OnLost(PinnedConnection from, string error);
+}
+
+/// <summary>
+/// One dedicated server connection, lent to one client at a time for as long as that client has connection state
+/// (a transaction, a WATCH, subscriptions, a blocking call). It connects with the same handshake as the shared
+/// connections (<see cref="ServerDialer"/>), accepts bytes before it is connected (they leave once it is), and hands
+/// every reply to its current owner in order. It never sees another client's requests while lent.
+/// </summary>
+internal sealed class PinnedConnection
+{
+    private const int ReceiveChunk = 16 * 1024;
+
+    private readonly object _gate = new();
+    private readonly PinnedPool _pool;
+    private ByteBuffer _outbox = new(512);
+    private ByteBuffer _sending = new(512);
+    private Socket? _socket;
+    private bool _connected;
+    private bool _sendRunning;
+    private int _dead;
+    private string _deathReason = "connection closed";
+    private volatile IPinnedReceiver? _receiver;
+
+    public PinnedConnection(ServerEndpoint server, PinnedPool pool)
+    {
+        Server = server;
+        _pool = pool;
+    }
+
+    public ServerEndpoint Server { get; }
+    /// <summary>The address it connected to (for a Sentinel pool, the master confirmed then); null until connected.</summary>
+    public EndPoint? Target { get; private set; }
+    public bool IsDead => Volatile.Read(ref _dead) != 0;
+
+    public void Attach(IPinnedReceiver receiver) => _receiver = receiver;
+    public void Detach() => _receiver = null;
+
+    public void Start() => _ = RunAsync();
+
+    /// <summary>
+    /// Queues bytes for the server; false when the connection is dead (its owner hears of it through OnLost). Without
+    /// <paramref name="flush"/> they wait for <see cref="Flush"/>, so a client's pipelined transaction leaves in one write.
+    /// </summary>
+    public bool Send(ReadOnlySpan<byte> bytes, bool flush = true)
+    {
+        bool start = false;
+        lock (_gate)
+        {
+            if (IsDead) return false;
+            _outbox.Write(bytes);
+            if (flush && _connected && !_sendRunning) start = _sendRunning = true;
+        }
+        if (start) _ = SendLoopAsync();
+        return true;
+    }
+
+    /// <summary>Starts sending what <see cref="Send"/> queued without flushing.</summary>
+    public void Flush()
+    {
+        bool start = false;
+        lock (_gate)
+        {
+            if (!IsDead && _connected && !_sendRunning && _outbox.Length > 0) start = _sendRunning = true;
+        }
+        if (start) _ = SendLoopAsync();
+    }
+
+    public void Kill(string reason)
+    {
+        Socket? socket;
+        lock (_gate)
+        {
+            if (Interlocked.CompareExchange(ref _dead, 1, 0) != 0) return;
+            _deathReason = reason;
+            socket = _socket;
+        }
+        if (socket is null) return; // still connecting: RunAsync sees the flag and finishes
+        try { socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        socket.Dispose();
+    }
+
+    /// <summary>
+    /// Gives the connection back clean: DISCARD, UNWATCH and unsubscribe-all as its state needs, then a PING with a
+    /// marker; every reply up to the marker's is dropped, and the connection goes back to the idle pool. If the marker
+    /// comes back in subscribed form, the state was not what it seemed and the connection is closed instead.
+    /// </summary>
+    public void CleanAndReturn(bool multi, bool subscribed)
+    {
+        var cleaner = new Cleaner(this);
+        Attach(cleaner);
+        using var commands = new ByteBuffer(256);
+        if (multi) RespCommands.Write(commands, "DISCARD");
+        RespCommands.Write(commands, "UNWATCH");
+        if (subscribed)
+        {
+            RespCommands.Write(commands, "UNSUBSCRIBE");
+            RespCommands.Write(commands, "PUNSUBSCRIBE");
+            RespCommands.Write(commands, "SUNSUBSCRIBE");
+        }
+        RespCommands.Write(commands, "PING", Cleaner.Marker);
+        if (!Send(commands.Span)) Kill("connection lost while being cleaned");
+    }
+
+    private async Task RunAsync()
+    {
+        Socket socket;
+        EndPoint target;
+        try
+        {
+            (socket, target) = await ServerDialer.ConnectAsync(Server);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or RespProtocolException)
+        {
+            string reason = SocketErrors.Describe(e);
+            Interlocked.Exchange(ref _dead, 1);
+            Finish(Server.UnavailableReason ?? $"ERR rampart: server {Server.Endpoint} unavailable: {reason}");
+            return;
+        }
+        bool start = false;
+        lock (_gate)
+        {
+            _socket = socket;
+            Target = target;
+            _connected = true;
+            if (IsDead) socket.Dispose();
+            else if (_outbox.Length > 0) start = _sendRunning = true;
+        }
+        if (start) _ = SendLoopAsync();
+        // The master may have moved while we connected; a recycle before we were listed missed it.
+        if (!target.Equals(Server.Address)) Kill("master changed while connecting");
+        await ReadLoopAsync(socket);
+    }
+
+    private async Task SendLoopAsync()
+    {
+        while (true)
+        {
+            Socket socket;
+            lock (_gate)
+            {
+                if (_outbox.Length == 0 || IsDead)
+                {
+                    _sendRunning = false;
+                    return;
+                }
+                (_outbox, _sending) = (_sending, _outbox);
+                socket = _socket!;
+            }
+            try
+            {
+                await socket.SendAsync(_sending.Memory, SocketFlags.None);
+                Server.Stats.AddSent(_sending.Length);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                Kill($"write failed: {SocketErrors.Describe(e)}");
+            }
+            _sending.Clear();
+        }
+    }
+
+    private async Task ReadLoopAsync(Socket socket)
+    {
+        var buffer = new ByteBuffer(ReceiveChunk * 2);
+        var scanner = new ReplyScanner();
+        try
+        {
+            while (!IsDead)
+            {
+                int read = await socket.ReceiveAsync(buffer.GetMemory(ReceiveChunk), SocketFlags.None);
+                if (read == 0)
+                {
+                    Kill("server closed the connection");
+                    break;
+                }
+                buffer.Advance(read);
+                Server.Stats.AddReceived(read);
+                IPinnedReceiver? receiver = null;
+                while (buffer.Length > 0 && scanner.TryScan(buffer.Span, out int length))
+                {
+                    receiver = _receiver ?? throw new RespProtocolException("Protocol error from server: a reply arrived on an idle dedicated connection");
+                    receiver.OnReply(this, buffer.Span[..length]);
+                    buffer.Consume(length);
+                }
+                receiver?.OnReadDone(this);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            Kill(SocketErrors.Describe(e));
+        }
+        catch (RespProtocolException e)
+        {
+            Server.Stats.AddError();
+            Kill(e.Message);
+        }
+        finally
+        {
+            buffer.Dispose();
+            Finish($"ERR rampart: connection to server {Server.Endpoint} lost ({_deathReason})");
+        }
+    }
+
+    private void Finish(string error)
+    {
+        _pool.OnDead(this);
+        _receiver?.OnLost(this, error);
+        _receiver = null;
+    }
+
+    /// <summary>The owner of a connection being cleaned: drops replies until the marker's, then returns it.</summary>
+    private sealed class Cleaner(PinnedConnection connection) : IPinnedReceiver
+    {
+        public const string Marker = "rampart-clean";
+        private static ReadOnlySpan<byte> CleanReply => "$13\r\nrampart-clean\r\n"u8;
+        private static ReadOnlySpan<byte> SubscribedReply => "*2\r\n$4\r\npong\r\n$13\r\nrampart-clean\r\n"u8;
+
+        public void OnReply(PinnedConnection from, ReadOnlySpan<byte> reply)
+        {
+            if (reply.SequenceEqual(CleanReply)) connection._pool.Return(connection);
+            else if (reply.SequenceEqual(SubscribedReply)) connection.Kill("still subscribed after cleaning");
+        }
+
+        public void OnReadDone(PinnedConnection from) { }
+
+        public void OnLost(PinnedConnection from, string error) { }
+    }
+}
+
+/// <summary>Writes a command as a RESP multibulk of strings (Rampart's own commands to a server).</summary>
+internal static class RespCommands
+{
+    public static void Write(ByteBuffer output, params string[] args)
+    {
+        RespWriter.ArrayHeader(output, args.Length);
+        foreach (var arg in args) RespWriter.Bulk(output, arg);
+    }
+}

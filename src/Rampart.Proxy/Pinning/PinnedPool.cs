@@ -1,0 +1,138 @@
+using Rampart.Proxy.Backends;
+
+namespace Rampart.Proxy.Pinning;
+
+/// <summary>
+/// The dedicated connections of one server: idle ones kept for reuse, at most <c>pinned_connections</c> open at once
+/// (idle, lent or connecting). A connection goes back idle only when its state is known to be clean; one that dies
+/// leaves the count. When a Sentinel pool's master moves, every dedicated connection to the old one is closed.
+/// </summary>
+internal sealed class PinnedPool
+{
+    private readonly object _gate = new();
+    private readonly ServerEndpoint _server;
+    private readonly List<PinnedConnection> _idle = [];
+    private readonly HashSet<PinnedConnection> _open = [];
+    private volatile bool _disposed;
+
+    /// <summary>True once the server left the pool (reload) or the proxy stops: no dedicated connection is lent again.</summary>
+    public bool IsClosed => _disposed;
+
+    public PinnedPool(ServerEndpoint server, int limit)
+    {
+        _server = server;
+        Limit = limit;
+    }
+
+    public int Limit { get; }
+
+    /// <summary>Dedicated connections open now (idle, lent or connecting).</summary>
+    public int Open
+    {
+        get { lock (_gate) return _open.Count; }
+    }
+
+    /// <summary>Idle dedicated connections ready to lend.</summary>
+    public int Idle
+    {
+        get { lock (_gate) return _idle.Count; }
+    }
+
+    /// <summary>Subscribers whose subscriptions were restored on a new connection (failover, lost connection).</summary>
+    public long Resubscribes => Interlocked.Read(ref _resubscribes);
+    private long _resubscribes;
+    public void CountResubscribe() => Interlocked.Increment(ref _resubscribes);
+
+    /// <summary>Dedicated connections opened since start (how often reuse was not possible).</summary>
+    public long Opened => Interlocked.Read(ref _opened);
+    private long _opened;
+
+    /// <summary>
+    /// Lends a connection to <paramref name="receiver"/>: an idle one to the current address, else a new one while the
+    /// limit allows. Null with the client's error reply when none can be had.
+    /// </summary>
+    public PinnedConnection? TryRent(IPinnedReceiver receiver, out string? error)
+    {
+        error = null;
+        if (!_server.IsHolding && _server.UnavailableReason is { } down)
+        {
+            error = down;
+            return null;
+        }
+        PinnedConnection? stale = null;
+        PinnedConnection? connection = null;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                error = "ERR rampart: proxy is shutting down";
+                return null;
+            }
+            var address = _server.Address;
+            while (_idle.Count > 0)
+            {
+                var candidate = _idle[^1];
+                _idle.RemoveAt(_idle.Count - 1);
+                if (!candidate.IsDead && Equals(candidate.Target, address))
+                {
+                    connection = candidate;
+                    break;
+                }
+                stale = candidate;
+                break;
+            }
+            if (connection is null)
+            {
+                if (_open.Count >= Limit && stale is null)
+                {
+                    error = $"ERR rampart: no dedicated connection free for server {_server.Endpoint}: all {Limit} (pinned_connections) are in use by transactions, subscribers or blocking calls";
+                    return null;
+                }
+                connection = new PinnedConnection(_server, this);
+                _open.Add(connection);
+                Interlocked.Increment(ref _opened);
+            }
+        }
+        stale?.Kill("idle connection to an old address");
+        connection.Attach(receiver);
+        if (connection.Target is null) connection.Start();
+        return connection;
+    }
+
+    /// <summary>Back to idle; the caller has made sure its state is clean.</summary>
+    public void Return(PinnedConnection connection)
+    {
+        connection.Detach();
+        lock (_gate)
+        {
+            if (!_disposed && !connection.IsDead && _open.Contains(connection) && Equals(connection.Target, _server.Address))
+            {
+                _idle.Add(connection);
+                return;
+            }
+        }
+        connection.Kill("not reusable");
+    }
+
+    /// <summary>Called once by a connection that died (or never connected): it leaves the count.</summary>
+    public void OnDead(PinnedConnection connection)
+    {
+        lock (_gate)
+        {
+            _open.Remove(connection);
+            _idle.Remove(connection);
+        }
+    }
+
+    /// <summary>Closes every dedicated connection (the master moved, or the proxy stops); owners hear of it.</summary>
+    public void KillAll(string reason, bool dispose = false)
+    {
+        PinnedConnection[] all;
+        lock (_gate)
+        {
+            if (dispose) _disposed = true;
+            all = [.. _open];
+        }
+        foreach (var connection in all) connection.Kill(reason);
+    }
+}
