@@ -119,6 +119,47 @@ public sealed class RedisCliTests(ShardedPoolFixture fixture) : IClassFixture<Sh
         Assert.Contains(" cmd=client|info ", lines[2]);
     }
 
+    [Fact]
+    public async Task Transaction_OnStandardInput_QueuedThenExecuted()
+    {
+        string tag = Guid.NewGuid().ToString("N");
+        string script = $"MULTI\nINCR {{{tag}}}:n\nINCRBY {{{tag}}}:n 10\nSET {{{tag}}}:s done\nEXEC\nGET {{{tag}}}:s\n";
+        var lines = OutputLines(await CliWithInput(Encoding.UTF8.GetBytes(script)));
+        Assert.Equal(["OK", "QUEUED", "QUEUED", "QUEUED", "1", "11", "OK", "done"], lines);
+        Assert.Equal("11", fixture.DirectGet($"{{{tag}}}:n"));
+    }
+
+    [Fact]
+    public async Task Subscribe_PrintsEachPublishedMessage()
+    {
+        string channel = $"cli:ch:{Guid.NewGuid():N}";
+        var psi = new System.Diagnostics.ProcessStartInfo("redis-cli")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "-h", "127.0.0.1", "-p", fixture.Rampart.Port.ToString(), "SUBSCRIBE", channel }) psi.ArgumentList.Add(arg);
+        using var cli = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            async Task<string> Line() => await cli.StandardOutput.ReadLineAsync(timeout.Token) ?? throw new IOException("redis-cli ended");
+            Assert.Equal(["subscribe", channel, "1"], [await Line(), await Line(), await Line()]);
+            using var publisher = RespTestClient.ConnectTcp(fixture.Rampart.Port);
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Equal(1L, publisher.Call("PUBLISH", channel, $"hello {i}"));
+                Assert.Equal(["message", channel, $"hello {i}"], [await Line(), await Line(), await Line()]);
+            }
+        }
+        finally
+        {
+            cli.Kill(entireProcessTree: true);
+            await cli.WaitForExitAsync();
+        }
+    }
+
     /// <summary>A value with newlines, read from its server with a RESP client (DirectGet splits on CRLF only).</summary>
     private string? ReadDirect(string key)
     {

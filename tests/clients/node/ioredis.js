@@ -13,6 +13,8 @@ async function main(port, apart) {
     await pipelines(c, redis);
     await scripts(c, redis, apart);
     await clientCommands(c, redis);
+    await transactions(c, redis, apart);
+    await pubsub(c, redis);
   } finally {
     redis.disconnect();
   }
@@ -114,6 +116,55 @@ async function clientCommands(c, redis) {
   c.ok(info.startsWith(`id=${id} `) && info.includes(' name=ioredis-test '), `CLIENT INFO: ${info}`);
   c.equal(await redis.ping(), 'PONG', 'PING');
   c.equal(await redis.echo('hi'), 'hi', 'ECHO');
+}
+
+async function transactions(c, redis, apart) {
+  const tag = `{tx-${c.run}}`, v = c.value('tx');
+  const replies = await redis.multi().set(`${tag}:a`, v).incr(`${tag}:n`).incr(`${tag}:n`).get(`${tag}:a`).exec();
+  c.equal(replies, [[null, 'OK'], [null, 1], [null, 2], [null, v]], 'MULTI/EXEC replies');
+  c.stored(`${tag}:a`, v);
+
+  // WATCH: a change by another client between WATCH and EXEC makes EXEC return null, as on Redis.
+  const other = redis.duplicate();
+  try {
+    c.equal(await redis.watch(`${tag}:a`), 'OK', 'WATCH');
+    await other.set(`${tag}:a`, 'changed');
+    c.equal(await redis.multi().set(`${tag}:a`, 'mine').exec(), null, 'EXEC after a watched key changed');
+    c.equal(await redis.get(`${tag}:a`), 'changed', 'the other client\'s write stands');
+    c.stored(`${tag}:a`, 'changed');
+  } finally {
+    other.disconnect();
+  }
+
+  if (apart) {
+    let error = null;
+    try { await redis.multi().set(apart[0], '1').set(apart[1], '2').exec(); } catch (e) { error = e; }
+    c.ok(error && /^EXECABORT/.test(error.message), `EXECABORT for keys on two servers: ${error && error.message}`);
+    c.ok(error.previousErrors.some((e) => /^CROSSSLOT/.test(e.message)), 'the queued command got CROSSSLOT');
+    c.equal(await redis.exists(apart[0]), 0, 'nothing of the aborted transaction ran');
+  }
+}
+
+async function pubsub(c, redis) {
+  const channel = c.key('channel'), message = c.value('msg');
+  const sub = redis.duplicate();
+  try {
+    const received = new Promise((resolve) => sub.on('message', (ch, m) => resolve([ch, m])));
+    c.equal(await sub.subscribe(channel), 1, 'SUBSCRIBE count');
+    c.equal(await redis.publish(channel, message), 1, 'PUBLISH reaches one subscriber');
+    c.equal(await received, [channel, message], 'message received');
+    const pattern = `${c.key('pat')}:*`;
+    const viaPattern = new Promise((resolve) => sub.on('pmessage', (p, ch, m) => resolve([p, ch, m])));
+    c.equal(await sub.psubscribe(pattern), 2, 'PSUBSCRIBE count');
+    const target = pattern.replace('*', 'x');
+    c.equal(await redis.publish(target, message), 1, 'PUBLISH to a pattern');
+    c.equal(await viaPattern, [pattern, target, message], 'pmessage received');
+    c.equal(await sub.unsubscribe(channel), 1, 'UNSUBSCRIBE leaves the pattern');
+    c.equal(await sub.punsubscribe(pattern), 0, 'PUNSUBSCRIBE leaves nothing');
+    c.equal(await sub.ping(), 'PONG', 'the subscriber connection serves commands again');
+  } finally {
+    sub.disconnect();
+  }
 }
 
 runMain(main);

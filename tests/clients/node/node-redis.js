@@ -34,6 +34,8 @@ async function main(port, apart) {
     await pipelines(c, client);
     await scripts(c, client, apart);
     await clientCommands(c, client);
+    await transactions(c, client, apart);
+    await pubsub(c, client);
   } finally {
     await client.quit();
   }
@@ -127,6 +129,51 @@ async function clientCommands(c, client) {
   c.ok(info.startsWith(`id=${id} `) && info.includes(' name=node-redis-test '), `CLIENT INFO: ${info}`);
   c.equal(await client.ping(), 'PONG', 'PING');
   c.equal(await client.echo('hi'), 'hi', 'ECHO');
+}
+
+async function transactions(c, client, apart) {
+  const tag = `{tx-${c.run}}`, v = c.value('tx');
+  const replies = await client.multi().set(`${tag}:a`, v).incr(`${tag}:n`).incr(`${tag}:n`).get(`${tag}:a`).exec();
+  c.equal(replies, ['OK', 1, 2, v], 'MULTI/EXEC replies');
+  c.stored(`${tag}:a`, v);
+
+  // WATCH on a client of its own (node-redis keeps WATCH state per connection), then a change by another client.
+  const watcher = client.duplicate();
+  await watcher.connect();
+  try {
+    c.equal(await watcher.watch(`${tag}:a`), 'OK', 'WATCH');
+    await client.set(`${tag}:a`, 'changed');
+    await c.rejects(watcher.multi().set(`${tag}:a`, 'mine').exec(), /WATCH|watched/i, 'EXEC after a watched key changed');
+    c.equal(await client.get(`${tag}:a`), 'changed', 'the other client\'s write stands');
+    c.stored(`${tag}:a`, 'changed');
+  } finally {
+    await watcher.quit();
+  }
+
+  if (apart) {
+    await c.rejects(client.multi().set(apart[0], '1').set(apart[1], '2').exec(), /EXECABORT|CROSSSLOT/,
+      'transaction with keys on two servers');
+    c.equal(await client.exists(apart[0]), 0, 'nothing of the aborted transaction ran');
+  }
+}
+
+async function pubsub(c, client) {
+  const channel = c.key('channel'), message = c.value('msg');
+  const sub = client.duplicate();
+  await sub.connect();
+  try {
+    const received = new Promise((resolve) => { sub.subscribe(channel, (m, ch) => resolve([ch, m])); });
+    // The SUBSCRIBE reply has come back once PUBSUB NUMSUB counts the subscriber.
+    for (let i = 0; i < 100 && (await client.pubSubNumSub(channel))[channel] !== 1; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    c.equal(await client.publish(channel, message), 1, 'PUBLISH reaches one subscriber');
+    c.equal(await received, [channel, message], 'message received');
+    await sub.unsubscribe(channel);
+    c.equal(String(await sub.ping()), 'PONG', 'the subscriber connection serves commands again');
+  } finally {
+    await sub.quit();
+  }
 }
 
 /** Pure defaults: prints the connect error's message (or "connected") and exits 0; the test judges it. */
