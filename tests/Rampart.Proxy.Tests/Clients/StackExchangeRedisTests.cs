@@ -118,6 +118,8 @@ public abstract class StackExchangeRedisTests(RampartUnderTest rampart, ITestOut
         Assert.Contains("1 unique nodes specified", text);
         Assert.DoesNotContain("No masters detected", text);
         Assert.DoesNotContain("failed", text, StringComparison.OrdinalIgnoreCase);
+        // Its own subscription (to the master-changed channel), made on connect, is live on a dedicated connection.
+        Assert.Contains("sub: ConnectedEstablished, 1 active", text);
         Assert.Equal("PONG", (string?)await mux.GetDatabase().ExecuteAsync("PING"));
         Assert.True((await mux.GetDatabase().PingAsync()) < TimeSpan.FromSeconds(10));
     }
