@@ -1,0 +1,172 @@
+using Microsoft.Extensions.Logging;
+using Rampart.Protocol;
+using Rampart.Protocol.Commands;
+using Rampart.Proxy.Backends;
+using Rampart.Proxy.Clients;
+using Rampart.Proxy.Commands;
+
+namespace Rampart.Proxy.Pinning;
+
+/// <summary>Subscribed (streaming) mode of a pinned session: the dedicated connection relayed in server order.</summary>
+internal sealed partial class PinnedSession
+{
+    // ---------------------------------------------------------------- pub/sub
+
+    private PinnedResult StartStreaming(CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
+    {
+        if (_inMulti) return AbortWith($"ERR rampart: '{command.DisplayName}' inside MULTI is not supported");
+        if (command.Name is "unsubscribe" or "punsubscribe" or "sunsubscribe")
+        {
+            UnsubscribedNothing(_session, command, request);
+            return PinnedResult.Done;
+        }
+        if (_inFlight.Count > 0) return Defer();
+        if (!TryChannelServer(command, request, out var server) || !BindTo(server)) return PinnedResult.Done;
+        _streaming = true;
+        Forward(request, raw, inline);
+        return PinnedResult.Done;
+    }
+
+    /// <summary>
+    /// Where a subscription lives in a pool of several servers: shard channels (SSUBSCRIBE/SPUBLISH) on the server
+    /// their name hashes to, like keys; plain channels and patterns (SUBSCRIBE/PSUBSCRIBE/PUBLISH) on the pool's first
+    /// server, the one place where every publisher and every pattern subscriber meet.
+    /// </summary>
+    private bool TryChannelServer(CommandInfo command, Request request, out ServerEndpoint server)
+    {
+        if (command.Name == "ssubscribe") return TryOwner(command, request, out server);
+        server = _session.Pool.Routing.Default;
+        return true;
+    }
+
+    private PinnedResult DispatchStreaming(Request request, ReadOnlySpan<byte> raw, bool inline)
+    {
+        var command = CommandTable.Find(request.Command);
+        if (command is { IsContainer: true } && request.Count >= 2) command = CommandTable.FindSubcommand(command, request[1]) ?? command;
+        string name = command?.Name ?? "";
+        bool fenced = _forwardSeq == _fencedSeq;
+        switch (name)
+        {
+            case "ping" or "unsubscribe" or "punsubscribe" or "sunsubscribe" or "":
+                Forward(request, raw, inline); // the server answers: its subscribed-mode PING reply, unknown-command error
+                return PinnedResult.Done;
+            case "subscribe" or "psubscribe" or "ssubscribe":
+                if (command!.ArityAccepts(request.Count) && TryChannelServerQuiet(command, request, out var server)
+                    && !ReferenceEquals(server, _server))
+                {
+                    if (!fenced) return Fence();
+                    _session.ReplyError(CrossSlot);
+                    return PinnedResult.Done;
+                }
+                Forward(request, raw, inline);
+                return PinnedResult.Done;
+        }
+        // Anything else is answered by Rampart or runs elsewhere: every earlier reply must be out first.
+        if (!fenced) return Fence();
+        if (name is "quit")
+        {
+            LocalCommands.Answer(_session, command!, request);
+            return PinnedResult.Done;
+        }
+        if (name is "reset")
+        {
+            Release(clean: false);
+            return PinnedResult.Shared;
+        }
+        if (Channels.Count > 0 || _conn is null)
+        {
+            // Redis 7.0's text for a RESP2 client in subscribed mode (server.c, processCommand).
+            _session.ReplyError($"ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+            return PinnedResult.Done;
+        }
+        // Unsubscribed from everything: back to request/reply, or off the pin entirely.
+        _streaming = false;
+        MaybeRelease();
+        if (_released) return PinnedResult.Shared;
+        if (!CommandDispatcher.TryResolve(_session, request, out var resolved)) return PinnedResult.Done;
+        return DispatchResolved(resolved, request, raw, inline);
+    }
+
+    private bool TryChannelServerQuiet(CommandInfo command, Request request, out ServerEndpoint server)
+    {
+        server = _session.Pool.Routing.Default;
+        if (command.Name != "ssubscribe" || _session.Pool.Routing.Servers.Count == 1) return true;
+        if (!command.TryGetKeys(request, out var keys)) return false;
+        ServerEndpoint? found = null;
+        foreach (int index in keys)
+        {
+            var owner = _session.Pool.Routing.ServerFor(request[index]);
+            if (owner is null || (found is not null && !ReferenceEquals(found, owner))) return false;
+            found = owner;
+        }
+        if (found is not null) server = found;
+        return true;
+    }
+
+    /// <summary>Sends a request whose replies are relayed as they come (subscribed mode): no place in the queue.</summary>
+    private void Forward(Request request, ReadOnlySpan<byte> raw, bool inline)
+    {
+        _forwardSeq++;
+        if (inline)
+        {
+            using var encoded = new ByteBuffer(256);
+            CommandDispatcher.WriteMultibulk(encoded, request);
+            SendStream(encoded.Span);
+        }
+        else SendStream(raw);
+    }
+
+    private void SendStream(ReadOnlySpan<byte> bytes)
+    {
+        if (_conn is not null && _conn.Send(bytes, flush: false)) return;
+        // Reconnecting: it goes after the resubscription.
+        (_backlog ??= new ByteBuffer(256)).Write(bytes);
+    }
+
+    /// <summary>Sends PING with this session's marker and waits for its reply: every earlier reply is then out.</summary>
+    private PinnedResult Fence()
+    {
+        if (_fence is null)
+        {
+            _fence = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _fenceSeq = _forwardSeq;
+            SendStream(FenceMarker);
+        }
+        _session.DeferUntil(_fence.Task);
+        return PinnedResult.Deferred;
+    }
+
+    private void CompleteFence(bool arrived)
+    {
+        if (_fence is not { } fence) return;
+        _fence = null;
+        // When the connection died instead, the replies the fence waited for are lost with it.
+        _fencedSeq = arrived ? _fenceSeq : _forwardSeq;
+        fence.TrySetResult();
+    }
+
+    /// <summary>Redis's confirmation of an UNSUBSCRIBE family call by a client subscribed to nothing.</summary>
+    private static void UnsubscribedNothing(ClientSession session, CommandInfo command, Request request)
+    {
+        var reply = session.BeginLocal();
+        var kind = command.NameBytes.Span;
+        if (request.Count == 1)
+        {
+            WriteConfirmation(reply.Payload, command.Name, default, isNull: true);
+        }
+        else
+        {
+            for (int i = 1; i < request.Count; i++) WriteConfirmation(reply.Payload, command.Name, request[i], isNull: false);
+        }
+        session.CompleteLocal(reply);
+    }
+
+    private static void WriteConfirmation(ByteBuffer output, string kind, ReadOnlySpan<byte> name, bool isNull)
+    {
+        RespWriter.ArrayHeader(output, 3);
+        RespWriter.Bulk(output, kind);
+        if (isNull) RespWriter.NullBulk(output);
+        else RespWriter.Bulk(output, name);
+        RespWriter.Integer(output, 0);
+    }
+}
