@@ -118,10 +118,19 @@ public abstract class StackExchangeRedisTests(RampartUnderTest rampart, ITestOut
         Assert.Contains("1 unique nodes specified", text);
         Assert.DoesNotContain("No masters detected", text);
         Assert.DoesNotContain("failed", text, StringComparison.OrdinalIgnoreCase);
-        // Its own subscription (to the master-changed channel), made on connect, is live on a dedicated connection.
-        Assert.Contains("sub: ConnectedEstablished, 1 active", text);
-        Assert.Equal("PONG", (string?)await mux.GetDatabase().ExecuteAsync("PING"));
-        Assert.True((await mux.GetDatabase().PingAsync()) < TimeSpan.FromSeconds(10));
+        // Its own subscription (to the master-changed channel), made on connect, becomes live on a dedicated
+        // connection. The connect log may be written before the SUBSCRIBE is confirmed, so ask the multiplexer.
+        string status = "";
+        for (var until = DateTime.UtcNow.AddSeconds(10); !status.Contains("sub: ConnectedEstablished, 1 active") && DateTime.UtcNow < until; await Task.Delay(50))
+        {
+            var writer = new StringWriter();
+            mux.GetStatus(writer);
+            status = writer.ToString();
+        }
+        Assert.Contains("sub: ConnectedEstablished, 1 active", status);
+        var db = mux.GetDatabase();
+        Assert.Equal("PONG", (string?)await db.ExecuteAsync("PING"));
+        Assert.True((await db.PingAsync()) < TimeSpan.FromSeconds(10));
     }
 
     [Fact]
