@@ -13,19 +13,7 @@ namespace Rampart.Proxy.Tests.Admin;
 [Collection(AdminCollection.Name)]
 public sealed class AdminSentinelTests
 {
-    private static PoolConfig Pool(SentinelTopology topology) => new()
-    {
-        Name = "ha",
-        Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
-        TimeoutMs = 1000,
-        Sentinel = new SentinelConfig
-        {
-            Addresses = topology.SentinelPorts.Select(p => new SentinelAddress { Host = "127.0.0.1", Port = p }).ToList(),
-            Quorum = topology.Quorum,
-            CheckIntervalMs = 250,
-        },
-        Servers = [new ServerConfig { Host = topology.MasterName, Name = topology.MasterName, Port = 0, Weight = 1 }],
-    };
+    private static PoolConfig Pool(SentinelTopology topology) => SentinelPoolConfig.For(topology);
 
     [Fact]
     public async Task SentinelShard_ShowsMasterAgreeingSentinelsAndReplicas_AndReadyzFailsClosedWithoutQuorum()

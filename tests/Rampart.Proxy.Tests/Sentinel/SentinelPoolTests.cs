@@ -11,21 +11,8 @@ namespace Rampart.Proxy.Tests.Sentinel;
 /// </summary>
 public sealed class SentinelPoolTests
 {
-    private static PoolConfig Pool(SentinelTopology topology, string? sentinelPassword = null, string? redisAuth = null, int checkIntervalMs = 250) => new()
-    {
-        Name = "ha",
-        Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
-        TimeoutMs = 1000,
-        RedisAuth = redisAuth,
-        Sentinel = new SentinelConfig
-        {
-            Addresses = topology.SentinelPorts.Select(p => new SentinelAddress { Host = "127.0.0.1", Port = p }).ToList(),
-            Quorum = topology.Quorum,
-            Password = sentinelPassword,
-            CheckIntervalMs = checkIntervalMs,
-        },
-        Servers = [new ServerConfig { Host = topology.MasterName, Name = topology.MasterName, Port = 0, Weight = 1 }],
-    };
+    private static PoolConfig Pool(SentinelTopology topology, string? sentinelPassword = null, string? redisAuth = null, int checkIntervalMs = 250) =>
+        SentinelPoolConfig.For(topology, sentinelPassword, redisAuth, checkIntervalMs);
 
     private static string? DirectGet(SentinelTopology topology, int port, string key)
     {
@@ -233,19 +220,7 @@ public sealed class WriteFenceTests
     public async Task GracefulFailover_UnderContinuousWrites_LosesNoAcknowledgedWrite()
     {
         await using var topology = await SentinelTopology.StartAsync();
-        var pool = new PoolConfig
-        {
-            Name = "ha",
-            Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
-            TimeoutMs = 2000,
-            Sentinel = new SentinelConfig
-            {
-                Addresses = topology.SentinelPorts.Select(p => new SentinelAddress { Host = "127.0.0.1", Port = p }).ToList(),
-                Quorum = topology.Quorum,
-                CheckIntervalMs = 250,
-            },
-            Servers = [new ServerConfig { Host = topology.MasterName, Name = topology.MasterName, Port = 0, Weight = 1 }],
-        };
+        var pool = SentinelPoolConfig.For(topology, timeoutMs: 2000);
         await using var rampart = await RampartUnderTest.StartAsync(pool);
         int oldMaster = topology.CurrentMasterPort();
         using (var warm = new RawClient(rampart.Port))
