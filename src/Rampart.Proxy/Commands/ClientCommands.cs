@@ -240,7 +240,12 @@ internal static class ClientCommands
         long age = (long)(DateTime.UtcNow - s.ConnectedAt).TotalSeconds;
         long idle = Math.Max(0, (now - s.LastInteraction) / 1000);
         string cmd = s.LastCommand?.Name ?? "NULL";
+        var (inMulti, queued, sub, psub, ssub) = s.Pin?.Describe() ?? default;
+        // Redis's flags: x in MULTI, P subscribed, N neither.
+        string flags = (inMulti ? "x" : "") + (sub + psub + ssub > 0 ? "P" : "");
+        if (flags.Length == 0) flags = "N";
+        int multi = inMulti ? queued : -1;
         return string.Create(CultureInfo.InvariantCulture,
-            $"id={s.Id} addr={s.RemoteEndPoint} laddr={s.LocalEndPoint} fd=-1 name={s.Name} age={age} idle={idle} flags=N db={s.Pool.Config.RedisDb} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp=2\n");
+            $"id={s.Id} addr={s.RemoteEndPoint} laddr={s.LocalEndPoint} fd=-1 name={s.Name} age={age} idle={idle} flags={flags} db={s.Pool.Config.RedisDb} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp=2\n");
     }
 }

@@ -50,6 +50,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     private PinnedConnection? _conn;
     private bool _released;
     private bool _inMulti;
+    private int _queued; // commands queued in the open transaction, for CLIENT LIST's multi=
     private bool _aborted;
     private bool _watching;
     private bool _sharedLaneUsed;
@@ -75,6 +76,18 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     private PinnedSession(ClientSession session) => _session = session;
 
     // ---------------------------------------------------------------- entry points (client read loop)
+
+    /// <summary>
+    /// What CLIENT LIST shows of this client's connection state, as Redis shows it: in MULTI with how many commands
+    /// queued, and how many channels, patterns and shard channels it holds. Read without the lock: a snapshot for
+    /// people reading CLIENT LIST, never used for a decision.
+    /// </summary>
+    public (bool InMulti, int Queued, int Channels, int Patterns, int ShardChannels) Describe()
+    {
+        var subscriptions = _subscriptionsOrNull;
+        return (_inMulti, _queued, subscriptions?.ChannelCount ?? 0, subscriptions?.PatternCount ?? 0,
+            subscriptions?.ShardChannelCount ?? 0);
+    }
 
     /// <summary>A command that needs a dedicated connection, from a client that has none.</summary>
     public static bool Begin(ClientSession session, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
@@ -168,6 +181,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
                     return PinnedResult.Done;
                 }
                 _inMulti = true;
+                _queued = 0;
                 _aborted = false;
                 if (_conn is not null) Send(request, raw, inline);
                 else
@@ -260,6 +274,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
             else if (!ReferenceEquals(owner, _server)) return AbortWith(CrossSlot);
         }
         SendOrHold(request, raw, inline);
+        _queued++;
         return PinnedResult.Done;
     }
 

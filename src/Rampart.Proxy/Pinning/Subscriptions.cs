@@ -15,6 +15,9 @@ internal sealed class Subscriptions
     private readonly HashSet<string> _shardChannels = new(StringComparer.Ordinal);
 
     public int Count => _channels.Count + _patterns.Count + _shardChannels.Count;
+    public int ChannelCount => _channels.Count;
+    public int PatternCount => _patterns.Count;
+    public int ShardChannelCount => _shardChannels.Count;
 
     /// <summary>
     /// Reads a reply; returns true when it is a subscribe or unsubscribe confirmation (<c>*3 kind name count</c>)

@@ -27,6 +27,34 @@ public sealed class ClientCommandTests(ProxiedRedisFixture fixture) : IClassFixt
     private static string[] FieldNames(string line) => line.TrimEnd('\n').Split(' ').Select(p => p.Split('=')[0]).ToArray();
 
     [Fact]
+    public void ClientList_ShowsATransactionAndSubscriptions_AsRedisDoes()
+    {
+        using var inMulti = Connect();
+        using var subscriber = Connect();
+        using var plain = Connect();
+        long idMulti = (long)inMulti.Call("CLIENT", "ID")!;
+        long idSubscriber = (long)subscriber.Call("CLIENT", "ID")!;
+        long idPlain = (long)plain.Call("CLIENT", "ID")!;
+
+        Assert.Equal("OK", inMulti.CallText("MULTI"));
+        Assert.Equal("QUEUED", inMulti.CallText("SET", "cl:multi", "1"));
+        Assert.Equal("QUEUED", inMulti.CallText("GET", "cl:multi"));
+        subscriber.Call("SUBSCRIBE", "cl:a", "cl:b");
+        subscriber.ReadReply(); // the second confirmation
+        subscriber.Call("PSUBSCRIBE", "cl:*");
+
+        var lines = Parse(plain.Call("CLIENT", "LIST"));
+        Assert.Equal(("x", "2", "0"), (lines[idMulti]["flags"], lines[idMulti]["multi"], lines[idMulti]["sub"]));
+        Assert.Equal(("P", "2", "1", "-1"),
+            (lines[idSubscriber]["flags"], lines[idSubscriber]["sub"], lines[idSubscriber]["psub"], lines[idSubscriber]["multi"]));
+        Assert.Equal(("N", "0", "-1"), (lines[idPlain]["flags"], lines[idPlain]["sub"], lines[idPlain]["multi"]));
+
+        // Once the state ends, so does what CLIENT LIST shows.
+        Assert.IsType<object?[]>(inMulti.Call("EXEC"));
+        Assert.Equal("N", Parse(plain.Call("CLIENT", "LIST"))[idMulti]["flags"]);
+    }
+
+    [Fact]
     public void ClientList_ListsRampartsClients_WithRedisFieldsInRedisOrder()
     {
         using var a = Connect();
