@@ -202,6 +202,7 @@ public sealed partial class ProxyServer
         var outcome = new ReloadOutcome { Success = true, Changes = changes };
         _lastReload = outcome;
         LogReload(LogLevel.Information, unchanged ? "unchanged" : "applied", trigger, source, changes);
+        if (!unchanged) Events.Add("*", "reload", null, $"applied ({trigger}): {changes}");
         return outcome;
     }
 
@@ -217,6 +218,7 @@ public sealed partial class ProxyServer
             Errors = errors,
         };
         _lastReload = outcome;
+        Events.Add("*", "reload-failed", null, $"{trigger}: {string.Join("; ", errors.Take(3))}{(errors.Count > 3 ? $" (+{errors.Count - 3} more)" : "")}");
         LogReload(LogLevel.Error, "failed", trigger, source, applied is null
             ? $"{errors.Count} error(s); still running on the previous configuration"
             : $"{errors.Count} error(s) after applying: {changes}");

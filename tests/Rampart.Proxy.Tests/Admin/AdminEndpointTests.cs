@@ -106,6 +106,13 @@ public sealed class AdminEndpointTests
         Assert.Equal(1, PrometheusText.Sum(after, "rampart_config_reloads_total", ("result", "failed")));
         Assert.Equal(1, PrometheusText.Sum(after, "rampart_config_reloads_total", ("result", "applied")));
         Assert.Equal(1, PrometheusText.Sum(after, "rampart_clients_denied_total", pool));
+
+        // Both reloads are topology events too (the dashboard lists them), the failed one with the file's reason.
+        using var events = JsonDocument.Parse(await admin.GetTextAsync("/events"));
+        var kinds = events.RootElement.GetProperty("events").EnumerateArray()
+            .Select(e => (Kind: e.GetProperty("kind").GetString(), Message: e.GetProperty("message").GetString()!)).ToList();
+        Assert.Contains(kinds, e => e.Kind == "reload-failed" && e.Message.Contains("no_such_hash"));
+        Assert.Contains(kinds, e => e.Kind == "reload" && e.Message.Contains("allow"));
     }
 
     [PrometheusParserFact]
