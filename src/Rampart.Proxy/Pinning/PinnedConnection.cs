@@ -117,6 +117,15 @@ internal sealed class PinnedConnection
         }
         RespCommands.Write(commands, "PING", Cleaner.Marker);
         if (!Send(commands.Span)) Kill("connection lost while being cleaned");
+        else _ = KillUnlessCleanAsync(cleaner);
+    }
+
+    /// <summary>A server that froze while a connection was being cleaned must not hold a pool slot until TCP gives up.</summary>
+    private async Task KillUnlessCleanAsync(Cleaner cleaner)
+    {
+        int timeout = _pool.CleanTimeoutMs;
+        await Task.Delay(timeout);
+        if (!cleaner.Finished) Kill($"not proved clean within {timeout} ms");
     }
 
     private async Task RunAsync()
@@ -233,15 +242,28 @@ internal sealed class PinnedConnection
         private static ReadOnlySpan<byte> CleanReply => "$13\r\nrampart-clean\r\n"u8;
         private static ReadOnlySpan<byte> SubscribedReply => "*2\r\n$4\r\npong\r\n$13\r\nrampart-clean\r\n"u8;
 
+        private volatile bool _finished;
+
+        /// <summary>True once the marker came back (returned or killed) or the connection was lost.</summary>
+        public bool Finished => _finished;
+
         public void OnReply(PinnedConnection from, ReadOnlySpan<byte> reply)
         {
-            if (reply.SequenceEqual(CleanReply)) connection._pool.Return(connection);
-            else if (reply.SequenceEqual(SubscribedReply)) connection.Kill("still subscribed after cleaning");
+            if (reply.SequenceEqual(CleanReply))
+            {
+                _finished = true;
+                connection._pool.Return(connection);
+            }
+            else if (reply.SequenceEqual(SubscribedReply))
+            {
+                _finished = true;
+                connection.Kill("still subscribed after cleaning");
+            }
         }
 
         public void OnReadDone(PinnedConnection from) { }
 
-        public void OnLost(PinnedConnection from, string error) { }
+        public void OnLost(PinnedConnection from, string error) => _finished = true;
     }
 }
 

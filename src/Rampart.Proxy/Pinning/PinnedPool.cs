@@ -26,6 +26,9 @@ internal sealed class PinnedPool
 
     public int Limit { get; }
 
+    /// <summary>How long a server may take to prove a returned connection clean before it is closed instead.</summary>
+    public int CleanTimeoutMs { get; set; } = 5_000;
+
     /// <summary>Dedicated connections open now (idle, lent or connecting).</summary>
     public int Open
     {

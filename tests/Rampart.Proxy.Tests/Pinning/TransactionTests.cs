@@ -221,6 +221,37 @@ public sealed class TransactionTests
         Assert.Null(second.Call("BLPOP", "q", "0.1"));
     }
 
+    [Fact]
+    public async Task ClientLeavingInMulti_WhileTheServerIsFrozen_FreesItsPoolSlotAfterTheCleanTimeout()
+    {
+        using var redis = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis) with { PinnedConnections = 1 });
+        var pinned = rampart.Server.GetPool("test").Routing.Default.Pinned;
+        pinned.CleanTimeoutMs = 500;
+        try
+        {
+            using (var leaver = RespTestClient.ConnectTcp(rampart.Port))
+            {
+                Assert.Equal("OK", leaver.Ask("MULTI")); // sent alone: a dedicated connection
+                Assert.Equal(1, pinned.Open);
+                redis.Freeze();
+            } // leaves mid-transaction: Rampart sends DISCARD/UNWATCH/PING, which the frozen server never answers
+
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (pinned.Open != 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+            Assert.Equal(0, pinned.Open);
+        }
+        finally
+        {
+            redis.Thaw();
+        }
+        // The slot is free again: a new transaction gets a dedicated connection.
+        using var next = RespTestClient.ConnectTcp(rampart.Port);
+        Assert.Equal("OK", next.Ask("MULTI"));
+        Assert.Equal("QUEUED", next.Ask("SET", "after-freeze", "1"));
+        Assert.Equal(["OK"], Replies.Array(next.Call("EXEC")));
+    }
+
     private static object? RespFromServer(RedisServerProcess server, params string[] args)
     {
         using var direct = RespTestClient.ConnectTcp(server.Port);
