@@ -69,7 +69,7 @@ public sealed partial class ProxyServer
             {
                 foreach (var config in diff.Added)
                 {
-                    var pool = new PoolRuntime(config, _ticker, _loggers, _budget);
+                    var pool = NewPoolRuntime(config);
                     added.Add(pool);
                     if (held.Contains(ListenKey(config.Listen))) rebind.Add((pool, config));
                     else pool.Listener = Bind(pool, config);

@@ -85,7 +85,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     /// <summary>A pool with its listener bound (not accepting yet); nothing is left open if binding fails.</summary>
     private PoolRuntime CreatePool(PoolConfig config)
     {
-        var pool = new PoolRuntime(config, _ticker, _loggers, _budget, Events, RequestSampler, RecordsMetrics);
+        var pool = NewPoolRuntime(config);
         try
         {
             pool.Listener = new PoolListener(pool, config.Listen, config.Backlog, ClientLogger);
@@ -97,6 +97,10 @@ public sealed partial class ProxyServer : IAsyncDisposable
         }
         return pool;
     }
+
+    /// <summary>A pool's runtime sharing the proxy's event log, request sampler, metrics switch and connection budget.</summary>
+    private PoolRuntime NewPoolRuntime(PoolConfig config) =>
+        new(config, _ticker, _loggers, _budget, Events, RequestSampler, RecordsMetrics);
 
     private void StartPool(PoolRuntime pool)
     {

@@ -207,6 +207,7 @@ internal sealed class ServerLink
         if (_gathering is { } gathering)
         {
             _gathering = null;
+            _server.RecordFailure(gathering);
             gathering.Fail(error);
             failed++;
         }

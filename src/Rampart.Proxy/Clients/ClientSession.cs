@@ -209,19 +209,16 @@ internal sealed partial class ClientSession
         CompleteLocal(request);
     }
 
-    /// <summary>QUIT and protocol errors: stop reading, write what is queued, then close.</summary>
+    /// <summary>
+    /// QUIT, protocol errors, and a pool removed by a reload: stop reading, write what is queued, then close (an idle
+    /// client at once).
+    /// </summary>
     public void CloseAfterReplies()
     {
         _closeAfterReplies = true;
         // The flusher closes the socket once the queue is empty; make sure it looks at least once more.
         OnRequestCompleted(null);
     }
-
-    /// <summary>
-    /// Its pool was removed by a reload: stop reading, let the replies of requests already read go out, then close.
-    /// An idle client is closed at once.
-    /// </summary>
-    public void CloseWhenIdle() => CloseAfterReplies();
 
     /// <summary>Received bytes after the request being dispatched (for a MULTI, to find its EXEC).</summary>
     public ReadOnlySpan<byte> InputAfter(int consumed) => _input.Span[consumed..];

@@ -150,9 +150,8 @@ internal sealed partial class PoolRuntime : IDisposable
         {
             var previous = _config;
             var current = (ServerEndpoint[])_routing.Servers;
-            var reusable = SameConnectionShape(previous, next)
-                ? current.ToDictionary(s => ServerIdentity(s.Config))
-                : [];
+            bool sameShape = SameConnectionShape(previous, next);
+            var reusable = sameShape ? current.ToDictionary(s => ServerIdentity(s.Config)) : [];
             _config = next;
             var servers = new ServerEndpoint[next.Servers.Count];
             var added = new List<ServerEndpoint>();
@@ -169,7 +168,7 @@ internal sealed partial class PoolRuntime : IDisposable
                     added.Add(servers[i]);
                 }
             }
-            var removed = SameConnectionShape(previous, next) ? reusable.Values.ToList() : current.ToList();
+            var removed = sameShape ? reusable.Values.ToList() : current.ToList();
             var live = next.AutoEjectHosts ? Array.ConvertAll(servers, s => !s.IsEjected) : null;
             _routing = new PoolRouting(next, servers, live);
 
@@ -231,7 +230,7 @@ internal sealed partial class PoolRuntime : IDisposable
     {
         _sessions[session.Id] = session;
         Interlocked.Increment(ref _totalConnections);
-        if (_draining) session.CloseWhenIdle(); // accepted just as the pool was removed
+        if (_draining) session.CloseAfterReplies(); // accepted just as the pool was removed
     }
 
     public void OnSessionClosed(ClientSession session)
@@ -292,9 +291,12 @@ internal sealed partial class PoolRuntime : IDisposable
     /// <summary>The maintenance sweep: request timeouts, failover holds, and closing removed servers once they are idle.</summary>
     public void CheckTimeouts(long now)
     {
-        foreach (var server in _routing.Servers) server.ExpireHold(now);
-        foreach (var server in _routing.Servers) server.CheckTimeouts(now);
-        foreach (var server in _routing.Servers) server.RetryIfDown(now);
+        foreach (var server in _routing.Servers)
+        {
+            server.ExpireHold(now);
+            server.CheckTimeouts(now);
+            server.RetryIfDown(now);
+        }
         lock (_rebuild)
         {
             for (int i = _retiring.Count - 1; i >= 0; i--)
@@ -319,7 +321,7 @@ internal sealed partial class PoolRuntime : IDisposable
     {
         _drainDeadline = Environment.TickCount64 + RetireLimitMs;
         _draining = true;
-        foreach (var session in _sessions.Values) session.CloseWhenIdle();
+        foreach (var session in _sessions.Values) session.CloseAfterReplies();
     }
 
     /// <summary>True once a removed pool has no client left (or its drain time ran out, which closes the rest).</summary>

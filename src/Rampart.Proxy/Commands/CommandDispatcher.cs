@@ -80,7 +80,6 @@ internal static class CommandDispatcher
 
     private static void Route(ClientSession session, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
-
         session.BeginCommand(command.Id);
         var routing = session.Pool.Routing;
         if (routing.Servers.Count == 1)

@@ -124,34 +124,15 @@ internal sealed class MultiKeyRequest
                 MergeValues(output);
                 break;
             case MergeKind.Same:
-                var first = _children[0].Payload.Span;
-                foreach (var child in _children)
-                {
-                    if (!child.Payload.Span.SequenceEqual(first))
-                    {
-                        RespWriter.Error(output, ServersDisagree);
-                        return;
-                    }
-                }
-                output.Write(first);
+            case MergeKind.SameUpToOrder:
+                if (ChildrenAgree()) output.Write(_children[0].Payload.Span);
+                else RespWriter.Error(output, ServersDisagree);
                 break;
             case MergeKind.AllOf:
                 MergeAllOf(output);
                 break;
             case MergeKind.CommonLines:
                 RespWriter.Bulk(output, InfoMerge.CommonLines(_children.Select(c => c.Payload.Span.ToArray())));
-                break;
-            case MergeKind.SameUpToOrder:
-                string canonical = CanonicalReply.Of(_children[0].Payload.Span);
-                foreach (var child in _children)
-                {
-                    if (CanonicalReply.Of(child.Payload.Span) != canonical)
-                    {
-                        RespWriter.Error(output, ServersDisagree);
-                        return;
-                    }
-                }
-                output.Write(_children[0].Payload.Span);
                 break;
         }
     }
@@ -171,6 +152,19 @@ internal sealed class MultiKeyRequest
             output.Write(rest[..length]);
             cursor[c] += length;
         }
+    }
+
+    /// <summary>Same: every child's reply byte-identical to the first's; SameUpToOrder: identical but for array order.</summary>
+    private bool ChildrenAgree()
+    {
+        var first = _children[0].Payload.Span;
+        string? canonical = _merge == MergeKind.SameUpToOrder ? CanonicalReply.Of(first) : null;
+        foreach (var child in _children)
+        {
+            bool agrees = canonical is null ? child.Payload.Span.SequenceEqual(first) : CanonicalReply.Of(child.Payload.Span) == canonical;
+            if (!agrees) return false;
+        }
+        return true;
     }
 
     /// <summary>SCRIPT EXISTS: a script exists for the pool only where it exists on every server.</summary>

@@ -18,7 +18,7 @@ internal static class WholeTransaction
     private const int MaxCommands = 128;
 
     /// <summary>True when the transaction starting with this MULTI was sent whole on the shared path.</summary>
-    public static bool TryForward(ClientSession session, Request multi, ReadOnlySpan<byte> raw, bool inline)
+    public static bool TryForward(ClientSession session, CommandInfo multiCommand, Request multi, ReadOnlySpan<byte> raw, bool inline)
     {
         if (inline || multi.Count != 1) return false;
         var rest = session.InputAfter(raw.Length);
@@ -51,6 +51,7 @@ internal static class WholeTransaction
         whole.Payload.Write(rest[..offset]);
         whole.ExtraReplies = whole.PendingReplies = replies - 1;
         session.AlsoConsume(offset);
+        session.BeginCommand(multiCommand.Id); // per-command metrics count the transaction under MULTI
         session.Forward(server.ConnectionFor(session.Id), whole);
         return true;
     }

@@ -111,7 +111,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
                 return true;
         }
         // MULTI ... EXEC all here already, nothing Rampart must see between: one request on the shared connection.
-        if (command.Name == "multi" && WholeTransaction.TryForward(session, request, raw, inline)) return true;
+        if (command.Name == "multi" && WholeTransaction.TryForward(session, command, request, raw, inline)) return true;
         // Earlier requests of this client may still be on a shared connection: Redis must run them first.
         if (session.HasPendingReplies)
         {

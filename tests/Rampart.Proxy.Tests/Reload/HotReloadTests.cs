@@ -236,7 +236,11 @@ public sealed class HotReloadTests
         Assert.True(idle.IsClosedByServer(TimeSpan.FromSeconds(5)));
         using var client = new RawClient(port);
         BadInputTests.AssertStillServes(client);
-        Assert.Equal("new", Assert.Single(rampart.Server.Pools).Config.Name);
+        var added = Assert.Single(rampart.Server.Pools);
+        Assert.Equal("new", added.Config.Name);
+        // A pool a reload adds reports to the proxy's own event log (what /events and the dashboard show), as one
+        // configured at start does.
+        Assert.Same(rampart.Server.Events, added.Events);
     }
 
     [Fact]
