@@ -1,3 +1,4 @@
+using StackExchange.Redis;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -7,6 +8,9 @@ using System.Text;
 // (MULTI, INCR tx:<client>, EXEC) per write and waiting for all their replies, for SECONDS. Every EXEC reply is
 // checked: it must be the client's counter plus one, so a reply delivered to the wrong client or out of order fails
 // the run. Prints one line: "<transactions> <seconds>"; exit 1 with the reason on any error.
+// TxLoad PORT CLIENTS SECONDS library: the same transactions through StackExchange.Redis with its defaults, as its
+// users write them: one ConnectionMultiplexer, CLIENTS concurrent callers each awaiting CreateTransaction /
+// StringIncrementAsync / ExecuteAsync in a loop (the library pipelines the callers' transactions on its connection).
 // Socket completions on the event thread, as Rampart runs them: the driver's own thread-pool hops would otherwise
 // cost more CPU than the proxy it measures, on the same two cores. Read when the first socket is made.
 Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
@@ -18,13 +22,25 @@ if (args.Length < 3)
 int port = int.Parse(args[0]);
 int clients = int.Parse(args[1]);
 double seconds = double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
-int depth = args.Length > 3 ? int.Parse(args[3]) : 1;
+bool library = args.Length > 3 && args[3] == "library";
+int depth = args.Length > 3 && !library ? int.Parse(args[3]) : 1;
 var run = $"{Environment.ProcessId}-{Stopwatch.GetTimestamp()}";
 var clock = Stopwatch.StartNew();
 var deadline = TimeSpan.FromSeconds(seconds);
 try
 {
-    var counts = await Task.WhenAll(Enumerable.Range(0, clients).Select(i => RunClient($"tx:{run}:{i}")));
+    long[] counts;
+    if (library)
+    {
+        using var redis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}");
+        var db = redis.GetDatabase();
+        clock.Restart();
+        counts = await Task.WhenAll(Enumerable.Range(0, clients).Select(i => RunLibraryCaller(db, $"tx:{run}:{i}")));
+    }
+    else
+    {
+        counts = await Task.WhenAll(Enumerable.Range(0, clients).Select(i => RunClient($"tx:{run}:{i}")));
+    }
     Console.WriteLine($"{counts.Sum()} {clock.Elapsed.TotalSeconds:F3}");
     return 0;
 }
@@ -60,6 +76,21 @@ async Task<long> RunClient(string key)
                 parsed += used;
             }
         }
+    }
+    return done;
+}
+
+async Task<long> RunLibraryCaller(IDatabase db, string key)
+{
+    long done = 0;
+    while (clock.Elapsed < deadline)
+    {
+        var transaction = db.CreateTransaction();
+        var increment = transaction.StringIncrementAsync(key);
+        if (!await transaction.ExecuteAsync()) throw new InvalidDataException($"{key}: transaction not committed");
+        long value = await increment;
+        if (value != done + 1) throw new InvalidDataException($"{key}: EXEC returned {value}, expected {done + 1}");
+        done++;
     }
     return done;
 }
