@@ -38,6 +38,13 @@ internal sealed class MultiKeyRequest
         CommonLines,
         /// <summary>Arrays of 0/1 integers of equal length: 1 at a position only where every child has 1.</summary>
         AllOf,
+        /// <summary>
+        /// PUBSUB SHARDNUMSUB: each channel's name and count from the child that owns the channel, in the client's
+        /// order (as <see cref="Values"/>, two elements per channel).
+        /// </summary>
+        Pairs,
+        /// <summary>PUBSUB SHARDCHANNELS: every child's array elements, each distinct one once, in child order.</summary>
+        Union,
     }
 
     /// <summary>The reply when <see cref="MergeKind.Same"/> children disagree: there is no one answer for the pool.</summary>
@@ -121,7 +128,13 @@ internal sealed class MultiKeyRequest
                 RespWriter.Integer(output, sum);
                 break;
             case MergeKind.Values:
-                MergeValues(output);
+                MergeValues(output, perKey: 1);
+                break;
+            case MergeKind.Pairs:
+                MergeValues(output, perKey: 2);
+                break;
+            case MergeKind.Union:
+                MergeUnion(output);
                 break;
             case MergeKind.Same:
             case MergeKind.SameUpToOrder:
@@ -137,21 +150,48 @@ internal sealed class MultiKeyRequest
         }
     }
 
-    /// <summary>MGET: each child answered an array of its keys' values in order; interleave them back.</summary>
-    private void MergeValues(ByteBuffer output)
+    /// <summary>
+    /// MGET (one element per key) and PUBSUB SHARDNUMSUB (two per channel): each child answered an array of its keys'
+    /// elements in order; interleave them back in the client's order.
+    /// </summary>
+    private void MergeValues(ByteBuffer output, int perKey)
     {
         Span<int> cursor = _children.Count <= 64 ? stackalloc int[_children.Count] : new int[_children.Count];
         for (int c = 0; c < _children.Count; c++) cursor[c] = HeaderLength(_children[c].Payload.Span);
-        RespWriter.ArrayHeader(output, _ownerOfKey.Count);
+        RespWriter.ArrayHeader(output, _ownerOfKey.Count * perKey);
         foreach (int c in _ownerOfKey)
         {
-            var reply = _children[c].Payload.Span;
-            var rest = reply[cursor[c]..];
-            if (!_scanner.TryScan(rest, out int length))
-                throw new RespProtocolException("Protocol error from server: MGET reply shorter than its keys");
-            output.Write(rest[..length]);
-            cursor[c] += length;
+            for (int e = 0; e < perKey; e++)
+            {
+                var rest = _children[c].Payload.Span[cursor[c]..];
+                if (!_scanner.TryScan(rest, out int length))
+                    throw new RespProtocolException("Protocol error from server: reply shorter than its keys");
+                output.Write(rest[..length]);
+                cursor[c] += length;
+            }
         }
+    }
+
+    /// <summary>PUBSUB SHARDCHANNELS: the channels every server has subscribers for, each once.</summary>
+    private void MergeUnion(ByteBuffer output)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        using var elements = new ByteBuffer(256);
+        foreach (var child in _children)
+        {
+            var reply = child.Payload.Span;
+            long count = ReadArrayLength(reply, out int cursor);
+            for (long i = 0; i < count; i++)
+            {
+                if (!_scanner.TryScan(reply[cursor..], out int length))
+                    throw new RespProtocolException("Protocol error from server: array shorter than its length");
+                var element = reply.Slice(cursor, length);
+                if (seen.Add(System.Text.Encoding.Latin1.GetString(element))) elements.Write(element); // one char per byte: exact
+                cursor += length;
+            }
+        }
+        RespWriter.ArrayHeader(output, seen.Count);
+        output.Write(elements.Span);
     }
 
     /// <summary>Same: every child's reply byte-identical to the first's; SameUpToOrder: identical but for array order.</summary>

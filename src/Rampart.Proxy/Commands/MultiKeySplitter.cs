@@ -9,6 +9,7 @@ namespace Rampart.Proxy.Commands;
 /// <summary>
 /// Splits MGET, MSET, DEL, UNLINK, EXISTS and TOUCH by the server that owns each key (as twemproxy does): one
 /// request per server with that server's keys, in the client's order, merged back by <see cref="MultiKeyRequest"/>.
+/// PUBSUB SHARDNUMSUB is split the same way by the server that owns each shard channel (hashed like a key).
 /// </summary>
 internal static class MultiKeySplitter
 {
@@ -19,13 +20,19 @@ internal static class MultiKeySplitter
     public static void Dispatch(ClientSession session, PoolRouting routing, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
         int step = command.Name == "mset" ? 2 : 1;
-        int keys = (request.Count - 1) / step;
+        int prefix = command.Parent is null ? 1 : 2; // the arguments before the first key: MGET, or PUBSUB SHARDNUMSUB
+        int keys = (request.Count - prefix) / step;
+        if (keys == 0)
+        {
+            CommandDispatcher.Forward(session, routing.Default, request, raw, inline); // PUBSUB SHARDNUMSUB alone: []
+            return;
+        }
         Span<int> ownerOfKey = keys <= 256 ? stackalloc int[keys] : new int[keys];
         int first = -1;
         bool spread = false;
         for (int k = 0; k < keys; k++)
         {
-            int owner = routing.Router.ServerFor(request[1 + k * step]);
+            int owner = routing.Router.ServerFor(request[prefix + k * step]);
             if (owner < 0)
             {
                 session.ReplyError($"ERR rampart: pool '{session.Pool.Config.Name}' has no live server");
@@ -46,6 +53,7 @@ internal static class MultiKeySplitter
         {
             "mget" => MultiKeyRequest.MergeKind.Values,
             "mset" => MultiKeyRequest.MergeKind.Ok,
+            "pubsub|shardnumsub" => MultiKeyRequest.MergeKind.Pairs,
             _ => MultiKeyRequest.MergeKind.Sum,
         };
         var multi = MultiKeyRequest.Rent(parent, merge);
@@ -73,15 +81,15 @@ internal static class MultiKeySplitter
         for (int c = 0; c < children; c++)
         {
             var part = ProxyRequest.Rent(session);
-            RespWriter.ArrayHeader(part.Payload, 1 + keysOfChild[c] * step);
-            RespWriter.Bulk(part.Payload, request[0]);
+            RespWriter.ArrayHeader(part.Payload, prefix + keysOfChild[c] * step);
+            for (int a = 0; a < prefix; a++) RespWriter.Bulk(part.Payload, request[a]);
             multi.AddChild(part);
         }
         var parts = multi.Children;
         for (int k = 0; k < keys; k++)
         {
             var payload = parts[childOfServer[ownerOfKey[k]]].Payload;
-            for (int a = 0; a < step; a++) RespWriter.Bulk(payload, request[1 + k * step + a]);
+            for (int a = 0; a < step; a++) RespWriter.Bulk(payload, request[prefix + k * step + a]);
         }
 
         multi.Arm();

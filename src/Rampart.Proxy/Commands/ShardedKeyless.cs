@@ -10,8 +10,9 @@ namespace Rampart.Proxy.Commands;
 /// Commands without keys in a pool of several servers: sent to every server where the combined answer is well
 /// defined (DBSIZE sums; INFO keeps the lines every server has in common; FLUSHALL/FLUSHDB only with
 /// <c>allow_flush: true</c>), sent to the first server where every server gives the same answer (COMMAND, TIME), sent
-/// to the first server where plain pub/sub lives (PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT), and refused with the
-/// reason otherwise (KEYS, SCAN, ...),
+/// to the first server where plain pub/sub lives (PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT), asked of the servers that
+/// own shard channels (PUBSUB SHARDCHANNELS: every server, the union; SHARDNUMSUB: split by channel, like MGET), and
+/// refused with the reason otherwise (KEYS, SCAN, ...),
 /// rather than answering for one server as if it were the whole pool.
 /// Scripts and functions: SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/DELETE/FLUSH/RESTORE/LIST/DUMP go to every
 /// server, so a script or library loaded through Rampart can run wherever its keys live; EVAL/EVALSHA/FCALL (and the
@@ -45,6 +46,13 @@ internal static class ShardedKeyless
                 // Plain pub/sub lives on the pool's first server, where SUBSCRIBE and PSUBSCRIBE go too
                 // (docs/configuration.md, "Pub/sub in a pool of several servers").
                 CommandDispatcher.Forward(session, routing.Default, request, raw, inline);
+                return;
+            case "pubsub" when command.Name is "pubsub|shardchannels":
+                // Shard channels live on the server that owns their name: the pool's list is every server's.
+                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Union);
+                return;
+            case "pubsub" when command.Name is "pubsub|shardnumsub":
+                MultiKeySplitter.Dispatch(session, routing, command, request, raw, inline);
                 return;
             default:
                 session.ReplyError($"ERR rampart: '{command.DisplayName}' names no key, so no single server of pool '{session.Pool.Config.Name}' ({routing.Servers.Count} servers) can answer it for the whole pool; ask a server directly");

@@ -159,6 +159,62 @@ public sealed class PubSubTests
         }
     }
 
+    [Fact]
+    public async Task ShardedPool_PubsubShardChannelsAndShardNumSub_AnswerForThePoolAsTheServersDo()
+    {
+        var servers = new[] { RedisServerProcess.Start(), RedisServerProcess.Start(), RedisServerProcess.Start() };
+        var subscribers = new List<RespTestClient>();
+        try
+        {
+            var pool = RampartUnderTest.Pool(servers);
+            var router = KeyRouter.Create(pool);
+            await using var rampart = await RampartUnderTest.StartAsync(pool);
+            string run = Guid.NewGuid().ToString("N");
+            // One shard channel per server (hashed like keys), each with a subscriber through Rampart; the first twice.
+            var channels = new string[servers.Length];
+            for (int i = 0, found = 0; found < servers.Length; i++)
+            {
+                string name = $"s-{run}-{i}";
+                int owner = router.ServerFor(System.Text.Encoding.UTF8.GetBytes(name));
+                if (channels[owner] is not null) continue;
+                channels[owner] = name;
+                found++;
+            }
+            foreach (var channel in channels.Append(channels[0]))
+            {
+                var subscriber = RespTestClient.ConnectTcp(rampart.Port);
+                subscribers.Add(subscriber);
+                Assert.Equal("ssubscribe", Replies.Array(subscriber.Call("SSUBSCRIBE", channel))[0]);
+            }
+            using var client = RespTestClient.ConnectTcp(rampart.Port);
+
+            // SHARDCHANNELS: what each server lists, together, each channel once (a pattern keeps other tests' out).
+            var listed = Replies.Array(client.Call("PUBSUB", "SHARDCHANNELS", $"s-{run}-*"));
+            Assert.Equal(channels.Order(), listed.Order());
+            var direct = new List<string>();
+            foreach (var server in servers)
+            {
+                using var node = RespTestClient.ConnectTcp(server.Port);
+                direct.AddRange(Replies.Array(node.Call("PUBSUB", "SHARDCHANNELS", $"s-{run}-*")));
+            }
+            Assert.Equal(direct.Order(), listed.Order());
+            Assert.Contains(channels[1], Replies.Array(client.Call("PUBSUB", "SHARDCHANNELS")));
+
+            // SHARDNUMSUB: each channel's count from its own server, in the order asked, unknown channels 0.
+            string nobody = $"s-{run}-nobody";
+            Assert.Equal(
+                [channels[2], "1", nobody, "0", channels[0], "2", channels[1], "1"],
+                Replies.Array(client.Call("PUBSUB", "SHARDNUMSUB", channels[2], nobody, channels[0], channels[1])));
+            Assert.Equal([channels[1], "1"], Replies.Array(client.Call("PUBSUB", "SHARDNUMSUB", channels[1])));
+            Assert.Empty(Replies.Array(client.Call("PUBSUB", "SHARDNUMSUB")));
+        }
+        finally
+        {
+            foreach (var subscriber in subscribers) subscriber.Dispose();
+            foreach (var s in servers) s.Dispose();
+        }
+    }
+
     internal static string[] Confirmation(string kind, string channel, int count) =>
         ["*3", $"${kind.Length}", kind, $"${channel.Length}", channel, $":{count}"];
 
