@@ -240,9 +240,9 @@ internal static class ClientCommands
         long age = (long)(DateTime.UtcNow - s.ConnectedAt).TotalSeconds;
         long idle = Math.Max(0, (now - s.LastInteraction) / 1000);
         string cmd = s.LastCommand?.Name ?? "NULL";
-        var (inMulti, queued, sub, psub, ssub) = s.Pin?.Describe() ?? default;
-        // Redis's flags: x in MULTI, P subscribed, N neither.
-        string flags = (inMulti ? "x" : "") + (sub + psub + ssub > 0 ? "P" : "");
+        var (inMulti, queued, sub, psub, ssub, blocked) = s.Pin?.Describe() ?? default;
+        // Redis's flags: x in MULTI, P subscribed, b blocked in a blocking call, N none of these.
+        string flags = (inMulti ? "x" : "") + (sub + psub + ssub > 0 ? "P" : "") + (blocked ? "b" : "");
         if (flags.Length == 0) flags = "N";
         int multi = inMulti ? queued : -1;
         return string.Create(CultureInfo.InvariantCulture,

@@ -27,6 +27,7 @@ internal sealed partial class PinnedSession
                 from.Kill("a reply arrived with no request waiting for it");
                 return;
             }
+            if (call.Blocks) _blockedCalls--;
             if (call.Slot is not { } slot)
             {
                 MaybeRelease(); // a reply to Rampart's own command (a held MULTI): dropped
@@ -103,6 +104,7 @@ internal sealed partial class PinnedSession
             else
             {
                 while (_inFlight.TryDequeue(out var call)) call.Slot?.Fail(error);
+                _blockedCalls = 0;
                 if (_inMulti || _watching) _broken = error;
                 MaybeRelease();
             }

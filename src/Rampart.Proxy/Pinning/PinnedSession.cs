@@ -41,7 +41,9 @@ internal sealed partial class PinnedSession : IPinnedReceiver
 
     private readonly object _gate = new();
     private readonly ClientSession _session;
-    private readonly Queue<(ProxyRequest? Slot, string? ReplaceWith)> _inFlight = new();
+    private readonly Queue<(ProxyRequest? Slot, string? ReplaceWith, bool Blocks)> _inFlight = new();
+    // Blocking calls sent and not yet answered (CLIENT LIST's b flag); read without the lock by other clients.
+    private volatile int _blockedCalls;
     // A transaction in a pool of several servers, before its first key names the server: MULTI and the keyless
     // commands queued so far, answered +OK/+QUEUED by Rampart and sent (replies dropped) once the server is known.
     private ByteBuffer? _held;
@@ -82,11 +84,11 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     /// queued, and how many channels, patterns and shard channels it holds. Read without the lock: a snapshot for
     /// people reading CLIENT LIST, never used for a decision.
     /// </summary>
-    public (bool InMulti, int Queued, int Channels, int Patterns, int ShardChannels) Describe()
+    public (bool InMulti, int Queued, int Channels, int Patterns, int ShardChannels, bool Blocked) Describe()
     {
         var subscriptions = _subscriptionsOrNull;
         return (_inMulti, _queued, subscriptions?.ChannelCount ?? 0, subscriptions?.PatternCount ?? 0,
-            subscriptions?.ShardChannelCount ?? 0);
+            subscriptions?.ShardChannelCount ?? 0, _blockedCalls > 0);
     }
 
     /// <summary>A command that needs a dedicated connection, from a client that has none.</summary>
@@ -298,15 +300,16 @@ internal sealed partial class PinnedSession : IPinnedReceiver
             return PinnedResult.Shared;
         }
         if (!TryOwner(command, request, out var owner)) return PinnedResult.Done;
+        bool blocks = command.IsBlockingCall(request); // outside MULTI: it may wait on the server
         if (_conn is null)
         {
             // A new pin (a blocking call): its connection is the one to the keys' server.
-            if (BindTo(owner)) Send(request, raw, inline);
+            if (BindTo(owner)) Send(request, raw, inline, blocks);
             return PinnedResult.Done;
         }
         if (ReferenceEquals(owner, _server))
         {
-            Send(request, raw, inline);
+            Send(request, raw, inline, blocks);
             return PinnedResult.Done;
         }
         if (blocking)
@@ -453,7 +456,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
             // MULTI and the keyless commands before the first key; the client already has their +OK/+QUEUED. An
             // error here flags the transaction on the server, so EXEC still answers for it (EXECABORT).
             if (conn.Send(held.Span, flush: false))
-                for (int i = 0; i < _heldCount; i++) _inFlight.Enqueue((null, null));
+                for (int i = 0; i < _heldCount; i++) _inFlight.Enqueue((null, null, false));
             DropHeld();
         }
         return true;
@@ -488,7 +491,8 @@ internal sealed partial class PinnedSession : IPinnedReceiver
         _session.CompleteLocal(queued);
     }
 
-    private void Send(Request request, ReadOnlySpan<byte> raw, bool inline) => Enqueue(NewSlot(request, raw, inline), null, null);
+    private void Send(Request request, ReadOnlySpan<byte> raw, bool inline, bool blocks = false) =>
+        Enqueue(NewSlot(request, raw, inline), null, null, blocks);
 
     private ProxyRequest NewSlot(Request request, ReadOnlySpan<byte> raw, bool inline)
     {
@@ -500,7 +504,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     }
 
     /// <summary>Sends <paramref name="bytes"/> (or the slot's own payload) and waits for one reply into the slot.</summary>
-    private void Enqueue(ProxyRequest slot, byte[]? bytes, string? replaceWith)
+    private void Enqueue(ProxyRequest slot, byte[]? bytes, string? replaceWith, bool blocks = false)
     {
         var conn = _conn!;
         if (!conn.Send(bytes ?? slot.Payload.Span, flush: false))
@@ -508,6 +512,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
             slot.Fail(_broken ?? $"ERR rampart: connection to server {_server!.Endpoint} lost");
             return;
         }
-        _inFlight.Enqueue((slot, replaceWith));
+        _inFlight.Enqueue((slot, replaceWith, blocks));
+        if (blocks) _blockedCalls++;
     }
 }

@@ -55,6 +55,34 @@ public sealed class ClientCommandTests(ProxiedRedisFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public void ClientList_ShowsAClientBlockedInBlpop_AsRedisDoes()
+    {
+        using var blocked = Connect();
+        using var plain = Connect();
+        long id = (long)blocked.Call("CLIENT", "ID")!;
+        string key = $"cl:blocked:{Guid.NewGuid():N}";
+
+        blocked.Send(RespTestClient.Command("BLPOP", key, "10"));
+        // The call reaches its dedicated connection asynchronously: look until it shows (bounded).
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        string flags;
+        do flags = Parse(plain.Call("CLIENT", "LIST"))[id]["flags"];
+        while (flags != "b" && DateTime.UtcNow < deadline && Sleep(20));
+        Assert.Equal("b", flags);
+        Assert.Equal("N", Parse(plain.Call("CLIENT", "LIST"))[(long)plain.Call("CLIENT", "ID")!]["flags"]);
+
+        Assert.Equal(1L, plain.Call("LPUSH", key, "v"));
+        Assert.Equal(new object?[] { Encoding.UTF8.GetBytes(key), "v"u8.ToArray() }, blocked.ReadReply());
+        Assert.Equal("N", Parse(plain.Call("CLIENT", "LIST"))[id]["flags"]);
+    }
+
+    private static bool Sleep(int ms)
+    {
+        Thread.Sleep(ms);
+        return true;
+    }
+
+    [Fact]
     public void ClientList_ListsRampartsClients_WithRedisFieldsInRedisOrder()
     {
         using var a = Connect();
