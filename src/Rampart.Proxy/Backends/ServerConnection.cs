@@ -31,12 +31,16 @@ internal sealed partial class ServerConnection
     private volatile bool _disposed;
     private string _disposedReason = "proxy is shutting down";
 
-    public ServerConnection(ServerEndpoint server, FlushTicker ticker, ILogger logger)
+    public ServerConnection(ServerEndpoint server, FlushTicker ticker, ILogger logger, bool resp3 = false)
     {
+        Resp3 = resp3;
         _server = server;
         _ticker = ticker;
         _logger = logger;
     }
+
+    /// <summary>True for the RESP3 lane: its links say HELLO 3 in their handshake.</summary>
+    public bool Resp3 { get; }
 
     /// <summary>The live link, if connected (read by the timeout sweep).</summary>
     internal ServerLink? Link => Volatile.Read(ref _link);
@@ -177,7 +181,7 @@ internal sealed partial class ServerConnection
 
         try
         {
-            var link = await ServerLink.ConnectAsync(_server, this);
+            var link = await ServerLink.ConnectAsync(_server, this, Resp3);
             Volatile.Write(ref _link, link);
             // The master may have moved while we connected; a recycle before the link was published missed it.
             if (!link.Target.Equals(_server.Address)) link.Kill("master changed while connecting");

@@ -22,6 +22,7 @@ internal sealed partial class PinnedSession
                 OnStreamReply(reply);
                 return;
             }
+            if (_resp3 && reply[0] == (byte)'>') return; // a push answers no request (none is expected outside subscribed mode)
             if (!_inFlight.TryDequeue(out var call))
             {
                 from.Kill("a reply arrived with no request waiting for it");
@@ -52,6 +53,7 @@ internal sealed partial class PinnedSession
             CompleteFence(arrived: true);
             return;
         }
+        if (_resp3 && reply[0] != (byte)'>' && _streamReplies > 0) _streamReplies--;
         bool confirmation = Channels.Observe(reply);
         if (confirmation && _swallow > 0)
         {
@@ -98,6 +100,16 @@ internal sealed partial class PinnedSession
             if (_streaming)
             {
                 CompleteFence(arrived: false);
+                if (_streamReplies > 0)
+                {
+                    // RESP3: requests sent on the lost connection get the error in their place, as on the shared path.
+                    var lost = ProxyRequest.Rent(_session);
+                    for (int i = 0; i < _streamReplies; i++) RespWriter.Error(lost.Payload, error);
+                    _streamReplies = 0;
+                    _session.AppendSlot(lost);
+                    _session.AccountReply(lost.Payload.Length);
+                    lost.SetCompletedQuietly();
+                }
                 _ = ResubscribeAsync(error);
             }
             else
@@ -133,7 +145,7 @@ internal sealed partial class PinnedSession
                     _session.Close();
                     return;
                 }
-                var conn = _server.Pinned.TryRent(this, out _);
+                var conn = _server.Pinned.TryRent(this, _resp3, out _);
                 if (conn is not null && conn.IsDead) conn = null;
                 if (conn is not null)
                 {
@@ -145,6 +157,8 @@ internal sealed partial class PinnedSession
                         commands.Write(backlog.Span);
                         backlog.Dispose();
                         _backlog = null;
+                        _streamReplies += _backlogReplies;
+                        _backlogReplies = 0;
                     }
                     if (commands.Length > 0) conn.Send(commands.Span); // from a timer: sent now
                     _server.Pinned.CountResubscribe();
