@@ -28,7 +28,7 @@ public sealed class Resp3TransactionTests(ProxiedRedisFixture fixture) : IClassF
         string key = $"resp3:tx:{Guid.NewGuid():N}";
         var redis = Run(fixture.Redis.Port, resp3, steps, key + ":d");
         var rampart = Run(fixture.Rampart.Port, resp3, steps, key + ":p");
-        Assert.Equal(redis, rampart);
+        Assert.Equal(redis, rampart.Select(r => r.Replace(key + ":p", key + ":d"))); // same server: keys of their own
     }
 
     [Fact]
