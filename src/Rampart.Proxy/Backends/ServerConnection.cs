@@ -178,6 +178,7 @@ internal sealed partial class ServerConnection
         if (_disposed) { FailPending($"ERR rampart: {_disposedReason}"); return ReleaseWriter(); }
         string? down = _server.UnavailableReason;
         if (down is not null) { FailPending(down); return ReleaseWriter(); }
+        if (Resp3 && _server.Resp3Refused is { } refused) { FailPending(refused); return ReleaseWriter(); }
 
         try
         {
@@ -189,6 +190,14 @@ internal sealed partial class ServerConnection
             LogConnected(_server.Endpoint);
             _ = link.ReadLoopAsync();
             return link;
+        }
+        catch (ServerHandshake.Resp3RefusedException e)
+        {
+            // Only this lane's clients are affected: they get the reason, and HELLO 3 is answered NOPROTO from now on.
+            _server.OnResp3Refused(e.Message);
+            LogResp3Refused(_server.Endpoint, e.Message);
+            FailPending(_server.Resp3Refused!);
+            return ReleaseWriter();
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or RespProtocolException)
         {
@@ -275,6 +284,9 @@ internal sealed partial class ServerConnection
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connected to server {Endpoint}")]
     private partial void LogConnected(string endpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Server {Endpoint} does not speak RESP3 ({Reason}); clients that ask for it get NOPROTO")]
+    private partial void LogResp3Refused(string endpoint, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot connect to server {Endpoint}: {Reason}")]
     private partial void LogConnectFailed(string endpoint, string reason);

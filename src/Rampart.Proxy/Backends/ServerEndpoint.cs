@@ -81,7 +81,19 @@ internal sealed class ServerEndpoint : IDisposable
     {
         _pool = pool;
         _config = config;
+        _resp3Refused = null; // asked again at the next RESP3 connect
     }
+
+    private volatile string? _resp3Refused;
+
+    /// <summary>
+    /// Set when this server refused HELLO 3 in a handshake: the error RESP3 requests get (without any backoff for the
+    /// RESP2 lane), and why HELLO 3 is answered NOPROTO. Cleared by a reload or a new confirmed master.
+    /// </summary>
+    public string? Resp3Refused => _resp3Refused;
+
+    public void OnResp3Refused(string reason) =>
+        _resp3Refused = $"ERR rampart: server {Endpoint} does not speak RESP3 ({reason}); use RESP2 (HELLO 2)";
 
     /// <summary>True when no request waits in this server's queues or on its connections (a removed server may close).</summary>
     public bool IsIdle => AllConnections.All(c => c.IsIdle);
@@ -157,6 +169,7 @@ internal sealed class ServerEndpoint : IDisposable
         Volatile.Write(ref _retryAtTick, 0);
         Volatile.Write(ref _consecutiveFailures, 0);
         _noMasterReason = null;
+        _resp3Refused = null;
         if (current is not null && !current.Equals(address)) Recycle($"master moved to {address}");
         EndHold(); // what waited for the failover goes to the new master
         return true;

@@ -14,6 +14,12 @@ namespace Rampart.Proxy.Backends;
 /// </summary>
 internal static class ServerHandshake
 {
+    /// <summary>
+    /// The server does not speak RESP3 (a Redis before 6, or HELLO renamed away): a fact about the RESP3 lane only,
+    /// which must not put the server into backoff for its RESP2 clients.
+    /// </summary>
+    public sealed class Resp3RefusedException(string message) : IOException(message);
+
     /// <summary>Runs the handshake and returns the server's redis_version, if it said.</summary>
     public static async Task<string?> RunAsync(Socket socket, PoolConfig pool, bool resp3, CancellationToken cancel)
     {
@@ -59,7 +65,11 @@ internal static class ServerHandshake
                 bool error = reply[0] is (byte)'-' or (byte)'!';
                 // AUTH, HELLO 3 and SELECT must succeed; CLIENT SETNAME and INFO may be refused by an ACL, which costs nothing.
                 if (error && answered < required)
-                    throw new IOException($"server refused {names[answered]}: " + Encoding.UTF8.GetString(reply[1..^2]));
+                {
+                    string refusal = $"server refused {names[answered]}: " + Encoding.UTF8.GetString(reply[1..^2]);
+                    if (names[answered] == "HELLO 3") throw new Resp3RefusedException(refusal);
+                    throw new IOException(refusal);
+                }
                 if (!error && answered == expected - 1) version = FindVersion(Encoding.UTF8.GetString(reply));
                 answered++;
                 input.Consume(length);

@@ -143,7 +143,8 @@ internal static class LocalCommands
                 RespWriter.Error(output, "ERR Protocol version is not an integer or out of range"u8);
                 return;
             }
-            if (version is < 2 or > 3)
+            // A pool with a server known to refuse HELLO 3 cannot serve RESP3: Redis's answer for a version it lacks.
+            if (version is < 2 or > 3 || version == 3 && session.Pool.Routing.Servers.Any(s => s.Resp3Refused is not null))
             {
                 RespWriter.Error(output, "NOPROTO unsupported protocol version"u8);
                 return;

@@ -139,6 +139,13 @@ internal sealed class PinnedConnection
         {
             (socket, target) = await ServerDialer.ConnectAsync(Server, Resp3);
         }
+        catch (ServerHandshake.Resp3RefusedException e)
+        {
+            Server.OnResp3Refused(e.Message);
+            Interlocked.Exchange(ref _dead, 1);
+            Finish(Server.Resp3Refused!);
+            return;
+        }
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or RespProtocolException)
         {
             string reason = SocketErrors.Describe(e);

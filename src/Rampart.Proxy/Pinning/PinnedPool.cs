@@ -66,6 +66,11 @@ internal sealed class PinnedPool
             error = down;
             return null;
         }
+        if (resp3 && _server.Resp3Refused is { } refused)
+        {
+            error = refused;
+            return null;
+        }
         PinnedConnection? stale = null;
         PinnedConnection? connection = null;
         lock (_gate)

@@ -138,6 +138,13 @@ internal sealed partial class PinnedSession
             lock (_gate)
             {
                 if (_released || _session.IsClosed) return;
+                if (_resp3 && _server!.Resp3Refused is { } refused)
+                {
+                    // The first RESP3 connection to this server found it does not speak RESP3: that will not change.
+                    _session.ReplyError(refused);
+                    Release(clean: false);
+                    return;
+                }
                 if (_server!.Pinned.IsClosed)
                 {
                     // The server left the pool (reload): close the client, whose library reconnects and subscribes
