@@ -69,6 +69,12 @@ internal sealed partial class PinnedSession
         if (_resp3 && command is not null && RunsOnSubscribedConnection(command, request))
         {
             // RESP3: a command for this connection's server goes on it, its reply relayed among the pushes in order.
+            // After a command sent on the shared path (which may touch this server too), it waits for that reply.
+            if (_sharedLaneUsed)
+            {
+                if (_session.HasPendingReplies) return Defer();
+                _sharedLaneUsed = false;
+            }
             _session.LastCommand = command;
             Forward(request, raw, inline, expectsReply: true);
             return PinnedResult.Done;
@@ -145,6 +151,7 @@ internal sealed partial class PinnedSession
             return PinnedResult.Done;
         }
         CommandDispatcher.Route(_session, command, request, raw, inline);
+        _sharedLaneUsed = true;
         return PinnedResult.Done;
     }
 

@@ -86,6 +86,24 @@ public sealed class Resp3PubSubTests(ShardedPoolFixture fixture) : IClassFixture
         await WaitUntilAsync(() => pinned.Open - pinned.Idle == busyBefore, TimeSpan.FromSeconds(5));
     }
 
+    /// <summary>
+    /// While subscribed, a write on the shared path (MSET over two servers, one of them the subscribed one) and a read
+    /// on the subscribed connection right after it, pipelined: the read runs after the write, in every round.
+    /// </summary>
+    [Fact]
+    public void Subscribed_Resp3Client_ReadsItsOwnWrites_AcrossTheSharedAndDedicatedConnections()
+    {
+        string here = KeyOn(0, "resp3:ryw"), there = KeyOn(0, "resp3:ryw", onServer: false);
+        using var sub = Resp3Client.ConnectResp3(fixture.Rampart.Port);
+        Assert.Equal(Push("subscribe", $"ryw:{here}", ":1"), sub.Call("SUBSCRIBE", $"ryw:{here}"));
+        for (int round = 0; round < 50; round++)
+        {
+            var replies = Pipelined(sub, ["MSET", here, $"v{round}", there, $"w{round}"], ["GET", here], ["INCR", here + ":n"], ["GET", there]);
+            Assert.Equal(["+OK\r\n", Bulk($"v{round}"), $":{round + 1}\r\n", Bulk($"w{round}")], replies);
+        }
+        Assert.Equal(Push("unsubscribe", $"ryw:{here}", ":0"), sub.Call("UNSUBSCRIBE"));
+    }
+
     private static string[] Pipelined(Resp3Client client, params string[][] commands)
     {
         client.SendRaw(commands.SelectMany(c => RespTestClient.Command(c)).ToArray());
