@@ -53,6 +53,11 @@ internal sealed partial class PinnedSession
             CompleteFence(arrived: true);
             return;
         }
+        if (_fence is not null && _inMulti && reply.StartsWith("-ERR unknown command 'rampart-fence'"u8))
+        {
+            CompleteFence(arrived: true);
+            return;
+        }
         if (_resp3 && reply[0] != (byte)'>' && _streamReplies > 0) _streamReplies--;
         bool confirmation = Channels.Observe(reply);
         if (confirmation && _swallow > 0)
@@ -100,6 +105,7 @@ internal sealed partial class PinnedSession
             if (_streaming)
             {
                 CompleteFence(arrived: false);
+                if (_inMulti || _watching) _broken = error; // the new connection has neither: EXEC will say so
                 if (_streamReplies > 0)
                 {
                     // RESP3: requests sent on the lost connection get the error in their place, as on the shared path.

@@ -72,6 +72,9 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     // RESP3: replies (not pushes) still due for requests sent on the connection, and for those in the backlog.
     private int _streamReplies;
     private int _backlogReplies;
+    // RESP3, subscribed, in MULTI: the refusal being dispatched has had its fence (which flagged the transaction).
+    private bool _refusalFenced;
+    private static readonly byte[] FenceMarkerInMulti = RespCommand("rampart-fence");
     // PING rampart-fence and its two possible replies (normal and subscribed mode); the same for every session.
     private static readonly byte[] FenceMarker = RespCommand("PING", "rampart-fence");
     private static readonly byte[] FenceReply = "$13\r\nrampart-fence\r\n"u8.ToArray();

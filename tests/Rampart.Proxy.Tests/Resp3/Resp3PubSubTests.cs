@@ -63,8 +63,7 @@ public sealed class Resp3PubSubTests(ShardedPoolFixture fixture) : IClassFixture
         Assert.Equal("+PONG\r\n", sub.Call("PING"));
         Assert.Contains(" flags=P ", sub.Call("CLIENT", "INFO"));
         Assert.Equal("%1\r\n$1\r\nf\r\n$1\r\nv\r\n", Pipelined(sub, ["HSET", here + ":h", "f", "v"], ["HGETALL", here + ":h"])[1]);
-        // A transaction or a blocking call would need a second dedicated connection: refused with the reason.
-        Assert.StartsWith("-ERR rampart: 'MULTI' is not supported while subscribed", sub.Call("MULTI"));
+        // A blocking call would hold up the messages behind it: refused with the reason.
         Assert.StartsWith("-ERR rampart: 'BLPOP' is not supported while subscribed", sub.Call("BLPOP", here + ":l", "1"));
 
         // Pipelined: a message published meanwhile arrives as a push between replies, never in a reply's place.
@@ -84,6 +83,56 @@ public sealed class Resp3PubSubTests(ShardedPoolFixture fixture) : IClassFixture
 
         // Back on the shared path: the dedicated connection went back to the pool, idle.
         await WaitUntilAsync(() => pinned.Open - pinned.Idle == busyBefore, TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>
+    /// While subscribed, a RESP3 client's transactions and WATCH run on its subscribed connection when their keys live
+    /// on its server, with messages arriving as pushes in between; keys of another server get CROSSSLOT and EXECABORT.
+    /// </summary>
+    [Fact]
+    public void Subscribed_Resp3Client_RunsTransactionsOnItsServer_AndGetsCrossSlotForOthers()
+    {
+        string channel = $"tx:{Guid.NewGuid():N}";
+        string here = KeyOn(0, "resp3:txhere"), counter = KeyOn(0, "resp3:txcount"), there = KeyOn(0, "resp3:txthere", onServer: false);
+        using var publisher = RespTestClient.ConnectTcp(fixture.Rampart.Port);
+        using var other = Resp3Client.ConnectResp3(fixture.Rampart.Port);
+        Assert.Equal("OK", publisher.Ask("SET", there, "untouched"));
+        using var sub = Resp3Client.ConnectResp3(fixture.Rampart.Port);
+        Assert.Equal(Push("subscribe", channel, ":1"), sub.Call("SUBSCRIBE", channel));
+
+        // A transaction pipelined, a message published while it runs: the push comes between, never in a reply's place.
+        sub.SendRaw([.. RespTestClient.Command("MULTI"), .. RespTestClient.Command("SET", here, "v"), .. RespTestClient.Command("INCR", counter)]);
+        Assert.Equal("1", publisher.Ask("PUBLISH", channel, "during"));
+        sub.SendRaw(RespTestClient.Command("EXEC"));
+        var frames = Enumerable.Range(0, 5).Select(_ => sub.Read()).ToArray();
+        Assert.Equal(["+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n", "*2\r\n+OK\r\n:1\r\n"], frames.Where(f => f[0] != '>'));
+        Assert.Equal([Push("message", channel, "during")], frames.Where(f => f[0] == '>'));
+
+        // WATCH on the subscribed connection, a change by another client: EXEC answers RESP3's null.
+        Assert.Equal("+OK\r\n", sub.Call("WATCH", here));
+        Assert.Equal("+OK\r\n", other.Call("SET", here, "theirs"));
+        Assert.Equal("+OK\r\n", sub.Call("MULTI"));
+        Assert.Equal("+QUEUED\r\n", sub.Call("SET", here, "mine"));
+        Assert.Equal("_\r\n", sub.Call("EXEC"));
+        Assert.Equal(Bulk("theirs"), sub.Call("GET", here));
+
+        // A key of another server inside MULTI: CROSSSLOT, then EXECABORT, and nothing of it ran.
+        Assert.Equal("+OK\r\n", sub.Call("MULTI"));
+        Assert.Equal("+QUEUED\r\n", sub.Call("SET", here, "aborted"));
+        Assert.Equal("-CROSSSLOT Keys in request don't hash to the same slot\r\n", sub.Call("SET", there, "x"));
+        Assert.Equal("-EXECABORT Transaction discarded because of previous errors.\r\n", sub.Call("EXEC"));
+        Assert.Equal(Bulk("theirs"), sub.Call("GET", here));
+        Assert.Equal(Bulk("untouched"), sub.Call("GET", there));
+        Assert.Equal("+OK\r\n", sub.Call("MULTI"));
+        Assert.StartsWith("-ERR rampart: 'CLIENT GETNAME' inside MULTI is not supported", sub.Call("CLIENT", "GETNAME"));
+        Assert.Equal("+OK\r\n", sub.Call("DISCARD"));
+        Assert.Equal("-CROSSSLOT Keys in request don't hash to the same slot\r\n", sub.Call("WATCH", there));
+
+        // Still subscribed throughout.
+        Assert.Equal("1", publisher.Ask("PUBLISH", channel, "after"));
+        Assert.Equal(Push("message", channel, "after"), sub.Read());
+        Assert.Equal(Push("unsubscribe", channel, ":0"), sub.Call("UNSUBSCRIBE"));
+        Assert.Equal(Bulk("theirs"), sub.Call("GET", here));
     }
 
     /// <summary>
