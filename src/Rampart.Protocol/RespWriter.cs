@@ -61,6 +61,43 @@ public static class RespWriter
 
     public static void NullArray(ByteBuffer output) => output.Write("*-1\r\n"u8);
 
+    /// <summary>RESP3's null (<c>_</c>), which a RESP3 client gets where a RESP2 one gets a null bulk string or array.</summary>
+    public static void Null(ByteBuffer output) => output.Write("_\r\n"u8);
+
+    /// <summary>A null bulk string in the client's protocol: <c>$-1</c> (RESP2) or <c>_</c> (RESP3).</summary>
+    public static void NullBulk(ByteBuffer output, bool resp3)
+    {
+        if (resp3) Null(output);
+        else NullBulk(output);
+    }
+
+    /// <summary>RESP3 map header: <paramref name="pairs"/> key/value pairs follow.</summary>
+    public static void MapHeader(ByteBuffer output, long pairs) => Header(output, (byte)'%', pairs);
+
+    /// <summary>RESP3 push header (pub/sub messages and confirmations).</summary>
+    public static void PushHeader(ByteBuffer output, long count) => Header(output, (byte)'>', count);
+
+    /// <summary>
+    /// A text reply as Redis gives it: a bulk string in RESP2, a verbatim string of format "txt" in RESP3 (INFO,
+    /// CLIENT INFO, CLIENT LIST).
+    /// </summary>
+    public static void Text(ByteBuffer output, string text, bool resp3)
+    {
+        if (!resp3)
+        {
+            Bulk(output, text);
+            return;
+        }
+        int count = Encoding.UTF8.GetByteCount(text);
+        Header(output, (byte)'=', count + 4);
+        var span = output.GetSpan(count + 6);
+        "txt:"u8.CopyTo(span);
+        Encoding.UTF8.GetBytes(text, span[4..]);
+        span[count + 4] = (byte)'\r';
+        span[count + 5] = (byte)'\n';
+        output.Advance(count + 6);
+    }
+
     public static void ArrayHeader(ByteBuffer output, long count) => Header(output, (byte)'*', count);
 
     /// <summary>A type byte, a number and CRLF: the header of integers, bulk strings and aggregates.</summary>

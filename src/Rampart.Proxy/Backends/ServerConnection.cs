@@ -31,12 +31,16 @@ internal sealed partial class ServerConnection
     private volatile bool _disposed;
     private string _disposedReason = "proxy is shutting down";
 
-    public ServerConnection(ServerEndpoint server, FlushTicker ticker, ILogger logger)
+    public ServerConnection(ServerEndpoint server, FlushTicker ticker, ILogger logger, bool resp3 = false)
     {
+        Resp3 = resp3;
         _server = server;
         _ticker = ticker;
         _logger = logger;
     }
+
+    /// <summary>True for the RESP3 lane: its links say HELLO 3 in their handshake.</summary>
+    public bool Resp3 { get; }
 
     /// <summary>The live link, if connected (read by the timeout sweep).</summary>
     internal ServerLink? Link => Volatile.Read(ref _link);
@@ -174,10 +178,11 @@ internal sealed partial class ServerConnection
         if (_disposed) { FailPending($"ERR rampart: {_disposedReason}"); return ReleaseWriter(); }
         string? down = _server.UnavailableReason;
         if (down is not null) { FailPending(down); return ReleaseWriter(); }
+        if (Resp3 && _server.Resp3Refused is { } refused) { FailPending(refused); return ReleaseWriter(); }
 
         try
         {
-            var link = await ServerLink.ConnectAsync(_server, this);
+            var link = await ServerLink.ConnectAsync(_server, this, Resp3);
             Volatile.Write(ref _link, link);
             // The master may have moved while we connected; a recycle before the link was published missed it.
             if (!link.Target.Equals(_server.Address)) link.Kill("master changed while connecting");
@@ -185,6 +190,14 @@ internal sealed partial class ServerConnection
             LogConnected(_server.Endpoint);
             _ = link.ReadLoopAsync();
             return link;
+        }
+        catch (ServerHandshake.Resp3RefusedException e)
+        {
+            // Only this lane's clients are affected: they get the reason, and HELLO 3 is answered NOPROTO from now on.
+            _server.OnResp3Refused(e.Message);
+            LogResp3Refused(_server.Endpoint, e.Message);
+            FailPending(_server.Resp3Refused!);
+            return ReleaseWriter();
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or RespProtocolException)
         {
@@ -271,6 +284,9 @@ internal sealed partial class ServerConnection
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connected to server {Endpoint}")]
     private partial void LogConnected(string endpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Server {Endpoint} does not speak RESP3 ({Reason}); clients that ask for it get NOPROTO")]
+    private partial void LogResp3Refused(string endpoint, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot connect to server {Endpoint}: {Reason}")]
     private partial void LogConnectFailed(string endpoint, string reason);

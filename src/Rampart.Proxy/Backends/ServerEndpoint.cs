@@ -10,6 +10,10 @@ namespace Rampart.Proxy.Backends;
 /// One server of a pool: its address, its <c>server_connections</c> shared connections, its counters, and whether
 /// it is reachable. After a failed connect the server is unavailable for a backoff that doubles up to a ceiling,
 /// and requests for it fail at once instead of waiting.
+/// Shared connections come in two lanes: RESP2 (every client that did not say HELLO 3) and RESP3 (clients that did),
+/// since replies pass through verbatim and must already have the types the client asked for. The RESP3 lane is made
+/// the first time a RESP3 client needs this server; everything else (backoff, failover, timeouts, reload, counters)
+/// treats both lanes alike.
 /// </summary>
 internal sealed class ServerEndpoint : IDisposable
 {
@@ -18,6 +22,12 @@ internal sealed class ServerEndpoint : IDisposable
     private const int DefaultConnectTimeoutMs = 5_000;
 
     private readonly ServerConnection[] _connections;
+    // The RESP3 lane, made on first use (under _laneGate, which also orders it against Retire/Dispose).
+    private volatile ServerConnection[]? _resp3Connections;
+    private readonly object _laneGate = new();
+    private string? _closedReason;
+    private readonly FlushTicker _ticker;
+    private readonly ILogger _logger;
     private volatile EndPoint? _address;
     private volatile string? _noMasterReason;
     private long _holdUntilTick;
@@ -49,8 +59,9 @@ internal sealed class ServerEndpoint : IDisposable
             Endpoint = config.Name ?? config.Host;
             _noMasterReason = $"ERR rampart: no confirmed master for '{Endpoint}' yet (asking the sentinels)";
         }
-        _connections = new ServerConnection[Math.Max(1, pool.ServerConnections)];
-        for (int i = 0; i < _connections.Length; i++) _connections[i] = new ServerConnection(this, ticker, logger);
+        _ticker = ticker;
+        _logger = logger;
+        _connections = NewLane(resp3: false);
         Pinned = new Pinning.PinnedPool(this, pool.PinnedConnections);
     }
 
@@ -70,10 +81,22 @@ internal sealed class ServerEndpoint : IDisposable
     {
         _pool = pool;
         _config = config;
+        _resp3Refused = null; // asked again at the next RESP3 connect
     }
 
+    private volatile string? _resp3Refused;
+
+    /// <summary>
+    /// Set when this server refused HELLO 3 in a handshake: the error RESP3 requests get (without any backoff for the
+    /// RESP2 lane), and why HELLO 3 is answered NOPROTO. Cleared by a reload or a new confirmed master.
+    /// </summary>
+    public string? Resp3Refused => _resp3Refused;
+
+    public void OnResp3Refused(string reason) =>
+        _resp3Refused = $"ERR rampart: server {Endpoint} does not speak RESP3 ({reason}); use RESP2 (HELLO 2)";
+
     /// <summary>True when no request waits in this server's queues or on its connections (a removed server may close).</summary>
-    public bool IsIdle => _connections.All(c => c.IsIdle);
+    public bool IsIdle => AllConnections.All(c => c.IsIdle);
     public string Endpoint { get; }
     /// <summary>Where to connect: fixed for a plain server; the confirmed master for a Sentinel name, or null.</summary>
     public EndPoint? Address => _address;
@@ -93,10 +116,38 @@ internal sealed class ServerEndpoint : IDisposable
     }
     /// <summary>redis_version from INFO at the last connect.</summary>
     public string? ServerVersion { get; set; }
-    public IReadOnlyList<ServerConnection> Connections => _connections;
+    /// <summary>Every shared connection of both lanes (RESP2, then RESP3 once made).</summary>
+    public IEnumerable<ServerConnection> AllConnections => _resp3Connections is { } resp3 ? _connections.Concat(resp3) : _connections;
 
-    /// <summary>The connection a client uses for this server: fixed per client, so its requests stay in order.</summary>
-    public ServerConnection ConnectionFor(long clientId) => _connections[(int)((ulong)clientId % (ulong)_connections.Length)];
+    /// <summary>
+    /// The connection a client uses for this server: fixed per client and protocol, so its requests stay in order
+    /// (a client changing protocol waits for its earlier replies first: CommandDispatcher).
+    /// </summary>
+    public ServerConnection ConnectionFor(long clientId, bool resp3)
+    {
+        var lane = resp3 ? _resp3Connections ?? Resp3Lane() : _connections;
+        return lane[(int)((ulong)clientId % (ulong)lane.Length)];
+    }
+
+    private ServerConnection[] Resp3Lane()
+    {
+        lock (_laneGate)
+        {
+            if (_resp3Connections is { } made) return made;
+            var lane = NewLane(resp3: true);
+            // A server already retired or stopped: its new lane is closed too, so what is queued there fails at once.
+            if (_closedReason is { } reason) foreach (var connection in lane) connection.Dispose(reason, $"ERR rampart: {reason}");
+            _resp3Connections = lane;
+            return lane;
+        }
+    }
+
+    private ServerConnection[] NewLane(bool resp3)
+    {
+        var lane = new ServerConnection[Math.Max(1, _pool.ServerConnections)];
+        for (int i = 0; i < lane.Length; i++) lane[i] = new ServerConnection(this, _ticker, _logger, resp3);
+        return lane;
+    }
 
     /// <summary>
     /// An error reply while requests cannot go to this server: no confirmed master (Sentinel pools, fail closed), or
@@ -118,6 +169,7 @@ internal sealed class ServerEndpoint : IDisposable
         Volatile.Write(ref _retryAtTick, 0);
         Volatile.Write(ref _consecutiveFailures, 0);
         _noMasterReason = null;
+        _resp3Refused = null;
         if (current is not null && !current.Equals(address)) Recycle($"master moved to {address}");
         EndHold(); // what waited for the failover goes to the new master
         return true;
@@ -160,7 +212,7 @@ internal sealed class ServerEndpoint : IDisposable
     {
         if (Volatile.Read(ref _holdUntilTick) == 0) return false;
         Volatile.Write(ref _holdUntilTick, 0);
-        foreach (var connection in _connections) connection.OnHoldEnded(expired ? HoldExpiredReason : null);
+        foreach (var connection in AllConnections) connection.OnHoldEnded(expired ? HoldExpiredReason : null);
         return true;
     }
 
@@ -207,7 +259,7 @@ internal sealed class ServerEndpoint : IDisposable
 
     private void Recycle(string reason)
     {
-        foreach (var connection in _connections) connection.Link?.Kill(reason);
+        foreach (var connection in AllConnections) connection.Link?.Kill(reason);
         // Dedicated connections too: transactions and blocked calls there fail, subscribers move to the new master.
         Pinned.KillAll(reason);
     }
@@ -257,7 +309,7 @@ internal sealed class ServerEndpoint : IDisposable
         return failures;
     }
 
-    /// <summary>Opens every connection now (twemproxy's <c>preconnect</c>).</summary>
+    /// <summary>Opens every RESP2 connection now (twemproxy's <c>preconnect</c>; the RESP3 lane connects on use).</summary>
     public void Preconnect()
     {
         foreach (var connection in _connections) connection.Flush();
@@ -266,19 +318,21 @@ internal sealed class ServerEndpoint : IDisposable
     public void CheckTimeouts(long now)
     {
         if (Pool.TimeoutMs is not int timeout) return;
-        foreach (var connection in _connections) connection.CheckTimeout(now, timeout);
+        foreach (var connection in AllConnections) connection.CheckTimeout(now, timeout);
     }
 
     public void Dispose()
     {
-        foreach (var connection in _connections) connection.Dispose();
+        lock (_laneGate) _closedReason ??= "proxy is shutting down";
+        foreach (var connection in AllConnections) connection.Dispose();
         Pinned.KillAll("proxy is shutting down", dispose: true);
     }
 
     /// <summary>A reload removed this server: close every connection; what still waits fails with "-ERR rampart: reason".</summary>
     public void Retire(string reason)
     {
-        foreach (var connection in _connections) connection.Dispose(reason, failWith: $"ERR rampart: {reason}");
+        lock (_laneGate) _closedReason = reason;
+        foreach (var connection in AllConnections) connection.Dispose(reason, failWith: $"ERR rampart: {reason}");
         Pinned.KillAll(reason, dispose: true);
     }
 

@@ -8,24 +8,41 @@ namespace Rampart.Proxy.Backends;
 /// <summary>
 /// What a new server connection says before it carries client traffic: AUTH with the pool's redis_auth and SELECT
 /// of its redis_db, as twemproxy does; CLIENT SETNAME rampart; and INFO server to learn the server's version (HELLO
-/// reports it).
-/// A refusal of AUTH or SELECT makes the connect fail, and the server goes into backoff.
+/// reports it). A connection of the RESP3 lane (it serves clients that said HELLO 3) also sends HELLO 3 after AUTH,
+/// so the server's replies reach those clients in the types Redis gives a RESP3 client.
+/// A refusal of AUTH, HELLO 3 or SELECT makes the connect fail, and the server goes into backoff.
 /// </summary>
 internal static class ServerHandshake
 {
+    /// <summary>
+    /// The server does not speak RESP3 (a Redis before 6, or HELLO renamed away): a fact about the RESP3 lane only,
+    /// which must not put the server into backoff for its RESP2 clients.
+    /// </summary>
+    public sealed class Resp3RefusedException(string message) : IOException(message);
+
     /// <summary>Runs the handshake and returns the server's redis_version, if it said.</summary>
-    public static async Task<string?> RunAsync(Socket socket, PoolConfig pool, CancellationToken cancel)
+    public static async Task<string?> RunAsync(Socket socket, PoolConfig pool, bool resp3, CancellationToken cancel)
     {
         using var output = new ByteBuffer(256);
         int required = 0;
+        var names = new List<string>(3);
         if (pool.RedisAuth is not null)
         {
             WriteCommand(output, "AUTH", pool.RedisAuth);
+            names.Add("AUTH");
+            required++;
+        }
+        if (resp3)
+        {
+            // After AUTH, so a refused password gets AUTH's own error text; its reply is a RESP3 map.
+            WriteCommand(output, "HELLO", "3");
+            names.Add("HELLO 3");
             required++;
         }
         if (pool.RedisDb != 0)
         {
             WriteCommand(output, "SELECT", pool.RedisDb.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            names.Add("SELECT");
             required++;
         }
         // Named so that operators can tell Rampart's connections apart in CLIENT LIST.
@@ -45,10 +62,14 @@ internal static class ServerHandshake
             while (answered < expected && scanner.TryScan(input.Span, out int length))
             {
                 var reply = input.Span[..length];
-                bool error = reply[0] == (byte)'-';
-                // AUTH and SELECT must succeed; CLIENT SETNAME and INFO may be refused by an ACL, which costs nothing.
+                bool error = reply[0] is (byte)'-' or (byte)'!';
+                // AUTH, HELLO 3 and SELECT must succeed; CLIENT SETNAME and INFO may be refused by an ACL, which costs nothing.
                 if (error && answered < required)
-                    throw new IOException("server refused AUTH/SELECT: " + Encoding.UTF8.GetString(reply[1..^2]));
+                {
+                    string refusal = $"server refused {names[answered]}: " + Encoding.UTF8.GetString(reply[1..^2]);
+                    if (names[answered] == "HELLO 3") throw new Resp3RefusedException(refusal);
+                    throw new IOException(refusal);
+                }
                 if (!error && answered == expected - 1) version = FindVersion(Encoding.UTF8.GetString(reply));
                 answered++;
                 input.Consume(length);
@@ -61,7 +82,7 @@ internal static class ServerHandshake
     {
         const string field = "redis_version:";
         int at = info.IndexOf(field, StringComparison.Ordinal);
-        if (at < 0) return null;
+        if (at < 0) return null; // (a RESP3 connection gets INFO as a verbatim string: the same text after "txt:")
         int end = info.IndexOf('\r', at);
         return end < 0 ? null : info[(at + field.Length)..end];
     }

@@ -19,6 +19,7 @@ internal sealed class ServerLink
     private readonly ServerConnection _owner;
     private readonly ReplyScanner _scanner = new();
     private readonly List<ClientSession> _toWake = [];
+    private readonly bool _resp3;
     private int _dead;
     private int _writers;
     // A whole-transaction request whose first replies arrived (read by the reader only).
@@ -43,8 +44,9 @@ internal sealed class ServerLink
         Interlocked.Add(ref _inFlightBytes, bytes);
     }
 
-    private ServerLink(ServerEndpoint server, ServerConnection owner, Socket socket, EndPoint target)
+    private ServerLink(ServerEndpoint server, ServerConnection owner, Socket socket, EndPoint target, bool resp3)
     {
+        _resp3 = resp3;
         _server = server;
         _owner = owner;
         Socket = socket;
@@ -54,10 +56,10 @@ internal sealed class ServerLink
     /// <summary>The address this link connected to (for a Sentinel pool: the master confirmed at that moment).</summary>
     public EndPoint Target { get; }
 
-    public static async Task<ServerLink> ConnectAsync(ServerEndpoint server, ServerConnection owner)
+    public static async Task<ServerLink> ConnectAsync(ServerEndpoint server, ServerConnection owner, bool resp3)
     {
-        var (socket, address) = await ServerDialer.ConnectAsync(server);
-        return new ServerLink(server, owner, socket, address);
+        var (socket, address) = await ServerDialer.ConnectAsync(server, resp3);
+        return new ServerLink(server, owner, socket, address, resp3);
     }
 
     /// <summary>The writer announces itself before adding to <see cref="InFlight"/>, so a dying link can wait for it.</summary>
@@ -122,6 +124,13 @@ internal sealed class ServerLink
         bool timed = metrics is not null || (sampler is not null && sampler.Every != 0);
         while (buffer.Length > 0 && _scanner.TryScan(buffer.Span, out int length))
         {
+            if (_resp3 && buffer.Span[0] == (byte)'>')
+            {
+                // A RESP3 push answers no request (pub/sub and client tracking, which never run on a shared
+                // connection): it must not be taken for the next request's reply.
+                buffer.Consume(length);
+                continue;
+            }
             var request = _gathering;
             if (request is null && !InFlight.TryDequeue(out request))
                 throw new RespProtocolException("Protocol error from server: a reply arrived with no request waiting for it");

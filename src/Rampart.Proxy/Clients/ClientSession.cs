@@ -74,6 +74,11 @@ internal sealed partial class ClientSession
     /// <summary>False until AUTH succeeds when the pool has redis_auth (Redis's requirepass semantics).</summary>
     public bool IsAuthenticated { get; set; }
     public PoolRuntime Pool => _pool;
+    /// <summary>
+    /// True after HELLO 3 (false again after HELLO 2 or RESET): the client's requests go to the RESP3 lane of shared
+    /// connections and to RESP3 dedicated ones, and Rampart's own replies take RESP3's types.
+    /// </summary>
+    public bool Resp3;
     /// <summary>CLIENT SETNAME, answered by Rampart itself.</summary>
     public string? Name { get; set; }
     /// <summary>The last command this client sent (CLIENT LIST's cmd=), null before the first or after an unknown one.</summary>

@@ -28,14 +28,14 @@ internal static class ClientCommands
                 if (TrySetName(session, request[2], output)) RespWriter.SimpleString(output, "OK"u8);
                 return true;
             case "client|getname":
-                if (session.Name is null) RespWriter.NullBulk(output);
+                if (session.Name is null) RespWriter.NullBulk(output, session.Resp3);
                 else RespWriter.Bulk(output, session.Name);
                 return true;
             case "client|id":
                 RespWriter.Integer(output, session.Id);
                 return true;
             case "client|info":
-                RespWriter.Bulk(output, InfoLine(session));
+                RespWriter.Text(output, InfoLine(session), session.Resp3);
                 return true;
             case "client|list":
                 List(session, request, output);
@@ -121,7 +121,7 @@ internal static class ClientCommands
         }
         var list = new StringBuilder();
         foreach (var client in clients.OrderBy(s => s.Id)) list.Append(InfoLine(client));
-        RespWriter.Bulk(output, list.ToString());
+        RespWriter.Text(output, list.ToString(), session.Resp3);
     }
 
     /// <summary>
@@ -246,6 +246,6 @@ internal static class ClientCommands
         if (flags.Length == 0) flags = "N";
         int multi = inMulti ? queued : -1;
         return string.Create(CultureInfo.InvariantCulture,
-            $"id={s.Id} addr={s.RemoteEndPoint} laddr={s.LocalEndPoint} fd=-1 name={s.Name} age={age} idle={idle} flags={flags} db={s.Pool.Config.RedisDb} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp=2\n");
+            $"id={s.Id} addr={s.RemoteEndPoint} laddr={s.LocalEndPoint} fd=-1 name={s.Name} age={age} idle={idle} flags={flags} db={s.Pool.Config.RedisDb} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={(s.Resp3 ? 3 : 2)}\n");
     }
 }

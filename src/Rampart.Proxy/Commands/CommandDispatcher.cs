@@ -27,6 +27,11 @@ internal static class CommandDispatcher
         switch (command.Handling)
         {
             case CommandHandling.Local:
+                if (LocalCommands.ChangesProtocol(session, command, request) && session.HasPendingReplies)
+                {
+                    session.DeferUntilDrained(); // the other lane must not run later commands before earlier ones
+                    return false;
+                }
                 LocalCommands.Answer(session, command, request);
                 return true;
             case CommandHandling.Pinned:
@@ -78,7 +83,7 @@ internal static class CommandDispatcher
         return true;
     }
 
-    private static void Route(ClientSession session, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
+    internal static void Route(ClientSession session, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
         session.BeginCommand(command.Id);
         var routing = session.Pool.Routing;
@@ -134,7 +139,7 @@ internal static class CommandDispatcher
         var forwarded = ProxyRequest.Rent(session);
         if (inline) WriteMultibulk(forwarded.Payload, request);
         else forwarded.Payload.Write(raw);
-        session.Forward(server.ConnectionFor(session.Id), forwarded);
+        session.Forward(server.ConnectionFor(session.Id, session.Resp3), forwarded);
     }
 
     /// <summary>Servers get every request as multibulk: an inline command is re-encoded from its parsed arguments.</summary>

@@ -42,12 +42,16 @@ internal static class InfoMerge
         return output.ToString();
     }
 
-    /// <summary>The lines of one INFO reply ($len CRLF text CRLF).</summary>
+    /// <summary>
+    /// The lines of one INFO reply: <c>$len CRLF text CRLF</c>, or for a RESP3 client (its server connection said
+    /// HELLO 3) the verbatim string <c>=len CRLF txt:text CRLF</c>.
+    /// </summary>
     private static string[] Lines(byte[] reply)
     {
-        if (reply.Length < 4 || reply[0] != (byte)'$')
+        if (reply.Length < 4 || reply[0] is not ((byte)'$' or (byte)'='))
             throw new RespProtocolException("Protocol error from server: INFO did not answer a bulk string");
         int start = Array.IndexOf(reply, (byte)'\n') + 1;
+        if (reply[0] == (byte)'=') start += 4; // the format, "txt:"
         string text = Encoding.UTF8.GetString(reply, start, Math.Max(0, reply.Length - start - 2));
         return text.Split("\r\n");
     }

@@ -37,6 +37,7 @@ internal static class LocalCommands
                 session.ResetReplyMode(reply);
                 session.Name = null;
                 session.IsAuthenticated = session.Pool.Config.RedisAuth is null;
+                session.Resp3 = false; // Redis's RESET goes back to RESP2 too
                 RespWriter.SimpleString(output, "RESET"u8);
                 break;
             case "select":
@@ -113,20 +114,37 @@ internal static class LocalCommands
     }
 
     /// <summary>
-    /// HELLO [protover [AUTH user pass] [SETNAME name]]. RESP2 is answered as Redis does; RESP3 needs server
-    /// connections that speak it, which arrive with pinned connections, so it is refused with Redis's NOPROTO.
+    /// True when <paramref name="request"/> would switch the client between RESP2 and RESP3 (HELLO 2/3, RESET). The
+    /// client's later requests then go on connections of the other lane, so the switch waits until every earlier
+    /// request is answered: Redis runs the client's commands in the order it sent them, across the two lanes.
+    /// </summary>
+    public static bool ChangesProtocol(ClientSession session, CommandInfo command, Request request) => command.Name switch
+    {
+        "hello" => request.Count >= 2 && RespNumber.TryParse(request[1], out long version) && version is 2 or 3
+            && (version == 3) != session.Resp3,
+        "reset" => session.Resp3,
+        _ => false,
+    };
+
+    /// <summary>
+    /// HELLO [protover [AUTH user pass] [SETNAME name]], as Redis 7.0 answers it: 2 and 3 are known, anything else is
+    /// NOPROTO; the reply is a flat array in RESP2 and a map in RESP3 (in the protocol just chosen). A RESP3 client's
+    /// requests then go to server connections that said HELLO 3 themselves (ServerEndpoint's RESP3 lane), so their
+    /// replies pass through verbatim with RESP3's types.
     /// </summary>
     private static void Hello(ClientSession session, Request request, ByteBuffer output)
     {
         int i = 1;
+        long version = 0;
         if (request.Count >= 2)
         {
-            if (!RespNumber.TryParse(request[1], out long version))
+            if (!RespNumber.TryParse(request[1], out version))
             {
                 RespWriter.Error(output, "ERR Protocol version is not an integer or out of range"u8);
                 return;
             }
-            if (version != 2)
+            // A pool with a server known to refuse HELLO 3 cannot serve RESP3: Redis's answer for a version it lacks.
+            if (version is < 2 or > 3 || version == 3 && session.Pool.Routing.Servers.Any(s => s.Resp3Refused is not null))
             {
                 RespWriter.Error(output, "NOPROTO unsupported protocol version"u8);
                 return;
@@ -168,14 +186,16 @@ internal static class LocalCommands
             return;
         }
         if (name > 0 && !ClientCommands.TrySetName(session, request[name], output)) return;
+        if (version != 0) session.Resp3 = version == 3;
 
-        RespWriter.ArrayHeader(output, 14);
+        if (session.Resp3) RespWriter.MapHeader(output, 7);
+        else RespWriter.ArrayHeader(output, 14);
         RespWriter.Bulk(output, "server"u8);
         RespWriter.Bulk(output, "redis"u8);
         RespWriter.Bulk(output, "version"u8);
         RespWriter.Bulk(output, session.Pool.ServerVersion ?? CommandTable.RedisVersion);
         RespWriter.Bulk(output, "proto"u8);
-        RespWriter.Integer(output, 2);
+        RespWriter.Integer(output, session.Resp3 ? 3 : 2);
         RespWriter.Bulk(output, "id"u8);
         RespWriter.Integer(output, session.Id);
         RespWriter.Bulk(output, "mode"u8);

@@ -111,7 +111,7 @@ internal sealed class MultiKeyRequest
         foreach (var child in _children)
         {
             var reply = child.Payload.Span;
-            if (reply.Length > 0 && reply[0] == (byte)'-')
+            if (reply.Length > 0 && reply[0] is (byte)'-' or (byte)'!')
             {
                 output.Write(reply);
                 return;
@@ -145,7 +145,9 @@ internal sealed class MultiKeyRequest
                 MergeAllOf(output);
                 break;
             case MergeKind.CommonLines:
-                RespWriter.Bulk(output, InfoMerge.CommonLines(_children.Select(c => c.Payload.Span.ToArray())));
+                // In the type the servers used: a verbatim string for a RESP3 client, as Redis answers it INFO.
+                RespWriter.Text(output, InfoMerge.CommonLines(_children.Select(c => c.Payload.Span.ToArray())),
+                    resp3: _children[0].Payload.Span[0] == (byte)'=');
                 break;
         }
     }

@@ -97,7 +97,7 @@ public static class TwemproxyStats
     {
         var stats = server.Stats;
         long inQueue = 0, inQueueBytes = 0, outQueue = 0, outQueueBytes = 0;
-        foreach (var connection in server.Connections)
+        foreach (var connection in server.AllConnections)
         {
             inQueue += connection.QueuedCount;
             inQueueBytes += connection.QueuedBytes;

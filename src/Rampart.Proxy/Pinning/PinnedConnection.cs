@@ -39,13 +39,16 @@ internal sealed class PinnedConnection
     private string _deathReason = "connection closed";
     private volatile IPinnedReceiver? _receiver;
 
-    public PinnedConnection(ServerEndpoint server, PinnedPool pool)
+    public PinnedConnection(ServerEndpoint server, PinnedPool pool, bool resp3)
     {
+        Resp3 = resp3;
         Server = server;
         _pool = pool;
     }
 
     public ServerEndpoint Server { get; }
+    /// <summary>True when its handshake said HELLO 3: it serves RESP3 clients only (replies pass through verbatim).</summary>
+    public bool Resp3 { get; }
     /// <summary>The address it connected to (for a Sentinel pool, the master confirmed then); null until connected.</summary>
     public EndPoint? Target { get; private set; }
     public bool IsDead => Volatile.Read(ref _dead) != 0;
@@ -134,7 +137,14 @@ internal sealed class PinnedConnection
         EndPoint target;
         try
         {
-            (socket, target) = await ServerDialer.ConnectAsync(Server);
+            (socket, target) = await ServerDialer.ConnectAsync(Server, Resp3);
+        }
+        catch (ServerHandshake.Resp3RefusedException e)
+        {
+            Server.OnResp3Refused(e.Message);
+            Interlocked.Exchange(ref _dead, 1);
+            Finish(Server.Resp3Refused!);
+            return;
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or RespProtocolException)
         {

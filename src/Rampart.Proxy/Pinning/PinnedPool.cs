@@ -6,12 +6,15 @@ namespace Rampart.Proxy.Pinning;
 /// The dedicated connections of one server: idle ones kept for reuse, at most <c>pinned_connections</c> open at once
 /// (idle, lent or connecting). A connection goes back idle only when its state is known to be clean; one that dies
 /// leaves the count. When a Sentinel pool's master moves, every dedicated connection to the old one is closed.
+/// Idle connections are kept per protocol: a client that said HELLO 3 gets one whose handshake said HELLO 3 too, so
+/// its replies and pub/sub pushes arrive in RESP3; the limit counts both.
 /// </summary>
 internal sealed class PinnedPool
 {
     private readonly object _gate = new();
     private readonly ServerEndpoint _server;
     private readonly List<PinnedConnection> _idle = [];
+    private readonly List<PinnedConnection> _idleResp3 = [];
     private readonly HashSet<PinnedConnection> _open = [];
     private volatile bool _disposed;
 
@@ -38,7 +41,7 @@ internal sealed class PinnedPool
     /// <summary>Idle dedicated connections ready to lend.</summary>
     public int Idle
     {
-        get { lock (_gate) return _idle.Count; }
+        get { lock (_gate) return _idle.Count + _idleResp3.Count; }
     }
 
     /// <summary>Subscribers whose subscriptions were restored on a new connection (failover, lost connection).</summary>
@@ -51,15 +54,21 @@ internal sealed class PinnedPool
     private long _opened;
 
     /// <summary>
-    /// Lends a connection to <paramref name="receiver"/>: an idle one to the current address, else a new one while the
-    /// limit allows. Null with the client's error reply when none can be had.
+    /// Lends a connection speaking <paramref name="resp3"/>'s protocol to <paramref name="receiver"/>: an idle one to the
+    /// current address, else a new one while the limit allows (an idle one of the other protocol is closed to make room).
+    /// Null with the client's error reply when none can be had.
     /// </summary>
-    public PinnedConnection? TryRent(IPinnedReceiver receiver, out string? error)
+    public PinnedConnection? TryRent(IPinnedReceiver receiver, bool resp3, out string? error)
     {
         error = null;
         if (!_server.IsHolding && _server.UnavailableReason is { } down)
         {
             error = down;
+            return null;
+        }
+        if (resp3 && _server.Resp3Refused is { } refused)
+        {
+            error = refused;
             return null;
         }
         PinnedConnection? stale = null;
@@ -72,10 +81,18 @@ internal sealed class PinnedPool
                 return null;
             }
             var address = _server.Address;
-            while (_idle.Count > 0)
+            var idle = resp3 ? _idleResp3 : _idle;
+            // At the limit with none of this protocol idle, one of the other protocol makes room (it is closed).
+            if (idle.Count == 0 && _open.Count >= Limit) idle = resp3 ? _idle : _idleResp3;
+            while (idle.Count > 0)
             {
-                var candidate = _idle[^1];
-                _idle.RemoveAt(_idle.Count - 1);
+                var candidate = idle[^1];
+                idle.RemoveAt(idle.Count - 1);
+                if (candidate.Resp3 != resp3)
+                {
+                    stale = candidate;
+                    break;
+                }
                 if (!candidate.IsDead && Equals(candidate.Target, address))
                 {
                     connection = candidate;
@@ -91,7 +108,7 @@ internal sealed class PinnedPool
                     error = $"ERR rampart: no dedicated connection free for server {_server.Endpoint}: all {Limit} (pinned_connections) are in use by transactions, subscribers or blocking calls";
                     return null;
                 }
-                connection = new PinnedConnection(_server, this);
+                connection = new PinnedConnection(_server, this, resp3);
                 _open.Add(connection);
                 Interlocked.Increment(ref _opened);
             }
@@ -110,7 +127,7 @@ internal sealed class PinnedPool
         {
             if (!_disposed && !connection.IsDead && _open.Contains(connection) && Equals(connection.Target, _server.Address))
             {
-                _idle.Add(connection);
+                (connection.Resp3 ? _idleResp3 : _idle).Add(connection);
                 return;
             }
         }
@@ -123,7 +140,7 @@ internal sealed class PinnedPool
         lock (_gate)
         {
             _open.Remove(connection);
-            _idle.Remove(connection);
+            (connection.Resp3 ? _idleResp3 : _idle).Remove(connection);
         }
     }
 

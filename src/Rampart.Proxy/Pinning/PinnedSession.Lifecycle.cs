@@ -22,6 +22,7 @@ internal sealed partial class PinnedSession
                 OnStreamReply(reply);
                 return;
             }
+            if (_resp3 && reply[0] == (byte)'>') return; // a push answers no request (none is expected outside subscribed mode)
             if (!_inFlight.TryDequeue(out var call))
             {
                 from.Kill("a reply arrived with no request waiting for it");
@@ -53,6 +54,12 @@ internal sealed partial class PinnedSession
             CompleteFence(arrived: true);
             return;
         }
+        if (_fence is not null && _inMulti && reply.StartsWith("-ERR unknown command 'rampart-fence'"u8))
+        {
+            CompleteFence(arrived: true);
+            return;
+        }
+        if (_resp3 && reply[0] != (byte)'>' && _streamReplies > 0) _streamReplies--;
         bool confirmation = Channels.Observe(reply);
         if (confirmation && _swallow > 0)
         {
@@ -99,6 +106,17 @@ internal sealed partial class PinnedSession
             if (_streaming)
             {
                 CompleteFence(arrived: false);
+                if (_inMulti || _watching) _broken = error; // the new connection has neither: EXEC will say so
+                if (_streamReplies > 0)
+                {
+                    // RESP3: requests sent on the lost connection get the error in their place, as on the shared path.
+                    var lost = ProxyRequest.Rent(_session);
+                    for (int i = 0; i < _streamReplies; i++) RespWriter.Error(lost.Payload, error);
+                    _streamReplies = 0;
+                    _session.AppendSlot(lost);
+                    _session.AccountReply(lost.Payload.Length);
+                    lost.SetCompletedQuietly();
+                }
                 _ = ResubscribeAsync(error);
             }
             else
@@ -128,6 +146,13 @@ internal sealed partial class PinnedSession
             lock (_gate)
             {
                 if (_released || _session.IsClosed) return;
+                if (_resp3 && _server!.Resp3Refused is { } refused)
+                {
+                    // The first RESP3 connection to this server found it does not speak RESP3: that will not change.
+                    _session.ReplyError(refused);
+                    Release(clean: false);
+                    return;
+                }
                 if (_server!.Pinned.IsClosed)
                 {
                     // The server left the pool (reload): close the client, whose library reconnects and subscribes
@@ -135,7 +160,7 @@ internal sealed partial class PinnedSession
                     _session.Close();
                     return;
                 }
-                var conn = _server.Pinned.TryRent(this, out _);
+                var conn = _server.Pinned.TryRent(this, _resp3, out _);
                 if (conn is not null && conn.IsDead) conn = null;
                 if (conn is not null)
                 {
@@ -147,6 +172,8 @@ internal sealed partial class PinnedSession
                         commands.Write(backlog.Span);
                         backlog.Dispose();
                         _backlog = null;
+                        _streamReplies += _backlogReplies;
+                        _backlogReplies = 0;
                     }
                     if (commands.Length > 0) conn.Send(commands.Span); // from a timer: sent now
                     _server.Pinned.CountResubscribe();

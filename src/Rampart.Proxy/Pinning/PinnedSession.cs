@@ -38,6 +38,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     private const string ExecAbort = "EXECABORT Transaction discarded because of previous errors.";
     private const string CrossSlot = "CROSSSLOT Keys in request don't hash to the same slot";
     private const int ResubscribeGiveUpMs = 30_000;
+    private const string ProtocolSwitchRefused = "ERR rampart: HELLO cannot change the protocol while this client holds a dedicated connection (a WATCH, subscriptions or a blocking call): its replies come in the protocol the connection was opened with; end that state first";
 
     private readonly object _gate = new();
     private readonly ClientSession _session;
@@ -70,12 +71,25 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     private long _fenceSeq;
     private TaskCompletionSource? _fence;
     private ByteBuffer? _backlog;
+    // RESP3: replies (not pushes) still due for requests sent on the connection, and for those in the backlog.
+    private int _streamReplies;
+    private int _backlogReplies;
+    // RESP3, subscribed, in MULTI: the refusal being dispatched has had its fence (which flagged the transaction).
+    private bool _refusalFenced;
+    private static readonly byte[] FenceMarkerInMulti = RespCommand("rampart-fence");
     // PING rampart-fence and its two possible replies (normal and subscribed mode); the same for every session.
     private static readonly byte[] FenceMarker = RespCommand("PING", "rampart-fence");
     private static readonly byte[] FenceReply = "$13\r\nrampart-fence\r\n"u8.ToArray();
     private static readonly byte[] FenceReplySubscribed = "*2\r\n$4\r\npong\r\n$13\r\nrampart-fence\r\n"u8.ToArray();
 
-    private PinnedSession(ClientSession session) => _session = session;
+    // The client's protocol when the pin began: its dedicated connection speaks it (a switch is refused while pinned).
+    private readonly bool _resp3;
+
+    private PinnedSession(ClientSession session)
+    {
+        _session = session;
+        _resp3 = session.Resp3;
+    }
 
     // ---------------------------------------------------------------- entry points (client read loop)
 
@@ -285,7 +299,9 @@ internal sealed partial class PinnedSession : IPinnedReceiver
         switch (command.Handling)
         {
             case CommandHandling.Local:
-                LocalCommands.Answer(_session, command, request); // ordered by the reply queue; runs nothing on a server
+                if (_conn is not null && LocalCommands.ChangesProtocol(_session, command, request) && command.Name == "hello")
+                    _session.ReplyError(ProtocolSwitchRefused);
+                else LocalCommands.Answer(_session, command, request); // ordered by the reply queue; runs nothing on a server
                 return PinnedResult.Done;
             case CommandHandling.Unsupported:
                 _session.ReplyError(command.RefusalMessage!);
@@ -434,7 +450,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
             _session.ReplyError(CrossSlot);
             return false;
         }
-        var conn = server.Pinned.TryRent(this, out var error);
+        var conn = server.Pinned.TryRent(this, _resp3, out var error);
         if (conn is not null && conn.IsDead)
         {
             // It failed at once (before it was ours to hear about): the same as no connection.

@@ -20,12 +20,12 @@ internal sealed class Subscriptions
     public int ShardChannelCount => _shardChannels.Count;
 
     /// <summary>
-    /// Reads a reply; returns true when it is a subscribe or unsubscribe confirmation (<c>*3 kind name count</c>)
-    /// and updates the sets.
+    /// Reads a reply; returns true when it is a subscribe or unsubscribe confirmation (<c>*3 kind name count</c>, or
+    /// in RESP3 the push <c>&gt;3 kind name count</c> with <c>_</c> for no name) and updates the sets.
     /// </summary>
     public bool Observe(ReadOnlySpan<byte> reply)
     {
-        if (reply.Length < 20 || reply[0] != (byte)'*' || reply[1] != (byte)'3') return false;
+        if (reply.Length < 20 || reply[0] is not ((byte)'*' or (byte)'>') || reply[1] != (byte)'3') return false;
         int pos = 4;
         if (!TryBulk(reply, ref pos, out var kind, out _) || !TryBulk(reply, ref pos, out var name, out bool isNull)) return false;
         if (pos >= reply.Length || reply[pos] != (byte)':') return false;
@@ -63,6 +63,11 @@ internal sealed class Subscriptions
     {
         value = default;
         isNull = false;
+        if (pos + 2 < reply.Length && reply[pos] == (byte)'_' && reply[pos + 1] == (byte)'\r')
+        {
+            pos += 3; // RESP3's null
+            return isNull = true;
+        }
         if (pos >= reply.Length || reply[pos] != (byte)'$') return false;
         int cr = reply[pos..].IndexOf((byte)'\r');
         if (cr < 0 || !RespNumber.TryParse(reply.Slice(pos + 1, cr - 1), out long length)) return false;

@@ -160,6 +160,60 @@ public sealed class RedisCliTests(ShardedPoolFixture fixture) : IClassFixture<Sh
         }
     }
 
+    /// <summary>
+    /// redis-cli -3 (HELLO 3): the same commands piped through Rampart and straight to the server owning their keys
+    /// print the same, so the replies had Redis's RESP3 types (maps, sets, doubles, RESP3 nulls).
+    /// </summary>
+    [Fact]
+    public async Task Resp3_PrintsWhatTheServerItselfPrints()
+    {
+        string Commands(string tag) => string.Join('\n', (string[])
+        [
+            $"SET {{{tag}}}:s v", $"GET {{{tag}}}:s", $"GET {{{tag}}}:none", $"MGET {{{tag}}}:s {{{tag}}}:none",
+            $"HSET {{{tag}}}:h f 1 g 2", $"HGETALL {{{tag}}}:h", $"SADD {{{tag}}}:set a", $"SMEMBERS {{{tag}}}:set",
+            $"ZADD {{{tag}}}:z 1.5 m", $"ZSCORE {{{tag}}}:z m", "CLIENT GETNAME", "PING", $"BLPOP {{{tag}}}:l 0.05",
+            "MULTI", $"INCR {{{tag}}}:n", $"GET {{{tag}}}:none", "EXEC",
+        ]) + "\n";
+        string proxiedTag = Guid.NewGuid().ToString("N"), directTag = Guid.NewGuid().ToString("N");
+        var owner = fixture.Servers[fixture.Router.ServerFor(Encoding.UTF8.GetBytes($"{{{directTag}}}:s"))];
+        var proxied = await CliWithInput(Encoding.UTF8.GetBytes(Commands(proxiedTag)), "-3");
+        var direct = await ExternalProgram.RunAsync("redis-cli", ["-3", "-h", "127.0.0.1", "-p", owner.Port.ToString()],
+            Encoding.UTF8.GetBytes(Commands(directTag)));
+        Assert.Equal(OutputLines(direct), OutputLines(proxied));
+        Assert.Contains("1.5", OutputLines(proxied));
+    }
+
+    [Fact]
+    public async Task Resp3_Subscribe_PrintsEachPublishedMessage()
+    {
+        string channel = $"cli3:ch:{Guid.NewGuid():N}";
+        var psi = new System.Diagnostics.ProcessStartInfo("redis-cli")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "-3", "-h", "127.0.0.1", "-p", fixture.Rampart.Port.ToString(), "SUBSCRIBE", channel }) psi.ArgumentList.Add(arg);
+        using var cli = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            async Task<string> Line() => await cli.StandardOutput.ReadLineAsync(timeout.Token) ?? throw new IOException("redis-cli ended");
+            Assert.Equal(["subscribe", channel, "1"], [await Line(), await Line(), await Line()]);
+            using var publisher = RespTestClient.ConnectTcp(fixture.Rampart.Port);
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Equal(1L, publisher.Call("PUBLISH", channel, $"hello {i}"));
+                Assert.Equal(["message", channel, $"hello {i}"], [await Line(), await Line(), await Line()]);
+            }
+        }
+        finally
+        {
+            cli.Kill(entireProcessTree: true);
+            await cli.WaitForExitAsync();
+        }
+    }
+
     /// <summary>A value with newlines, read from its server with a RESP client (DirectGet splits on CRLF only).</summary>
     private string? ReadDirect(string key)
     {

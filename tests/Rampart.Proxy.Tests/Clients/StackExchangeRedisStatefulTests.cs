@@ -13,11 +13,56 @@ public sealed class StackExchangeRedisStatefulShardedTests(ShardedPoolFixture fi
     : StackExchangeRedisStatefulTests(fixture.Rampart), IClassFixture<ShardedPoolFixture>;
 
 /// <summary>
-/// What StackExchange.Redis does with connection state, through Rampart's dedicated connections: transactions with
-/// and without conditions (WATCH, MULTI, EXEC) and subscriptions on its subscription connection.
+/// StackExchange.Redis with its own RESP3 option (<c>Protocol = RedisProtocol.Resp3</c>: HELLO 3, then commands and
+/// subscriptions in RESP3 on one connection), in front of one server.
 /// </summary>
-public abstract class StackExchangeRedisStatefulTests(RampartUnderTest rampart)
+public sealed class StackExchangeRedisResp3SingleServerTests(ProxiedRedisFixture fixture)
+    : StackExchangeRedisStatefulTests(fixture.Rampart, RedisProtocol.Resp3), IClassFixture<ProxiedRedisFixture>;
+
+/// <summary>The same with RESP3 through a 3-server pool.</summary>
+public sealed class StackExchangeRedisResp3ShardedTests(ShardedPoolFixture fixture)
+    : StackExchangeRedisStatefulTests(fixture.Rampart, RedisProtocol.Resp3), IClassFixture<ShardedPoolFixture>;
+
+/// <summary>
+/// What StackExchange.Redis does with connection state, through Rampart's dedicated connections: transactions with
+/// and without conditions (WATCH, MULTI, EXEC) and subscriptions on its subscription connection; and its common
+/// operations, which matter here for the RESP3 runs.
+/// </summary>
+public abstract class StackExchangeRedisStatefulTests(RampartUnderTest rampart, RedisProtocol? protocol = null)
 {
+    private Task<ConnectionMultiplexer> ConnectAsync()
+    {
+        var options = ConfigurationOptions.Parse(rampart.Endpoint);
+        if (protocol is { } chosen) options.Protocol = chosen;
+        return ConnectionMultiplexer.ConnectAsync(options);
+    }
+
+    [Fact]
+    public async Task CommonOperations_StringsHashesListsBatches()
+    {
+        await using var mux = await ConnectAsync();
+        Assert.True(mux.IsConnected);
+        Assert.Equal(protocol ?? RedisProtocol.Resp2, mux.GetServers()[0].Protocol); // what HELLO settled on
+        var db = mux.GetDatabase();
+        string run = Guid.NewGuid().ToString("N");
+        Assert.True(await db.StringSetAsync($"se:s:{run}", "v"));
+        Assert.Equal("v", (string?)await db.StringGetAsync($"se:s:{run}"));
+        Assert.True((await db.StringGetAsync($"se:none:{run}")).IsNull);
+        var values = await db.StringGetAsync([$"se:s:{run}", $"se:none:{run}", $"se:s:{run}"]);
+        Assert.Equal(["v", null, "v"], values.Select(v => (string?)v));
+        await db.HashSetAsync($"se:h:{run}", [new HashEntry("f", "1"), new HashEntry("g", "2")]);
+        Assert.Equal(new Dictionary<string, string> { ["f"] = "1", ["g"] = "2" },
+            (await db.HashGetAllAsync($"se:h:{run}")).ToDictionary(e => (string)e.Name!, e => (string)e.Value!));
+        Assert.Equal(3, await db.ListRightPushAsync($"se:l:{run}", ["a", "b", "c"]));
+        Assert.Equal(["a", "b", "c"], (await db.ListRangeAsync($"se:l:{run}")).Select(v => (string?)v));
+        Assert.Equal(1.5, await db.SortedSetIncrementAsync($"se:z:{run}", "m", 1.5));
+        var batch = db.CreateBatch();
+        var incrs = Enumerable.Range(0, 50).Select(i => batch.StringIncrementAsync($"se:n:{run}:{i}", i)).ToArray();
+        batch.Execute();
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => (long)i), await Task.WhenAll(incrs));
+        Assert.Equal(2, await db.KeyDeleteAsync([$"se:s:{run}", $"se:h:{run}", $"se:none:{run}"]));
+    }
+
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
     /// <summary>Keys that share a hash tag, so a transaction over them is on one server in any pool.</summary>
@@ -30,7 +75,7 @@ public abstract class StackExchangeRedisStatefulTests(RampartUnderTest rampart)
     [Fact]
     public async Task Transaction_RunsAllItsCommandsAtomically()
     {
-        await using var mux = await ConnectionMultiplexer.ConnectAsync(rampart.Endpoint);
+        await using var mux = await ConnectAsync();
         var db = mux.GetDatabase();
         var (a, b) = TaggedKeys();
         string value = Guid.NewGuid().ToString();
@@ -48,7 +93,7 @@ public abstract class StackExchangeRedisStatefulTests(RampartUnderTest rampart)
     [Fact]
     public async Task TransactionWithCondition_RunsOnlyWhenTheConditionHolds()
     {
-        await using var mux = await ConnectionMultiplexer.ConnectAsync(rampart.Endpoint);
+        await using var mux = await ConnectAsync();
         var db = mux.GetDatabase();
         var (a, b) = TaggedKeys();
 
@@ -77,8 +122,8 @@ public abstract class StackExchangeRedisStatefulTests(RampartUnderTest rampart)
     [Fact]
     public async Task PubSub_ChannelAndPattern_MessagesArriveInOrder()
     {
-        await using var publisherMux = await ConnectionMultiplexer.ConnectAsync(rampart.Endpoint);
-        await using var subscriberMux = await ConnectionMultiplexer.ConnectAsync(rampart.Endpoint);
+        await using var publisherMux = await ConnectAsync();
+        await using var subscriberMux = await ConnectAsync();
         var subscriber = subscriberMux.GetSubscriber();
         var publisher = publisherMux.GetSubscriber();
         string channel = $"se:ch:{Guid.NewGuid():N}";

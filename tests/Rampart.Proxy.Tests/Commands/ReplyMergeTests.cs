@@ -24,6 +24,14 @@ public sealed class ReplyMergeTests
     }
 
     [Fact]
+    public void InfoCommonLines_OfResp3VerbatimStrings_ReadsTheTextAfterItsFormat()
+    {
+        static byte[] Verbatim(string text) => Encoding.UTF8.GetBytes($"={Encoding.UTF8.GetByteCount(text) + 4}\r\ntxt:{text}\r\n");
+        Assert.Equal("# Server\r\nredis_version:7.0.15\r\n",
+            InfoMerge.CommonLines([Verbatim("# Server\r\nredis_version:7.0.15\r\ntcp_port:1\r\n"), Verbatim("# Server\r\nredis_version:7.0.15\r\ntcp_port:2\r\n")]));
+    }
+
+    [Fact]
     public void InfoCommonLines_ANonBulkReply_IsAProtocolError()
     {
         Assert.Throws<RespProtocolException>(() => InfoMerge.CommonLines([":1\r\n"u8.ToArray()]));
@@ -36,6 +44,13 @@ public sealed class ReplyMergeTests
     [InlineData("*1\r\n$-1\r\n", "*1\r\n$0\r\n\r\n", false)]
     [InlineData("*-1\r\n", "*0\r\n", false)]
     [InlineData("+OK\r\n", "+OK\r\n", true)]
+    // RESP3 (a RESP3 client's fan-out): maps equal up to the order of their pairs, never across keys and values.
+    [InlineData("%2\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n:2\r\n", "%2\r\n$1\r\nb\r\n:2\r\n$1\r\na\r\n:1\r\n", true)]
+    [InlineData("%2\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n:2\r\n", "%2\r\n$1\r\na\r\n:2\r\n$1\r\nb\r\n:1\r\n", false)]
+    [InlineData("~2\r\n$1\r\na\r\n$1\r\nb\r\n", "~2\r\n$1\r\nb\r\n$1\r\na\r\n", true)]
+    [InlineData("~1\r\n$1\r\na\r\n", "*1\r\n$1\r\na\r\n", false)]
+    [InlineData("*1\r\n_\r\n", "*1\r\n$-1\r\n", false)]
+    [InlineData("=7\r\ntxt:abc\r\n", "$7\r\ntxt:abc\r\n", false)]
     public void CanonicalReply_EqualUpToArrayOrder(string left, string right, bool equal)
     {
         Assert.Equal(equal, CanonicalReply.Of(Encoding.UTF8.GetBytes(left)) == CanonicalReply.Of(Encoding.UTF8.GetBytes(right)));

@@ -12,6 +12,9 @@ public sealed class FourShardFixture : IAsyncLifetime, Integration.IProxiedPool
     private RampartUnderTest _rampart = null!;
 
     public ConnectionMultiplexer Client { get; private set; } = null!;
+    public RampartUnderTest Rampart => _rampart;
+    public IReadOnlyList<RedisServerProcess> Servers => _servers;
+    public KeyRouter Router => _router;
 
     public async Task InitializeAsync()
     {

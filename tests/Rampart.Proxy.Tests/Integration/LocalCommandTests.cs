@@ -107,12 +107,6 @@ public sealed class LocalCommandTests(ProxiedRedisFixture fixture) : IClassFixtu
         Assert.Equal("2", fields[5]);
     }
 
-    [Fact]
-    public void Hello3_IsRefusedWithNoproto_SoClientsStayOnResp2()
-    {
-        Assert.Equal("-NOPROTO unsupported protocol version", ViaRampart(Resp("HELLO", "3"), 1));
-    }
-
     // MULTI, SUBSCRIBE and blocking calls get dedicated connections (tests in Pinning/); these stay refused.
     [Theory]
     [InlineData("MONITOR")]

@@ -51,4 +51,31 @@ public sealed class SubscriberFailoverTests
         using var stats = System.Text.Json.JsonDocument.Parse(rampart.Server.GetTwemproxyStatsJson());
         Assert.True(stats.RootElement.GetProperty("ha").GetProperty("mymaster").GetProperty("pubsub_resubscribes").GetInt64() >= 1);
     }
+
+    /// <summary>The same for a RESP3 subscriber: push frames before and after, the push confirmations swallowed.</summary>
+    [Fact]
+    public async Task Failover_ResubscribesAResp3Subscriber_WithPushFrames()
+    {
+        await using var topology = await SentinelTopology.StartAsync();
+        await using var rampart = await RampartUnderTest.StartAsync(Pool(topology));
+        using var publisher = RespTestClient.ConnectTcp(rampart.Port);
+        await WaitUntilAsync(() => publisher.Ask("SET", "ready", "1") == "OK", TimeSpan.FromSeconds(10));
+        using var subscriber = Resp3Client.ConnectResp3(rampart.Port);
+        Assert.Equal(">3\r\n$9\r\nsubscribe\r\n$6\r\norders\r\n:1\r\n", subscriber.Call("SUBSCRIBE", "orders"));
+        Assert.Equal("1", publisher.Ask("PUBLISH", "orders", "before"));
+        Assert.Equal(">3\r\n$7\r\nmessage\r\n$6\r\norders\r\n$6\r\nbefore\r\n", subscriber.Read());
+
+        int oldMaster = topology.CurrentMasterPort();
+        topology.TriggerFailover();
+        Assert.NotEqual(oldMaster, await topology.WaitForMasterChangeAsync(oldMaster, TimeSpan.FromSeconds(20)));
+        var server = rampart.Server.GetPool("ha").Routing.Default;
+        await WaitUntilAsync(() => server.Pinned.Resubscribes >= 1, TimeSpan.FromSeconds(20));
+        await WaitUntilAsync(() => publisher.Ask("PUBLISH", "orders", "probe") == "1", TimeSpan.FromSeconds(20));
+        Assert.Equal("1", publisher.Ask("PUBLISH", "orders", "after"));
+        string frame;
+        do frame = subscriber.Read();
+        while (frame == ">3\r\n$7\r\nmessage\r\n$6\r\norders\r\n$5\r\nprobe\r\n");
+        Assert.Equal(">3\r\n$7\r\nmessage\r\n$6\r\norders\r\n$5\r\nafter\r\n", frame);
+        Assert.Equal("_\r\n", subscriber.Call("GET", "resp3:none")); // any command while subscribed, on the new master
+    }
 }
