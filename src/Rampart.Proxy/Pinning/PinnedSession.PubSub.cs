@@ -51,6 +51,10 @@ internal sealed partial class PinnedSession
         bool fenced = _forwardSeq == _fencedSeq;
         switch (name)
         {
+            case "subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe" or "punsubscribe" or "sunsubscribe" when _inMulti:
+                // A RESP3 subscriber's MULTI: refused below as on the request/reply path. Queued, its confirmations
+                // would come inside EXEC's array, where the subscription count could not follow them.
+                break;
             case "ping" or "unsubscribe" or "punsubscribe" or "sunsubscribe" or "":
                 // The server answers: its subscribed-mode PING reply, unknown-command error.
                 Forward(request, raw, inline, expectsReply: name is "ping" or "" || !command!.ArityAccepts(request.Count));
@@ -196,6 +200,8 @@ internal sealed partial class PinnedSession
     /// <summary>The same checks as a transaction on the request/reply path (QueueInTransaction); null when it may be queued.</summary>
     private string? RefusalInsideMulti(CommandInfo command, Request request)
     {
+        if (command.Name is "subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe" or "punsubscribe" or "sunsubscribe")
+            return $"ERR rampart: '{command.DisplayName}' inside MULTI is not supported";
         switch (command.Handling)
         {
             case CommandHandling.Unsupported:

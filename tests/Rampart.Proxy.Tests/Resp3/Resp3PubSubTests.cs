@@ -127,6 +127,12 @@ public sealed class Resp3PubSubTests(ShardedPoolFixture fixture) : IClassFixture
         Assert.StartsWith("-ERR rampart: 'CLIENT GETNAME' inside MULTI is not supported", sub.Call("CLIENT", "GETNAME"));
         Assert.Equal("+OK\r\n", sub.Call("DISCARD"));
         Assert.Equal("-CROSSSLOT Keys in request don't hash to the same slot\r\n", sub.Call("WATCH", there));
+        // The subscribe family inside MULTI: refused as outside subscribed mode (its count could not follow EXEC).
+        Assert.Equal("+OK\r\n", sub.Call("MULTI"));
+        Assert.Equal("-ERR rampart: 'SUBSCRIBE' inside MULTI is not supported\r\n", sub.Call("SUBSCRIBE", channel + ":more"));
+        Assert.Equal("-ERR rampart: 'UNSUBSCRIBE' inside MULTI is not supported\r\n", sub.Call("UNSUBSCRIBE", channel));
+        Assert.Equal("-EXECABORT Transaction discarded because of previous errors.\r\n", sub.Call("EXEC"));
+        Assert.Equal("0", publisher.Ask("PUBLISH", channel + ":more", "nobody"));
 
         // Still subscribed throughout.
         Assert.Equal("1", publisher.Ask("PUBLISH", channel, "after"));
