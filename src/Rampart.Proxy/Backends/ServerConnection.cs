@@ -31,7 +31,7 @@ internal sealed partial class ServerConnection
     private volatile bool _disposed;
     private string _disposedReason = "proxy is shutting down";
 
-    public ServerConnection(ServerEndpoint server, FlushTicker ticker, ILogger logger, bool resp3 = false)
+    public ServerConnection(ServerEndpoint server, FlushTicker ticker, ILogger logger, bool resp3)
     {
         Resp3 = resp3;
         _server = server;

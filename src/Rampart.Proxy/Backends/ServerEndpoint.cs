@@ -318,7 +318,9 @@ internal sealed class ServerEndpoint : IDisposable
     public void CheckTimeouts(long now)
     {
         if (Pool.TimeoutMs is not int timeout) return;
-        foreach (var connection in AllConnections) connection.CheckTimeout(now, timeout);
+        // Every sweep (as often as every 5 ms): the two lanes walked directly, no enumerator allocated.
+        foreach (var connection in _connections) connection.CheckTimeout(now, timeout);
+        if (_resp3Connections is { } resp3) foreach (var connection in resp3) connection.CheckTimeout(now, timeout);
     }
 
     public void Dispose()

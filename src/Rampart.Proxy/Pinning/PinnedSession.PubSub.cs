@@ -16,9 +16,18 @@ internal sealed partial class PinnedSession
 {
     // ---------------------------------------------------------------- pub/sub
 
+    private static bool IsSubscribeFamily(string name) =>
+        name is "subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe" or "punsubscribe" or "sunsubscribe";
+
+    /// <summary>
+    /// The SUBSCRIBE family inside MULTI, on either path: refused. Queued, its confirmations would come inside EXEC's
+    /// array, where the subscription count could not follow them.
+    /// </summary>
+    private static string SubscribeInsideMulti(CommandInfo command) => $"ERR rampart: '{command.DisplayName}' inside MULTI is not supported";
+
     private PinnedResult StartStreaming(CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
-        if (_inMulti) return AbortWith($"ERR rampart: '{command.DisplayName}' inside MULTI is not supported");
+        if (_inMulti) return AbortWith(SubscribeInsideMulti(command));
         if (command.Name is "unsubscribe" or "punsubscribe" or "sunsubscribe")
         {
             UnsubscribedNothing(_session, command, request);
@@ -51,10 +60,8 @@ internal sealed partial class PinnedSession
         bool fenced = _forwardSeq == _fencedSeq;
         switch (name)
         {
-            case "subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe" or "punsubscribe" or "sunsubscribe" when _inMulti:
-                // A RESP3 subscriber's MULTI: refused below as on the request/reply path. Queued, its confirmations
-                // would come inside EXEC's array, where the subscription count could not follow them.
-                break;
+            case var family when _inMulti && IsSubscribeFamily(family):
+                break; // a RESP3 subscriber's MULTI: refused below (StreamTransaction), as on the request/reply path
             case "ping" or "unsubscribe" or "punsubscribe" or "sunsubscribe" or "":
                 // The server answers: its subscribed-mode PING reply, unknown-command error.
                 Forward(request, raw, inline, expectsReply: name is "ping" or "" || !command!.ArityAccepts(request.Count));

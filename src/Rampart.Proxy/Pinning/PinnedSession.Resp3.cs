@@ -100,8 +100,7 @@ internal sealed partial class PinnedSession
     /// <summary>The same checks as a transaction on the request/reply path (QueueInTransaction); null when it may be queued.</summary>
     private string? RefusalInsideMulti(CommandInfo command, Request request)
     {
-        if (command.Name is "subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe" or "punsubscribe" or "sunsubscribe")
-            return $"ERR rampart: '{command.DisplayName}' inside MULTI is not supported";
+        if (IsSubscribeFamily(command.Name)) return SubscribeInsideMulti(command);
         switch (command.Handling)
         {
             case CommandHandling.Unsupported:

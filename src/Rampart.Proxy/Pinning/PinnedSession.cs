@@ -226,7 +226,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
                 _watching = false;
                 Send(request, raw, inline);
                 return PinnedResult.Done;
-            case "subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe" or "punsubscribe" or "sunsubscribe":
+            case var family when IsSubscribeFamily(family):
                 return StartStreaming(command, request, raw, inline);
         }
         return _inMulti ? QueueInTransaction(command, request, raw, inline) : OutsideTransaction(command, request, raw, inline);
