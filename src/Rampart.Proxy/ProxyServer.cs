@@ -24,7 +24,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private Timer? _timeoutSweep;
     private int _sweepPeriodMs;
     private bool _stopping; // guarded by _reloadGate: no reload once a stop began
-    private readonly Backends.FlushTicker _ticker = new();
+    private readonly Transport.EventLoop _loop;
 
     /// <param name="recordMetrics">
     /// Count per-command requests, errors and latency (what the admin server exports). The executable turns it on
@@ -36,6 +36,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
         RecordsMetrics = recordMetrics;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger("Rampart.Proxy");
+        _loop = new Transport.EventLoop(_loggers.CreateLogger("Rampart.EventLoop"));
         RequestSampler = new Observability.RequestSampler(_loggers);
         _budget.Max = config.Settings.MaxConnections;
     }
@@ -100,7 +101,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     /// <summary>A pool's runtime sharing the proxy's event log, request sampler, metrics switch and connection budget.</summary>
     private PoolRuntime NewPoolRuntime(PoolConfig config) =>
-        new(config, _ticker, _loggers, _budget, Events, RequestSampler, RecordsMetrics);
+        new(config, _loop, _loggers, _budget, Events, RequestSampler, RecordsMetrics);
 
     private void StartPool(PoolRuntime pool)
     {
@@ -171,7 +172,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
             await pool.StopTopologyAsync();
             DisposePool(pool);
         }
-        _ticker.Dispose();
+        _loop.Dispose();
     }
 
     private static void DisposePool(PoolRuntime pool)

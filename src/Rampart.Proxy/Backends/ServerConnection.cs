@@ -11,7 +11,7 @@ namespace Rampart.Proxy.Backends;
 /// When the link drops, its in-flight requests fail with an error and are never resent (writes are not idempotent);
 /// requests not yet written wait for the reconnect. While the server is down, requests fail fast.
 /// </summary>
-internal sealed partial class ServerConnection
+internal sealed partial class ServerConnection : Transport.ITurnWork
 {
     private const int MaxBatchBytes = 256 * 1024;
     /// <summary>Requests a connection keeps while a failover holds its server's traffic; more get -TRYAGAIN.</summary>
@@ -22,7 +22,7 @@ internal sealed partial class ServerConnection
     private readonly ConcurrentQueue<ProxyRequest> _pending = new();
     private long _pendingBytes;
     private readonly ByteBuffer _sendBuffer = new(16 * 1024);
-    private readonly FlushTicker _ticker;
+    private readonly Transport.EventLoop _loop;
     private int _writeScheduled;
     private int _tickScheduled;
     private ServerLink? _link;
@@ -31,11 +31,11 @@ internal sealed partial class ServerConnection
     private volatile bool _disposed;
     private string _disposedReason = "proxy is shutting down";
 
-    public ServerConnection(ServerEndpoint server, FlushTicker ticker, ILogger logger, bool resp3)
+    public ServerConnection(ServerEndpoint server, Transport.EventLoop loop, ILogger logger, bool resp3)
     {
         Resp3 = resp3;
         _server = server;
-        _ticker = ticker;
+        _loop = loop;
         _logger = logger;
     }
 
@@ -77,16 +77,16 @@ internal sealed partial class ServerConnection
     }
 
     /// <summary>
-    /// Called once a caller has queued everything it has. The write happens on the ticker's next turn, after the
-    /// event loop has read every client that was ready, so their requests leave in one write (see FlushTicker).
+    /// Called once a caller has queued everything it has. The write happens at the end of the event loop's turn,
+    /// after it has read every client that was ready, so their requests leave in one write, as in twemproxy.
     /// </summary>
     public void Flush()
     {
-        if (Interlocked.CompareExchange(ref _tickScheduled, 1, 0) == 0) _ticker.Schedule(this);
+        if (Interlocked.CompareExchange(ref _tickScheduled, 1, 0) == 0) _loop.AtTurnEnd(this);
     }
 
-    /// <summary>The ticker's turn: send what every client queued since the last turn, in one write.</summary>
-    internal void OnTick()
+    /// <summary>The end of the loop's turn: send what every client queued during it, in one write.</summary>
+    public void OnTurnEnd()
     {
         Volatile.Write(ref _tickScheduled, 0);
         StartWriter();
@@ -159,7 +159,7 @@ internal sealed partial class ServerConnection
 
             try
             {
-                await link.Socket.SendAsync(_sendBuffer.Memory, SocketFlags.None);
+                await link.Connection.SendAsync(_sendBuffer.Memory);
                 _server.Stats.AddSent(_sendBuffer.Length);
                 _server.Stats.AddRequests(batch);
             }
@@ -182,7 +182,7 @@ internal sealed partial class ServerConnection
 
         try
         {
-            var link = await ServerLink.ConnectAsync(_server, this, Resp3);
+            var link = await ServerLink.ConnectAsync(_server, this, _loop, Resp3);
             Volatile.Write(ref _link, link);
             // The master may have moved while we connected; a recycle before the link was published missed it.
             if (!link.Target.Equals(_server.Address)) link.Kill("master changed while connecting");

@@ -26,7 +26,7 @@ internal sealed class ServerEndpoint : IDisposable
     private volatile ServerConnection[]? _resp3Connections;
     private readonly object _laneGate = new();
     private string? _closedReason;
-    private readonly FlushTicker _ticker;
+    private readonly Transport.EventLoop _loop;
     private readonly ILogger _logger;
     private volatile EndPoint? _address;
     private volatile string? _noMasterReason;
@@ -41,7 +41,7 @@ internal sealed class ServerEndpoint : IDisposable
     private volatile PoolConfig _pool;
     private volatile ServerConfig _config;
 
-    public ServerEndpoint(PoolConfig pool, ServerConfig config, FlushTicker ticker, ILogger logger,
+    public ServerEndpoint(PoolConfig pool, ServerConfig config, Transport.EventLoop loop, ILogger logger,
         Action<ServerEndpoint>? onEjectionChanged = null, bool recordMetrics = true)
     {
         Commands = recordMetrics ? new Observability.CommandMetrics() : null;
@@ -59,7 +59,7 @@ internal sealed class ServerEndpoint : IDisposable
             Endpoint = config.Name ?? config.Host;
             _noMasterReason = $"ERR rampart: no confirmed master for '{Endpoint}' yet (asking the sentinels)";
         }
-        _ticker = ticker;
+        _loop = loop;
         _logger = logger;
         _connections = NewLane(resp3: false);
         Pinned = new Pinning.PinnedPool(this, pool.PinnedConnections);
@@ -145,7 +145,7 @@ internal sealed class ServerEndpoint : IDisposable
     private ServerConnection[] NewLane(bool resp3)
     {
         var lane = new ServerConnection[Math.Max(1, _pool.ServerConnections)];
-        for (int i = 0; i < lane.Length; i++) lane[i] = new ServerConnection(this, _ticker, _logger, resp3);
+        for (int i = 0; i < lane.Length; i++) lane[i] = new ServerConnection(this, _loop, _logger, resp3);
         return lane;
     }
 

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text;
 using Rampart.Protocol;
 using Rampart.Proxy.Configuration;
@@ -21,7 +20,7 @@ internal static class ServerHandshake
     public sealed class Resp3RefusedException(string message) : IOException(message);
 
     /// <summary>Runs the handshake and returns the server's redis_version, if it said.</summary>
-    public static async Task<string?> RunAsync(Socket socket, PoolConfig pool, bool resp3, CancellationToken cancel)
+    public static async Task<string?> RunAsync(Transport.IByteChannel channel, PoolConfig pool, bool resp3, CancellationToken cancel)
     {
         using var output = new ByteBuffer(256);
         int required = 0;
@@ -49,14 +48,14 @@ internal static class ServerHandshake
         WriteCommand(output, "CLIENT", "SETNAME", "rampart");
         WriteCommand(output, "INFO", "server");
         int expected = required + 2;
-        await socket.SendAsync(output.Memory, SocketFlags.None, cancel);
+        await channel.SendAsync(output.Memory, cancel);
 
         using var input = new ByteBuffer(4096);
         var scanner = new ReplyScanner();
         string? version = null;
         for (int answered = 0; answered < expected;)
         {
-            int read = await socket.ReceiveAsync(input.GetMemory(4096), SocketFlags.None, cancel);
+            int read = await channel.ReceiveAsync(input.GetMemory(4096), cancel);
             if (read == 0) throw new IOException("server closed the connection during the handshake");
             input.Advance(read);
             while (answered < expected && scanner.TryScan(input.Span, out int length))

@@ -27,7 +27,7 @@ internal sealed class ServerLink
     private string _deathReason = "connection closed";
     private string? _failWith;
 
-    public Socket Socket { get; }
+    public Transport.LoopSocket Connection { get; }
     /// <summary>Written requests awaiting their replies, oldest first. Producer: the writer; consumer: the reader.</summary>
     public ConcurrentQueue<ProxyRequest> InFlight { get; } = new();
     public bool IsDead => Volatile.Read(ref _dead) != 0;
@@ -44,22 +44,22 @@ internal sealed class ServerLink
         Interlocked.Add(ref _inFlightBytes, bytes);
     }
 
-    private ServerLink(ServerEndpoint server, ServerConnection owner, Socket socket, EndPoint target, bool resp3)
+    private ServerLink(ServerEndpoint server, ServerConnection owner, Transport.LoopSocket connection, EndPoint target, bool resp3)
     {
         _resp3 = resp3;
         _server = server;
         _owner = owner;
-        Socket = socket;
+        Connection = connection;
         Target = target;
     }
 
     /// <summary>The address this link connected to (for a Sentinel pool: the master confirmed at that moment).</summary>
     public EndPoint Target { get; }
 
-    public static async Task<ServerLink> ConnectAsync(ServerEndpoint server, ServerConnection owner, bool resp3)
+    public static async Task<ServerLink> ConnectAsync(ServerEndpoint server, ServerConnection owner, Transport.EventLoop loop, bool resp3)
     {
-        var (socket, address) = await ServerDialer.ConnectAsync(server, resp3);
-        return new ServerLink(server, owner, socket, address, resp3);
+        var (connection, address) = await ServerDialer.ConnectOnLoopAsync(server, loop, resp3);
+        return new ServerLink(server, owner, connection, address, resp3);
     }
 
     /// <summary>The writer announces itself before adding to <see cref="InFlight"/>, so a dying link can wait for it.</summary>
@@ -72,8 +72,7 @@ internal sealed class ServerLink
         if (Interlocked.CompareExchange(ref _dead, 1, 0) != 0) return;
         _deathReason = reason;
         _failWith = failWith;
-        try { Socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
-        Socket.Dispose();
+        Connection.Close();
     }
 
     public async Task ReadLoopAsync()
@@ -83,7 +82,7 @@ internal sealed class ServerLink
         {
             while (true)
             {
-                int read = await Socket.ReceiveAsync(buffer.GetMemory(ReceiveChunk), SocketFlags.None);
+                int read = await Connection.ReceiveAsync(buffer.GetMemory(ReceiveChunk));
                 if (read == 0)
                 {
                     if (!IsDead) _server.Stats.AddEof();

@@ -20,7 +20,7 @@ internal sealed partial class ClientSession
     /// <summary>Redis's client-query-buffer-limit: an unfinished request may not hold more than this.</summary>
     private const long QueryBufferLimit = 1024L * 1024 * 1024;
 
-    private readonly Socket _socket;
+    private readonly Transport.LoopSocket _connection;
     private readonly PoolRuntime _pool;
     private readonly ILogger _logger;
     private readonly ByteBuffer _input = new(ReadChunk);
@@ -50,10 +50,11 @@ internal sealed partial class ClientSession
     private TaskCompletionSource? _drainWaiter;
     private int _closedOnce;
 
-    public ClientSession(long id, Socket socket, PoolRuntime pool, ILogger logger)
+    public ClientSession(long id, Transport.LoopSocket connection, PoolRuntime pool, ILogger logger)
     {
         Id = id;
-        _socket = socket;
+        _connection = connection;
+        var socket = connection.Socket;
         _pool = pool;
         _logger = logger;
         _reader = new RequestReader(pool.Limits);
@@ -103,7 +104,7 @@ internal sealed partial class ClientSession
         {
             while (!_closeAfterReplies)
             {
-                int read = await _socket.ReceiveAsync(_input.GetMemory(ReadChunk), SocketFlags.None);
+                int read = await _connection.ReceiveAsync(_input.GetMemory(ReadChunk));
                 if (read == 0) _pool.CountClientEof();
                 if (read == 0) break;
                 _lastInteraction = Environment.TickCount64;
@@ -339,7 +340,7 @@ internal sealed partial class ClientSession
             _output.Clear();
             return;
         }
-        await _socket.SendAsync(_output.Memory, SocketFlags.None);
+        await _connection.SendAsync(_output.Memory);
         _output.Clear();
         _output.ShrinkIfEmpty(KeepBuffer);
     }
@@ -382,8 +383,7 @@ internal sealed partial class ClientSession
     {
         if (Interlocked.Exchange(ref _closedOnce, 1) != 0) return;
         _closed = true;
-        try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
-        _socket.Dispose();
+        _connection.Close();
         Pin?.OnClientClosed();
         ReleaseDrainWaiter();
         _pool.OnSessionClosed(this);

@@ -127,8 +127,10 @@ internal sealed partial class PoolListener : IDisposable
             return;
         }
         if (client.AddressFamily != AddressFamily.Unix) client.NoDelay = true;
-        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), client, _pool, _logger);
+        var connection = new Transport.LoopSocket(client, _pool.Loop);
+        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), connection, _pool, _logger);
         _pool.OnSessionStarted(session);
+        connection.Start();
         _ = session.RunAsync();
     }
 

@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace Rampart.Proxy.Transport;
+
+/// <summary>Work that runs once at the end of the event loop's turn (a server connection's batched write).</summary>
+internal interface ITurnWork
+{
+    void OnTurnEnd();
+}
+
+/// <summary>
+/// Rampart's event loop for client connections and shared server connections, as twemproxy has one: a thread in
+/// <c>epoll_wait</c> that completes each ready socket's pending read or write on the spot (the continuation runs
+/// here, inline), then, at the end of the turn, runs the writes the turn queued. Every client read in a turn has
+/// then queued its requests before the server write, so they leave in one write, with no timer and no wake-up
+/// syscalls (System.Net.Sockets' engine has no end-of-turn hook). Dedicated, Sentinel and admin connections stay on
+/// .NET's engine: they are few and not on the shared path.
+/// </summary>
+internal sealed unsafe partial class EventLoop : IDisposable
+{
+    private const int MaxEvents = 256;
+    private const ulong WakeToken = ulong.MaxValue;
+
+    private readonly ILogger _logger;
+    // Descriptors as safe handles: another thread may still wake or register while the loop shuts down, and must
+    // never write to a descriptor number the process has since reused.
+    private readonly Epoll.Handle _epoll;
+    private readonly Epoll.Handle _wakeFd;
+    private readonly Thread _thread;
+    private readonly int _threadId;
+
+    private readonly Lock _slotsLock = new();
+    private LoopSocket?[] _slots = new LoopSocket?[64];
+    private readonly Stack<int> _freeSlots = new();
+    private int _usedSlots;
+    private uint _generation;
+
+    // Turn-end work queued on the loop thread itself (no synchronisation), and from other threads (with a wake-up).
+    private readonly List<ITurnWork> _due = [];
+    private readonly ConcurrentQueue<ITurnWork> _dueFromElsewhere = new();
+    private readonly ConcurrentQueue<Action> _posted = new();
+    private int _wakeRequested;
+    private volatile bool _disposed;
+
+    public EventLoop(ILogger logger)
+    {
+        if (!OperatingSystem.IsLinux())
+            throw new PlatformNotSupportedException("Rampart's event loop uses epoll: it runs on Linux");
+        _logger = logger;
+        _epoll = Epoll.Create();
+        _wakeFd = Epoll.CreateWakeFd();
+        Epoll.Add(_epoll, (int)_wakeFd.DangerousGetHandle(), Epoll.In | Epoll.EdgeTriggered, WakeToken);
+        _thread = new Thread(Run) { IsBackground = true, Name = "rampart-event-loop" };
+        _threadId = _thread.ManagedThreadId;
+        _thread.Start();
+    }
+
+    public bool IsLoopThread => Environment.CurrentManagedThreadId == _threadId;
+
+    /// <summary>Runs <paramref name="work"/> at the end of the current turn (or of the next, from another thread).</summary>
+    public void AtTurnEnd(ITurnWork work)
+    {
+        if (IsLoopThread)
+        {
+            _due.Add(work);
+            return;
+        }
+        _dueFromElsewhere.Enqueue(work);
+        Wake();
+    }
+
+    /// <summary>Runs <paramref name="action"/> on the loop thread at the end of a turn (rare paths: closing sockets).</summary>
+    public void Post(Action action)
+    {
+        _posted.Enqueue(action);
+        if (!IsLoopThread) Wake();
+    }
+
+    private void Wake()
+    {
+        if (Interlocked.CompareExchange(ref _wakeRequested, 1, 0) == 0) Epoll.Signal(_wakeFd);
+    }
+
+    /// <summary>Watches <paramref name="socket"/> for reads and writes (edge-triggered) until it is released.</summary>
+    internal void Register(LoopSocket socket)
+    {
+        ulong token;
+        lock (_slotsLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            int slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : _usedSlots++;
+            if (slot == _slots.Length)
+            {
+                var grown = new LoopSocket?[_slots.Length * 2];
+                _slots.CopyTo(grown, 0);
+                Volatile.Write(ref _slots, grown);
+            }
+            // The generation tells a stale event of a closed socket from one of the socket that took its slot.
+            token = (ulong)++_generation << 32 | (uint)slot;
+            socket.Token = token;
+            Volatile.Write(ref _slots[slot], socket);
+        }
+        Epoll.Add(_epoll, (int)socket.Socket.Handle, Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, token);
+    }
+
+    /// <summary>Forgets a socket about to be closed (closing its descriptor removes it from epoll).</summary>
+    internal void Release(LoopSocket socket)
+    {
+        lock (_slotsLock)
+        {
+            int slot = (int)(uint)socket.Token;
+            if (!ReferenceEquals(_slots[slot], socket)) return;
+            Volatile.Write(ref _slots[slot], null);
+            _freeSlots.Push(slot);
+        }
+    }
+
+    private void Run()
+    {
+        byte* events = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)(MaxEvents * Epoll.Stride));
+        try
+        {
+            while (!_disposed)
+            {
+                int count = Epoll.Wait(_epoll, events, MaxEvents);
+                for (int i = 0; i < count; i++)
+                {
+                    ulong token = Epoll.TokenAt(events, i);
+                    if (token == WakeToken)
+                    {
+                        Epoll.Drain(_wakeFd);
+                        Volatile.Write(ref _wakeRequested, 0); // before the queues are drained below
+                        continue;
+                    }
+                    var slots = Volatile.Read(ref _slots);
+                    var socket = Volatile.Read(ref slots[(int)(uint)token]);
+                    if (socket is null || socket.Token != token) continue; // closed since the event was fetched
+                    Dispatch(socket, Epoll.EventsAt(events, i));
+                }
+                RunTurnEnd();
+            }
+            RunTurnEnd(); // what was posted before the stop: pending reads of closed sockets fail, their owners finish
+        }
+        catch (Exception e)
+        {
+            LogLoopFailed(e);
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(events);
+            _wakeFd.Dispose();
+            _epoll.Dispose();
+        }
+    }
+
+    private void Dispatch(LoopSocket socket, uint events)
+    {
+        try
+        {
+            socket.OnEvents(events);
+        }
+        catch (Exception e)
+        {
+            // A continuation's bug must cost that connection, never the loop every connection shares.
+            LogEventFault(e);
+        }
+    }
+
+    private void RunTurnEnd()
+    {
+        while (true)
+        {
+            while (_dueFromElsewhere.TryDequeue(out var queued)) _due.Add(queued);
+            while (_posted.TryDequeue(out var action)) RunSafely(action);
+            if (_due.Count == 0) return;
+            // Work may queue more work (a writer that reconnects): loop until none is left.
+            for (int i = 0; i < _due.Count; i++) RunSafely(_due[i]);
+            _due.Clear();
+        }
+    }
+
+    private void RunSafely(ITurnWork work)
+    {
+        try { work.OnTurnEnd(); }
+        catch (Exception e) { LogEventFault(e); }
+    }
+
+    private void RunSafely(Action action)
+    {
+        try { action(); }
+        catch (Exception e) { LogEventFault(e); }
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        Epoll.Signal(_wakeFd);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Event loop: unexpected fault in one connection's handler")]
+    private partial void LogEventFault(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Event loop stopped")]
+    private partial void LogLoopFailed(Exception exception);
+}

@@ -1,0 +1,225 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Rampart.Proxy.Transport;
+
+/// <summary>
+/// A non-blocking socket on the <see cref="EventLoop"/>. It is registered edge-triggered for reads and writes once,
+/// never re-armed: the loop records that the socket became readable (or writable) and completes the read (or wait)
+/// that is pending, or keeps the fact for the next one. A read that returns less than its buffer has emptied the
+/// socket, so the next read waits for the next event without a syscall; System.Net.Sockets instead tries every read
+/// at once and meets EAGAIN about once per request.
+/// </summary>
+internal sealed class LoopSocket : IByteChannel
+{
+    // States of each direction: nothing known, an operation waiting for the event, or the event seen with none waiting.
+    private const int Idle = 0, Pending = 1, Ready = 2;
+
+    private readonly EventLoop _loop;
+    private readonly LoopOperation _read = new();
+    private readonly LoopOperation _write = new();
+    private int _readState;
+    private int _writeState;
+    private Memory<byte> _readBuffer;
+    private int _closed;
+
+    public LoopSocket(Socket socket, EventLoop loop)
+    {
+        Socket = socket;
+        _loop = loop;
+        socket.Blocking = false;
+    }
+
+    public Socket Socket { get; }
+    /// <summary>The loop's tag for this socket's events (slot and generation).</summary>
+    internal ulong Token;
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>Watches a connected socket (an accepted client).</summary>
+    public void Start() => _loop.Register(this);
+
+    /// <summary>Connects to <paramref name="address"/> (an IP or Unix endpoint) and starts watching the socket.</summary>
+    public async ValueTask ConnectAsync(EndPoint address, CancellationToken cancel)
+    {
+        bool inProgress = false;
+        try
+        {
+            Socket.Connect(address);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+        {
+            inProgress = true;
+        }
+        // Registered only now: an unconnected socket reports itself hung up, which is no news about this connect.
+        _loop.Register(this);
+        if (!inProgress) return;
+        using var registration = cancel.Register(Close);
+        try
+        {
+            await WaitWritableAsync();
+        }
+        catch (ObjectDisposedException) when (cancel.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancel);
+        }
+        int error = (int)Socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+        if (error != 0) throw new SocketException(error);
+    }
+
+    /// <summary>Reads once the socket is readable; 0 at the end of the stream.</summary>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer)
+    {
+        while (true)
+        {
+            if (Volatile.Read(ref _readState) == Ready && Interlocked.CompareExchange(ref _readState, Idle, Ready) == Ready)
+            {
+                int read = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
+                if (error == SocketError.Success)
+                {
+                    if (read == buffer.Length && read > 0) MarkReady(ref _readState); // more may be waiting
+                    return new ValueTask<int>(read);
+                }
+                if (error != SocketError.WouldBlock) return ValueTask.FromException<int>(new SocketException((int)error));
+                continue; // emptied since the event: wait for the next one
+            }
+            _readBuffer = buffer;
+            short token = _read.Prepare();
+            if (Interlocked.CompareExchange(ref _readState, Pending, Idle) != Idle) continue;
+            if (IsClosed) FailPending(ref _readState, _read);
+            return new ValueTask<int>(_read, token);
+        }
+    }
+
+    /// <summary>Writes all of <paramref name="data"/>: at once while the socket takes it, then as room appears.</summary>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> data)
+    {
+        int sent = SendNow(data.Span);
+        return sent == data.Length ? default : SendRestAsync(data[sent..]);
+    }
+
+    private async ValueTask SendRestAsync(ReadOnlyMemory<byte> rest)
+    {
+        while (rest.Length > 0)
+        {
+            await WaitWritableAsync();
+            rest = rest[SendNow(rest.Span)..];
+        }
+    }
+
+    private int SendNow(ReadOnlySpan<byte> data)
+    {
+        int total = 0;
+        while (total < data.Length)
+        {
+            int sent = Socket.Send(data[total..], SocketFlags.None, out var error);
+            if (error == SocketError.Success) total += sent;
+            else if (error == SocketError.WouldBlock) break;
+            else throw new SocketException((int)error);
+        }
+        return total;
+    }
+
+    private ValueTask WaitWritableAsync()
+    {
+        while (true)
+        {
+            if (Volatile.Read(ref _writeState) == Ready && Interlocked.CompareExchange(ref _writeState, Idle, Ready) == Ready)
+                return default;
+            short token = _write.Prepare();
+            if (Interlocked.CompareExchange(ref _writeState, Pending, Idle) != Idle) continue;
+            if (IsClosed) FailPending(ref _writeState, _write);
+            return new ValueTask(_write, token);
+        }
+    }
+
+    /// <summary>The loop's news for this socket.</summary>
+    internal void OnEvents(uint events)
+    {
+        if ((events & (Epoll.In | Epoll.Hup | Epoll.Err | Epoll.RdHup)) != 0 && Signal(ref _readState)) CompleteRead();
+        if ((events & (Epoll.Out | Epoll.Hup | Epoll.Err)) != 0 && Signal(ref _writeState)) _write.Succeed(0);
+    }
+
+    /// <summary>Records an event; true when an operation was pending (it is now the caller's to complete).</summary>
+    private static bool Signal(ref int state)
+    {
+        while (true)
+        {
+            int current = Volatile.Read(ref state);
+            if (current == Pending)
+            {
+                if (Interlocked.CompareExchange(ref state, Idle, Pending) == Pending) return true;
+            }
+            else if (current == Ready || Interlocked.CompareExchange(ref state, Ready, Idle) == Idle) return false;
+        }
+    }
+
+    private static void MarkReady(ref int state) => Interlocked.CompareExchange(ref state, Ready, Idle);
+
+    private void CompleteRead()
+    {
+        var buffer = _readBuffer;
+        int read;
+        SocketError error;
+        try
+        {
+            read = Socket.Receive(buffer.Span, SocketFlags.None, out error);
+        }
+        catch (ObjectDisposedException e)
+        {
+            _read.Fail(e);
+            return;
+        }
+        if (error == SocketError.WouldBlock)
+        {
+            // Nothing after all (the event was a write's, or stale): keep waiting. The owner is waiting on this
+            // read, so only the loop (this thread) changes the state meanwhile.
+            Volatile.Write(ref _readState, Pending);
+            return;
+        }
+        _readBuffer = default;
+        if (error != SocketError.Success)
+        {
+            _read.Fail(new SocketException((int)error));
+            return;
+        }
+        if (read == buffer.Length && read > 0) MarkReady(ref _readState);
+        _read.Succeed(read);
+    }
+
+    /// <summary>
+    /// Closes the socket. A read or write wait still pending fails with <see cref="ObjectDisposedException"/>, on the
+    /// loop thread, never inline in the caller.
+    /// </summary>
+    public void Close()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        _loop.Release(this);
+        try { Socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        Socket.Dispose();
+        _loop.Post(() =>
+        {
+            FailPending(ref _readState, _read);
+            FailPending(ref _writeState, _write);
+        });
+    }
+
+    private void FailPending(ref int state, LoopOperation operation)
+    {
+        if (Interlocked.CompareExchange(ref state, Idle, Pending) == Pending)
+            operation.Fail(new ObjectDisposedException(nameof(LoopSocket)));
+    }
+
+    async ValueTask<int> IByteChannel.ReceiveAsync(Memory<byte> buffer, CancellationToken cancel)
+    {
+        using var registration = cancel.Register(Close);
+        try { return await ReceiveAsync(buffer); }
+        catch (ObjectDisposedException) when (cancel.IsCancellationRequested) { throw new OperationCanceledException(cancel); }
+    }
+
+    async ValueTask IByteChannel.SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancel)
+    {
+        using var registration = cancel.Register(Close);
+        try { await SendAsync(data); }
+        catch (ObjectDisposedException) when (cancel.IsCancellationRequested) { throw new OperationCanceledException(cancel); }
+    }
+}
