@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Rampart.Proxy.Tests.Infrastructure;
+using Rampart.Proxy.Transport;
+
+namespace Rampart.Proxy.Tests.Transport;
+
+/// <summary>
+/// The event loop's sockets on their own, over real loopback TCP: what the proxy relies on when a write does not fit
+/// the socket buffer, a read buffer fills, a peer or the proxy closes, or a closed socket's slot is taken by another.
+/// </summary>
+public sealed class LoopSocketTests : IDisposable
+{
+    private readonly EventLoop _loop = new(NullLogger.Instance);
+    private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+
+    public LoopSocketTests()
+    {
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(512);
+    }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _loop.Dispose();
+    }
+
+    private async Task<(LoopSocket Loop, Socket Peer)> ConnectPairAsync()
+    {
+        var connection = new LoopSocket(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp), _loop);
+        var accepting = _listener.AcceptAsync();
+        await connection.ConnectAsync(_listener.LocalEndPoint!, CancellationToken.None);
+        return (connection, await accepting);
+    }
+
+    private static byte[] Pattern(int length, int seed)
+    {
+        var data = new byte[length];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
+    [Fact]
+    public async Task ALargeWrite_ToAPeerThatReadsSlowly_ArrivesWhole()
+    {
+        var (connection, peer) = await ConnectPairAsync();
+        using var _ = peer;
+        var data = Pattern(8 * 1024 * 1024, 1); // far more than the socket buffers: the write must wait for room
+        var sending = connection.SendAsync(data).AsTask();
+        Assert.False(sending.IsCompleted);
+        var received = new MemoryStream();
+        var chunk = new byte[7000];
+        while (received.Length < data.Length)
+        {
+            int read = await peer.ReceiveAsync(chunk, SocketFlags.None);
+            Assert.NotEqual(0, read);
+            received.Write(chunk, 0, read);
+            if (received.Length % 10 == 0) await Task.Delay(1);
+        }
+        await sending.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(data, received.ToArray());
+        connection.Close();
+    }
+
+    [Fact]
+    public async Task Reads_ThatFillTheirBuffer_GetTheRestWithoutANewEvent()
+    {
+        var (connection, peer) = await ConnectPairAsync();
+        using var _ = peer;
+        var data = Pattern(300_000, 2);
+        await peer.SendAsync(data, SocketFlags.None);
+        // Reads smaller than what arrived: after a full read the data left is read at once (no new edge comes for it).
+        var received = new MemoryStream();
+        var buffer = new byte[1000];
+        while (received.Length < data.Length)
+        {
+            int read = await connection.ReceiveAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.NotEqual(0, read);
+            received.Write(buffer, 0, read);
+        }
+        Assert.Equal(data, received.ToArray());
+        connection.Close();
+    }
+
+    [Fact]
+    public async Task APeerThatCloses_EndsAPendingRead_WithZero()
+    {
+        var (connection, peer) = await ConnectPairAsync();
+        var reading = connection.ReceiveAsync(new byte[100]).AsTask();
+        await Task.Delay(50);
+        Assert.False(reading.IsCompleted);
+        peer.Dispose();
+        Assert.Equal(0, await reading.WaitAsync(TimeSpan.FromSeconds(10)));
+        connection.Close();
+    }
+
+    [Fact]
+    public async Task Closing_FailsAPendingRead_InsteadOfLeavingItWaiting()
+    {
+        var (connection, peer) = await ConnectPairAsync();
+        using var _ = peer;
+        var reading = connection.ReceiveAsync(new byte[100]).AsTask();
+        connection.Close();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => reading.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(connection.IsClosed);
+    }
+
+    [Fact]
+    public async Task Connecting_ToAPortNobodyListensOn_IsRefused()
+    {
+        int port = FreePort.Next();
+        var connection = new LoopSocket(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp), _loop);
+        var error = await Assert.ThrowsAsync<SocketException>(
+            () => connection.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), CancellationToken.None).AsTask());
+        Assert.Equal(SocketError.ConnectionRefused, error.SocketErrorCode);
+        connection.Close();
+    }
+
+    [Fact]
+    public async Task SocketsThatReuseClosedSlots_EachGetOnlyTheirOwnBytes()
+    {
+        // Rounds of open, exchange unique bytes, close: later sockets take the closed ones' slots (and often their
+        // descriptor numbers), and an event for a closed socket must never reach the one that replaced it.
+        for (int round = 0; round < 20; round++)
+        {
+            var pairs = new List<(LoopSocket Loop, Socket Peer)>();
+            for (int i = 0; i < 25; i++) pairs.Add(await ConnectPairAsync());
+            var echoes = pairs.Select(async (pair, i) =>
+            {
+                var payload = Pattern(5000, round * 100 + i);
+                await pair.Loop.SendAsync(payload);
+                var back = new byte[payload.Length];
+                int got = 0;
+                while (got < back.Length)
+                {
+                    int read = await pair.Peer.ReceiveAsync(back.AsMemory(got), SocketFlags.None);
+                    Assert.NotEqual(0, read);
+                    got += read;
+                }
+                await pair.Peer.SendAsync(back, SocketFlags.None);
+                var mine = new byte[payload.Length];
+                got = 0;
+                while (got < mine.Length)
+                {
+                    int read = await pair.Loop.ReceiveAsync(mine.AsMemory(got));
+                    Assert.NotEqual(0, read);
+                    got += read;
+                }
+                Assert.Equal(payload, mine);
+            });
+            await Task.WhenAll(echoes).WaitAsync(TimeSpan.FromSeconds(30));
+            foreach (var (loop, peer) in pairs)
+            {
+                loop.Close();
+                peer.Dispose();
+            }
+        }
+    }
+}
