@@ -5,12 +5,12 @@ internal static class RuntimeKnobs
 {
     public static void Apply()
     {
-        // Socket completions run on the event thread itself instead of hopping to the thread pool: a proxy's work
-        // per event is shorter than the context switch of the hop.
+        // For the connections that stay on .NET's socket engine (listeners, dedicated, Sentinel and admin connections;
+        // client and shared server connections run on Rampart's own event loop): completions run on the event thread
+        // itself instead of hopping to the thread pool, as a proxy's work per event is shorter than the hop.
         SetUnlessGiven("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-        // One event thread, as twemproxy has one event loop: every client event of a turn is handled before the
-        // FlushTicker's turn, so their requests share one server write. With an event thread per core (the
-        // runtime's default when completions are inline) turns interleave and batches shrink threefold.
+        // One engine thread: a dedicated connection's replies are written to its client from there, and more threads
+        // would only contend with the event loop for the cores.
         SetUnlessGiven("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", "1");
     }
 
