@@ -56,10 +56,13 @@ internal static unsafe partial class Epoll
             throw new IOException($"epoll_ctl ADD failed (errno {Marshal.GetLastPInvokeError()})");
     }
 
-    /// <summary>Waits for events; returns how many were written to <paramref name="events"/> (0 when interrupted).</summary>
-    public static int Wait(Handle epoll, byte* events, int max)
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> (-1: until an event) and returns how many events were written to
+    /// <paramref name="events"/> (0 when interrupted).
+    /// </summary>
+    public static int Wait(Handle epoll, byte* events, int max, int timeoutMs)
     {
-        int n = epoll_wait(epoll, events, max, -1);
+        int n = epoll_wait(epoll, events, max, timeoutMs);
         if (n >= 0) return n;
         int errno = Marshal.GetLastPInvokeError();
         if (errno == Interrupted) return 0;

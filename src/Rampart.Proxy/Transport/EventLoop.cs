@@ -40,6 +40,9 @@ internal sealed unsafe partial class EventLoop : IDisposable
     private readonly List<ITurnWork> _due = [];
     private readonly ConcurrentQueue<ITurnWork> _dueFromElsewhere = new();
     private readonly ConcurrentQueue<Action> _posted = new();
+    // Sockets whose last read filled its buffer: read again next turn, after the others (loop thread only).
+    private List<LoopSocket> _readAgain = [];
+    private List<LoopSocket> _readingAgain = [];
     private int _wakeRequested;
     private volatile bool _disposed;
 
@@ -75,6 +78,18 @@ internal sealed unsafe partial class EventLoop : IDisposable
     {
         _posted.Enqueue(action);
         if (!IsLoopThread) Wake();
+    }
+
+    /// <summary>
+    /// A read on the loop thread filled its buffer: the socket is read again at the next turn, after every other ready
+    /// socket and the turn's writes, as Redis reads one buffer per client per turn. One client's flood thus never
+    /// holds up the others, nor the server writes their requests wait for. False off the loop thread.
+    /// </summary>
+    internal bool ReadAgainNextTurn(LoopSocket socket)
+    {
+        if (!IsLoopThread) return false;
+        _readAgain.Add(socket);
+        return true;
     }
 
     private void Wake()
@@ -123,7 +138,9 @@ internal sealed unsafe partial class EventLoop : IDisposable
         {
             while (!_disposed)
             {
-                int count = Epoll.Wait(_epoll, events, MaxEvents);
+                // With sockets to read again, only look for news; they are this turn's after the events.
+                int count = Epoll.Wait(_epoll, events, MaxEvents, _readAgain.Count > 0 ? 0 : -1);
+                (_readingAgain, _readAgain) = (_readAgain, _readingAgain);
                 for (int i = 0; i < count; i++)
                 {
                     ulong token = Epoll.TokenAt(events, i);
@@ -138,6 +155,9 @@ internal sealed unsafe partial class EventLoop : IDisposable
                     if (socket is null || socket.Token != token) continue; // closed since the event was fetched
                     Dispatch(socket, Epoll.EventsAt(events, i));
                 }
+                foreach (var socket in _readingAgain)
+                    if (!socket.IsClosed) Dispatch(socket, Epoll.In);
+                _readingAgain.Clear();
                 RunTurnEnd();
             }
             RunTurnEnd(); // what was posted before the stop: pending reads of closed sockets fail, their owners finish

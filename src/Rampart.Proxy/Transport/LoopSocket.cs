@@ -76,7 +76,7 @@ internal sealed class LoopSocket : IByteChannel
                 int read = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
                 if (error == SocketError.Success)
                 {
-                    if (read == buffer.Length && read > 0) MarkReady(ref _readState); // more may be waiting
+                    if (read == buffer.Length && read > 0) MoreMayBeWaiting();
                     return new ValueTask<int>(read);
                 }
                 if (error != SocketError.WouldBlock) return ValueTask.FromException<int>(new SocketException((int)error));
@@ -153,7 +153,14 @@ internal sealed class LoopSocket : IByteChannel
         }
     }
 
-    private static void MarkReady(ref int state) => Interlocked.CompareExchange(ref state, Ready, Idle);
+    /// <summary>
+    /// A read filled its buffer, so more may be waiting, and no new edge will come for it: on the loop thread the
+    /// socket is read again next turn; elsewhere it is marked ready, and the owner's next read runs at once.
+    /// </summary>
+    private void MoreMayBeWaiting()
+    {
+        if (!_loop.ReadAgainNextTurn(this)) Interlocked.CompareExchange(ref _readState, Ready, Idle);
+    }
 
     private void CompleteRead()
     {
@@ -182,7 +189,7 @@ internal sealed class LoopSocket : IByteChannel
             _read.Fail(new SocketException((int)error));
             return;
         }
-        if (read == buffer.Length && read > 0) MarkReady(ref _readState);
+        if (read == buffer.Length && read > 0) MoreMayBeWaiting();
         _read.Succeed(read);
     }
 
