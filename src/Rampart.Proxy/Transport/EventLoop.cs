@@ -116,7 +116,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
             socket.Token = token;
             Volatile.Write(ref _slots[slot], socket);
         }
-        Epoll.Add(_epoll, (int)socket.Socket.Handle, Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, token);
+        Epoll.Add(_epoll, (int)socket.Socket.SafeHandle.DangerousGetHandle(), Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, token);
     }
 
     /// <summary>Forgets a socket about to be closed (closing its descriptor removes it from epoll).</summary>
@@ -164,7 +164,10 @@ internal sealed unsafe partial class EventLoop : IDisposable
         }
         catch (Exception e)
         {
+            // Only epoll itself failing gets here (every handler is guarded). A proxy whose loop stopped would keep
+            // its ports open and answer nothing: better to exit, so that the supervisor restarts it.
             LogLoopFailed(e);
+            Environment.FailFast("Rampart's event loop stopped: " + e.Message, e);
         }
         finally
         {
@@ -221,6 +224,6 @@ internal sealed unsafe partial class EventLoop : IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Event loop: unexpected fault in one connection's handler")]
     private partial void LogEventFault(Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "Event loop stopped")]
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Event loop stopped; exiting")]
     private partial void LogLoopFailed(Exception exception);
 }

@@ -8,7 +8,8 @@ namespace Rampart.Proxy.Transport;
 /// never re-armed: the loop records that the socket became readable (or writable) and completes the read (or wait)
 /// that is pending, or keeps the fact for the next one. A read that returns less than its buffer has emptied the
 /// socket, so the next read waits for the next event without a syscall; System.Net.Sockets instead tries every read
-/// at once and meets EAGAIN about once per request.
+/// at once and meets EAGAIN about once per request. A read that fills its buffer is followed by another at the next
+/// turn (<see cref="EventLoop.ReadAgainNextTurn"/>), since no new edge comes for data already there.
 /// </summary>
 internal sealed class LoopSocket : IByteChannel
 {
