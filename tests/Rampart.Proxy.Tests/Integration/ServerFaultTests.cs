@@ -84,6 +84,32 @@ public sealed class ServerFaultTests
     }
 
     [Fact]
+    public async Task ServerThatAcceptsButNeverAnswersTheHandshake_FailsWithinTheTimeout_ThenServes()
+    {
+        // The kernel completes a frozen server's TCP handshake; only Rampart's own (AUTH, SETNAME, INFO) goes unanswered.
+        using var redis = RedisServerProcess.Start();
+        redis.Freeze();
+        try
+        {
+            await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis) with { TimeoutMs = 300 });
+            using var client = new RawClient(rampart.Port);
+            var started = DateTime.UtcNow;
+            client.Send(ConcurrencyTests.Resp("GET", "x"));
+            Assert.Equal($"-ERR rampart: server 127.0.0.1:{redis.Port} unavailable: connect timed out", client.ReadLine());
+            Assert.InRange((DateTime.UtcNow - started).TotalMilliseconds, 250, 5000);
+            client.Send(ConcurrencyTests.Resp("PING"));
+            Assert.Equal("+PONG", client.ReadLine());
+
+            redis.Thaw();
+            Assert.Equal("+OK", await client.RepeatUntilAsync(ConcurrencyTests.Resp("SET", "answered", "1"), "+OK", TimeSpan.FromSeconds(10)));
+        }
+        finally
+        {
+            redis.Thaw();
+        }
+    }
+
+    [Fact]
     public async Task ServerNotRunning_RequestFailsFastWithClearError()
     {
         int deadPort = FreePort.Next();
