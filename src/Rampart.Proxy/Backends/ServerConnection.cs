@@ -24,7 +24,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
     private readonly ByteBuffer _sendBuffer = new(16 * 1024);
     private readonly Transport.EventLoop _loop;
     private int _writeScheduled;
-    private int _tickScheduled;
+    private int _turnEndScheduled;
     private ServerLink? _link;
     // A request taken from the queue while its link died: it goes first on the next link, so order is kept.
     private ProxyRequest? _carry;
@@ -82,13 +82,13 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
     /// </summary>
     public void Flush()
     {
-        if (Interlocked.CompareExchange(ref _tickScheduled, 1, 0) == 0) _loop.AtTurnEnd(this);
+        if (Interlocked.CompareExchange(ref _turnEndScheduled, 1, 0) == 0) _loop.AtTurnEnd(this);
     }
 
     /// <summary>The end of the loop's turn: send what every client queued during it, in one write.</summary>
     public void OnTurnEnd()
     {
-        Volatile.Write(ref _tickScheduled, 0);
+        Volatile.Write(ref _turnEndScheduled, 0);
         StartWriter();
     }
 
