@@ -128,9 +128,19 @@ internal sealed partial class PoolListener : IDisposable
         }
         if (client.AddressFamily != AddressFamily.Unix) client.NoDelay = true;
         var connection = new Transport.LoopSocket(client, _pool.Loop);
+        try
+        {
+            connection.Start();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // epoll refused it (out of kernel memory, max_user_watches) or the proxy is stopping: this client only.
+            LogRegisterFailed(_pool.Config.Name, e.Message);
+            connection.Close();
+            return;
+        }
         var session = new ClientSession(Interlocked.Increment(ref _nextClientId), connection, _pool, _logger);
         _pool.OnSessionStarted(session);
-        connection.Start();
         _ = session.RunAsync();
     }
 
@@ -149,6 +159,9 @@ internal sealed partial class PoolListener : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: accept under resource pressure ({Reason}); backing off 100 ms")]
     private partial void LogAcceptPressure(string pool, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: client closed at once: the event loop cannot watch it ({Reason})")]
+    private partial void LogRegisterFailed(string pool, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: accept failed ({Reason})")]
     private partial void LogAcceptError(string pool, string reason);
