@@ -37,6 +37,44 @@ public sealed class PoolSettingsTests
     }
 
     [Fact]
+    public async Task ServerOnAUnixSocket_ServesTheSharedPathAndTransactions()
+    {
+        // "/path:weight" in servers: the shared connection (on the event loop) and a dedicated one (WATCH) both
+        // connect over the unix socket.
+        string path = Path.Combine(Path.GetTempPath(), $"rampart-redis-{Guid.NewGuid():N}.sock");
+        using var redis = RedisServerProcess.Start("--unixsocket", path, "--unixsocketperm", "700");
+        var pool = RampartUnderTest.Pool() with { Servers = [new ServerConfig { Host = path, Port = 0, Weight = 1 }] };
+        await using var rampart = await RampartUnderTest.StartAsync(pool);
+        using var client = new RawClient(rampart.Port);
+        client.Send(Resp("SET", "overunix", "1") + Resp("INCR", "overunix") + Resp("GET", "overunix"));
+        Assert.Equal("+OK", client.ReadLine());
+        Assert.Equal(":2", client.ReadLine());
+        Assert.Equal("$1", client.ReadLine());
+        Assert.Equal("2", client.ReadLine());
+        client.Send(Resp("WATCH", "overunix") + Resp("MULTI") + Resp("INCR", "overunix") + Resp("EXEC"));
+        Assert.Equal("+OK", client.ReadLine());
+        Assert.Equal("+OK", client.ReadLine());
+        Assert.Equal("+QUEUED", client.ReadLine());
+        Assert.Equal("*1", client.ReadLine());
+        Assert.Equal(":3", client.ReadLine());
+        // Redis itself lists Rampart's connections as clients of its unix socket.
+        using var direct = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        direct.Connect(new UnixDomainSocketEndPoint(path));
+        direct.Send(Encoding.ASCII.GetBytes(Resp("CLIENT", "LIST")));
+        var list = new StringBuilder();
+        var buffer = new byte[8192];
+        while (!list.ToString().EndsWith("\n\r\n", StringComparison.Ordinal))
+        {
+            int read = direct.Receive(buffer);
+            Assert.NotEqual(0, read);
+            list.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+        var rampartLines = list.ToString().Split('\n').Where(line => line.Contains(" name=rampart ")).ToList();
+        Assert.True(rampartLines.Count >= 2, list.ToString()); // the shared connection and the dedicated one
+        Assert.All(rampartLines, line => Assert.Contains($"addr={path}:0", line));
+    }
+
+    [Fact]
     public async Task ServerConnections_Several_EachClientKeepsItsOrder()
     {
         using var redis = RedisServerProcess.Start();
