@@ -27,6 +27,8 @@ internal sealed class ServerEndpoint : IDisposable
     private readonly object _laneGate = new();
     private string? _closedReason;
     private readonly Transport.EventLoop _loop;
+    /// <summary>The event loop this server's connections, shared and dedicated, run on.</summary>
+    internal Transport.EventLoop Loop => _loop;
     private readonly ILogger _logger;
     private volatile EndPoint? _address;
     private volatile string? _noMasterReason;

@@ -20,7 +20,7 @@ internal static class ServerHandshake
     public sealed class Resp3RefusedException(string message) : IOException(message);
 
     /// <summary>Runs the handshake and returns the server's redis_version, if it said.</summary>
-    public static async Task<string?> RunAsync(Transport.IByteChannel channel, PoolConfig pool, bool resp3, CancellationToken cancel)
+    public static async Task<string?> RunAsync(Transport.LoopSocket channel, PoolConfig pool, bool resp3, CancellationToken cancel)
     {
         using var output = new ByteBuffer(256);
         int required = 0;

@@ -58,7 +58,7 @@ internal sealed class ServerLink
 
     public static async Task<ServerLink> ConnectAsync(ServerEndpoint server, ServerConnection owner, Transport.EventLoop loop, bool resp3)
     {
-        var (connection, address) = await ServerDialer.ConnectOnLoopAsync(server, loop, resp3);
+        var (connection, address) = await ServerDialer.ConnectAsync(server, loop, resp3);
         return new ServerLink(server, owner, connection, address, resp3);
     }
 

@@ -32,7 +32,7 @@ internal sealed class PinnedConnection
     private readonly PinnedPool _pool;
     private ByteBuffer _outbox = new(512);
     private ByteBuffer _sending = new(512);
-    private Socket? _socket;
+    private Transport.LoopSocket? _socket;
     private bool _connected;
     private bool _sendRunning;
     private int _dead;
@@ -88,7 +88,7 @@ internal sealed class PinnedConnection
 
     public void Kill(string reason)
     {
-        Socket? socket;
+        Transport.LoopSocket? socket;
         lock (_gate)
         {
             if (Interlocked.CompareExchange(ref _dead, 1, 0) != 0) return;
@@ -96,8 +96,7 @@ internal sealed class PinnedConnection
             socket = _socket;
         }
         if (socket is null) return; // still connecting: RunAsync sees the flag and finishes
-        try { socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
-        socket.Dispose();
+        socket.Close();
     }
 
     /// <summary>
@@ -133,11 +132,11 @@ internal sealed class PinnedConnection
 
     private async Task RunAsync()
     {
-        Socket socket;
+        Transport.LoopSocket socket;
         EndPoint target;
         try
         {
-            (socket, target) = await ServerDialer.ConnectAsync(Server, Resp3);
+            (socket, target) = await ServerDialer.ConnectAsync(Server, Server.Loop, Resp3);
         }
         catch (ServerHandshake.Resp3RefusedException e)
         {
@@ -159,7 +158,7 @@ internal sealed class PinnedConnection
             _socket = socket;
             Target = target;
             _connected = true;
-            if (IsDead) socket.Dispose();
+            if (IsDead) socket.Close();
             else if (_outbox.Length > 0) start = _sendRunning = true;
         }
         if (start) _ = SendLoopAsync();
@@ -172,7 +171,7 @@ internal sealed class PinnedConnection
     {
         while (true)
         {
-            Socket socket;
+            Transport.LoopSocket socket;
             lock (_gate)
             {
                 if (_outbox.Length == 0 || IsDead)
@@ -185,7 +184,7 @@ internal sealed class PinnedConnection
             }
             try
             {
-                await socket.SendAsync(_sending.Memory, SocketFlags.None);
+                await socket.SendAsync(_sending.Memory);
                 Server.Stats.AddSent(_sending.Length);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -196,7 +195,7 @@ internal sealed class PinnedConnection
         }
     }
 
-    private async Task ReadLoopAsync(Socket socket)
+    private async Task ReadLoopAsync(Transport.LoopSocket socket)
     {
         var buffer = new ByteBuffer(ReceiveChunk * 2);
         var scanner = new ReplyScanner();
@@ -204,7 +203,7 @@ internal sealed class PinnedConnection
         {
             while (!IsDead)
             {
-                int read = await socket.ReceiveAsync(buffer.GetMemory(ReceiveChunk), SocketFlags.None);
+                int read = await socket.ReceiveAsync(buffer.GetMemory(ReceiveChunk));
                 if (read == 0)
                 {
                     Kill("server closed the connection");

@@ -14,8 +14,8 @@ internal interface ITurnWork
 /// <c>epoll_wait</c> that completes each ready socket's pending read or write on the spot (the continuation runs
 /// here, inline), then, at the end of the turn, runs the writes the turn queued. Every client read in a turn has
 /// then queued its requests before the server write, so they leave in one write, with no timer and no wake-up
-/// syscalls (System.Net.Sockets' engine has no end-of-turn hook). Dedicated, Sentinel and admin connections stay on
-/// .NET's engine: they are few and not on the shared path.
+/// syscalls (System.Net.Sockets' engine has no end-of-turn hook). Server connections, shared and dedicated, run here
+/// too; listeners, Sentinel and admin connections stay on .NET's engine: they are few and not on the request path.
 /// </summary>
 internal sealed unsafe partial class EventLoop : IDisposable
 {

@@ -11,7 +11,7 @@ namespace Rampart.Proxy.Transport;
 /// at once and meets EAGAIN about once per request. A read that fills its buffer is followed by another at the next
 /// turn (<see cref="EventLoop.ReadAgainNextTurn"/>), since no new edge comes for data already there.
 /// </summary>
-internal sealed class LoopSocket : IByteChannel
+internal sealed class LoopSocket
 {
     // States of each direction: nothing known, an operation waiting for the event, or the event seen with none waiting.
     private const int Idle = 0, Pending = 1, Ready = 2;
@@ -217,14 +217,16 @@ internal sealed class LoopSocket : IByteChannel
             operation.Fail(new ObjectDisposedException(nameof(LoopSocket)));
     }
 
-    async ValueTask<int> IByteChannel.ReceiveAsync(Memory<byte> buffer, CancellationToken cancel)
+    /// <summary>A read that <paramref name="cancel"/> ends by closing the socket (a handshake's time limit).</summary>
+    public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancel)
     {
         using var registration = cancel.Register(Close);
         try { return await ReceiveAsync(buffer); }
         catch (ObjectDisposedException) when (cancel.IsCancellationRequested) { throw new OperationCanceledException(cancel); }
     }
 
-    async ValueTask IByteChannel.SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancel)
+    /// <summary>A write that <paramref name="cancel"/> ends by closing the socket (a handshake's time limit).</summary>
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancel)
     {
         using var registration = cancel.Register(Close);
         try { await SendAsync(data); }

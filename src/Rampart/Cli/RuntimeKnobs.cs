@@ -5,12 +5,12 @@ internal static class RuntimeKnobs
 {
     public static void Apply()
     {
-        // For the connections that stay on .NET's socket engine (listeners, dedicated, Sentinel and admin connections;
-        // client and shared server connections run on Rampart's own event loop): completions run on the event thread
-        // itself instead of hopping to the thread pool, as a proxy's work per event is shorter than the hop.
+        // For the sockets that stay on .NET's socket engine (listeners, Sentinel and admin connections; client and
+        // server connections run on Rampart's own event loop): completions run on the event thread itself instead of
+        // hopping to the thread pool, as a proxy's work per event is shorter than the hop.
         SetUnlessGiven("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-        // One engine thread: a dedicated connection's replies are written to its client from there, and more threads
-        // would only contend with the event loop for the cores.
+        // One engine thread: accepted clients start on it, and more threads would only contend with the event loop for
+        // the cores.
         SetUnlessGiven("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", "1");
     }
 
