@@ -100,7 +100,7 @@ internal sealed class PinnedConnection
     }
 
     /// <summary>
-    /// Gives the connection back clean: DISCARD, UNWATCH and unsubscribe-all as its state needs, then a PING with a
+    /// Gives the connection back clean: unsubscribe-all, DISCARD and UNWATCH as its state needs, then a PING with a
     /// marker; every reply up to the marker's is dropped, and the connection goes back to the idle pool. If the marker
     /// comes back in subscribed form, the state was not what it seemed and the connection is closed instead.
     /// </summary>
@@ -109,14 +109,15 @@ internal sealed class PinnedConnection
         var cleaner = new Cleaner(this);
         Attach(cleaner);
         using var commands = new ByteBuffer(256);
-        if (multi) RespCommands.Write(commands, "DISCARD");
-        RespCommands.Write(commands, "UNWATCH");
         if (subscribed)
         {
+            // First: a RESP2 subscribed connection refuses UNWATCH, and a WATCH made before SUBSCRIBE would survive.
             RespCommands.Write(commands, "UNSUBSCRIBE");
             RespCommands.Write(commands, "PUNSUBSCRIBE");
             RespCommands.Write(commands, "SUNSUBSCRIBE");
         }
+        if (multi) RespCommands.Write(commands, "DISCARD");
+        RespCommands.Write(commands, "UNWATCH");
         RespCommands.Write(commands, "PING", Cleaner.Marker);
         if (!Send(commands.Span)) Kill("connection lost while being cleaned");
         else _ = KillUnlessCleanAsync(cleaner);

@@ -252,6 +252,30 @@ public sealed class TransactionTests
         Assert.Equal(["OK"], Replies.Array(next.Call("EXEC")));
     }
 
+    [Fact]
+    public async Task ClientLeavingSubscribedWithAWatch_LeavesNoWatchOnTheConnectionTheNextClientGets()
+    {
+        // In RESP2 subscribed mode Redis refuses UNWATCH: the clean-up must unsubscribe first, or the WATCH survives
+        // into the idle pool and the next client's EXEC fails because of a key it never watched.
+        using var redis = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis) with { PinnedConnections = 1 });
+        var pinned = rampart.Server.GetPool("test").Routing.Default.Pinned;
+        using (var leaver = RespTestClient.ConnectTcp(rampart.Port))
+        {
+            Assert.Equal("OK", leaver.Ask("WATCH", "watched-by-leaver"));
+            Assert.Equal("subscribe", Replies.Array(leaver.Call("SUBSCRIBE", "leaving"))[0]);
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (pinned.Idle != 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal(1, pinned.Idle);
+        Assert.Equal("OK", Replies.Text(RespFromServer(redis, "SET", "watched-by-leaver", "changed")));
+
+        using var next = RespTestClient.ConnectTcp(rampart.Port);
+        Assert.Equal("OK", next.Ask("MULTI")); // sent alone: the dedicated connection, the only one in the pool
+        Assert.Equal("QUEUED", next.Ask("SET", "fresh", "1"));
+        Assert.Equal(["OK"], Replies.Array(next.Call("EXEC")));
+    }
+
     private static object? RespFromServer(RedisServerProcess server, params string[] args)
     {
         using var direct = RespTestClient.ConnectTcp(server.Port);
