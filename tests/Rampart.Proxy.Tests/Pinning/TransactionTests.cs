@@ -276,6 +276,25 @@ public sealed class TransactionTests
         Assert.Equal(["OK"], Replies.Array(next.Call("EXEC")));
     }
 
+    [Fact]
+    public async Task WatchMadeBeforeSubscribe_StillHoldsAfterUnsubscribe_AsOnRedis()
+    {
+        // The subscription ends but the WATCH does not: the client keeps its dedicated connection, and its EXEC fails
+        // because the watched key changed, exactly as on a direct connection.
+        using var redis = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis) with { PinnedConnections = 1 });
+        var pinned = rampart.Server.GetPool("test").Routing.Default.Pinned;
+        using var client = RespTestClient.ConnectTcp(rampart.Port);
+        Assert.Equal("OK", client.Ask("WATCH", "watched-across"));
+        Assert.Equal("subscribe", Replies.Array(client.Call("SUBSCRIBE", "briefly"))[0]);
+        Assert.Equal("unsubscribe", Replies.Array(client.Call("UNSUBSCRIBE"))[0]);
+        Assert.Equal(0, pinned.Idle); // still held: the WATCH is state
+        Assert.Equal("OK", Replies.Text(RespFromServer(redis, "SET", "watched-across", "changed")));
+        Assert.Equal("OK", client.Ask("MULTI"));
+        Assert.Equal("QUEUED", client.Ask("SET", "guarded", "1"));
+        Assert.Null(client.Call("EXEC"));
+    }
+
     private static object? RespFromServer(RedisServerProcess server, params string[] args)
     {
         using var direct = RespTestClient.ConnectTcp(server.Port);
