@@ -7,12 +7,22 @@ public class AllocationTests
 {
     private const int Iterations = 10_000;
 
+    /// <summary>
+    /// The fewest bytes the thread allocated over three runs of <see cref="Iterations"/> calls. A per-call allocation
+    /// shows in every run (at least 10,000 × its size); the runtime's one-off work on the calling thread (tiered
+    /// compilation starting to count calls, seen once in a CI run on 2026-11-30) shows in one run only.
+    /// </summary>
     private static long AllocatedBy(Action action)
     {
         action(); // warm up: first-call JIT work and one-time table growth do not count
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < Iterations; i++) action();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        long fewest = long.MaxValue;
+        for (int run = 0; run < 3 && fewest != 0; run++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < Iterations; i++) action();
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return fewest;
     }
 
     public static TheoryData<string> Requests => new()
