@@ -22,7 +22,6 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
     private readonly ConcurrentQueue<ProxyRequest> _pending = new();
     private long _pendingBytes;
     private readonly ByteBuffer _sendBuffer = new(16 * 1024);
-    private readonly Transport.EventLoop _loop;
     private int _writeScheduled;
     private int _turnEndScheduled;
     private ServerLink? _link;
@@ -31,11 +30,10 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
     private volatile bool _disposed;
     private string _disposedReason = "proxy is shutting down";
 
-    public ServerConnection(ServerEndpoint server, Transport.EventLoop loop, ILogger logger, bool resp3)
+    public ServerConnection(ServerEndpoint server, ILogger logger, bool resp3)
     {
         Resp3 = resp3;
         _server = server;
-        _loop = loop;
         _logger = logger;
     }
 
@@ -82,7 +80,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
     /// </summary>
     public void Flush()
     {
-        if (Interlocked.CompareExchange(ref _turnEndScheduled, 1, 0) == 0) _loop.AtTurnEnd(this);
+        if (Interlocked.CompareExchange(ref _turnEndScheduled, 1, 0) == 0) _server.Loop.AtTurnEnd(this);
     }
 
     /// <summary>The end of the loop's turn: send what every client queued during it, in one write.</summary>
@@ -182,7 +180,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
 
         try
         {
-            var link = await ServerLink.ConnectAsync(_server, this, _loop, Resp3);
+            var link = await ServerLink.ConnectAsync(_server, this, Resp3);
             Volatile.Write(ref _link, link);
             // The master may have moved while we connected; a recycle before the link was published missed it.
             if (!link.Target.Equals(_server.Address)) link.Kill("master changed while connecting");
@@ -195,7 +193,6 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
         {
             // Only this lane's clients are affected: they get the reason, and HELLO 3 is answered NOPROTO from now on.
             _server.OnResp3Refused(e.Message);
-            LogResp3Refused(_server.Endpoint, e.Message);
             FailPending(_server.Resp3Refused!);
             return ReleaseWriter();
         }
@@ -284,9 +281,6 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connected to server {Endpoint}")]
     private partial void LogConnected(string endpoint);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Server {Endpoint} does not speak RESP3 ({Reason}); clients that ask for it get NOPROTO")]
-    private partial void LogResp3Refused(string endpoint, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot connect to server {Endpoint}: {Reason}")]
     private partial void LogConnectFailed(string endpoint, string reason);

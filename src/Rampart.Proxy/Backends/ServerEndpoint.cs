@@ -15,7 +15,7 @@ namespace Rampart.Proxy.Backends;
 /// the first time a RESP3 client needs this server; everything else (backoff, failover, timeouts, reload, counters)
 /// treats both lanes alike.
 /// </summary>
-internal sealed class ServerEndpoint : IDisposable
+internal sealed partial class ServerEndpoint : IDisposable
 {
     private const int FirstBackoffMs = 100;
     private const int MaxBackoffMs = 5_000;
@@ -26,9 +26,8 @@ internal sealed class ServerEndpoint : IDisposable
     private volatile ServerConnection[]? _resp3Connections;
     private readonly object _laneGate = new();
     private string? _closedReason;
-    private readonly Transport.EventLoop _loop;
     /// <summary>The event loop this server's connections, shared and dedicated, run on.</summary>
-    internal Transport.EventLoop Loop => _loop;
+    internal Transport.EventLoop Loop { get; }
     private readonly ILogger _logger;
     private volatile EndPoint? _address;
     private volatile string? _noMasterReason;
@@ -61,7 +60,7 @@ internal sealed class ServerEndpoint : IDisposable
             Endpoint = config.Name ?? config.Host;
             _noMasterReason = $"ERR rampart: no confirmed master for '{Endpoint}' yet (asking the sentinels)";
         }
-        _loop = loop;
+        Loop = loop;
         _logger = logger;
         _connections = NewLane(resp3: false);
         Pinned = new Pinning.PinnedPool(this, pool.PinnedConnections);
@@ -94,8 +93,15 @@ internal sealed class ServerEndpoint : IDisposable
     /// </summary>
     public string? Resp3Refused => _resp3Refused;
 
-    public void OnResp3Refused(string reason) =>
-        _resp3Refused = $"ERR rampart: server {Endpoint} does not speak RESP3 ({reason}); use RESP2 (HELLO 2)";
+    /// <summary>A handshake (shared or dedicated connection) got HELLO 3 refused; said once in the log, not per connect.</summary>
+    public void OnResp3Refused(string reason)
+    {
+        string error = $"ERR rampart: server {Endpoint} does not speak RESP3 ({reason}); use RESP2 (HELLO 2)";
+        if (Interlocked.Exchange(ref _resp3Refused, error) is null) LogResp3Refused(Endpoint, reason);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Server {Endpoint} does not speak RESP3 ({Reason}); clients that ask for it get NOPROTO")]
+    private partial void LogResp3Refused(string endpoint, string reason);
 
     /// <summary>True when no request waits in this server's queues or on its connections (a removed server may close).</summary>
     public bool IsIdle => AllConnections.All(c => c.IsIdle);
@@ -147,7 +153,7 @@ internal sealed class ServerEndpoint : IDisposable
     private ServerConnection[] NewLane(bool resp3)
     {
         var lane = new ServerConnection[Math.Max(1, _pool.ServerConnections)];
-        for (int i = 0; i < lane.Length; i++) lane[i] = new ServerConnection(this, _loop, _logger, resp3);
+        for (int i = 0; i < lane.Length; i++) lane[i] = new ServerConnection(this, _logger, resp3);
         return lane;
     }
 

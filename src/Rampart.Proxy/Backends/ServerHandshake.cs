@@ -20,7 +20,7 @@ internal static class ServerHandshake
     public sealed class Resp3RefusedException(string message) : IOException(message);
 
     /// <summary>Runs the handshake and returns the server's redis_version, if it said.</summary>
-    public static async Task<string?> RunAsync(Transport.LoopSocket channel, PoolConfig pool, bool resp3, CancellationToken cancel)
+    public static async Task<string?> RunAsync(Transport.LoopSocket connection, PoolConfig pool, bool resp3, CancellationToken cancel)
     {
         using var output = new ByteBuffer(256);
         int required = 0;
@@ -48,14 +48,14 @@ internal static class ServerHandshake
         WriteCommand(output, "CLIENT", "SETNAME", "rampart");
         WriteCommand(output, "INFO", "server");
         int expected = required + 2;
-        await channel.SendAsync(output.Memory, cancel);
+        await connection.SendAsync(output.Memory, cancel);
 
         using var input = new ByteBuffer(4096);
         var scanner = new ReplyScanner();
         string? version = null;
         for (int answered = 0; answered < expected;)
         {
-            int read = await channel.ReceiveAsync(input.GetMemory(4096), cancel);
+            int read = await connection.ReceiveAsync(input.GetMemory(4096), cancel);
             if (read == 0) throw new IOException("server closed the connection during the handshake");
             input.Advance(read);
             while (answered < expected && scanner.TryScan(input.Span, out int length))

@@ -56,9 +56,9 @@ internal sealed class ServerLink
     /// <summary>The address this link connected to (for a Sentinel pool: the master confirmed at that moment).</summary>
     public EndPoint Target { get; }
 
-    public static async Task<ServerLink> ConnectAsync(ServerEndpoint server, ServerConnection owner, Transport.EventLoop loop, bool resp3)
+    public static async Task<ServerLink> ConnectAsync(ServerEndpoint server, ServerConnection owner, bool resp3)
     {
-        var (connection, address) = await ServerDialer.ConnectAsync(server, loop, resp3);
+        var (connection, address) = await ServerDialer.ConnectAsync(server, resp3);
         return new ServerLink(server, owner, connection, address, resp3);
     }
 

@@ -22,7 +22,7 @@ internal sealed partial class PoolRuntime : IDisposable
 
     private readonly ILogger _logger;
     private readonly ILoggerFactory _loggers;
-    /// <summary>The event loop of this pool's client connections and shared server connections.</summary>
+    /// <summary>The event loop of this pool's client and server connections.</summary>
     public Transport.EventLoop Loop { get; }
     private readonly ConnectionBudget _budget;
     private readonly RejectionLog _rejections;

@@ -29,7 +29,6 @@ internal sealed unsafe partial class EventLoop : IDisposable
     // never write to a descriptor number the process has since reused.
     private readonly Epoll.Handle _epoll;
     private readonly Epoll.Handle _wakeFd;
-    private readonly Thread _thread;
     private readonly int _threadId;
 
     private readonly Lock _slotsLock = new();
@@ -56,9 +55,9 @@ internal sealed unsafe partial class EventLoop : IDisposable
         _epoll = Epoll.Create();
         _wakeFd = Epoll.CreateWakeFd();
         Epoll.Add(_epoll, (int)_wakeFd.DangerousGetHandle(), Epoll.In | Epoll.EdgeTriggered, WakeToken);
-        _thread = new Thread(Run) { IsBackground = true, Name = "rampart-event-loop" };
-        _threadId = _thread.ManagedThreadId;
-        _thread.Start();
+        var thread = new Thread(Run) { IsBackground = true, Name = "rampart-event-loop" };
+        _threadId = thread.ManagedThreadId;
+        thread.Start();
     }
 
     public bool IsLoopThread => Environment.CurrentManagedThreadId == _threadId;
