@@ -24,7 +24,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private Timer? _timeoutSweep;
     private int _sweepPeriodMs;
     private bool _stopping; // guarded by _reloadGate: no reload once a stop began
-    private readonly Transport.EventLoop _loop;
+    private readonly Transport.EventLoopGroup _loops;
 
     /// <param name="recordMetrics">
     /// Count per-command requests, errors and latency (what the admin server exports). The executable turns it on
@@ -36,10 +36,13 @@ public sealed partial class ProxyServer : IAsyncDisposable
         RecordsMetrics = recordMetrics;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger("Rampart.Proxy");
-        _loop = new Transport.EventLoop(_loggers.CreateLogger("Rampart.EventLoop"));
+        _loops = new Transport.EventLoopGroup(config.Settings.EventLoops ?? Transport.EventLoopGroup.DefaultCount, _loggers);
         RequestSampler = new Observability.RequestSampler(_loggers);
         _budget.Max = config.Settings.MaxConnections;
     }
+
+    /// <summary>Event loop threads running (<c>rampart: {event_loops}</c>, fixed at start).</summary>
+    public int EventLoopCount => _loops.Count;
 
     /// <summary>Whether per-command metrics are recorded (see the constructor).</summary>
     public bool RecordsMetrics { get; }
@@ -101,7 +104,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     /// <summary>A pool's runtime sharing the proxy's event log, request sampler, metrics switch and connection budget.</summary>
     private PoolRuntime NewPoolRuntime(PoolConfig config) =>
-        new(config, _loop, _loggers, _budget, Events, RequestSampler, RecordsMetrics);
+        new(config, _loops, _loggers, _budget, Events, RequestSampler, RecordsMetrics);
 
     private void StartPool(PoolRuntime pool)
     {
@@ -172,7 +175,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
             await pool.StopTopologyAsync();
             DisposePool(pool);
         }
-        _loop.Dispose();
+        _loops.Dispose();
     }
 
     private static void DisposePool(PoolRuntime pool)

@@ -30,15 +30,19 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
     private volatile bool _disposed;
     private string _disposedReason = "proxy is shutting down";
 
-    public ServerConnection(ServerEndpoint server, ILogger logger, bool resp3)
+    public ServerConnection(ServerEndpoint server, Transport.EventLoop loop, ILogger logger, bool resp3)
     {
         Resp3 = resp3;
+        Loop = loop;
         _server = server;
         _logger = logger;
     }
 
     /// <summary>True for the RESP3 lane: its links say HELLO 3 in their handshake.</summary>
     public bool Resp3 { get; }
+
+    /// <summary>The event loop this connection writes and reads on: the one of the clients that use it.</summary>
+    public Transport.EventLoop Loop { get; }
 
     /// <summary>The live link, if connected (read by the timeout sweep).</summary>
     internal ServerLink? Link => Volatile.Read(ref _link);
@@ -80,7 +84,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
     /// </summary>
     public void Flush()
     {
-        if (Interlocked.CompareExchange(ref _turnEndScheduled, 1, 0) == 0) _server.Loop.AtTurnEnd(this);
+        if (Interlocked.CompareExchange(ref _turnEndScheduled, 1, 0) == 0) Loop.AtTurnEnd(this);
     }
 
     /// <summary>The end of the loop's turn: send what every client queued during it, in one write.</summary>

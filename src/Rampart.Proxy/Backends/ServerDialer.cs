@@ -12,13 +12,13 @@ namespace Rampart.Proxy.Backends;
 /// </summary>
 internal static class ServerDialer
 {
-    public static async Task<(LoopSocket Connection, EndPoint Address)> ConnectAsync(ServerEndpoint server, bool resp3)
+    public static async Task<(LoopSocket Connection, EndPoint Address)> ConnectAsync(ServerEndpoint server, EventLoop loop, bool resp3)
     {
         var address = server.Address ?? throw new IOException(server.UnavailableReason ?? "no address");
         using var cts = new CancellationTokenSource(server.ConnectTimeout);
         // The loop's connect never blocks, so a name is resolved first.
         var target = address is DnsEndPoint name ? await ResolveAsync(name, cts.Token) : address;
-        var connection = new LoopSocket(NewSocket(server, target), server.Loop);
+        var connection = new LoopSocket(NewSocket(server, target), loop);
         try
         {
             await connection.ConnectAsync(target, cts.Token);

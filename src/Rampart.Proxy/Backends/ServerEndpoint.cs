@@ -26,8 +26,8 @@ internal sealed partial class ServerEndpoint : IDisposable
     private volatile ServerConnection[]? _resp3Connections;
     private readonly object _laneGate = new();
     private string? _closedReason;
-    /// <summary>The event loop this server's connections, shared and dedicated, run on.</summary>
-    internal Transport.EventLoop Loop { get; }
+    /// <summary>The event loops: each has its own shared connection(s) here; dedicated ones are spread over them.</summary>
+    internal Transport.EventLoopGroup Loops { get; }
     private readonly ILogger _logger;
     private volatile EndPoint? _address;
     private volatile string? _noMasterReason;
@@ -42,7 +42,7 @@ internal sealed partial class ServerEndpoint : IDisposable
     private volatile PoolConfig _pool;
     private volatile ServerConfig _config;
 
-    public ServerEndpoint(PoolConfig pool, ServerConfig config, Transport.EventLoop loop, ILogger logger,
+    public ServerEndpoint(PoolConfig pool, ServerConfig config, Transport.EventLoopGroup loops, ILogger logger,
         Action<ServerEndpoint>? onEjectionChanged = null, bool recordMetrics = true)
     {
         Commands = recordMetrics ? new Observability.CommandMetrics() : null;
@@ -60,7 +60,7 @@ internal sealed partial class ServerEndpoint : IDisposable
             Endpoint = config.Name ?? config.Host;
             _noMasterReason = $"ERR rampart: no confirmed master for '{Endpoint}' yet (asking the sentinels)";
         }
-        Loop = loop;
+        Loops = loops;
         _logger = logger;
         _connections = NewLane(resp3: false);
         Pinned = new Pinning.PinnedPool(this, pool.PinnedConnections);
@@ -128,13 +128,14 @@ internal sealed partial class ServerEndpoint : IDisposable
     public IEnumerable<ServerConnection> AllConnections => _resp3Connections is { } resp3 ? _connections.Concat(resp3) : _connections;
 
     /// <summary>
-    /// The connection a client uses for this server: fixed per client and protocol, so its requests stay in order
-    /// (a client changing protocol waits for its earlier replies first: CommandDispatcher).
+    /// The connection a client uses for this server: one of its own event loop's, fixed per client and protocol, so
+    /// its requests stay in order (a client changing protocol waits for its earlier replies first: CommandDispatcher).
     /// </summary>
-    public ServerConnection ConnectionFor(long clientId, bool resp3)
+    public ServerConnection ConnectionFor(Clients.ClientSession client)
     {
-        var lane = resp3 ? _resp3Connections ?? Resp3Lane() : _connections;
-        return lane[(int)((ulong)clientId % (ulong)lane.Length)];
+        var lane = client.Resp3 ? _resp3Connections ?? Resp3Lane() : _connections;
+        int perLoop = lane.Length / Loops.Count;
+        return lane[client.Loop.Index * perLoop + (int)((ulong)client.Id % (ulong)perLoop)];
     }
 
     private ServerConnection[] Resp3Lane()
@@ -150,10 +151,12 @@ internal sealed partial class ServerEndpoint : IDisposable
         }
     }
 
+    /// <summary><c>server_connections</c> connections for each event loop, the loop's ones side by side.</summary>
     private ServerConnection[] NewLane(bool resp3)
     {
-        var lane = new ServerConnection[Math.Max(1, _pool.ServerConnections)];
-        for (int i = 0; i < lane.Length; i++) lane[i] = new ServerConnection(this, _logger, resp3);
+        int perLoop = Math.Max(1, _pool.ServerConnections);
+        var lane = new ServerConnection[perLoop * Loops.Count];
+        for (int i = 0; i < lane.Length; i++) lane[i] = new ServerConnection(this, Loops[i / perLoop], _logger, resp3);
         return lane;
     }
 

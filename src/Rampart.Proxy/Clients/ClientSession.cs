@@ -96,6 +96,8 @@ internal sealed partial class ClientSession
     /// </summary>
     public Pinning.PinnedSession? Pin;
     /// <summary>True while a request of this session waits for its reply (read for graceful shutdown).</summary>
+    /// <summary>The event loop this client's connection is on; its shared server connections are that loop's.</summary>
+    public Transport.EventLoop Loop => _connection.Loop;
     public bool HasPendingReplies => Volatile.Read(ref _head.Next) is not null;
 
     public async Task RunAsync()

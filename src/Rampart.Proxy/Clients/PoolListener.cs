@@ -127,7 +127,7 @@ internal sealed partial class PoolListener : IDisposable
             return;
         }
         if (client.AddressFamily != AddressFamily.Unix) client.NoDelay = true;
-        var connection = new Transport.LoopSocket(client, _pool.Loop);
+        var connection = new Transport.LoopSocket(client, _pool.Loops.Next());
         try
         {
             connection.Start();

@@ -22,8 +22,8 @@ internal sealed partial class PoolRuntime : IDisposable
 
     private readonly ILogger _logger;
     private readonly ILoggerFactory _loggers;
-    /// <summary>The event loop of this pool's client and server connections.</summary>
-    public Transport.EventLoop Loop { get; }
+    /// <summary>The event loops of this pool's client and server connections (shared by every pool).</summary>
+    public Transport.EventLoopGroup Loops { get; }
     private readonly ConnectionBudget _budget;
     private readonly RejectionLog _rejections;
     private readonly object _rebuild = new();
@@ -45,11 +45,11 @@ internal sealed partial class PoolRuntime : IDisposable
     private long _fragments;
     private long _serverEjects;
 
-    public PoolRuntime(PoolConfig config, Transport.EventLoop loop, ILoggerFactory loggers, ConnectionBudget? budget = null,
+    public PoolRuntime(PoolConfig config, Transport.EventLoopGroup loops, ILoggerFactory loggers, ConnectionBudget? budget = null,
         Observability.TopologyEventLog? events = null, Observability.RequestSampler? sampler = null, bool recordMetrics = true)
     {
         _config = config;
-        Loop = loop;
+        Loops = loops;
         _loggers = loggers;
         _budget = budget ?? new ConnectionBudget();
         _sampler = sampler;
@@ -73,7 +73,7 @@ internal sealed partial class PoolRuntime : IDisposable
     public Observability.TopologyEventLog Events { get; }
 
     private ServerEndpoint NewServer(ServerConfig server) =>
-        new(_config, server, Loop, _logger, OnServerEjected, _recordMetrics) { RequestSampler = _sampler };
+        new(_config, server, Loops, _logger, OnServerEjected, _recordMetrics) { RequestSampler = _sampler };
 
     private Topology.SentinelMonitor NewMonitor(PoolConfig config, ServerEndpoint[] servers) =>
         new(config, servers, _loggers.CreateLogger("Rampart.Sentinel"), Events);

@@ -139,7 +139,7 @@ internal static class CommandDispatcher
         var forwarded = ProxyRequest.Rent(session);
         if (inline) WriteMultibulk(forwarded.Payload, request);
         else forwarded.Payload.Write(raw);
-        session.Forward(server.ConnectionFor(session.Id, session.Resp3), forwarded);
+        session.Forward(server.ConnectionFor(session), forwarded);
     }
 
     /// <summary>Servers get every request as multibulk: an inline command is re-encoded from its parsed arguments.</summary>

@@ -111,6 +111,6 @@ internal static class ShardedKeyless
         multi.Arm();
         session.Pool.CountFragments(routing.Servers.Count);
         var parts = multi.Children;
-        for (int s = 0; s < parts.Count; s++) session.ForwardPart(routing.Servers[s].ConnectionFor(session.Id, session.Resp3), parts[s]);
+        for (int s = 0; s < parts.Count; s++) session.ForwardPart(routing.Servers[s].ConnectionFor(session), parts[s]);
     }
 }

@@ -3,8 +3,10 @@ namespace Rampart.Proxy.Configuration;
 /// <summary>The reserved top-level key <c>rampart:</c>: process settings, never a pool.</summary>
 internal static class RampartSettingsReader
 {
-    private static readonly string[] Keys = ["admin", "max_connections", "watch_config"];
+    private static readonly string[] Keys = ["admin", "max_connections", "watch_config", "event_loops"];
     private static readonly string[] AdminKeys = ["listen", "user", "password"];
+    /// <summary>Event loop threads at most: far more than the cores of any machine a proxy runs on.</summary>
+    private const int MaxEventLoops = 64;
 
     /// <returns>The settings, and the admin listen address and its line for the check against pool listeners.</returns>
     public static (RampartSettings Settings, ListenAddress? AdminListen, int AdminLine) Read(YamlNode node, ErrorSink errors)
@@ -25,6 +27,12 @@ internal static class RampartSettingsReader
             {
                 if (values.Int(name, entry.Value, 0, "client connections over all pools, 0 = unlimited") is { } max)
                     settings = settings with { MaxConnections = max };
+                continue;
+            }
+            if (name == "event_loops")
+            {
+                if (values.Int(name, entry.Value, 1, "event loop threads", MaxEventLoops) is { } loops)
+                    settings = settings with { EventLoops = loops };
                 continue;
             }
             if (name == "watch_config")

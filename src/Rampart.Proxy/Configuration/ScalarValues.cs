@@ -45,15 +45,16 @@ internal sealed class ScalarValues(ErrorSink errors, string context)
     }
 
     /// <summary>
-    /// Decimal digits only, as nutcracker's nc_atoi (no sign, no hex), between <paramref name="min"/> and int.MaxValue.
+    /// Decimal digits only, as nutcracker's nc_atoi (no sign, no hex), between <paramref name="min"/> and
+    /// <paramref name="max"/>.
     /// </summary>
-    public int? Int(string key, YamlNode value, int min, string what)
+    public int? Int(string key, YamlNode value, int min, string what, int max = int.MaxValue)
     {
         if (Scalar(key, value) is not { } s) return null;
         if (!IsDigits(s.Value) || !int.TryParse(s.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
-            || n < min)
+            || n < min || n > max)
         {
-            var range = min == 0 ? "a whole number >= 0" : $"a whole number >= {min}";
+            var range = max != int.MaxValue ? $"a whole number from {min} to {max}" : min == 0 ? "a whole number >= 0" : $"a whole number >= {min}";
             errors.Add(s.Line, $"{context}: {key} must be {range} ({what}), got '{s.Value}'");
             return null;
         }

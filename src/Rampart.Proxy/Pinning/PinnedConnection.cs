@@ -137,7 +137,7 @@ internal sealed class PinnedConnection
         EndPoint target;
         try
         {
-            (socket, target) = await ServerDialer.ConnectAsync(Server, Resp3);
+            (socket, target) = await ServerDialer.ConnectAsync(Server, Server.Loops.Next(), Resp3);
         }
         catch (ServerHandshake.Resp3RefusedException e)
         {

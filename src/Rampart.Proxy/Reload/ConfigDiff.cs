@@ -128,6 +128,8 @@ internal sealed class ConfigDiff
         if (a.WatchConfig != b.WatchConfig) changes.Add($"watch_config {Show(a.WatchConfig)} -> {Show(b.WatchConfig)}");
         if (a.AdminListen != b.AdminListen || a.AdminUser != b.AdminUser || a.AdminPassword != b.AdminPassword)
             changes.Add("admin changed (applies at the next restart)");
+        if (a.EventLoops != b.EventLoops)
+            changes.Add($"event_loops {a.EventLoops?.ToString() ?? "default"} -> {b.EventLoops?.ToString() ?? "default"} (applies at the next restart)");
         return changes;
     }
 

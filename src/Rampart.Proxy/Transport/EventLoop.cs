@@ -47,18 +47,22 @@ internal sealed unsafe partial class EventLoop : IDisposable
     private int _wakeRequested;
     private volatile bool _disposed;
 
-    public EventLoop(ILogger logger)
+    public EventLoop(ILogger logger, int index = 0)
     {
         if (!OperatingSystem.IsLinux())
             throw new PlatformNotSupportedException("Rampart's event loop uses epoll: it runs on Linux");
         _logger = logger;
+        Index = index;
         _epoll = Epoll.Create();
         _wakeFd = Epoll.CreateWakeFd();
         Epoll.Add(_epoll, (int)_wakeFd.DangerousGetHandle(), Epoll.In | Epoll.EdgeTriggered, WakeToken);
-        var thread = new Thread(Run) { IsBackground = true, Name = "rampart-event-loop" };
+        var thread = new Thread(Run) { IsBackground = true, Name = $"rampart-loop-{index}" };
         _threadId = thread.ManagedThreadId;
         thread.Start();
     }
+
+    /// <summary>This loop's place in its <see cref="EventLoopGroup"/>: which of each server's shared connections its clients use.</summary>
+    public int Index { get; }
 
     public bool IsLoopThread => Environment.CurrentManagedThreadId == _threadId;
 

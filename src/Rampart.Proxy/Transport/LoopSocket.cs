@@ -32,6 +32,8 @@ internal sealed class LoopSocket
     }
 
     public Socket Socket { get; }
+    /// <summary>The event loop that watches this socket and runs its completions.</summary>
+    public EventLoop Loop => _loop;
     /// <summary>The loop's tag for this socket's events (slot and generation).</summary>
     internal ulong Token;
     public bool IsClosed => Volatile.Read(ref _closed) != 0;

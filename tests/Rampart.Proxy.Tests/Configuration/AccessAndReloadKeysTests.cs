@@ -40,9 +40,19 @@ public class AccessAndReloadKeysTests
         Assert.Equal(new RampartSettings(), ConfigAssert.Valid(Head).Settings);
     }
 
+    [Fact]
+    public void EventLoops_DefaultsToNone_MeaningOnePerCore()
+    {
+        Assert.Equal(4, ConfigAssert.Valid("rampart:\n  event_loops: 4\n" + Head).Settings.EventLoops);
+        Assert.Null(ConfigAssert.Valid(Head).Settings.EventLoops);
+    }
+
     [Theory]
     [InlineData("rampart:\n  max_connections: -1\n", 2, "rampart: max_connections must be a whole number >= 0 (client connections over all pools, 0 = unlimited), got '-1'")]
     [InlineData("rampart:\n  watch_config: yes\n", 2, "rampart: watch_config must be true or false, got 'yes'")]
+    [InlineData("rampart:\n  event_loops: 0\n", 2, "rampart: event_loops must be a whole number from 1 to 64 (event loop threads), got '0'")]
+    [InlineData("rampart:\n  event_loops: 65\n", 2, "rampart: event_loops must be a whole number from 1 to 64 (event loop threads), got '65'")]
+    [InlineData("rampart:\n  event_loops: two\n", 2, "rampart: event_loops must be a whole number from 1 to 64 (event loop threads), got 'two'")]
     [InlineData("rampart:\n  max_conections: 5\n", 2, "unknown key 'max_conections' in rampart (did you mean 'max_connections'?)")]
     public void RampartKeyErrors(string block, int line, string message) => ConfigAssert.OneError(block + Head, line, message);
 
@@ -70,6 +80,14 @@ public class AccessAndReloadKeysTests
         Assert.Equal(["max_connections 0 -> 5"], diff.SettingsChanges);
         Assert.DoesNotContain("secret", diff.Describe(), StringComparison.Ordinal);
         Assert.True(ConfigDiff.Compute(after, before).Removed.Single().Name == "other");
+    }
+
+    [Fact]
+    public void Diff_EventLoopsChange_IsNamedAsNeedingARestart()
+    {
+        var before = ConfigAssert.Valid(Head);
+        var after = ConfigAssert.Valid("rampart:\n  event_loops: 3\n" + Head);
+        Assert.Equal(["event_loops default -> 3 (applies at the next restart)"], ConfigDiff.Compute(before, after).SettingsChanges);
     }
 
     [Fact]

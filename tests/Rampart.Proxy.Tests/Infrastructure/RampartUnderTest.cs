@@ -28,9 +28,16 @@ public sealed class RampartUnderTest : IAsyncDisposable
 
     public static Task<RampartUnderTest> StartAsync(params RedisServerProcess[] servers) => StartAsync(Pool(servers));
 
-    public static async Task<RampartUnderTest> StartAsync(PoolConfig pool, ILoggerFactory? loggers = null)
+    /// <summary>
+    /// Two event loops unless told otherwise, whatever the machine's cores: clients land on both, so every test also
+    /// covers requests, replies and dedicated connections that cross from one loop's thread to the other's.
+    /// </summary>
+    public const int DefaultEventLoops = 2;
+
+    public static async Task<RampartUnderTest> StartAsync(PoolConfig pool, ILoggerFactory? loggers = null, int eventLoops = DefaultEventLoops)
     {
-        var server = new ProxyServer(new ProxyConfig { Source = "(test)", Pools = [pool] }, loggers);
+        var config = new ProxyConfig { Source = "(test)", Pools = [pool], Settings = new RampartSettings { EventLoops = eventLoops } };
+        var server = new ProxyServer(config, loggers);
         await server.StartAsync();
         var endpoint = (IPEndPoint)server.GetListenEndPoint(pool.Name);
         return new RampartUnderTest(server, endpoint.Port);
