@@ -80,6 +80,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
             throw;
         }
 
+        LogEventLoops(_loops.Count);
         foreach (var pool in started) StartPool(pool);
         _pools = started.ToArray();
         StartTimeoutSweep();
@@ -185,6 +186,9 @@ public sealed partial class ProxyServer : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.Zero);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Loops} event loop thread(s) (rampart: event_loops)")]
+    private partial void LogEventLoops(int loops);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pool {Pool} listening on {Listen} with {Servers} server(s)")]
     private partial void LogListening(string pool, string listen, int servers);

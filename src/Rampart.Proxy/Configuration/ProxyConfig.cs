@@ -20,6 +20,6 @@ public sealed record RampartSettings
     public int MaxConnections { get; init; }
     /// <summary>Reload when the configuration file changes on disk (as well as on SIGHUP).</summary>
     public bool WatchConfig { get; init; }
-    /// <summary>Event loop threads; null = one per core, at most 8. Read at start (a reload keeps the running number).</summary>
+    /// <summary>Event loop threads; null = 1, as twemproxy. Read at start (a reload keeps the running number).</summary>
     public int? EventLoops { get; init; }
 }

@@ -3,19 +3,19 @@ using Microsoft.Extensions.Logging;
 namespace Rampart.Proxy.Transport;
 
 /// <summary>
-/// Rampart's event loops, one thread each (<c>rampart: {event_loops}</c>). A client stays on the loop it was given at
-/// accept; each loop has its own shared connection(s) to every server, so a client's requests, their server write and
-/// the replies all run on one thread, and a turn's requests still leave in one write per server and loop. More loops
-/// spread the sends and receives (most of a proxy's CPU is in them) over more cores; on two cores shared with Redis and
-/// the clients, two loops keep both busy where one left a core idle while it waited for wake-ups.
+/// Rampart's event loops, one thread each (<c>rampart: {event_loops}</c>, default 1 as twemproxy). A client stays on
+/// the loop it was given at accept; each loop has its own shared connection(s) to every server, so a client's
+/// requests, their server write and the replies all run on one thread, and a turn's requests still leave in one write
+/// per server and loop. More loops spread the sends and receives (most of a proxy's CPU is in them) over more cores,
+/// at the price of one more set of server connections per loop and smaller batches (docs/performance.md, "Event loops").
 /// </summary>
 internal sealed class EventLoopGroup : IDisposable
 {
-    /// <summary>Default number of loops: one per core the process may use, at most <see cref="MaxDefault"/>.</summary>
-    public static int DefaultCount => Math.Clamp(Environment.ProcessorCount, 1, MaxDefault);
-
-    /// <summary>More loops than this by default would spread each server's batches thin for little gain.</summary>
-    public const int MaxDefault = 8;
+    /// <summary>
+    /// One loop unless configured: twemproxy's footprint (one thread, <c>server_connections</c> per server), which its
+    /// users run as a sidecar on application hosts, where every loop would add connections to each Redis.
+    /// </summary>
+    public const int DefaultCount = 1;
 
     private readonly EventLoop[] _loops;
     private int _next = -1;

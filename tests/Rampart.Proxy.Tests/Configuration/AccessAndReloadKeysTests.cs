@@ -41,7 +41,7 @@ public class AccessAndReloadKeysTests
     }
 
     [Fact]
-    public void EventLoops_DefaultsToNone_MeaningOnePerCore()
+    public void EventLoops_DefaultsToNone_MeaningOne()
     {
         Assert.Equal(4, ConfigAssert.Valid("rampart:\n  event_loops: 4\n" + Head).Settings.EventLoops);
         Assert.Null(ConfigAssert.Valid(Head).Settings.EventLoops);
