@@ -7,9 +7,9 @@ using Rampart.Proxy.Configuration;
 namespace Rampart.Proxy.Backends;
 
 /// <summary>
-/// One server of a pool: its address, its <c>server_connections</c> shared connections, its counters, and whether
-/// it is reachable. After a failed connect the server is unavailable for a backoff that doubles up to a ceiling,
-/// and requests for it fail at once instead of waiting.
+/// One server of a pool: its address, its <c>server_connections</c> shared connections per event loop, its counters,
+/// and whether it is reachable. After a failed connect the server is unavailable for a backoff that doubles up to a
+/// ceiling, and requests for it fail at once instead of waiting.
 /// Shared connections come in two lanes: RESP2 (every client that did not say HELLO 3) and RESP3 (clients that did),
 /// since replies pass through verbatim and must already have the types the client asked for. The RESP3 lane is made
 /// the first time a RESP3 client needs this server; everything else (backoff, failover, timeouts, reload, counters)

@@ -95,9 +95,9 @@ internal sealed partial class ClientSession
     /// call); null on the shared path. Set only by the read loop; cleared by the pin itself, under its lock.
     /// </summary>
     public Pinning.PinnedSession? Pin;
-    /// <summary>True while a request of this session waits for its reply (read for graceful shutdown).</summary>
     /// <summary>The event loop this client's connection is on; its shared server connections are that loop's.</summary>
     public Transport.EventLoop Loop => _connection.Loop;
+    /// <summary>True while a request of this session waits for its reply (read for graceful shutdown).</summary>
     public bool HasPendingReplies => Volatile.Read(ref _head.Next) is not null;
 
     public async Task RunAsync()
