@@ -25,6 +25,8 @@ internal sealed partial class ServerEndpoint : IDisposable
     // The RESP3 lane, made on first use (under _laneGate, which also orders it against Retire/Dispose).
     private volatile ServerConnection[]? _resp3Connections;
     private readonly object _laneGate = new();
+    // server_connections, fixed for this endpoint (a reload that changes it makes a new one): each lane has this many per loop.
+    private readonly int _connectionsPerLoop;
     private string? _closedReason;
     /// <summary>The event loops: each has its own shared connection(s) here; dedicated ones are spread over them.</summary>
     internal Transport.EventLoopGroup Loops { get; }
@@ -61,6 +63,7 @@ internal sealed partial class ServerEndpoint : IDisposable
             _noMasterReason = $"ERR rampart: no confirmed master for '{Endpoint}' yet (asking the sentinels)";
         }
         Loops = loops;
+        _connectionsPerLoop = Math.Max(1, pool.ServerConnections);
         _logger = logger;
         _connections = NewLane(resp3: false);
         Pinned = new Pinning.PinnedPool(this, pool.PinnedConnections);
@@ -134,8 +137,7 @@ internal sealed partial class ServerEndpoint : IDisposable
     public ServerConnection ConnectionFor(Clients.ClientSession client)
     {
         var lane = client.Resp3 ? _resp3Connections ?? Resp3Lane() : _connections;
-        int perLoop = lane.Length / Loops.Count;
-        return lane[client.Loop.Index * perLoop + (int)((ulong)client.Id % (ulong)perLoop)];
+        return lane[client.Loop.Index * _connectionsPerLoop + (int)((ulong)client.Id % (ulong)_connectionsPerLoop)];
     }
 
     private ServerConnection[] Resp3Lane()
@@ -154,9 +156,8 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// <summary><c>server_connections</c> connections for each event loop, the loop's ones side by side.</summary>
     private ServerConnection[] NewLane(bool resp3)
     {
-        int perLoop = Math.Max(1, _pool.ServerConnections);
-        var lane = new ServerConnection[perLoop * Loops.Count];
-        for (int i = 0; i < lane.Length; i++) lane[i] = new ServerConnection(this, Loops[i / perLoop], _logger, resp3);
+        var lane = new ServerConnection[_connectionsPerLoop * Loops.Count];
+        for (int i = 0; i < lane.Length; i++) lane[i] = new ServerConnection(this, Loops[i / _connectionsPerLoop], _logger, resp3);
         return lane;
     }
 

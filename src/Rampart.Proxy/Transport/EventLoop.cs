@@ -10,12 +10,13 @@ internal interface ITurnWork
 }
 
 /// <summary>
-/// Rampart's event loop for client connections and shared server connections, as twemproxy has one: a thread in
+/// One of Rampart's event loops (<see cref="EventLoopGroup"/>; one by default, as twemproxy has one): a thread in
 /// <c>epoll_wait</c> that completes each ready socket's pending read or write on the spot (the continuation runs
 /// here, inline), then, at the end of the turn, runs the writes the turn queued. Every client read in a turn has
 /// then queued its requests before the server write, so they leave in one write, with no timer and no wake-up
-/// syscalls (System.Net.Sockets' engine has no end-of-turn hook). Server connections, shared and dedicated, run here
-/// too; listeners, Sentinel and admin connections stay on .NET's engine: they are few and not on the request path.
+/// syscalls (System.Net.Sockets' engine has no end-of-turn hook). Client connections and server connections, shared
+/// and dedicated, run on the loops; listeners, Sentinel and admin connections stay on .NET's engine: they are few and
+/// not on the request path.
 /// </summary>
 internal sealed unsafe partial class EventLoop : IDisposable
 {

@@ -16,7 +16,6 @@ internal sealed class LoopSocket
     // States of each direction: nothing known, an operation waiting for the event, or the event seen with none waiting.
     private const int Idle = 0, Pending = 1, Ready = 2;
 
-    private readonly EventLoop _loop;
     private readonly LoopOperation _read = new();
     private readonly LoopOperation _write = new();
     private int _readState;
@@ -27,19 +26,19 @@ internal sealed class LoopSocket
     public LoopSocket(Socket socket, EventLoop loop)
     {
         Socket = socket;
-        _loop = loop;
+        Loop = loop;
         socket.Blocking = false;
     }
 
     public Socket Socket { get; }
     /// <summary>The event loop that watches this socket and runs its completions.</summary>
-    public EventLoop Loop => _loop;
+    public EventLoop Loop { get; }
     /// <summary>The loop's tag for this socket's events (slot and generation).</summary>
     internal ulong Token;
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
     /// <summary>Watches a connected socket (an accepted client).</summary>
-    public void Start() => _loop.Register(this);
+    public void Start() => Loop.Register(this);
 
     /// <summary>Connects to <paramref name="address"/> (an IP or Unix endpoint) and starts watching the socket.</summary>
     public async ValueTask ConnectAsync(EndPoint address, CancellationToken cancel)
@@ -54,7 +53,7 @@ internal sealed class LoopSocket
             inProgress = true;
         }
         // Registered only now: an unconnected socket reports itself hung up, which is no news about this connect.
-        _loop.Register(this);
+        Loop.Register(this);
         if (!inProgress) return;
         using var registration = cancel.Register(Close);
         try
@@ -162,7 +161,7 @@ internal sealed class LoopSocket
     /// </summary>
     private void MoreMayBeWaiting()
     {
-        if (!_loop.ReadAgainNextTurn(this)) Interlocked.CompareExchange(ref _readState, Ready, Idle);
+        if (!Loop.ReadAgainNextTurn(this)) Interlocked.CompareExchange(ref _readState, Ready, Idle);
     }
 
     private void CompleteRead()
@@ -203,10 +202,10 @@ internal sealed class LoopSocket
     public void Close()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
-        _loop.Release(this);
+        Loop.Release(this);
         try { Socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
         Socket.Dispose();
-        _loop.Post(() =>
+        Loop.Post(() =>
         {
             FailPending(ref _readState, _read);
             FailPending(ref _writeState, _write);

@@ -9,7 +9,7 @@ internal static class RuntimeKnobs
         // server connections run on Rampart's own event loop): completions run on the event thread itself instead of
         // hopping to the thread pool, as a proxy's work per event is shorter than the hop.
         SetUnlessGiven("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-        // One engine thread: accepted clients start on it, and more threads would only contend with the event loop for
+        // One engine thread: accepted clients start on it, and more threads would only contend with the event loops for
         // the cores.
         SetUnlessGiven("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", "1");
     }

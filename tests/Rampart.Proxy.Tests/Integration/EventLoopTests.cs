@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text;
 using Rampart.Proxy.Tests.Infrastructure;
 using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
@@ -23,39 +22,23 @@ public sealed class EventLoopTests
         var deadline = DateTime.UtcNow.AddSeconds(60);
 
         // Each client: plain commands, a transaction sent whole (shared path) and a WATCH transaction (dedicated
-        // connection, which may be on another loop than the client), all on keys and values only it uses.
-        var tasks = Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        // connection, which may be on another loop than the client), all on keys and values only it uses. Every
+        // reply is compared byte for byte, the counter included.
+        var tasks = Enumerable.Range(0, clients).Select(c => Task.Run(() =>
         {
-            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await socket.ConnectAsync("127.0.0.1", rampart.Port);
-            using var stream = new NetworkStream(socket);
-            using var reader = new StreamReader(stream, Encoding.ASCII);
+            using var client = new RawClient(rampart.Port);
             string counter = $"loops:counter:{c}";
             for (int r = 0; r < rounds && DateTime.UtcNow < deadline; r++)
             {
                 string key = $"loops:{c}:{r}";
                 string value = $"v-{c}-{r}-{Guid.NewGuid():N}";
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(
-                    Resp("SET", key, value) + Resp("GET", key) + Resp("MULTI") + Resp("INCR", counter) + Resp("GET", key) + Resp("EXEC")));
-                Assert.Equal("+OK", await reader.ReadLineAsync());
-                Assert.Equal($"${value.Length}", await reader.ReadLineAsync());
-                Assert.Equal(value, await reader.ReadLineAsync());
-                Assert.Equal("+OK", await reader.ReadLineAsync());
-                Assert.Equal("+QUEUED", await reader.ReadLineAsync());
-                Assert.Equal("+QUEUED", await reader.ReadLineAsync());
-                Assert.Equal("*2", await reader.ReadLineAsync());
-                Assert.Equal($":{2 * r + 1}", await reader.ReadLineAsync());
-                Assert.Equal($"${value.Length}", await reader.ReadLineAsync());
-                Assert.Equal(value, await reader.ReadLineAsync());
-
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(Resp("WATCH", counter) + Resp("MULTI") + Resp("INCR", counter) + Resp("EXEC") + Resp("ECHO", value)));
-                Assert.Equal("+OK", await reader.ReadLineAsync());
-                Assert.Equal("+OK", await reader.ReadLineAsync());
-                Assert.Equal("+QUEUED", await reader.ReadLineAsync());
-                Assert.Equal("*1", await reader.ReadLineAsync());
-                Assert.Equal($":{2 * r + 2}", await reader.ReadLineAsync());
-                Assert.Equal($"${value.Length}", await reader.ReadLineAsync());
-                Assert.Equal(value, await reader.ReadLineAsync());
+                string bulk = $"${value.Length}\r\n{value}\r\n";
+                Exchange(client,
+                    Resp("SET", key, value) + Resp("GET", key) + Resp("MULTI") + Resp("INCR", counter) + Resp("GET", key) + Resp("EXEC"),
+                    "+OK\r\n" + bulk + "+OK\r\n+QUEUED\r\n+QUEUED\r\n" + $"*2\r\n:{2 * r + 1}\r\n" + bulk);
+                Exchange(client,
+                    Resp("WATCH", counter) + Resp("MULTI") + Resp("INCR", counter) + Resp("EXEC") + Resp("ECHO", value),
+                    "+OK\r\n+OK\r\n+QUEUED\r\n" + $"*1\r\n:{2 * r + 2}\r\n" + bulk);
             }
         })).ToArray();
         await Task.WhenAll(tasks);
@@ -66,5 +49,11 @@ public sealed class EventLoopTests
         Assert.Equal(6, connections.Count);
         Assert.Equal([2, 2, 2], connections.GroupBy(c => c.Loop.Index).OrderBy(g => g.Key).Select(g => g.Count()));
         Assert.All(connections, c => Assert.NotNull(c.Link));
+    }
+
+    private static void Exchange(RawClient client, string requests, string expectedReplies)
+    {
+        client.Send(requests);
+        Assert.Equal(expectedReplies, client.ReadExactly(Encoding.ASCII.GetByteCount(expectedReplies)));
     }
 }

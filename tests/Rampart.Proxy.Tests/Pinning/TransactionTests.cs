@@ -265,9 +265,7 @@ public sealed class TransactionTests
             Assert.Equal("OK", leaver.Ask("WATCH", "watched-by-leaver"));
             Assert.Equal("subscribe", Replies.Array(leaver.Call("SUBSCRIBE", "leaving"))[0]);
         }
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (pinned.Idle != 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
-        Assert.Equal(1, pinned.Idle);
+        await BlockingCommandTests.WaitUntilAsync(() => pinned.Idle == 1, TimeSpan.FromSeconds(10)); // cleaned and back
         Assert.Equal("OK", Replies.Text(RespFromServer(redis, "SET", "watched-by-leaver", "changed")));
 
         using var next = RespTestClient.ConnectTcp(rampart.Port);
