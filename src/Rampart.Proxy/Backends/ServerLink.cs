@@ -121,78 +121,84 @@ internal sealed class ServerLink
         var metrics = _server.Commands;
         var sampler = _server.RequestSampler;
         bool timed = metrics is not null || (sampler is not null && sampler.Every != 0);
-        while (buffer.Length > 0 && _scanner.TryScan(buffer.Span, out int length))
+        try
         {
-            if (_resp3 && buffer.Span[0] == (byte)'>')
+            while (buffer.Length > 0 && _scanner.TryScan(buffer.Span, out int length))
             {
-                // A RESP3 push answers no request (pub/sub and client tracking, which never run on a shared
-                // connection): it must not be taken for the next request's reply.
-                buffer.Consume(length);
-                continue;
-            }
-            var request = _gathering;
-            if (request is null && !InFlight.TryDequeue(out request))
-                throw new RespProtocolException("Protocol error from server: a reply arrived with no request waiting for it");
-            if (request.PendingReplies != 0)
-            {
-                // A whole transaction sent as one request (MULTI ... EXEC): its replies are gathered until the last.
+                if (_resp3 && buffer.Span[0] == (byte)'>')
+                {
+                    // A RESP3 push answers no request (pub/sub and client tracking, which never run on a shared
+                    // connection): it must not be taken for the next request's reply.
+                    buffer.Consume(length);
+                    continue;
+                }
+                var request = _gathering;
+                if (request is null && !InFlight.TryDequeue(out request))
+                    throw new RespProtocolException("Protocol error from server: a reply arrived with no request waiting for it");
+                if (request.PendingReplies != 0)
+                {
+                    // A whole transaction sent as one request (MULTI ... EXEC): its replies are gathered until the last.
+                    if (_gathering is null)
+                    {
+                        _gathering = request;
+                        requestBytes += request.Payload.Length;
+                        request.Payload.Clear();
+                    }
+                    request.Payload.Write(buffer.Span[..length]);
+                    request.PendingReplies--;
+                    buffer.Consume(length);
+                    continue;
+                }
+                var client = request.Client!;
+                var parent = request.Parent;
+                bool isError = buffer.Span[0] == (byte)'-';
+                if (isError) CheckTopologyError(buffer.Span[..length]);
+                if (timed)
+                {
+                    if (now == 0) now = Stopwatch.GetTimestamp(); // once per read: every reply in it arrived together
+                    metrics?.Record(request.CommandId, now - request.StartTimestamp, isError);
+                    sampler?.Observe(_server.Pool.Name, _server.Endpoint, request.CommandId, now - request.StartTimestamp, isError);
+                }
+                int replyLength = length;
                 if (_gathering is null)
                 {
-                    _gathering = request;
-                    requestBytes += request.Payload.Length;
-                    request.Payload.Clear();
+                    requestBytes += request.Payload.Length; // still the request: the reply replaces it below
+                    request.CompleteQuietly(buffer.Span[..length]);
                 }
-                request.Payload.Write(buffer.Span[..length]);
-                request.PendingReplies--;
+                else
+                {
+                    _gathering = null;
+                    request.Payload.Write(buffer.Span[..length]);
+                    replyLength = request.Payload.Length;
+                    request.SetCompletedQuietly();
+                }
+                if (parent is null) client.AccountReply(replyLength);
+                else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
+                // (a split command's part: the request may already be recycled here, so it is not touched again)
+                if (!ReferenceEquals(client, last))
+                {
+                    if (last is not null) _toWake.Add(last);
+                    last = client;
+                }
                 buffer.Consume(length);
-                continue;
+                replies++;
             }
-            var client = request.Client!;
-            var parent = request.Parent;
-            bool isError = buffer.Span[0] == (byte)'-';
-            if (isError) CheckTopologyError(buffer.Span[..length]);
-            if (timed)
-            {
-                if (now == 0) now = Stopwatch.GetTimestamp(); // once per read: every reply in it arrived together
-                metrics?.Record(request.CommandId, now - request.StartTimestamp, isError);
-                sampler?.Observe(_server.Pool.Name, _server.Endpoint, request.CommandId, now - request.StartTimestamp, isError);
-            }
-            int replyLength = length;
-            if (_gathering is null)
-            {
-                requestBytes += request.Payload.Length; // still the request: the reply replaces it below
-                request.CompleteQuietly(buffer.Span[..length]);
-            }
-            else
-            {
-                _gathering = null;
-                request.Payload.Write(buffer.Span[..length]);
-                replyLength = request.Payload.Length;
-                request.SetCompletedQuietly();
-            }
-            if (parent is null) client.AccountReply(replyLength);
-            else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
-            // (a split command's part: the request may already be recycled here, so it is not touched again)
-            if (!ReferenceEquals(client, last))
-            {
-                if (last is not null) _toWake.Add(last);
-                last = client;
-            }
-            buffer.Consume(length);
-            replies++;
         }
-        if (replies == 0)
+        finally
         {
-            if (requestBytes != 0) Interlocked.Add(ref _inFlightBytes, -requestBytes); // a transaction's first replies
-            return;
+            // Also when a later reply in this read could not be scanned: the replies completed before it are
+            // delivered now, not whenever their clients next send something.
+            if (requestBytes != 0) Interlocked.Add(ref _inFlightBytes, -requestBytes);
+            if (replies != 0)
+            {
+                Interlocked.Add(ref _inFlightCount, -replies);
+                _server.Stats.AddResponses(replies);
+            }
+            // Wake each client once per read (a client that appears twice is woken twice, which is harmless).
+            foreach (var client in _toWake) client.WakeFlusher();
+            _toWake.Clear();
+            last?.WakeFlusher();
         }
-        Interlocked.Add(ref _inFlightCount, -replies);
-        Interlocked.Add(ref _inFlightBytes, -requestBytes);
-        _server.Stats.AddResponses(replies);
-        // Wake each client once per read (a client that appears twice is woken twice, which is harmless).
-        foreach (var client in _toWake) client.WakeFlusher();
-        _toWake.Clear();
-        last!.WakeFlusher();
     }
 
     /// <summary>
