@@ -263,8 +263,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
     {
         var link = Link;
         if (link is null || link.IsDead) return;
-        if (link.InFlight.TryPeek(out var head) && now - head.SentTick > timeoutMs
-            && link.InFlight.TryPeek(out var again) && ReferenceEquals(head, again))
+        if (link.InFlight.TryGetOldestSentTick(out long sent) && now - sent > timeoutMs)
         {
             _server.Stats.AddTimeout();
             LogTimeout(_server.Endpoint, timeoutMs);

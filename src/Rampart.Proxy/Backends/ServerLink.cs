@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Rampart.Protocol;
 using Rampart.Proxy.Clients;
@@ -29,7 +28,7 @@ internal sealed class ServerLink
 
     public Transport.LoopSocket Connection { get; }
     /// <summary>Written requests awaiting their replies, oldest first. Producer: the writer; consumer: the reader.</summary>
-    public ConcurrentQueue<ProxyRequest> InFlight { get; } = new();
+    public InFlightQueue InFlight { get; } = new();
     public bool IsDead => Volatile.Read(ref _dead) != 0;
 
     private int _inFlightCount;

@@ -213,13 +213,20 @@ internal sealed class PinnedConnection
                 buffer.Advance(read);
                 Server.Stats.AddReceived(read);
                 IPinnedReceiver? receiver = null;
-                while (buffer.Length > 0 && scanner.TryScan(buffer.Span, out int length))
+                try
                 {
-                    receiver = _receiver ?? throw new RespProtocolException("Protocol error from server: a reply arrived on an idle dedicated connection");
-                    receiver.OnReply(this, buffer.Span[..length]);
-                    buffer.Consume(length);
+                    while (buffer.Length > 0 && scanner.TryScan(buffer.Span, out int length))
+                    {
+                        receiver = _receiver ?? throw new RespProtocolException("Protocol error from server: a reply arrived on an idle dedicated connection");
+                        receiver.OnReply(this, buffer.Span[..length]);
+                        buffer.Consume(length);
+                    }
                 }
-                receiver?.OnReadDone(this);
+                finally
+                {
+                    // Replies taken before bytes that are not a reply are delivered, not held until the client sends again.
+                    receiver?.OnReadDone(this);
+                }
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
