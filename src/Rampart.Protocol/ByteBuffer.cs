@@ -7,13 +7,27 @@ namespace Rampart.Protocol;
 /// A growable byte buffer on pooled arrays: written bytes accumulate at the end and are consumed from the start.
 /// Not thread-safe: one owner at a time. Used for receive buffers, send buffers and per-request payloads.
 /// </summary>
+/// <remarks>
+/// Arrays up to <see cref="MaxPooledArray"/> come from the shared pool. Larger ones (a 200 MB value passing through)
+/// are allocated for the occasion and dropped when given back: the shared pool would keep them per core long after
+/// the value has gone, so the process would never shrink back. What is dropped is counted in
+/// <see cref="LargeBytesReleased"/>, so that the owner of the process can ask the GC to give it back to the system.
+/// </remarks>
 public sealed class ByteBuffer : IBufferWriter<byte>, IDisposable
 {
+    /// <summary>The largest array taken from and given back to the shared pool.</summary>
+    public const int MaxPooledArray = 1024 * 1024;
+
+    private static long _largeBytesReleased;
+
+    /// <summary>Bytes of unpooled large arrays dropped since the process started (only ever grows).</summary>
+    public static long LargeBytesReleased => Interlocked.Read(ref _largeBytesReleased);
+
     private byte[] _array;
     private int _start;
     private int _end;
 
-    public ByteBuffer(int initialCapacity = 4096) => _array = ArrayPool<byte>.Shared.Rent(initialCapacity);
+    public ByteBuffer(int initialCapacity = 4096) => _array = RentArray(initialCapacity);
 
     /// <summary>Bytes written and not yet consumed.</summary>
     public int Length => _end - _start;
@@ -77,9 +91,9 @@ public sealed class ByteBuffer : IBufferWriter<byte>, IDisposable
         else
         {
             long wanted = Math.Max((long)_array.Length * 2, (long)length + sizeHint);
-            var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(wanted, Array.MaxLength));
+            var bigger = RentArray((int)Math.Min(wanted, Array.MaxLength));
             Buffer.BlockCopy(_array, _start, bigger, 0, length);
-            ArrayPool<byte>.Shared.Return(_array);
+            ReturnArray(_array);
             _array = bigger;
         }
         _start = 0;
@@ -90,8 +104,8 @@ public sealed class ByteBuffer : IBufferWriter<byte>, IDisposable
     public void ShrinkIfEmpty(int keepCapacity)
     {
         if (_end != _start || _array.Length <= keepCapacity) return;
-        ArrayPool<byte>.Shared.Return(_array);
-        _array = ArrayPool<byte>.Shared.Rent(keepCapacity);
+        ReturnArray(_array);
+        _array = RentArray(keepCapacity);
         Clear();
     }
 
@@ -100,6 +114,16 @@ public sealed class ByteBuffer : IBufferWriter<byte>, IDisposable
         var array = _array;
         _array = [];
         Clear();
-        if (array.Length > 0) ArrayPool<byte>.Shared.Return(array);
+        if (array.Length > 0) ReturnArray(array);
+    }
+
+    private static byte[] RentArray(int minimumLength) => minimumLength <= MaxPooledArray
+        ? ArrayPool<byte>.Shared.Rent(minimumLength)
+        : GC.AllocateUninitializedArray<byte>(minimumLength);
+
+    private static void ReturnArray(byte[] array)
+    {
+        if (array.Length <= MaxPooledArray) ArrayPool<byte>.Shared.Return(array);
+        else Interlocked.Add(ref _largeBytesReleased, array.Length);
     }
 }

@@ -6,18 +6,43 @@ namespace Rampart.Protocol;
 /// Finds where one complete reply ends in a server's byte stream, for every RESP2 and RESP3 type
 /// (<c>+ - : $ *</c> and <c>_ , # ( ! = % ~ &gt; |</c>), without copying it.
 /// It resumes: after an incomplete scan, the next call (same reply start, more bytes) continues where the last one
-/// stopped, so a huge reply arriving in many reads is scanned once in total, not once per read.
+/// stopped, so a huge reply arriving in many reads is scanned once in total, not once per read. The bytes scanned so
+/// far (<see cref="Passable"/>) may be handed on before the reply ends (<see cref="Discard"/>), so a reply of any size
+/// can pass through a bounded buffer.
+/// Any nesting depth a server can send is accepted (the stack of open aggregates grows as needed, by the bytes that
+/// opened them, so it is bounded by the reply's own size).
 /// Malformed bytes from a server throw <see cref="RespProtocolException"/>: the connection cannot be trusted after.
 /// </summary>
 public sealed class ReplyScanner
 {
-    private const int MaxDepth = 256;
+    private const int InitialDepth = 16;
     private const long MaxLength = int.MaxValue;
 
     private int _pos;
     private int _depth;
-    private readonly long[] _remaining = new long[MaxDepth];
-    private readonly bool[] _isAttribute = new bool[MaxDepth];
+    private long[] _remaining = new long[InitialDepth];
+    private bool[] _isAttribute = new bool[InitialDepth];
+    // Inside a bulk string whose end had not arrived: where it ends (after its CRLF), relative to the buffer start.
+    private long _bulkEnd;
+    private int _passable;
+
+    /// <summary>
+    /// After <see cref="TryScan"/> returned false: how many bytes at the start of the buffer are known to belong to the
+    /// unfinished reply (whole elements and headers, and the body of a bulk string so far, without its final CRLF).
+    /// </summary>
+    public int Passable => _passable;
+
+    /// <summary>
+    /// The caller has handed on and removed the first <paramref name="count"/> bytes (at most <see cref="Passable"/>)
+    /// of the unfinished reply: the next scan resumes on the buffer that remains.
+    /// </summary>
+    public void Discard(int count)
+    {
+        if ((uint)count > (uint)_passable) throw new ArgumentOutOfRangeException(nameof(count));
+        if (_bulkEnd != 0) _bulkEnd -= count; // inside a bulk body the resume point is _bulkEnd, not _pos
+        else _pos -= count;
+        _passable -= count;
+    }
 
     /// <summary>
     /// Tries to find the end of the reply that starts at <paramref name="buffer"/>[0].
@@ -26,6 +51,16 @@ public sealed class ReplyScanner
     public bool TryScan(ReadOnlySpan<byte> buffer, out int length)
     {
         int pos = _pos;
+        if (_bulkEnd != 0)
+        {
+            // Resuming inside a bulk string's body.
+            if (_bulkEnd > buffer.Length) return SuspendInBulk(buffer.Length, out length);
+            int end = (int)_bulkEnd;
+            if (buffer[end - 2] != (byte)'\r' || buffer[end - 1] != (byte)'\n') ThrowMalformed("bulk string not terminated by CRLF");
+            _bulkEnd = 0;
+            pos = end;
+            if (ElementDone()) return Finish(pos, out length);
+        }
         while (true)
         {
             // Close every aggregate whose elements are all read; an attribute does not count as an element.
@@ -66,7 +101,13 @@ public sealed class ReplyScanner
                     else
                     {
                         long end = (long)next + len + 2;
-                        if (end > buffer.Length) return Suspend(pos, out length);
+                        if (end > buffer.Length)
+                        {
+                            // The body is still coming: what has arrived of it may already be handed on.
+                            _pos = next;
+                            _bulkEnd = end;
+                            return SuspendInBulk(buffer.Length, out length);
+                        }
                         if (buffer[(int)end - 2] != (byte)'\r' || buffer[(int)end - 1] != (byte)'\n')
                             ThrowMalformed("bulk string not terminated by CRLF");
                         pos = (int)end;
@@ -88,7 +129,7 @@ public sealed class ReplyScanner
                         break;
                     }
                     if (type is (byte)'%' or (byte)'|') count *= 2;
-                    if (_depth == MaxDepth) ThrowMalformed("aggregates nested too deep");
+                    if (_depth == _remaining.Length) GrowStack();
                     _remaining[_depth] = count;
                     _isAttribute[_depth] = type == (byte)'|';
                     _depth++;
@@ -106,6 +147,23 @@ public sealed class ReplyScanner
     {
         _pos = 0;
         _depth = 0;
+        _bulkEnd = 0;
+        _passable = 0;
+        ShrinkStack();
+    }
+
+    private void GrowStack()
+    {
+        Array.Resize(ref _remaining, _remaining.Length * 2);
+        Array.Resize(ref _isAttribute, _isAttribute.Length * 2);
+    }
+
+    // A deep reply grew the stack: a connection that lives for days does not keep it.
+    private void ShrinkStack()
+    {
+        if (_remaining.Length == InitialDepth) return;
+        _remaining = new long[InitialDepth];
+        _isAttribute = new bool[InitialDepth];
     }
 
     // Counts one finished element against the innermost open aggregate; true when it was a whole top-level reply.
@@ -121,12 +179,23 @@ public sealed class ReplyScanner
         length = pos;
         _pos = 0;
         _depth = 0;
+        _passable = 0;
+        if (_remaining.Length > InitialDepth) ShrinkStack();
         return true;
     }
 
     private bool Suspend(int pos, out int length)
     {
         _pos = pos;
+        _passable = pos;
+        length = 0;
+        return false;
+    }
+
+    // Inside a bulk body: all that arrived may pass, but its final CRLF, which is checked when the body is whole.
+    private bool SuspendInBulk(int available, out int length)
+    {
+        _passable = (int)Math.Min(available, _bulkEnd - 2);
         length = 0;
         return false;
     }

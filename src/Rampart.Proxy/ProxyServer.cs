@@ -7,7 +7,8 @@ using Rampart.Proxy.Configuration;
 namespace Rampart.Proxy;
 
 /// <summary>
-/// The proxy: one listener and one runtime per pool, and the sweep that enforces request timeouts.
+/// The proxy: one listener and one runtime per pool, and the sweep that enforces request timeouts (and gives memory
+/// back to the system after bursts, <see cref="Memory.MemoryReclaimer"/>).
 /// Start binds every listener first, so a bad address stops start-up before any client is accepted.
 /// The live pool set is one immutable array read through a volatile field (<see cref="Pools"/>): a reload
 /// (ProxyServer.Reload.cs) builds the next one and swaps it in whole.
@@ -25,6 +26,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private int _sweepPeriodMs;
     private bool _stopping; // guarded by _reloadGate: no reload once a stop began
     private readonly Transport.EventLoopGroup _loops;
+    private readonly Memory.MemoryReclaimer _reclaimer = new(TimeProvider.System);
 
     /// <param name="recordMetrics">
     /// Count per-command requests, errors and latency (what the admin server exports). The executable turns it on
@@ -148,6 +150,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
             pool.RefreshLiveServers();
         }
         SweepDraining(now);
+        if (_reclaimer.Sweep()) LogMemoryReclaimed(GC.GetGCMemoryInfo(GCKind.Any).HeapSizeBytes / (1024 * 1024));
     }
 
     /// <summary>
@@ -186,6 +189,9 @@ public sealed partial class ProxyServer : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.Zero);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Memory given back after a burst of large values or closed connections; managed heap now {HeapMb} MB")]
+    private partial void LogMemoryReclaimed(long heapMb);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Loops} event loop thread(s) (rampart: event_loops)")]
     private partial void LogEventLoops(int loops);

@@ -53,26 +53,40 @@ internal sealed class InFlightQueue
     /// <summary>Consumer only: takes the oldest request, clearing its slot.</summary>
     public bool TryDequeue(out ProxyRequest request)
     {
+        var ring = OldestRing();
+        if (ring is null)
+        {
+            request = null!;
+            return false;
+        }
+        long head = ring.Head;
+        ref var slot = ref ring.Slots[head & ring.Mask];
+        request = slot!;
+        slot = null;
+        Volatile.Write(ref ring.Head, head + 1);
+        return true;
+    }
+
+    /// <summary>Consumer only: the oldest request, left in the queue.</summary>
+    public bool TryPeek(out ProxyRequest request)
+    {
+        var ring = OldestRing();
+        request = ring is null ? null! : ring.Slots[ring.Head & ring.Mask]!;
+        return ring is not null;
+    }
+
+    // Consumer only: the ring holding the oldest request (moving on to the producer's next ring when this one is
+    // done), or null when the queue is empty.
+    private Ring? OldestRing()
+    {
         var ring = _consumer;
         while (true)
         {
-            long head = ring.Head;
-            if (head < Volatile.Read(ref ring.Tail))
-            {
-                ref var slot = ref ring.Slots[head & ring.Mask];
-                request = slot!;
-                slot = null;
-                Volatile.Write(ref ring.Head, head + 1);
-                return true;
-            }
+            if (ring.Head < Volatile.Read(ref ring.Tail)) return ring;
             var next = Volatile.Read(ref ring.Next);
-            if (next is null)
-            {
-                request = null!;
-                return false;
-            }
+            if (next is null) return null;
             // The producer linked the next ring after its last write here: look once more, then move on.
-            if (head < Volatile.Read(ref ring.Tail)) continue;
+            if (ring.Head < Volatile.Read(ref ring.Tail)) return ring;
             ring = next;
             Volatile.Write(ref _consumer, ring);
         }

@@ -12,8 +12,12 @@ namespace Rampart.Proxy.Backends;
 internal sealed class ProxyRequest
 {
     private const int InitialPayload = 256;
-    private const int KeepPayload = 16 * 1024;
+    // A pooled request keeps a payload array up to this size: the pool holds up to MaxPooled of them after a burst.
+    private const int KeepPayload = 2 * 1024;
     private const int MaxPooled = 16 * 1024;
+
+    /// <summary>What a request and its payload buffer cost besides the payload's array (object headers and fields).</summary>
+    public const int ObjectBytes = 128;
     private static readonly ConcurrentQueue<ProxyRequest> Pool = new();
     private static int _pooled;
 
@@ -39,9 +43,18 @@ internal sealed class ProxyRequest
     public int CommandId;
     /// <summary>Stopwatch timestamp of the client read that brought the request: latency is measured from here.</summary>
     public long StartTimestamp;
+    /// <summary>The bytes its client counted for this request when it was queued (released when its reply is written).</summary>
+    public int HeldCost;
     private volatile bool _completed;
+    private volatile bool _streaming;
 
     public bool IsCompleted => _completed;
+
+    /// <summary>
+    /// True once the server's reply started to pass through in parts (a large reply): the payload then holds the part
+    /// received and not yet taken by the client, under a lock, until <see cref="EndStream"/> completes the request.
+    /// </summary>
+    public bool IsStreaming => _streaming;
 
     public static ProxyRequest Rent(ClientSession client)
     {
@@ -90,14 +103,54 @@ internal sealed class ProxyRequest
     /// <summary>Marks done without waking anyone (the caller wakes the client).</summary>
     public void SetCompletedQuietly() => _completed = true;
 
+    /// <summary>The server reader starts passing the reply on in parts: the request bytes are not needed any more.</summary>
+    public void BeginStream()
+    {
+        Payload.Clear();
+        _streaming = true;
+    }
+
+    /// <summary>The server reader adds a part of the reply (its client may be taking the previous one meanwhile).</summary>
+    public void AppendStreamed(ReadOnlySpan<byte> part)
+    {
+        lock (Payload) Payload.Write(part);
+    }
+
+    /// <summary>The reply's last part: the request is complete (without waking its client).</summary>
+    public void EndStream(ReadOnlySpan<byte> last)
+    {
+        lock (Payload)
+        {
+            Payload.Write(last);
+            _completed = true;
+        }
+    }
+
+    /// <summary>
+    /// The client takes the parts received so far into <paramref name="output"/> (null: drops them, for a closed or
+    /// silenced client) and returns their length.
+    /// </summary>
+    public int TakeStreamed(ByteBuffer? output)
+    {
+        lock (Payload)
+        {
+            if (_completed) return 0; // the rest is taken with the completed reply, outside the lock
+            int length = Payload.Length;
+            output?.Write(Payload.Span);
+            Payload.Clear();
+            return length;
+        }
+    }
+
     public void Return()
     {
         Client = null;
         Parent = null;
         Next = null;
         Silent = false;
-        ExtraReplies = PendingReplies = 0;
+        ExtraReplies = PendingReplies = HeldCost = 0;
         _completed = false;
+        _streaming = false;
         Payload.Clear();
         Payload.ShrinkIfEmpty(KeepPayload);
         if (Interlocked.Increment(ref _pooled) <= MaxPooled) Pool.Enqueue(this);

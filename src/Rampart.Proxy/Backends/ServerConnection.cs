@@ -14,6 +14,9 @@ namespace Rampart.Proxy.Backends;
 internal sealed partial class ServerConnection : Transport.ITurnWork
 {
     private const int MaxBatchBytes = 256 * 1024;
+    /// <summary>A request this large is sent from its own buffer, not copied into the batch (a 200 MB SET).</summary>
+    private const int SendDirectBytes = 64 * 1024;
+    private const int KeepSendBuffer = 16 * 1024;
     /// <summary>Requests a connection keeps while a failover holds its server's traffic; more get -TRYAGAIN.</summary>
     private const int MaxHeldRequests = 10_000;
 
@@ -121,6 +124,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
             }
 
             int batch = 0;
+            ProxyRequest? large = null;
             link.BeginWrite();
             try
             {
@@ -136,16 +140,25 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
                         _carry = request; // not written yet: it may go on the next link
                         break;
                     }
-                    _sendBuffer.Write(request.Payload.Span);
+                    // One command (not a whole transaction, whose first replies come back, and are written into the
+                    // payload, while the rest is still being sent) can be sent from its own buffer: the server cannot
+                    // answer before it has all of it.
+                    bool direct = request.Payload.Length >= SendDirectBytes && request.ExtraReplies == 0;
+                    if (!direct) _sendBuffer.Write(request.Payload.Span);
                     request.SentTick = Environment.TickCount64;
                     link.InFlight.Enqueue(request);
                     batch++;
+                    if (direct)
+                    {
+                        large = request;
+                        break;
+                    }
                 }
             }
             finally
             {
                 // Counted before the bytes leave, so the reader can never see a reply for an uncounted request.
-                if (batch > 0) link.AddInFlight(batch, _sendBuffer.Length);
+                if (batch > 0) link.AddInFlight(batch, _sendBuffer.Length + (large?.Payload.Length ?? 0));
                 link.EndWrite();
             }
 
@@ -161,8 +174,14 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
 
             try
             {
-                await link.Connection.SendAsync(_sendBuffer.Memory);
-                _server.Stats.AddSent(_sendBuffer.Length);
+                long sent = _sendBuffer.Length;
+                if (_sendBuffer.Length > 0) await link.Connection.SendAsync(_sendBuffer.Memory);
+                if (large is not null)
+                {
+                    sent += large.Payload.Length;
+                    await link.Connection.SendAsync(large.Payload.Memory);
+                }
+                _server.Stats.AddSent(sent);
                 _server.Stats.AddRequests(batch);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -171,6 +190,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
                 link.Kill($"write failed: {SocketErrors.Describe(e)}");
             }
             _sendBuffer.Clear();
+            _sendBuffer.ShrinkIfEmpty(KeepSendBuffer);
         }
     }
 

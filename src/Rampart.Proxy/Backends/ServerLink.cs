@@ -13,6 +13,8 @@ namespace Rampart.Proxy.Backends;
 internal sealed class ServerLink
 {
     private const int ReceiveChunk = 16 * 1024;
+    /// <summary>An unfinished reply this large starts passing on to its client in parts.</summary>
+    internal const int StreamThreshold = 64 * 1024;
 
     private readonly ServerEndpoint _server;
     private readonly ServerConnection _owner;
@@ -21,8 +23,14 @@ internal sealed class ServerLink
     private readonly bool _resp3;
     private int _dead;
     private int _writers;
-    // A whole-transaction request whose first replies arrived (read by the reader only).
+    // Read by the reader only: a whole-transaction request whose first replies arrived; a request whose large reply
+    // is passing on in parts; and what the current read completed, counted and must wake when it ends.
     private ProxyRequest? _gathering;
+    private ProxyRequest? _streaming;
+    private int _readReplies;
+    private long _readRequestBytes;
+    private ClientSession? _readLast;
+    private long _readNow;
     private string _deathReason = "connection closed";
     private string? _failWith;
 
@@ -91,6 +99,7 @@ internal sealed class ServerLink
                 buffer.Advance(read);
                 _server.Stats.AddReceived(read);
                 CompleteReplies(buffer);
+                buffer.ShrinkIfEmpty(ReceiveChunk * 2); // after a large reply that could not pass on in parts
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -113,91 +122,163 @@ internal sealed class ServerLink
 
     private void CompleteReplies(ByteBuffer buffer)
     {
-        int replies = 0;
-        long requestBytes = 0;
-        ClientSession? last = null;
-        long now = 0;
-        var metrics = _server.Commands;
-        var sampler = _server.RequestSampler;
-        bool timed = metrics is not null || (sampler is not null && sampler.Every != 0);
+        _readNow = 0;
         try
         {
-            while (buffer.Length > 0 && _scanner.TryScan(buffer.Span, out int length))
+            while (buffer.Length > 0)
             {
-                if (_resp3 && buffer.Span[0] == (byte)'>')
+                if (!_scanner.TryScan(buffer.Span, out int length))
+                {
+                    PassOnPartialReply(buffer);
+                    break;
+                }
+                var reply = buffer.Span[..length];
+                if (_resp3 && reply[0] == (byte)'>')
                 {
                     // A RESP3 push answers no request (pub/sub and client tracking, which never run on a shared
                     // connection): it must not be taken for the next request's reply.
-                    buffer.Consume(length);
-                    continue;
                 }
-                var request = _gathering;
-                if (request is null && !InFlight.TryDequeue(out request))
-                    throw new RespProtocolException("Protocol error from server: a reply arrived with no request waiting for it");
-                if (request.PendingReplies != 0)
+                else if (_streaming is { } streaming)
                 {
-                    // A whole transaction sent as one request (MULTI ... EXEC): its replies are gathered until the last.
-                    if (_gathering is null)
-                    {
-                        _gathering = request;
-                        requestBytes += request.Payload.Length;
-                        request.Payload.Clear();
-                    }
-                    request.Payload.Write(buffer.Span[..length]);
-                    request.PendingReplies--;
-                    buffer.Consume(length);
-                    continue;
-                }
-                var client = request.Client!;
-                var parent = request.Parent;
-                bool isError = buffer.Span[0] == (byte)'-';
-                if (isError) CheckTopologyError(buffer.Span[..length]);
-                if (timed)
-                {
-                    if (now == 0) now = Stopwatch.GetTimestamp(); // once per read: every reply in it arrived together
-                    metrics?.Record(request.CommandId, now - request.StartTimestamp, isError);
-                    sampler?.Observe(_server.Pool.Name, _server.Endpoint, request.CommandId, now - request.StartTimestamp, isError);
-                }
-                int replyLength = length;
-                if (_gathering is null)
-                {
-                    requestBytes += request.Payload.Length; // still the request: the reply replaces it below
-                    request.CompleteQuietly(buffer.Span[..length]);
+                    _streaming = null;
+                    EndStream(streaming, reply);
                 }
                 else
                 {
-                    _gathering = null;
-                    request.Payload.Write(buffer.Span[..length]);
-                    replyLength = request.Payload.Length;
-                    request.SetCompletedQuietly();
-                }
-                if (parent is null) client.AccountReply(replyLength);
-                else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
-                // (a split command's part: the request may already be recycled here, so it is not touched again)
-                if (!ReferenceEquals(client, last))
-                {
-                    if (last is not null) _toWake.Add(last);
-                    last = client;
+                    TakeReply(reply);
                 }
                 buffer.Consume(length);
-                replies++;
             }
         }
         finally
         {
             // Also when a later reply in this read could not be scanned: the replies completed before it are
             // delivered now, not whenever their clients next send something.
-            if (requestBytes != 0) Interlocked.Add(ref _inFlightBytes, -requestBytes);
-            if (replies != 0)
-            {
-                Interlocked.Add(ref _inFlightCount, -replies);
-                _server.Stats.AddResponses(replies);
-            }
-            // Wake each client once per read (a client that appears twice is woken twice, which is harmless).
-            foreach (var client in _toWake) client.WakeFlusher();
-            _toWake.Clear();
-            last?.WakeFlusher();
+            EndOfRead();
         }
+    }
+
+    /// <summary>A whole reply, for the oldest request (or the whole transaction being gathered).</summary>
+    private void TakeReply(ReadOnlySpan<byte> reply)
+    {
+        var request = _gathering;
+        if (request is null && !InFlight.TryDequeue(out request))
+            throw new RespProtocolException("Protocol error from server: a reply arrived with no request waiting for it");
+        if (request.PendingReplies != 0)
+        {
+            // A whole transaction sent as one request (MULTI ... EXEC): its replies are gathered until the last.
+            if (_gathering is null)
+            {
+                _gathering = request;
+                _readRequestBytes += request.Payload.Length;
+                request.Payload.Clear();
+            }
+            request.Payload.Write(reply);
+            request.PendingReplies--;
+            return;
+        }
+        var client = request.Client!;
+        var parent = request.Parent;
+        bool isError = reply[0] == (byte)'-';
+        if (isError) CheckTopologyError(reply);
+        RecordTiming(request, isError);
+        int replyLength = reply.Length;
+        if (_gathering is null)
+        {
+            _readRequestBytes += request.Payload.Length; // still the request: the reply replaces it below
+            request.CompleteQuietly(reply);
+        }
+        else
+        {
+            _gathering = null;
+            request.Payload.Write(reply);
+            replyLength = request.Payload.Length;
+            request.SetCompletedQuietly();
+        }
+        if (parent is null) client.AccountReply(replyLength);
+        else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
+        // (a split command's part: the request may already be recycled here, so it is not touched again)
+        Wake(client);
+        _readReplies++;
+    }
+
+    /// <summary>
+    /// The reply at the start of the buffer is not whole yet. Once it is large, its bytes pass on to the client as
+    /// they come (the client writes them as soon as the earlier replies are out), so a reply of any size crosses the
+    /// proxy in bounded memory. Only a reply that goes to its client unchanged passes on this way: not a part of a
+    /// split command (merged with the others) nor a transaction gathered whole.
+    /// </summary>
+    private void PassOnPartialReply(ByteBuffer buffer)
+    {
+        int passable = _scanner.Passable;
+        var request = _streaming;
+        if (request is null)
+        {
+            if (passable < StreamThreshold || _gathering is not null || !InFlight.TryPeek(out var oldest)
+                || oldest.Parent is not null || oldest.PendingReplies != 0)
+                return;
+            InFlight.TryDequeue(out request);
+            _readRequestBytes += request.Payload.Length;
+            request.BeginStream();
+            _streaming = request;
+        }
+        if (passable == 0) return;
+        var client = request.Client!;
+        if (!client.IsClosed)
+        {
+            request.AppendStreamed(buffer.Span[..passable]);
+            client.AccountReply(passable); // over client_output_buffer, the client is closed: the rest is dropped
+            Wake(client);
+        }
+        buffer.Consume(passable);
+        _scanner.Discard(passable);
+    }
+
+    private void EndStream(ProxyRequest request, ReadOnlySpan<byte> last)
+    {
+        var client = request.Client!;
+        RecordTiming(request, isError: false);
+        request.EndStream(last);
+        client.AccountReply(last.Length);
+        Wake(client);
+        _readReplies++;
+    }
+
+    private void RecordTiming(ProxyRequest request, bool isError)
+    {
+        var metrics = _server.Commands;
+        var sampler = _server.RequestSampler;
+        if (metrics is null && (sampler is null || sampler.Every == 0)) return;
+        if (_readNow == 0) _readNow = Stopwatch.GetTimestamp(); // once per read: every reply in it arrived together
+        metrics?.Record(request.CommandId, _readNow - request.StartTimestamp, isError);
+        sampler?.Observe(_server.Pool.Name, _server.Endpoint, request.CommandId, _readNow - request.StartTimestamp, isError);
+    }
+
+    /// <summary>Wakes each client once per read, when the read is done (a client met twice is woken twice: harmless).</summary>
+    private void Wake(ClientSession client)
+    {
+        if (ReferenceEquals(client, _readLast)) return;
+        if (_readLast is not null) _toWake.Add(_readLast);
+        _readLast = client;
+    }
+
+    private void EndOfRead()
+    {
+        if (_readRequestBytes != 0)
+        {
+            Interlocked.Add(ref _inFlightBytes, -_readRequestBytes);
+            _readRequestBytes = 0;
+        }
+        if (_readReplies != 0)
+        {
+            Interlocked.Add(ref _inFlightCount, -_readReplies);
+            _server.Stats.AddResponses(_readReplies);
+            _readReplies = 0;
+        }
+        foreach (var client in _toWake) client.WakeFlusher();
+        _toWake.Clear();
+        _readLast?.WakeFlusher();
+        _readLast = null;
     }
 
     /// <summary>
@@ -222,6 +303,16 @@ internal sealed class ServerLink
             _gathering = null;
             _server.RecordFailure(gathering);
             gathering.Fail(error);
+            failed++;
+        }
+        if (_streaming is { } streaming)
+        {
+            // Its client has part of the reply already: an error cannot follow it, so the client is closed, as if
+            // it had lost its connection to the server.
+            _streaming = null;
+            _server.RecordFailure(streaming);
+            streaming.Client!.Close();
+            streaming.SetCompletedQuietly();
             failed++;
         }
         while (InFlight.TryDequeue(out var request))

@@ -36,7 +36,7 @@ internal sealed class ServerStats
     /// <summary>Connections opened since start (part of the stats port's <c>total_connections</c>).</summary>
     public long ConnectionsOpened => Volatile.Read(ref _connectionsOpened);
 
-    public void AddSent(int bytes) => Interlocked.Add(ref _requestBytes, bytes);
+    public void AddSent(long bytes) => Interlocked.Add(ref _requestBytes, bytes);
     public void AddRequests(int count) => Interlocked.Add(ref _requests, count);
     public void AddReceived(int bytes) => Interlocked.Add(ref _responseBytes, bytes);
     public void AddResponses(int count) => Interlocked.Add(ref _responses, count);

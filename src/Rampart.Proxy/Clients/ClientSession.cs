@@ -33,7 +33,8 @@ internal sealed partial class ClientSession
     private ProxyRequest _tail;
     private readonly ProxyRequest _sentinel;
     private int _flushSignals;
-    private long _unsentReplyBytes;
+    // Everything this client holds in the proxy: reply bytes not yet written, and each queued request's own memory.
+    private long _heldBytes;
 
     // The read being dispatched: when its bytes arrived and which command is being forwarded (stamped on each request).
     private long _readTimestamp;
@@ -100,6 +101,13 @@ internal sealed partial class ClientSession
     /// <summary>True while a request of this session waits for its reply (read for graceful shutdown).</summary>
     public bool HasPendingReplies => Volatile.Read(ref _head.Next) is not null;
 
+    /// <summary>Bytes this client holds now (replies not yet written, queued requests): what <c>client_output_buffer</c> bounds.</summary>
+    public long HeldBytes => Volatile.Read(ref _heldBytes);
+
+    /// <summary>Client sessions closed since the process started, for the memory reclaimer.</summary>
+    public static long ClosedTotal => Interlocked.Read(ref _closedTotal);
+    private static long _closedTotal;
+
     public async Task RunAsync()
     {
         try
@@ -119,6 +127,8 @@ internal sealed partial class ClientSession
                 }
                 ProcessInput();
                 FlushTouched();
+                // A large request made the buffer grow; an idle client keeps only the usual size.
+                _input.ShrinkIfEmpty(ReadChunk);
                 while (_deferred is { } wait)
                 {
                     // A request waits for earlier replies (a switch to or from a dedicated connection): parsing
@@ -175,7 +185,7 @@ internal sealed partial class ClientSession
                 _input.Consume(_alsoConsumed); // the rest of a whole transaction, dispatched with its MULTI
                 _alsoConsumed = 0;
             }
-            if (_closeAfterReplies) return;
+            if (_closeAfterReplies || _closed) return;
         }
     }
 
@@ -261,6 +271,10 @@ internal sealed partial class ClientSession
     private void Append(ProxyRequest request)
     {
         if (_replyMode != ReplyMode.On) MarkSilent(request);
+        // A queued request holds memory whatever its reply's size: a client that pipelines small requests and never
+        // reads is bounded by the same limit as one that leaves large replies unread.
+        request.HeldCost = ProxyRequest.ObjectBytes + request.Payload.Capacity;
+        AccountHeld(request.HeldCost);
         Volatile.Write(ref _tail.Next, request);
         _tail = request;
     }
@@ -288,12 +302,14 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Counts reply bytes not yet written; a client over <c>client_output_buffer</c> is closed.</summary>
-    public void AccountReply(int bytes)
+    public void AccountReply(int bytes) => AccountHeld(bytes);
+
+    private void AccountHeld(long bytes)
     {
-        long unsent = Interlocked.Add(ref _unsentReplyBytes, bytes);
-        if (unsent > _pool.Config.ClientOutputBufferLimit && !_closed)
+        long held = Interlocked.Add(ref _heldBytes, bytes);
+        if (held > _pool.Config.ClientOutputBufferLimit && !_closed)
         {
-            LogOutputLimit(Id, RemoteEndPoint, unsent, _pool.Config.ClientOutputBufferLimit);
+            LogOutputLimit(Id, RemoteEndPoint, held, _pool.Config.ClientOutputBufferLimit);
             Close();
         }
     }
@@ -314,10 +330,24 @@ internal sealed partial class ClientSession
                 while (true)
                 {
                     var next = Volatile.Read(ref _head.Next);
-                    if (next is null || !next.IsCompleted) break;
+                    if (next is null) break;
+                    if (!next.IsCompleted)
+                    {
+                        // A large reply passing through in parts: write what has come so far, then look again.
+                        if (!next.IsStreaming) break;
+                        int part = next.TakeStreamed(_closed || next.Silent ? null : _output);
+                        if (part == 0)
+                        {
+                            if (next.IsCompleted) continue; // its last part came meanwhile
+                            break;
+                        }
+                        Interlocked.Add(ref _heldBytes, -part);
+                        if (_output.Length >= SendThreshold) await SendOutputAsync();
+                        continue;
+                    }
                     int length = next.Payload.Length;
                     if (!_closed && !next.Silent) _output.Write(next.Payload.Span);
-                    Interlocked.Add(ref _unsentReplyBytes, -length);
+                    Interlocked.Add(ref _heldBytes, -(length + next.HeldCost));
                     var previous = _head;
                     _head = next;
                     if (!ReferenceEquals(previous, _sentinel)) previous.Return();
@@ -385,6 +415,7 @@ internal sealed partial class ClientSession
     {
         if (Interlocked.Exchange(ref _closedOnce, 1) != 0) return;
         _closed = true;
+        Interlocked.Increment(ref _closedTotal);
         _connection.Close();
         Pin?.OnClientClosed();
         ReleaseDrainWaiter();
@@ -397,6 +428,6 @@ internal sealed partial class ClientSession
     [LoggerMessage(Level = LogLevel.Warning, Message = "Client {ClientId} ({Remote}) closed: {Buffered} bytes of an unfinished request, over the 1 GB query buffer limit")]
     private partial void LogQueryLimit(long clientId, string remote, long buffered);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {ClientId} ({Remote}) closed: {Unsent} bytes of replies unread, over client_output_buffer {Limit}")]
-    private partial void LogOutputLimit(long clientId, string remote, long unsent, long limit);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {ClientId} ({Remote}) closed: it holds {Held} bytes of unread replies and queued requests, over client_output_buffer {Limit}")]
+    private partial void LogOutputLimit(long clientId, string remote, long held, long limit);
 }
