@@ -98,6 +98,22 @@ public sealed class BadInputTests(ProxiedRedisFixture fixture) : IClassFixture<P
         Assert.True(client.IsClosedByServer(TimeSpan.FromSeconds(5)));
     }
 
+    [Theory]
+    [InlineData("ECHO a\0b\r\n")]
+    [InlineData("PING\r\0\n")]
+    [InlineData("*2\r\n$4\r\nECHO\r\n$1\0\r\na\r\n")]
+    [InlineData("*1\0\r\n$4\r\nPING\r\n")]
+    public void NulBeforeTheLineEnd_IsNeverRun_UntilTooBig_ByteForByteAsRedis(string line)
+    {
+        // Redis's strchr stops at the NUL and never finds the line's end: the requests after it wait too, until the
+        // buffer passes 64 KB and the "too big" error closes the connection.
+        var requests = Encoding.Latin1.GetBytes("PING\r\n" + line + "PING\r\n" + new string('a', 70_000));
+        var direct = RawClient.ExchangeOnce(fixture.Redis.Port, requests, TimeSpan.FromSeconds(5));
+        Assert.StartsWith("+PONG\r\n-ERR Protocol error: too big ", direct.Received);
+        Assert.True(direct.Closed);
+        Assert.Equal(direct, RawClient.ExchangeOnce(Port, requests, TimeSpan.FromSeconds(5)));
+    }
+
     internal static void AssertStillServes(RawClient client)
     {
         string value = Guid.NewGuid().ToString("N");
