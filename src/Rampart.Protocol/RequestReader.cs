@@ -7,7 +7,8 @@ namespace Rampart.Protocol;
 /// and redis-cli send), from a contiguous buffer, without copying multibulk arguments.
 /// One reader belongs to one client session: it keeps its argument table between calls so that a request split
 /// across reads resumes where it stopped instead of being parsed again from its start.
-/// Error texts and the points where they are raised follow Redis's networking.c exactly.
+/// Error texts and the points where they are raised follow Redis's networking.c exactly, including where Redis finds a
+/// line's end with strchr: a NUL byte before the end hides it, and the request waits until it is too big.
 /// </summary>
 public sealed class RequestReader
 {
@@ -29,6 +30,14 @@ public sealed class RequestReader
 
     /// <summary>True when the request was an inline command; its arguments live in the reader, not the buffer.</summary>
     public bool IsInline { get; private set; }
+
+    /// <summary>
+    /// True while the client has still to authenticate to a pool that requires it (Redis's authRequired): a multibulk
+    /// of more than <see cref="RespLimits.UnauthenticatedMaxArguments"/> elements or a bulk of more than
+    /// <see cref="RespLimits.UnauthenticatedMaxBulkLength"/> bytes is then a protocol error, raised as soon as its
+    /// header line is read, so the body is never waited for.
+    /// </summary>
+    public bool AuthRequired { get; set; }
 
     /// <summary>Redis's error message (without the leading "ERR ") after <see cref="ParseStatus.Error"/>.</summary>
     public string? Error { get; private set; }
@@ -103,7 +112,12 @@ public sealed class RequestReader
             }
             if (cr + 1 >= buffer.Length) return NeedMore(cr + 2);
             if (!RespNumber.TryParse(buffer.Slice(1, cr - 1), out long count) || count > int.MaxValue)
+            {
+                if (buffer[..cr].Contains((byte)0)) return WaitUntilTooBig(0, 0, buffer.Length, "Protocol error: too big mbulk count string");
                 return Fail("Protocol error: invalid multibulk length");
+            }
+            if (AuthRequired && count > RespLimits.UnauthenticatedMaxArguments)
+                return Fail("Protocol error: unauthenticated multibulk length");
             pos = cr + 2;
             if (count <= 0)
             {
@@ -131,10 +145,13 @@ public sealed class RequestReader
             }
             // Like Redis, look at the line's first byte only once the line and the byte after its CR are here.
             if (cr + 1 >= rest.Length) return Suspend(pos, expected, (long)pos + cr + 2);
-            if (rest[0] != (byte)'$')
-                return Fail($"Protocol error: expected '$', got '{(char)rest[0]}'");
-            if (!RespNumber.TryParse(rest.Slice(1, cr - 1), out long len) || len < 0 || len > _limits.MaxBulkLength)
-                return Fail("Protocol error: invalid bulk length");
+            if (rest[0] != (byte)'$' || !RespNumber.TryParse(rest.Slice(1, cr - 1), out long len) || len < 0 || len > _limits.MaxBulkLength)
+            {
+                if (rest[..cr].Contains((byte)0)) return WaitUntilTooBig(pos, expected, buffer.Length, "Protocol error: too big bulk count string");
+                return Fail(rest[0] != (byte)'$' ? $"Protocol error: expected '$', got '{(char)rest[0]}'" : "Protocol error: invalid bulk length");
+            }
+            if (AuthRequired && len > RespLimits.UnauthenticatedMaxBulkLength)
+                return Fail("Protocol error: unauthenticated bulk length");
             long dataStart = (long)pos + cr + 2;
             long end = dataStart + len + 2; // Redis skips the two bytes after the data without looking at them.
             if (end > buffer.Length) return Suspend(pos, expected, end);
@@ -154,7 +171,8 @@ public sealed class RequestReader
     {
         consumed = 0;
         IsInline = true;
-        int nl = buffer.IndexOf((byte)'\n');
+        int nl = buffer.IndexOfAny((byte)'\n', (byte)0);
+        if (nl >= 0 && buffer[nl] == 0) return WaitUntilTooBig(0, 0, buffer.Length, "Protocol error: too big inline request");
         if (nl < 0)
         {
             if (buffer.Length > _limits.MaxInlineLength) return Fail("Protocol error: too big inline request");
@@ -266,6 +284,17 @@ public sealed class RequestReader
         _needed = needed;
         return ParseStatus.Incomplete;
     }
+
+    /// <summary>
+    /// For a line (from <paramref name="lineStart"/>) with a NUL byte before its end: Redis finds line ends with C's
+    /// strchr, which stops at the NUL, so Redis never finds this one. Nothing happens until the bytes from the line's
+    /// start pass the inline bound; then the client gets <paramref name="tooBig"/>, as from Redis. A '*' or '$' line is
+    /// searched for a NUL only once it failed to parse (a valid one has none), so the multibulk path never pays for it.
+    /// </summary>
+    private ParseStatus WaitUntilTooBig(int lineStart, int expected, int bufferLength, string tooBig) =>
+        bufferLength - lineStart > _limits.MaxInlineLength
+            ? Fail(tooBig)
+            : Suspend(lineStart, expected, (long)lineStart + _limits.MaxInlineLength + 1);
 
     private ParseStatus Fail(string message)
     {

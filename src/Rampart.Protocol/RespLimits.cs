@@ -9,6 +9,15 @@ public sealed record RespLimits
     public const long DefaultMaxBulkLength = 512L * 1024 * 1024;
     public const int DefaultMaxInlineLength = 64 * 1024;
 
+    /// <summary>
+    /// Most elements in a multibulk request from a client that has still to authenticate (Redis: 10, fixed in
+    /// networking.c; see <see cref="RequestReader.AuthRequired"/>).
+    /// </summary>
+    public const int UnauthenticatedMaxArguments = 10;
+
+    /// <summary>Largest bulk string from a client that has still to authenticate (Redis: 16384, fixed in networking.c).</summary>
+    public const int UnauthenticatedMaxBulkLength = 16 * 1024;
+
     public static RespLimits Default { get; } = new();
 
     /// <summary>Largest bulk string a client may send (Redis: proto-max-bulk-len).</summary>

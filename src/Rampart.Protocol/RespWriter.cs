@@ -23,6 +23,38 @@ public static class RespWriter
         output.Write(Crlf);
     }
 
+    /// <summary>
+    /// An error line that quotes a client's argument, as Redis's addReplyErrorFormat prints one with "%s":
+    /// <paramref name="before"/> (its code included), the argument as <see cref="ErrorArgument"/> writes it, then
+    /// <paramref name="after"/>.
+    /// </summary>
+    public static void Error(ByteBuffer output, ReadOnlySpan<byte> before, ReadOnlySpan<byte> argument, ReadOnlySpan<byte> after)
+    {
+        output.WriteByte((byte)'-');
+        output.Write(before);
+        ErrorArgument(output, argument);
+        output.Write(after);
+        output.Write(Crlf);
+    }
+
+    /// <summary>
+    /// A client's bytes inside an error line, as Redis prints them with "%s" or "%.<paramref name="max"/>s": up to
+    /// the first NUL byte (where a C string ends), at most <paramref name="max"/> bytes, sent raw, with CR and LF
+    /// turned into spaces (Redis maps them over the whole line so that it stays one line). Returns the bytes written.
+    /// </summary>
+    public static int ErrorArgument(ByteBuffer output, ReadOnlySpan<byte> value, int max = int.MaxValue)
+    {
+        int nul = value.IndexOf((byte)0);
+        if (nul >= 0) value = value[..nul];
+        if (value.Length > max) value = value[..max];
+        var span = output.GetSpan(value.Length)[..value.Length];
+        value.CopyTo(span);
+        span.Replace((byte)'\r', (byte)' ');
+        span.Replace((byte)'\n', (byte)' ');
+        output.Advance(value.Length);
+        return value.Length;
+    }
+
     public static void Error(ByteBuffer output, string message)
     {
         int max = Encoding.UTF8.GetMaxByteCount(message.Length) + 3;

@@ -8,13 +8,15 @@ namespace Rampart.Protocol.Tests;
 /// A real redis-server on a free loopback port, with no persistence, killed by PID on dispose.
 /// Used as an xunit class fixture: one server per test class.
 /// </summary>
-public sealed class RedisServer : IDisposable
+public class RedisServer : IDisposable
 {
     private readonly Process _process;
 
     public int Port { get; }
 
-    public RedisServer()
+    public RedisServer() : this([]) { }
+
+    protected RedisServer(string[] extraArgs)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -28,6 +30,7 @@ public sealed class RedisServer : IDisposable
             foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                          "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning", "--enable-debug-command", "yes" })
                 psi.ArgumentList.Add(arg);
+            foreach (var arg in extraArgs) psi.ArgumentList.Add(arg);
             _process = Process.Start(psi) ?? throw new InvalidOperationException("redis-server did not start");
             _process.OutputDataReceived += (_, _) => { };
             _process.ErrorDataReceived += (_, _) => { };
@@ -55,7 +58,8 @@ public sealed class RedisServer : IDisposable
             try
             {
                 using var connection = Connect();
-                if (connection.Exchange("PING\r\n"u8.ToArray()).AsSpan().SequenceEqual("+PONG\r\n"u8)) return true;
+                var reply = connection.Exchange("PING\r\n"u8.ToArray()).AsSpan();
+                if (reply.SequenceEqual("+PONG\r\n"u8) || reply.StartsWith("-NOAUTH"u8)) return true;
             }
             catch (SocketException) { }
             catch (IOException) { }
@@ -80,7 +84,14 @@ public sealed class RedisServer : IDisposable
     {
         Kill();
         _process.Dispose();
+        GC.SuppressFinalize(this);
     }
+}
+
+/// <summary>A real redis-server with requirepass <see cref="Password"/>: its clients start unauthenticated.</summary>
+public sealed class RedisServerWithPassword() : RedisServer(["--requirepass", Password])
+{
+    public const string Password = "s3cret";
 }
 
 /// <summary>A raw socket to Redis that reads whole replies with <see cref="ReplyScanner"/>.</summary>

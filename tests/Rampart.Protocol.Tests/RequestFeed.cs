@@ -27,7 +27,12 @@ internal static class RequestFeed
             status == ParseStatus.Complete && reader.IsInline, args);
     }
 
-    public static Parsed Whole(byte[] data, RespLimits? limits = null) => Whole(new RequestReader(limits), data);
+    /// <summary>A fresh reader; <paramref name="authRequired"/> as for a client that has still to authenticate.</summary>
+    public static RequestReader NewReader(RespLimits? limits = null, bool authRequired = false) =>
+        new(limits) { AuthRequired = authRequired };
+
+    public static Parsed Whole(byte[] data, RespLimits? limits = null, bool authRequired = false) =>
+        Whole(NewReader(limits, authRequired), data);
 
     public static Parsed Whole(RequestReader reader, byte[] data)
     {
@@ -36,9 +41,9 @@ internal static class RequestFeed
     }
 
     /// <summary>First the bytes before <paramref name="split"/>, then everything.</summary>
-    public static Parsed TwoReads(byte[] data, int split, RespLimits? limits = null)
+    public static Parsed TwoReads(byte[] data, int split, RespLimits? limits = null, bool authRequired = false)
     {
-        var reader = new RequestReader(limits);
+        var reader = NewReader(limits, authRequired);
         var first = data.AsSpan(0, split);
         var status = reader.TryRead(first, out int consumed);
         if (status != ParseStatus.Incomplete) return Snapshot(reader, status, consumed, first);
@@ -47,9 +52,9 @@ internal static class RequestFeed
     }
 
     /// <summary>A growing prefix, <paramref name="step"/> more bytes per read, until the reader stops asking for more.</summary>
-    public static Parsed Growing(byte[] data, int step = 1, RespLimits? limits = null)
+    public static Parsed Growing(byte[] data, int step = 1, RespLimits? limits = null, bool authRequired = false)
     {
-        var reader = new RequestReader(limits);
+        var reader = NewReader(limits, authRequired);
         for (int n = Math.Min(step, data.Length); ; n = Math.Min(n + step, data.Length))
         {
             var prefix = data.AsSpan(0, n);
@@ -59,12 +64,12 @@ internal static class RequestFeed
     }
 
     /// <summary>Asserts the request parses the same whole, at every two-way split, and one byte at a time.</summary>
-    public static Parsed AssertSameAtEverySplit(byte[] data, RespLimits? limits = null)
+    public static Parsed AssertSameAtEverySplit(byte[] data, RespLimits? limits = null, bool authRequired = false)
     {
-        var whole = Whole(data, limits);
+        var whole = Whole(data, limits, authRequired);
         for (int split = 0; split <= data.Length; split++)
-            AssertSame(whole, TwoReads(data, split, limits), $"split at {split}");
-        AssertSame(whole, Growing(data, 1, limits), "one byte at a time");
+            AssertSame(whole, TwoReads(data, split, limits, authRequired), $"split at {split}");
+        AssertSame(whole, Growing(data, 1, limits, authRequired), "one byte at a time");
         return whole;
     }
 

@@ -5,22 +5,24 @@ namespace Rampart.Protocol.Tests;
 
 /// <summary>
 /// The same bytes sent to a real redis-server and to <see cref="RequestReader"/>: error lines must match byte for
-/// byte, and inline commands must split into the same arguments.
+/// byte, and inline commands must split into the same arguments. A second server has requirepass, for the limits
+/// Redis puts on clients that have not authenticated.
 /// </summary>
-public class RequestReaderRedisParityTests(RedisServer redis) : IClassFixture<RedisServer>
+public class RequestReaderRedisParityTests(RedisServer redis, RedisServerWithPassword passwordRedis)
+    : IClassFixture<RedisServer>, IClassFixture<RedisServerWithPassword>
 {
-    private static byte[] OurErrorLine(byte[] request, RespLimits? limits = null)
+    private static byte[] OurErrorLine(byte[] request, RespLimits? limits = null, bool authRequired = false)
     {
-        var reader = new RequestReader(limits);
+        var reader = NewReader(limits, authRequired);
         Assert.Equal(ParseStatus.Error, reader.TryRead(request, out _));
         using var output = new ByteBuffer();
         reader.WriteError(output);
         return output.Span.ToArray();
     }
 
-    private byte[]? RedisReply(byte[] request)
+    private byte[]? RedisReply(byte[] request, RedisServer? server = null)
     {
-        using var connection = redis.Connect();
+        using var connection = (server ?? redis).Connect();
         connection.Send(request);
         return connection.ReadReply();
     }
@@ -31,6 +33,64 @@ public class RequestReaderRedisParityTests(RedisServer redis) : IClassFixture<Re
         var theirs = RedisReply(request);
         Assert.NotNull(theirs);
         Assert.Equal(Encoding.Latin1.GetString(theirs), Encoding.Latin1.GetString(ours));
+    }
+
+    public static TheoryData<string> UnauthenticatedRequests()
+    {
+        var data = new TheoryData<string>();
+        foreach (var row in RequestReaderTests.UnauthenticatedErrors) data.Add((string)row[0]);
+        foreach (var row in RequestReaderTests.UnauthenticatedMalformed) data.Add((string)row[0]);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(UnauthenticatedRequests))]
+    public void Unauthenticated_OverLimitOrMalformedHeader_MatchesRedisWithPasswordByteForByte(string raw)
+    {
+        var request = Bytes(raw);
+        var theirs = RedisReply(request, passwordRedis);
+        Assert.NotNull(theirs);
+        Assert.Equal(Encoding.Latin1.GetString(theirs), Encoding.Latin1.GetString(OurErrorLine(request, authRequired: true)));
+    }
+
+    [Fact]
+    public void Unauthenticated_AtTheLimits_ParsesAsRedisDoes_AndAuthenticatedClientsHaveNoLimits()
+    {
+        // At the limits Redis runs the command (here it refuses it as NOAUTH), so the request was whole.
+        byte[] tenArguments = Bytes("*10\r\n$5\r\nRPUSH\r\n$1\r\nk\r\n" + string.Concat(Enumerable.Repeat("$1\r\na\r\n", 8)));
+        byte[] bigBulk = [.. Bytes("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$16384\r\n"), .. new byte[16384], .. "\r\n"u8];
+        foreach (var request in new[] { tenArguments, bigBulk })
+        {
+            Assert.Equal(ParseStatus.Complete, Whole(request, authRequired: true).Status);
+            Assert.Equal("-NOAUTH Authentication required.\r\n", Encoding.Latin1.GetString(RedisReply(request, passwordRedis)!));
+        }
+
+        // Once authenticated, more is accepted by both.
+        byte[] elevenArguments = Bytes("*11\r\n$5\r\nRPUSH\r\n$1\r\nk\r\n" + string.Concat(Enumerable.Repeat("$1\r\na\r\n", 9)));
+        byte[] biggerBulk = [.. Bytes("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$16385\r\n"), .. new byte[16385], .. "\r\n"u8];
+        using var connection = passwordRedis.Connect();
+        Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(connection.Exchange(Bytes($"AUTH {RedisServerWithPassword.Password}\r\nDEL k\r\n"))));
+        connection.ReadReply();
+        Assert.Equal(ParseStatus.Complete, Whole(elevenArguments).Status);
+        Assert.Equal(":9\r\n", Encoding.Latin1.GetString(connection.Exchange(elevenArguments)));
+        Assert.Equal(ParseStatus.Complete, Whole(biggerBulk).Status);
+        Assert.Equal("+OK\r\n", Encoding.Latin1.GetString(connection.Exchange(biggerBulk)));
+    }
+
+    [Theory]
+    [InlineData("ECHO a\0b\r\n")]
+    [InlineData("PING\r\0\n")]
+    [InlineData("\0\r\n")]
+    [InlineData("*1\0\r\n$4\r\nPING\r\n")]
+    [InlineData("*2\r\n$4\r\nECHO\r\n$1\0\r\na\r\n")]
+    [InlineData("*1\r\n\0\r\n")]
+    public void NulBeforeTheLineEnd_RedisRunsNothingUntilTheTooBigError_MatchesByteForByte(string raw)
+    {
+        // Redis's strchr stops at the NUL, so it never finds the line's end: its first reply is not the command's but
+        // the "too big" error once the buffer passes 64 KB. Ours waits the same way and fails with the same line.
+        byte[] line = Bytes(raw);
+        Assert.Equal(ParseStatus.Incomplete, Whole([.. line, .. Bytes("PING\r\n")]).Status);
+        AssertSameErrorAsRedis([.. line, .. Bytes(new string('a', 70_000))]);
     }
 
     public static TheoryData<string> ErrorRequests()

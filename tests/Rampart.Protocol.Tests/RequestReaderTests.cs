@@ -321,6 +321,111 @@ public class RequestReaderTests
         Assert.Equal(["GET", "k"], parsed.Strings);
     }
 
+    public static TheoryData<string, string> UnauthenticatedErrors => new()
+    {
+        { "*11\r\n", "Protocol error: unauthenticated multibulk length" },
+        { "*2147483647\r\n", "Protocol error: unauthenticated multibulk length" },
+        { "*1\r\n$16385\r\n", "Protocol error: unauthenticated bulk length" },
+        { "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20000\r\n", "Protocol error: unauthenticated bulk length" },
+        { "*1\r\n$536870912\r\n", "Protocol error: unauthenticated bulk length" },
+    };
+
+    /// <summary>Redis checks that a length is valid before it checks the limit: a malformed one keeps its own error.</summary>
+    public static TheoryData<string, string> UnauthenticatedMalformed => new()
+    {
+        { "*11x\r\n", "Protocol error: invalid multibulk length" },
+        { "*2147483648\r\n", "Protocol error: invalid multibulk length" },
+        { "*1\r\n$-1\r\n", "Protocol error: invalid bulk length" },
+        { "*1\r\n$536870913\r\n", "Protocol error: invalid bulk length" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnauthenticatedErrors))]
+    [MemberData(nameof(UnauthenticatedMalformed))]
+    public void Read_AuthRequired_OverRedisLimits_FailsAtTheHeaderAtEverySplit(string raw, string message)
+    {
+        // The header alone is enough: the body is never waited for.
+        var parsed = AssertSameAtEverySplit(Bytes(raw), authRequired: true);
+        Assert.Equal(ParseStatus.Error, parsed.Status);
+        Assert.Equal(message, parsed.Error);
+    }
+
+    [Fact]
+    public void Read_AuthRequired_AtRedisLimits_IsAccepted()
+    {
+        var tenArguments = Bytes("*10\r\n" + string.Concat(Enumerable.Repeat("$1\r\na\r\n", 10)));
+        Assert.Equal(10, AssertSameAtEverySplit(tenArguments, authRequired: true).Args.Length);
+        byte[] bigBulk = [.. Bytes("*2\r\n$4\r\nECHO\r\n$16384\r\n"), .. new byte[16384], .. "\r\n"u8];
+        var parsed = Whole(bigBulk, authRequired: true);
+        Assert.Equal(ParseStatus.Complete, parsed.Status);
+        AssertSame(parsed, Growing(bigBulk, 1000, authRequired: true), "1000-byte reads");
+        // Empty and null multibulks, and inline lines, are not limited.
+        Assert.Equal(ParseStatus.Complete, Whole(Bytes("*0\r\n"), authRequired: true).Status);
+        Assert.Equal(ParseStatus.Complete, Whole(Bytes("*-20\r\n"), authRequired: true).Status);
+        Assert.Equal(12, Whole(Bytes("a b c d e f g h i j k l\r\n"), authRequired: true).Args.Length);
+    }
+
+    [Fact]
+    public void Read_AuthRequiredCleared_LimitsNoLongerApply()
+    {
+        var reader = NewReader(authRequired: true);
+        Assert.Equal(ParseStatus.Error, reader.TryRead(Bytes("*11\r\n"), out _));
+        reader.AuthRequired = false; // AUTH succeeded
+        byte[] request = [.. Bytes("*11\r\n"), .. Bytes(string.Concat(Enumerable.Repeat("$1\r\na\r\n", 10))),
+            .. Bytes("$20000\r\n"), .. new byte[20000], .. "\r\n"u8];
+        Assert.Equal(ParseStatus.Complete, reader.TryRead(request, out int consumed));
+        Assert.Equal(request.Length, consumed);
+        reader.AuthRequired = true; // RESET
+        Assert.Equal(ParseStatus.Error, reader.TryRead(Bytes("*1\r\n$20000\r\n"), out _));
+        Assert.Equal("Protocol error: unauthenticated bulk length", reader.Error);
+    }
+
+    [Theory]
+    [InlineData("PING\0\r\n")]
+    [InlineData("ECHO a\0b\r\n")]
+    [InlineData("\0\n")]
+    [InlineData("PING\r\0\n")]
+    [InlineData("*1\0\r\n$4\r\nPING\r\n")]
+    [InlineData("*\0\r\n")]
+    [InlineData("*1\r\n$4\0\r\nPING\r\n")]
+    [InlineData("*1\r\n\0\r\n")]
+    [InlineData("*2\r\n$4\r\nECHO\r\n$1\0\r\na\r\n")]
+    public void Read_NulBeforeTheLineEnd_WaitsLikeRedisStrchr(string raw)
+    {
+        // Redis finds a line's end with strchr, which stops at the NUL: the line never ends, whatever follows.
+        byte[] data = [.. Bytes(raw), .. Bytes("PING\r\n*1\r\n$4\r\nPING\r\n")];
+        var parsed = AssertSameAtEverySplit(data);
+        Assert.Equal(ParseStatus.Incomplete, parsed.Status);
+        var reader = new RequestReader();
+        Assert.Equal(ParseStatus.Incomplete, reader.TryRead(data, out _));
+        Assert.True(reader.NeededLength > RespLimits.DefaultMaxInlineLength); // nothing can happen before the line is too big
+    }
+
+    [Theory]
+    [InlineData("ECHO a\0b\r\n", "Protocol error: too big inline request")]
+    [InlineData("*1\0\r\n", "Protocol error: too big mbulk count string")]
+    [InlineData("*1\r\n$4\0\r\nPING\r\n", "Protocol error: too big bulk count string")]
+    [InlineData("*1\r\n\0\r\n", "Protocol error: too big bulk count string")]
+    public void Read_NulBeforeTheLineEnd_FailsOnceTheBufferPassesTheInlineLimit(string raw, string message)
+    {
+        byte[] data = [.. Bytes(raw), .. Bytes(new string('a', RespLimits.DefaultMaxInlineLength))];
+        var whole = Whole(data);
+        Assert.Equal(ParseStatus.Error, whole.Status);
+        Assert.Equal(message, whole.Error);
+        AssertSame(whole, Growing(data, 4096), "4 KB reads");
+        Assert.Equal(ParseStatus.Incomplete, Whole(data[..RespLimits.DefaultMaxInlineLength]).Status);
+    }
+
+    [Fact]
+    public void Read_NulAfterTheLineEnd_OrInsideBulkData_IsData()
+    {
+        AssertParses("ECHO a\r\n", "ECHO", "a");
+        var reader = new RequestReader();
+        Assert.Equal(ParseStatus.Complete, reader.TryRead(Bytes("ECHO a\r\n\0"), out int consumed));
+        Assert.Equal(8, consumed);
+        AssertParses("*2\r\n$4\r\nECHO\r\n$3\r\n\0\r\0\r\n", "ECHO", "\0\r\0");
+    }
+
     [Fact]
     public void WriteError_NonAsciiByte_IsSentRawAsRedisDoes()
     {

@@ -82,7 +82,7 @@ public static class CommandTable
     /// The entry that governs <paramref name="request"/>: the subcommand when arg 0 is a container and arg 1 names
     /// one of its subcommands, else the command itself; null for an empty request or an unknown command.
     /// When a container comes back with two or more arguments the subcommand was unknown: answer
-    /// <see cref="UnknownSubcommandMessage"/>. With one argument, its arity (all -2 except COMMAND's -1) decides.
+    /// <see cref="CommandErrors.UnknownSubcommand"/>. With one argument, its arity (all -2 except COMMAND's -1) decides.
     /// </summary>
     public static CommandInfo? Resolve(Request request)
     {
@@ -90,14 +90,6 @@ public static class CommandTable
         var command = Find(request.Command);
         if (command is null || !command.IsContainer || request.Count < 2) return command;
         return FindSubcommand(command, request[1]) ?? command;
-    }
-
-    /// <summary>Redis 7.0's reply to an unknown subcommand: "ERR unknown subcommand 'x'. Try CLIENT HELP."</summary>
-    public static string UnknownSubcommandMessage(Request request)
-    {
-        var sub = request[1];
-        string shown = Encoding.UTF8.GetString(sub[..Math.Min(sub.Length, 128)]); // Redis prints %.128s
-        return $"ERR unknown subcommand '{shown}'. Try {Encoding.UTF8.GetString(request.Command).ToUpperInvariant()} HELP.";
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -73,8 +73,8 @@ internal sealed partial class ClientSession
     public string RemoteEndPoint { get; }
     public string LocalEndPoint { get; }
     public DateTime ConnectedAt { get; } = DateTime.UtcNow;
-    /// <summary>False until AUTH succeeds when the pool has redis_auth (Redis's requirepass semantics).</summary>
-    public bool IsAuthenticated { get; set; }
+    /// <summary>False until AUTH succeeds when the pool has redis_auth (Redis's requirepass semantics, its limits included).</summary>
+    public bool IsAuthenticated { get => !_reader.AuthRequired; set => _reader.AuthRequired = !value; }
     public PoolRuntime Pool => _pool;
     /// <summary>
     /// True after HELLO 3 (false again after HELLO 2 or RESET): the client's requests go to the RESP3 lane of shared

@@ -95,7 +95,7 @@ internal static class ClientCommands
             var type = ClientTypeOf(request[3]);
             if (type is null)
             {
-                RespWriter.Error(output, $"ERR Unknown client type '{Encoding.UTF8.GetString(request[3])}'");
+                RespWriter.Error(output, "ERR Unknown client type '"u8, request[3], "'"u8);
                 return;
             }
             if (type != "normal") clients = [];
@@ -158,7 +158,7 @@ internal static class ClientCommands
                     type = ClientTypeOf(request[i + 1]);
                     if (type is null)
                     {
-                        RespWriter.Error(output, $"ERR Unknown client type '{Encoding.UTF8.GetString(request[i + 1])}'");
+                        RespWriter.Error(output, "ERR Unknown client type '"u8, request[i + 1], "'"u8);
                         return;
                     }
                 }
@@ -169,7 +169,7 @@ internal static class ClientCommands
                     // Rampart's clients are all the default user (AUTH takes no other).
                     if (!Ascii.Equals(request[i + 1], "default"u8))
                     {
-                        RespWriter.Error(output, $"ERR No such user '{Encoding.UTF8.GetString(request[i + 1])}'");
+                        RespWriter.Error(output, "ERR No such user '"u8, request[i + 1], "'"u8);
                         return;
                     }
                 }

@@ -1,4 +1,3 @@
-using System.Text;
 using Rampart.Protocol;
 using Rampart.Protocol.Commands;
 using Rampart.Proxy.Backends;
@@ -55,7 +54,7 @@ internal static class CommandDispatcher
         if (command is null)
         {
             session.LastCommand = null;
-            session.ReplyError(UnknownCommand(request));
+            ReplyError(session, CommandErrors.UnknownCommand, request);
             return false;
         }
         if (command.IsContainer && request.Count >= 2)
@@ -64,7 +63,7 @@ internal static class CommandDispatcher
             if (sub is null)
             {
                 session.LastCommand = null;
-                session.ReplyError(CommandTable.UnknownSubcommandMessage(request));
+                ReplyError(session, CommandErrors.UnknownSubcommand, request);
                 return false;
             }
             command = sub;
@@ -82,6 +81,16 @@ internal static class CommandDispatcher
         }
         return true;
     }
+
+    /// <summary>An error that quotes the client's bytes, written from bytes (see <see cref="CommandErrors"/>).</summary>
+    private static void ReplyError(ClientSession session, WriteError write, Request request)
+    {
+        var reply = session.BeginLocal();
+        write(reply.Payload, request);
+        session.CompleteLocal(reply);
+    }
+
+    private delegate void WriteError(ByteBuffer output, Request request);
 
     internal static void Route(ClientSession session, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
@@ -147,20 +156,5 @@ internal static class CommandDispatcher
     {
         RespWriter.ArrayHeader(output, request.Count);
         for (int i = 0; i < request.Count; i++) RespWriter.Bulk(output, request[i]);
-    }
-
-    /// <summary>Redis 7.0's text (server.c, processCommand), including its 128-byte cuts and trailing space.</summary>
-    internal static string UnknownCommand(Request request)
-    {
-        var args = new StringBuilder();
-        for (int i = 1; i < request.Count && args.Length < 128; i++)
-        {
-            string arg = Encoding.UTF8.GetString(request[i]);
-            int room = 128 - args.Length;
-            args.Append('\'').Append(arg.Length > room ? arg[..room] : arg).Append("' ");
-        }
-        string name = Encoding.UTF8.GetString(request.Command);
-        if (name.Length > 128) name = name[..128];
-        return $"ERR unknown command '{name}', with args beginning with: {args}";
     }
 }

@@ -167,7 +167,7 @@ internal static class LocalCommands
             }
             else
             {
-                RespWriter.Error(output, $"ERR Syntax error in HELLO option '{Encoding.UTF8.GetString(request[i])}'");
+                RespWriter.Error(output, "ERR Syntax error in HELLO option '"u8, request[i], "'"u8);
                 return;
             }
         }

@@ -10,36 +10,46 @@ namespace Rampart.Proxy.Configuration;
 /// (nutcracker 0.5 resets it to 0); one address under two server names is refused; a unix listen mode must be octal;
 /// "[v6]:port" listens are accepted; listen hosts are not resolved while checking; same unix socket path with two
 /// modes is a duplicate listen; flow style (<c>[a, b]</c>, <c>{k: v}</c>) and nesting are allowed for Rampart's own
-/// blocks; <c>rampart</c> cannot be a pool name. Like nutcracker: only "true"/"false", digits-only numbers, one
-/// document, no anchors or aliases.
+/// blocks; <c>rampart</c> cannot be a pool name; a file must be UTF-8 and within <see cref="ConfigLimits"/> (size,
+/// nesting, node count). Like nutcracker: only "true"/"false", digits-only numbers, one document, no anchors or aliases.
 /// </remarks>
 public static class ConfigLoader
 {
     /// <summary>The reserved top-level key for process settings; a twemproxy pool cannot be named this.</summary>
     public const string SettingsKey = "rampart";
 
+    /// <summary>
+    /// Loads <paramref name="path"/>: at most <see cref="ConfigLimits.MaxFileBytes"/> bytes of strict UTF-8, then as
+    /// <see cref="LoadText"/>. Never throws: whatever the file holds, the outcome is a config or <c>file:line</c> errors.
+    /// </summary>
     public static ConfigLoadResult LoadFile(string path)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return new ConfigLoadResult { Errors = [new ConfigError(path, 0, $"cannot read the configuration file: {e.Message}")] };
-        }
-        return LoadText(text, path);
+        var errors = new ErrorSink(path);
+        var text = ConfigFileReader.Read(path, errors);
+        return text is null ? Refused(errors) : LoadText(text, path);
     }
 
+    /// <summary>Validates <paramref name="yaml"/>, naming it <paramref name="sourceName"/> in errors. Never throws.</summary>
     public static ConfigLoadResult LoadText(string yaml, string sourceName)
     {
         var errors = new ErrorSink(sourceName);
-        var config = Read(yaml, sourceName, errors);
+        ProxyConfig? config;
+        try
+        {
+            config = Read(yaml, sourceName, errors);
+        }
+        catch (Exception e)
+        {
+            // A bug in a reader, not a property of the file; still, a reload must not end a running proxy over it.
+            errors.Add(0, $"internal error while checking the configuration ({e.GetType().Name}: {e.Message}); please report it");
+            config = null;
+        }
         return errors.Count == 0 && config is not null
             ? new ConfigLoadResult { Config = config, Errors = [] }
-            : new ConfigLoadResult { Errors = errors.ToSortedList() };
+            : Refused(errors);
     }
+
+    private static ConfigLoadResult Refused(ErrorSink errors) => new() { Errors = errors.ToSortedList() };
 
     private static ProxyConfig? Read(string yaml, string sourceName, ErrorSink errors)
     {

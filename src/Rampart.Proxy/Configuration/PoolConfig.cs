@@ -49,10 +49,44 @@ public sealed record PoolConfig
     /// </summary>
     public int PinnedConnections { get; init; } = 128;
 
+    /// <summary>
+    /// Rampart: how many of <see cref="PinnedConnections"/> each kind of use (transactions, subscribers, blocking calls)
+    /// keeps for itself, so a flood of one kind cannot take them all (<c>pinned_reserve:</c>).
+    /// </summary>
+    public PinnedReserveConfig PinnedReserve { get; init; } = new();
+
     public required IReadOnlyList<ServerConfig> Servers { get; init; }
 
     /// <summary>Rampart: the pool's <c>sentinel:</c> block, or null. When set, each server is a Sentinel master name.</summary>
     public SentinelConfig? Sentinel { get; init; }
+}
+
+/// <summary>
+/// Rampart's <c>pinned_reserve:</c> block: dedicated connections per server kept for each kind of use. A kind not
+/// written (null) keeps a quarter of <c>pinned_connections</c>, so by default each kind has a quarter to itself and
+/// the last quarter goes to whichever kind asks first. The reader checks that the reserves fit in the total.
+/// </summary>
+public sealed record PinnedReserveConfig
+{
+    public int? Transactions { get; init; }
+    public int? Subscribers { get; init; }
+    public int? BlockingCalls { get; init; }
+
+    /// <summary>A kind's reserve when the file does not name it: a quarter of the total (none below 4).</summary>
+    public static int DefaultFor(int pinnedConnections) => pinnedConnections / 4;
+
+    /// <summary>The three reserves, as written or by default, added up.</summary>
+    public int Total(int pinnedConnections)
+    {
+        int fallback = DefaultFor(pinnedConnections);
+        return (Transactions ?? fallback) + (Subscribers ?? fallback) + (BlockingCalls ?? fallback);
+    }
+
+    /// <summary>As written in YAML, for the reload log: <c>{transactions: 8, subscribers: default, blocking: 8}</c>.</summary>
+    public override string ToString() =>
+        $"{{transactions: {Show(Transactions)}, subscribers: {Show(Subscribers)}, blocking: {Show(BlockingCalls)}}}";
+
+    private static string Show(int? value) => value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "default";
 }
 
 /// <summary>Where a pool listens: a TCP host and port, or a unix socket path with an optional file mode.</summary>

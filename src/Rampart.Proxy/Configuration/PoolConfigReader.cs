@@ -17,7 +17,10 @@ internal static class PoolConfigReader
         "server_retry_timeout", "server_failure_limit", "servers",
         // Rampart
         "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
+        "pinned_reserve",
     ];
+
+    private static readonly string[] PinnedReserveKeys = ["transactions", "subscribers", "blocking"];
 
     public static readonly string[] Hashes =
     [
@@ -44,6 +47,8 @@ internal static class PoolConfigReader
         YamlNode? serversNode = null;
         SentinelConfig? sentinel = null;
         bool sawRedis = false;
+        int reserveLine = 0;
+        bool pinnedTotalRead = true;
 
         foreach (var (key, entry) in MappingKeys.Known(mapping, Keys, context, errors))
         {
@@ -122,6 +127,14 @@ internal static class PoolConfigReader
                 case "pinned_connections":
                     if (v.Int(key, value, 0, "dedicated connections per server for transactions, subscribers and blocking calls; 0 = none") is { } pc)
                         pool = pool with { PinnedConnections = pc };
+                    else pinnedTotalRead = false;
+                    break;
+                case "pinned_reserve":
+                    if (ReadPinnedReserve(context, value, errors) is { } reserve)
+                    {
+                        pool = pool with { PinnedReserve = reserve };
+                        reserveLine = entry.Key.Line;
+                    }
                     break;
                 case "client_output_buffer":
                     if (v.Size(key, value) is { } cob) pool = pool with { ClientOutputBufferLimit = cob };
@@ -136,6 +149,17 @@ internal static class PoolConfigReader
                     sentinel = SentinelConfigReader.Read(context, entry.Key.Line, value, errors);
                     break;
             }
+        }
+
+        // After every key: pinned_connections may come after pinned_reserve.
+        if (reserveLine > 0 && pinnedTotalRead && pool.PinnedReserve.Total(pool.PinnedConnections) is var reserved
+            && reserved > pool.PinnedConnections)
+        {
+            var r = pool.PinnedReserve;
+            int fallback = PinnedReserveConfig.DefaultFor(pool.PinnedConnections);
+            errors.Add(reserveLine, $"{context}: pinned_reserve keeps {reserved} dedicated connections per server (transactions "
+                + $"{r.Transactions ?? fallback}, subscribers {r.Subscribers ?? fallback}, blocking {r.BlockingCalls ?? fallback}), "
+                + $"more than pinned_connections ({pool.PinnedConnections}); the reserves must fit in it (a kind left out keeps a quarter of it)");
         }
 
         if (listen is null && !mapping.Entries.Any(e => e.Name == "listen"))
@@ -176,6 +200,34 @@ internal static class PoolConfigReader
             else errors.Add(s.Line, $"{context}: allow {error}");
         }
         return errors.Count == before ? networks : null;
+    }
+
+    /// <summary>
+    /// <c>pinned_reserve: {transactions: 8, subscribers: 32, blocking: 8}</c>: dedicated connections per server each kind
+    /// keeps for itself; any kind may be left out.
+    /// </summary>
+    private static PinnedReserveConfig? ReadPinnedReserve(string poolContext, YamlNode node, ErrorSink errors)
+    {
+        var context = $"{poolContext} pinned_reserve";
+        if (node is not YamlMapping mapping)
+        {
+            errors.Add(node.Line, $"{context} must be a mapping of dedicated connections per server kept for each kind, such as {{transactions: 8, subscribers: 32, blocking: 8}}");
+            return null;
+        }
+        int before = errors.Count;
+        var v = new ScalarValues(errors, context);
+        var reserve = new PinnedReserveConfig();
+        foreach (var (key, entry) in MappingKeys.Known(mapping, PinnedReserveKeys, context, errors))
+        {
+            if (v.Int(key, entry.Value, 0, $"dedicated connections per server kept for {(key == "blocking" ? "blocking calls" : key)}") is not { } n) continue;
+            reserve = key switch
+            {
+                "transactions" => reserve with { Transactions = n },
+                "subscribers" => reserve with { Subscribers = n },
+                _ => reserve with { BlockingCalls = n },
+            };
+        }
+        return errors.Count == before ? reserve : null;
     }
 
     private static IReadOnlyList<ServerConfig> MissingServers(string context, int line, ErrorSink errors)

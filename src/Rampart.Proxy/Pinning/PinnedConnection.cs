@@ -52,6 +52,8 @@ internal sealed class PinnedConnection
     /// <summary>The address it connected to (for a Sentinel pool, the master confirmed then); null until connected.</summary>
     public EndPoint? Target { get; private set; }
     public bool IsDead => Volatile.Read(ref _dead) != 0;
+    /// <summary>The kind this connection counts against while it is not idle; null when idle or dead. Owned by the pool's lock.</summary>
+    public PinnedUse? Use { get; set; }
 
     public void Attach(IPinnedReceiver receiver) => _receiver = receiver;
     public void Detach() => _receiver = null;

@@ -1,6 +1,22 @@
 using Rampart.Proxy.Backends;
+using Rampart.Proxy.Configuration;
 
 namespace Rampart.Proxy.Pinning;
+
+/// <summary>
+/// What a dedicated connection is used for. Each kind keeps its own reserve of <c>pinned_connections</c>
+/// (<c>pinned_reserve</c>). Ranked by how long such a use usually holds a connection: a connection's charge only ever
+/// moves up this order (see <see cref="PinnedPool.TryCharge"/>).
+/// </summary>
+internal enum PinnedUse
+{
+    /// <summary>MULTI ... EXEC sent command by command, WATCH.</summary>
+    Transaction,
+    /// <summary>BLPOP, XREAD BLOCK, WAIT, ... outside MULTI.</summary>
+    BlockingCall,
+    /// <summary>SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE.</summary>
+    Subscriber,
+}
 
 /// <summary>
 /// The dedicated connections of one server: idle ones kept for reuse, at most <c>pinned_connections</c> open at once
@@ -8,14 +24,26 @@ namespace Rampart.Proxy.Pinning;
 /// leaves the count. When a Sentinel pool's master moves, every dedicated connection to the old one is closed.
 /// Idle connections are kept per protocol: a client that said HELLO 3 gets one whose handshake said HELLO 3 too, so
 /// its replies and pub/sub pushes arrive in RESP3; the limit counts both.
+/// <para>
+/// Shares: every connection that is not idle (lent, or being cleaned after its client left) is charged to exactly one
+/// <see cref="PinnedUse"/>. A kind may take a connection while it holds fewer than its reserve, or while the
+/// connections no kind has reserved are not all taken: the sum over kinds of max(held, reserve) never exceeds the
+/// limit, so each kind can always reach its reserve however many of another kind are waiting (idle connections are
+/// charged to nobody and are reused or closed to make room). Reserves are read from the server's pool config at each
+/// decision, so a reload that changes <c>pinned_reserve</c> applies to the next connection taken.
+/// </para>
 /// </summary>
 internal sealed class PinnedPool
 {
+    private const int Uses = 3;
+
     private readonly object _gate = new();
     private readonly ServerEndpoint _server;
     private readonly List<PinnedConnection> _idle = [];
     private readonly List<PinnedConnection> _idleResp3 = [];
     private readonly HashSet<PinnedConnection> _open = [];
+    // Connections charged to each PinnedUse (lent, or being cleaned), under _gate.
+    private readonly int[] _held = new int[Uses];
     private volatile bool _disposed;
 
     /// <summary>True once the server left the pool (reload) or the proxy stops: no dedicated connection is lent again.</summary>
@@ -54,11 +82,12 @@ internal sealed class PinnedPool
     private long _opened;
 
     /// <summary>
-    /// Lends a connection speaking <paramref name="resp3"/>'s protocol to <paramref name="receiver"/>: an idle one to the
-    /// current address, else a new one while the limit allows (an idle one of the other protocol is closed to make room).
-    /// Null with the client's error reply when none can be had.
+    /// Lends a connection speaking <paramref name="resp3"/>'s protocol to <paramref name="receiver"/>, charged to
+    /// <paramref name="use"/>: an idle one to the current address, else a new one while the limit allows (an idle one of
+    /// the other protocol is closed to make room). Null with the client's error reply when none can be had, or when
+    /// <paramref name="use"/>'s share is taken.
     /// </summary>
-    public PinnedConnection? TryRent(IPinnedReceiver receiver, bool resp3, out string? error)
+    public PinnedConnection? TryRent(IPinnedReceiver receiver, bool resp3, PinnedUse use, out string? error)
     {
         error = null;
         if (!_server.IsHolding && _server.UnavailableReason is { } down)
@@ -78,6 +107,11 @@ internal sealed class PinnedPool
             if (_disposed)
             {
                 error = "ERR rampart: proxy is shutting down";
+                return null;
+            }
+            if (!HasRoom(use))
+            {
+                error = ShareTaken(use);
                 return null;
             }
             var address = _server.Address;
@@ -112,11 +146,100 @@ internal sealed class PinnedPool
                 _open.Add(connection);
                 Interlocked.Increment(ref _opened);
             }
+            connection.Use = use;
+            _held[(int)use]++;
         }
         stale?.Kill("idle connection to an old address");
         connection.Attach(receiver);
         if (connection.Target is null) connection.Start();
         return connection;
+    }
+
+    /// <summary>
+    /// The client holding <paramref name="connection"/> starts a use of another kind on it (SUBSCRIBE or a blocking call
+    /// after WATCH, ...). The charge moves to <paramref name="use"/> when it ranks higher than the current one and that
+    /// kind has room; false, with the client's error, when it has none (the client keeps its connection and state). A
+    /// use ranked lower (MULTI behind a blocking call, a transaction of a subscriber) leaves the charge where it is, and
+    /// a charge never moves back when a use ends: each connection counts against a kind that admitted it, and a
+    /// subscriber's transaction never eats into the transactions' reserve.
+    /// </summary>
+    public bool TryCharge(PinnedConnection connection, PinnedUse use, out string? error)
+    {
+        error = null;
+        lock (_gate)
+        {
+            // Not charged: it died and left the count; its owner hears of it.
+            if (connection.Use is not { } current || current >= use) return true;
+            _held[(int)current]--;
+            if (!HasRoom(use))
+            {
+                _held[(int)current]++;
+                error = ShareTaken(use);
+                return false;
+            }
+            _held[(int)use]++;
+            connection.Use = use;
+            return true;
+        }
+    }
+
+    /// <summary>How many connections <paramref name="use"/> keeps for itself: <c>pinned_reserve</c>, else a quarter of the limit.</summary>
+    private int Reserve(PinnedUse use)
+    {
+        var reserve = _server.Pool.PinnedReserve;
+        int? written = use switch
+        {
+            PinnedUse.Transaction => reserve.Transactions,
+            PinnedUse.BlockingCall => reserve.BlockingCalls,
+            _ => reserve.Subscribers,
+        };
+        return written ?? PinnedReserveConfig.DefaultFor(Limit);
+    }
+
+    /// <summary>
+    /// Under the lock: <paramref name="use"/> holds fewer than its reserve, or a connection no kind has reserved is free.
+    /// </summary>
+    private bool HasRoom(PinnedUse use)
+    {
+        if (_held[(int)use] < Reserve(use)) return true;
+        int committed = 0;
+        for (int i = 0; i < Uses; i++) committed += Math.Max(_held[i], Reserve((PinnedUse)i));
+        return committed < Limit;
+    }
+
+    /// <summary>Under the lock: the reply to a client whose kind's share is taken.</summary>
+    private string ShareTaken(PinnedUse use)
+    {
+        var server = _server.Endpoint;
+        if (Limit == 0) return $"ERR rampart: no dedicated connection free for {Describe(use, one: true)} on server {server}: pinned_connections is 0";
+        int othersHold = 0, othersKeep = 0;
+        var others = new List<string>(Uses - 1);
+        for (int i = 0; i < Uses; i++)
+        {
+            if (i == (int)use) continue;
+            othersHold += _held[i];
+            othersKeep += Math.Max(0, Reserve((PinnedUse)i) - _held[i]);
+            others.Add(Describe((PinnedUse)i, one: false));
+        }
+        string them = string.Join(" and ", others);
+        return $"ERR rampart: no dedicated connection free for {Describe(use, one: true)} on server {server}: "
+            + $"{Describe(use, one: false)} hold {_held[(int)use]} of its {Limit} (pinned_connections), {them} hold {othersHold}"
+            + (othersKeep > 0 ? $", and {othersKeep} more {(othersKeep == 1 ? "is" : "are")} reserved for them (pinned_reserve)" : "");
+    }
+
+    private static string Describe(PinnedUse use, bool one) => use switch
+    {
+        PinnedUse.Transaction => one ? "a transaction" : "transactions",
+        PinnedUse.BlockingCall => one ? "a blocking call" : "blocking calls",
+        _ => one ? "a subscriber" : "subscribers",
+    };
+
+    /// <summary>Under the lock: the connection no longer counts against its kind (idle again, or dead).</summary>
+    private void Uncharge(PinnedConnection connection)
+    {
+        if (connection.Use is not { } use) return;
+        _held[(int)use]--;
+        connection.Use = null;
     }
 
     /// <summary>Back to idle; the caller has made sure its state is clean.</summary>
@@ -125,6 +248,7 @@ internal sealed class PinnedPool
         connection.Detach();
         lock (_gate)
         {
+            Uncharge(connection);
             if (!_disposed && !connection.IsDead && _open.Contains(connection) && Equals(connection.Target, _server.Address))
             {
                 (connection.Resp3 ? _idleResp3 : _idle).Add(connection);
@@ -139,6 +263,7 @@ internal sealed class PinnedPool
     {
         lock (_gate)
         {
+            Uncharge(connection);
             _open.Remove(connection);
             (connection.Resp3 ? _idleResp3 : _idle).Remove(connection);
         }

@@ -160,7 +160,7 @@ internal sealed partial class PinnedSession
                     _session.Close();
                     return;
                 }
-                var conn = _server.Pinned.TryRent(this, _resp3, out _);
+                var conn = _server.Pinned.TryRent(this, _resp3, PinnedUse.Subscriber, out _);
                 if (conn is not null && conn.IsDead) conn = null;
                 if (conn is not null)
                 {

@@ -34,7 +34,7 @@ internal sealed partial class PinnedSession
             return PinnedResult.Done;
         }
         if (_inFlight.Count > 0) return Defer();
-        if (!TryChannelServer(command, request, out var server) || !BindTo(server)) return PinnedResult.Done;
+        if (!TryChannelServer(command, request, out var server) || !BindTo(server, PinnedUse.Subscriber)) return PinnedResult.Done;
         _streaming = true;
         Forward(request, raw, inline);
         return PinnedResult.Done;

@@ -189,7 +189,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
                     return PinnedResult.Done;
                 }
                 // One server: the transaction's connection is known now. Several: the first key will say which.
-                if (_conn is null && _session.Pool.Routing.Servers.Count == 1 && !BindTo(_session.Pool.Routing.Default))
+                if (_conn is null && _session.Pool.Routing.Servers.Count == 1 && !BindTo(_session.Pool.Routing.Default, PinnedUse.Transaction))
                 {
                     // No connection: MULTI got the reason, and what the client queues after it must not run outside
                     // a transaction either: it gets the reason too, and EXEC answers EXECABORT.
@@ -216,7 +216,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
                     else Send(request, raw, inline);
                     return PinnedResult.Done;
                 }
-                if (!TryOwner(command, request, out var owner) || !BindTo(owner)) return PinnedResult.Done;
+                if (!TryOwner(command, request, out var owner) || !BindTo(owner, PinnedUse.Transaction)) return PinnedResult.Done;
                 _watching = true;
                 Send(request, raw, inline);
                 return PinnedResult.Done;
@@ -250,7 +250,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
             return Ok();
         }
         // A transaction of keyless commands only: it runs on the pool's first server.
-        if (_conn is null && !BindTo(_session.Pool.Routing.Default))
+        if (_conn is null && !BindTo(_session.Pool.Routing.Default, PinnedUse.Transaction))
         {
             _session.ReplyError(_broken!);
             _inMulti = _watching = false;
@@ -285,7 +285,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
             if (!TryOwner(command, request, out var owner, abortOnError: true)) return PinnedResult.Done;
             if (_conn is null)
             {
-                if (!BindTo(owner)) return AbortWith(_broken!);
+                if (!BindTo(owner, PinnedUse.Transaction)) return AbortWith(_broken!);
             }
             else if (!ReferenceEquals(owner, _server)) return AbortWith(CrossSlot);
         }
@@ -320,11 +320,13 @@ internal sealed partial class PinnedSession : IPinnedReceiver
         if (_conn is null)
         {
             // A new pin (a blocking call): its connection is the one to the keys' server.
-            if (BindTo(owner)) Send(request, raw, inline, blocks);
+            if (BindTo(owner, PinnedUse.BlockingCall)) Send(request, raw, inline, blocks);
             return PinnedResult.Done;
         }
         if (ReferenceEquals(owner, _server))
         {
+            // A blocking call on the connection of a WATCH (or of replies still due): it counts as one from now on.
+            if (blocking && !BindTo(owner, PinnedUse.BlockingCall)) return PinnedResult.Done;
             Send(request, raw, inline, blocks);
             return PinnedResult.Done;
         }
@@ -441,16 +443,25 @@ internal sealed partial class PinnedSession : IPinnedReceiver
         return false;
     }
 
-    /// <summary>Takes a dedicated connection to <paramref name="server"/> (or checks it is the one held).</summary>
-    private bool BindTo(ServerEndpoint server)
+    /// <summary>
+    /// Takes a dedicated connection to <paramref name="server"/> for <paramref name="use"/>, or checks it is the one
+    /// held and charges it to <paramref name="use"/> if that ranks higher (<see cref="PinnedPool.TryCharge"/>). False
+    /// with the error replied (for a new connection, kept as <c>_broken</c> for the rest of a transaction).
+    /// </summary>
+    private bool BindTo(ServerEndpoint server, PinnedUse use)
     {
         if (_conn is not null)
         {
-            if (ReferenceEquals(server, _server)) return true;
-            _session.ReplyError(CrossSlot);
+            if (!ReferenceEquals(server, _server))
+            {
+                _session.ReplyError(CrossSlot);
+                return false;
+            }
+            if (server.Pinned.TryCharge(_conn, use, out var refused)) return true;
+            _session.ReplyError(refused!); // its share is taken: the client keeps its connection and state
             return false;
         }
-        var conn = server.Pinned.TryRent(this, _resp3, out var error);
+        var conn = server.Pinned.TryRent(this, _resp3, use, out var error);
         if (conn is not null && conn.IsDead)
         {
             // It failed at once (before it was ours to hear about): the same as no connection.

@@ -1,3 +1,4 @@
+using Rampart.Proxy.Tests.Configuration;
 using Rampart.Proxy.Tests.Infrastructure;
 
 namespace Rampart.Proxy.Tests.Cli;
@@ -91,6 +92,19 @@ public sealed class CommandLineTests : IDisposable
         var (code, output) = RampartProcess.Run("serve", "--config", path);
         Assert.Equal(1, code);
         Assert.Contains($"{path}:", output);
+    }
+
+    [Theory]
+    [InlineData("check")]
+    [InlineData("serve")]
+    public void DeeplyNestedFile_ExitsOneWithFileLineReason_NotAStackOverflow(string command)
+    {
+        // 100,000 levels of '[' on line 6 used to abort the process (exit 134, "Stack overflow").
+        string path = WriteConfig(FileBoundsTests.PoolWithLine6("  hash_tag: " + FileBoundsTests.Nested("[", "]", 100_000)));
+        var (code, output) = RampartProcess.Run(command, "--config", path);
+        Assert.Equal(1, code);
+        Assert.Equal($"{path}:6: lists and mappings are nested more than 64 levels deep; the limit is 64 (a configuration needs 3 or 4)",
+            output.Trim());
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -37,6 +37,7 @@ public class DefaultsTests
         Assert.Equal(0, pool.RedisDb);                   // CONF_DEFAULT_REDIS_DB
         Assert.Equal(64L * 1024 * 1024, pool.ClientOutputBufferLimit); // Rampart
         Assert.Equal(128, pool.PinnedConnections); // Rampart
+        Assert.Equal(new PinnedReserveConfig(), pool.PinnedReserve); // Rampart: a quarter of pinned_connections each
         Assert.Null(pool.Sentinel);
     }
 
@@ -71,6 +72,7 @@ public class DefaultsTests
               server_failure_limit: 3
               client_output_buffer: 1gb
               pinned_connections: 16
+              pinned_reserve: {transactions: 2, blocking: 10}
               servers:
                - 127.0.0.1:6379:1 r1
             """);
@@ -91,6 +93,8 @@ public class DefaultsTests
         Assert.Equal(3, pool.ServerFailureLimit);
         Assert.Equal(1L << 30, pool.ClientOutputBufferLimit);
         Assert.Equal(16, pool.PinnedConnections);
+        Assert.Equal(new PinnedReserveConfig { Transactions = 2, BlockingCalls = 10 }, pool.PinnedReserve);
+        Assert.Equal(2 + 10 + 16 / 4, pool.PinnedReserve.Total(pool.PinnedConnections)); // subscribers: a quarter
     }
 
     [Fact]

@@ -40,6 +40,11 @@ public class ValidationErrorTests
     [InlineData("  client_output_buffer: 64 parsecs", "pool 'p': client_output_buffer must be a positive size in bytes, such as 67108864 or 64mb, got '64 parsecs'")]
     [InlineData("  pinned_connections: -1", "pool 'p': pinned_connections must be a whole number >= 0 (dedicated connections per server for transactions, subscribers and blocking calls; 0 = none), got '-1'")]
     [InlineData("  pinned_connections: lots", "pool 'p': pinned_connections must be a whole number >= 0 (dedicated connections per server for transactions, subscribers and blocking calls; 0 = none), got 'lots'")]
+    [InlineData("  pinned_reserve: 8", "pool 'p' pinned_reserve must be a mapping of dedicated connections per server kept for each kind, such as {transactions: 8, subscribers: 32, blocking: 8}")]
+    [InlineData("  pinned_reserve: {transactions: -1}", "pool 'p' pinned_reserve: transactions must be a whole number >= 0 (dedicated connections per server kept for transactions), got '-1'")]
+    [InlineData("  pinned_reserve: {blocking: many}", "pool 'p' pinned_reserve: blocking must be a whole number >= 0 (dedicated connections per server kept for blocking calls), got 'many'")]
+    [InlineData("  pinned_reserve: {subscriber: 1}", "unknown key 'subscriber' in pool 'p' pinned_reserve (did you mean 'subscribers'?)")]
+    [InlineData("  pinned_reserve: {subscribers: 100}", "pool 'p': pinned_reserve keeps 164 dedicated connections per server (transactions 32, subscribers 100, blocking 32), more than pinned_connections (128); the reserves must fit in it (a kind left out keeps a quarter of it)")]
     [InlineData("  servrs: x", "unknown key 'servrs' in pool 'p' (did you mean 'servers'?)")]
     [InlineData("  hash_tags: \"{}\"", "unknown key 'hash_tags' in pool 'p' (did you mean 'hash_tag'?)")]
     [InlineData("  frobnicate: 1", "unknown key 'frobnicate' in pool 'p'")]
@@ -49,6 +54,17 @@ public class ValidationErrorTests
         var error = ConfigAssert.OneError(PoolWith(line3), 3, message);
         Assert.Equal(message, error.Message);
         Assert.Equal($"test.yml:3: {message}", error.ToString());
+    }
+
+    [Fact]
+    public void PinnedReserveMustFitInPinnedConnections_WrittenAfterIt()
+    {
+        // The total is read after every key, so the order of the two keys does not matter; the error is on pinned_reserve.
+        var yaml = "p:\n  listen: 127.0.0.1:22121\n  redis: true\n  pinned_reserve:\n    transactions: 4\n    subscribers: 4\n"
+            + "    blocking: 4\n  pinned_connections: 10\n  servers:\n   - 127.0.0.1:6379:1\n";
+        var message = "pool 'p': pinned_reserve keeps 12 dedicated connections per server (transactions 4, subscribers 4, blocking 4), more than pinned_connections (10); the reserves must fit in it (a kind left out keeps a quarter of it)";
+        Assert.Equal($"test.yml:4: {message}", ConfigAssert.OneError(yaml, 4, message).ToString());
+        ConfigAssert.SinglePool(yaml.Replace("pinned_connections: 10", "pinned_connections: 12"));
     }
 
     [Theory]

@@ -48,25 +48,43 @@ public sealed class RawClient : IDisposable
     }
 
     /// <summary>True when the server closed the connection (a read returns end of stream) within the timeout.</summary>
-    public bool IsClosedByServer(TimeSpan timeout)
+    public bool IsClosedByServer(TimeSpan timeout) => ReadUntilClosed(timeout).Closed;
+
+    /// <summary>
+    /// Sends <paramref name="request"/> on a new connection and returns what <see cref="ReadUntilClosed"/> reads back.
+    /// </summary>
+    public static (string Received, bool Closed) ExchangeOnce(int port, byte[] request, TimeSpan quiet)
     {
-        _stream.ReadTimeout = (int)timeout.TotalMilliseconds;
+        using var client = new RawClient(port);
+        client.Send(request);
+        return client.ReadUntilClosed(quiet);
+    }
+
+    /// <summary>
+    /// Everything the server sends, one char per byte, until it closes the connection (Closed) or sends nothing for
+    /// <paramref name="quiet"/>: to compare whole exchanges byte for byte.
+    /// </summary>
+    public (string Received, bool Closed) ReadUntilClosed(TimeSpan quiet)
+    {
+        _stream.ReadTimeout = (int)quiet.TotalMilliseconds;
+        var received = new StringBuilder();
+        var buffer = new byte[4096];
         try
         {
-            var buffer = new byte[4096];
             while (true)
             {
                 int n = _stream.Read(buffer);
-                if (n == 0) return true;
+                if (n == 0) return (received.ToString(), true);
+                received.Append(Encoding.Latin1.GetString(buffer, 0, n));
             }
         }
         catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock })
         {
-            return false;
+            return (received.ToString(), false);
         }
         catch (IOException)
         {
-            return true; // reset by peer
+            return (received.ToString(), true); // reset by peer
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Text;
 using Rampart.Proxy.Tests.Infrastructure;
 using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
 
@@ -24,6 +25,53 @@ public sealed class AuthTests
         Assert.Equal("$1", client.ReadLine());
         Assert.Equal("v", client.ReadLine());
     }
+
+    [Fact]
+    public async Task UnauthenticatedClient_OverRedisLimits_GetsRedisErrorAtTheHeaderAndIsClosed_LikeRedis()
+    {
+        using var redis = RedisServerProcess.Start("--requirepass", "s3cret");
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis) with { RedisAuth = "s3cret" });
+        // Only headers are sent: the error and the close must come without the body (a 400 MiB one for the last).
+        foreach (var (header, error) in new[]
+        {
+            ("*11\r\n", "-ERR Protocol error: unauthenticated multibulk length\r\n"),
+            ("*1\r\n$20000\r\n", "-ERR Protocol error: unauthenticated bulk length\r\n"),
+            (Resp("GET", "k") + "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$419430400\r\n",
+                "-NOAUTH Authentication required.\r\n-ERR Protocol error: unauthenticated bulk length\r\n"),
+            // A wrong password leaves the client unauthenticated; RESET makes it unauthenticated again.
+            (Resp("AUTH", "wrong") + "*11\r\n",
+                "-WRONGPASS invalid username-password pair or user is disabled.\r\n-ERR Protocol error: unauthenticated multibulk length\r\n"),
+            (Resp("AUTH", "s3cret") + Resp("RESET") + "*11\r\n", "+OK\r\n+RESET\r\n-ERR Protocol error: unauthenticated multibulk length\r\n"),
+        })
+        {
+            Assert.Equal((error, true), Exchange(redis.Port, header));
+            Assert.Equal((error, true), Exchange(rampart.Port, header));
+        }
+    }
+
+    [Fact]
+    public async Task AuthenticatedClient_SendsMoreArgumentsAndBiggerBulks_LikeRedis()
+    {
+        using var redis = RedisServerProcess.Start("--requirepass", "s3cret");
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis) with { RedisAuth = "s3cret" });
+        string big = new('v', 20000);
+        // AUTH and the requests after it in one write: the limits go as soon as AUTH (or HELLO AUTH) is answered.
+        foreach (int port in new[] { redis.Port, rampart.Port })
+        {
+            foreach (var auth in new[] { Resp("AUTH", "s3cret"), Resp("HELLO", "2", "AUTH", "default", "s3cret") })
+            {
+                string key = "limits:" + Guid.NewGuid().ToString("N");
+                string requests = auth + Resp(["RPUSH", key, .. Enumerable.Repeat("x", 9)])
+                    + Resp("SET", key + ":big", big) + Resp("STRLEN", key + ":big");
+                var (received, closed) = Exchange(port, requests);
+                Assert.EndsWith(":9\r\n+OK\r\n:20000\r\n", received);
+                Assert.False(closed);
+            }
+        }
+    }
+
+    private static (string Received, bool Closed) Exchange(int port, string requests) =>
+        RawClient.ExchangeOnce(port, Encoding.ASCII.GetBytes(requests), TimeSpan.FromSeconds(1));
 
     [Fact]
     public async Task RedisDb_ServerConnectionsSelectIt()

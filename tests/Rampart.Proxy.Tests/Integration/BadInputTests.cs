@@ -98,6 +98,46 @@ public sealed class BadInputTests(ProxiedRedisFixture fixture) : IClassFixture<P
         Assert.True(client.IsClosedByServer(TimeSpan.FromSeconds(5)));
     }
 
+    [Theory]
+    [InlineData("ECHO a\0b\r\n")]
+    [InlineData("PING\r\0\n")]
+    [InlineData("*2\r\n$4\r\nECHO\r\n$1\0\r\na\r\n")]
+    [InlineData("*1\0\r\n$4\r\nPING\r\n")]
+    public void NulBeforeTheLineEnd_IsNeverRun_UntilTooBig_ByteForByteAsRedis(string line)
+    {
+        // Redis's strchr stops at the NUL and never finds the line's end: the requests after it wait too, until the
+        // buffer passes 64 KB and the "too big" error closes the connection.
+        var requests = Encoding.Latin1.GetBytes("PING\r\n" + line + "PING\r\n" + new string('a', 70_000));
+        var direct = RawClient.ExchangeOnce(fixture.Redis.Port, requests, TimeSpan.FromSeconds(5));
+        Assert.StartsWith("+PONG\r\n-ERR Protocol error: too big ", direct.Received);
+        Assert.True(direct.Closed);
+        Assert.Equal(direct, RawClient.ExchangeOnce(Port, requests, TimeSpan.FromSeconds(5)));
+    }
+
+    [Theory]
+    [InlineData("\u00ff\u00fe")]
+    [InlineData("fo\u00e9|\u00c3(|a\r\nb")]
+    [InlineData("z|a\0b|c")]
+    [InlineData("\0abc|x")]
+    [InlineData("GET\u00ff|\u0080\u00ff|\t\u0001\u007f")]
+    [InlineData("CLIENT|\u00ff\0x")]
+    [InlineData("client|a\r\nb\u00e9")]
+    [InlineData("CLIENT|LIST|TYPE|\u00e9a\r\nb\0c")]
+    [InlineData("CLIENT|KILL|TYPE|\u00e9a\r\nb\0c")]
+    [InlineData("CLIENT|KILL|USER|\u00e9a\r\nb\0c")]
+    [InlineData("HELLO|2|\u00e9a\r\nb\0c")]
+    public void ErrorQuotingTheClientsBytes_IsByteForByteAsRedis(string args)
+    {
+        // Redis quotes the bytes raw (no U+FFFD), stops at a NUL and turns CR and LF into spaces.
+        var parts = args.Split('|');
+        var request = new StringBuilder().Append('*').Append(parts.Length).Append("\r\n");
+        foreach (var part in parts) request.Append('$').Append(part.Length).Append("\r\n").Append(part).Append("\r\n");
+        var bytes = Encoding.Latin1.GetBytes(request.ToString());
+        var direct = RawClient.ExchangeOnce(fixture.Redis.Port, bytes, TimeSpan.FromMilliseconds(300));
+        Assert.StartsWith("-ERR ", direct.Received);
+        Assert.Equal(direct, RawClient.ExchangeOnce(Port, bytes, TimeSpan.FromMilliseconds(300)));
+    }
+
     internal static void AssertStillServes(RawClient client)
     {
         string value = Guid.NewGuid().ToString("N");

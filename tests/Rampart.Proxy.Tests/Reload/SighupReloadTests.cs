@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+using Rampart.Proxy.Tests.Configuration;
 using Rampart.Proxy.Tests.Infrastructure;
 
 namespace Rampart.Proxy.Tests.Reload;
@@ -11,6 +14,16 @@ public sealed class SighupReloadTests : IDisposable
         $"{name}:\n  listen: 127.0.0.1:{port}\n  redis: true\n  timeout: 2000\n  servers:\n"
         + string.Concat(servers.Select((s, i) => $"    - 127.0.0.1:{s.Port}:1 {name}{i}\n"));
 
+    /// <summary>Writes <paramref name="yaml"/> to <paramref name="path"/> and runs <c>rampart serve</c> on it, until it serves.</summary>
+    private static RampartProcess Serve(string path, string yaml)
+    {
+        File.WriteAllText(path, yaml);
+        var rampart = RampartProcess.Start("serve", "--config", path);
+        if (rampart.WaitForOutput("running with", TimeSpan.FromSeconds(20))) return rampart;
+        rampart.Dispose();
+        throw new Xunit.Sdk.XunitException("rampart did not start:\n" + rampart.Output);
+    }
+
     [Fact]
     public async Task Sighup_BrokenFileKeepsRunning_ThenAddsServerAndPool_ClientsSeeNoError()
     {
@@ -18,9 +31,7 @@ public sealed class SighupReloadTests : IDisposable
         using var b = RedisServerProcess.Start();
         int main = FreePort.Next(), extra = FreePort.Next();
         string path = Path.Combine(_dir, "rampart.yml");
-        File.WriteAllText(path, Pool("main", main, a));
-        using var rampart = RampartProcess.Start("serve", "--config", path);
-        Assert.True(rampart.WaitForOutput("running with", TimeSpan.FromSeconds(20)), rampart.Output);
+        using var rampart = Serve(path, Pool("main", main, a));
 
         var loop = new SetGetClientLoop(main, 20);
         loop.Start();
@@ -54,6 +65,35 @@ public sealed class SighupReloadTests : IDisposable
         Assert.All(loop.Connections, client => Assert.Equal("PONG", client.Call("PING")));
         loop.Dispose();
         Assert.False(rampart.HasExited);
+        rampart.Signal("TERM");
+        Assert.True(rampart.WaitForExit(TimeSpan.FromSeconds(15)), rampart.Output);
+        Assert.Equal(0, rampart.ExitCode);
+    }
+
+    [Fact]
+    public void Sighup_FileNestedAHundredThousandDeep_IsRefused_TheProcessServesOnWithTheOldConfig()
+    {
+        using var redis = RedisServerProcess.Start();
+        int main = FreePort.Next(), moved = FreePort.Next();
+        string path = Path.Combine(_dir, "deep.yml");
+        using var rampart = Serve(path, Pool("main", main, redis));
+        using var before = RespTestClient.ConnectTcp(main);
+        Assert.Equal("OK", before.Call("SET", "deep", "old config"));
+
+        // The pool moves to another port, and line 7 nests 100,000 lists: this used to end the process with
+        // "Stack overflow". Were any of it applied, the pool would listen on the new port.
+        File.WriteAllText(path, Pool("main", moved, redis) + "  hash_tag: " + FileBoundsTests.Nested("[", "]", 100_000) + "\n");
+        rampart.Signal("HUP");
+        Assert.True(rampart.WaitForOutput($"Configuration reload failed (SIGHUP, {path})", TimeSpan.FromSeconds(10)), rampart.Output);
+        Assert.Contains($"{path}:7: lists and mappings are nested more than 64 levels deep", rampart.Output);
+
+        Assert.False(rampart.HasExited, rampart.Output);
+        Assert.Equal("old config"u8.ToArray(), before.Call("GET", "deep"));
+        using (var after = RespTestClient.ConnectTcp(main))
+            Assert.Equal("old config"u8.ToArray(), after.Call("GET", "deep"));
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+            Assert.Throws<SocketException>(() => probe.Connect(IPAddress.Loopback, moved));
+
         rampart.Signal("TERM");
         Assert.True(rampart.WaitForExit(TimeSpan.FromSeconds(15)), rampart.Output);
         Assert.Equal(0, rampart.ExitCode);

@@ -1,0 +1,142 @@
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace Rampart.Proxy.Configuration;
+
+/// <summary>
+/// Builds a <see cref="YamlNode"/> tree from YamlDotNet parser events (no reflection, so Native-AOT safe).
+/// Invariant: whatever the text, it returns a tree at most <see cref="ConfigLimits.MaxDepth"/> deep with at most
+/// <see cref="ConfigLimits.MaxNodes"/> nodes, or null with an error that has a line; it never recurses (open lists and
+/// mappings are an explicit stack), never throws, and stops pulling events at the first node over a bound, so the lazy
+/// parser never runs over the rest of a hostile file.
+/// </summary>
+internal static class YamlTreeReader
+{
+    /// <summary>
+    /// Reads the single document of <paramref name="text"/>. Returns null for an empty file or after a syntax error or a
+    /// crossed bound, which is reported with its line (YamlDotNet stops at the first syntax error, so there is at most one).
+    /// </summary>
+    public static YamlNode? Read(string text, ErrorSink errors)
+    {
+        var parser = new Parser(new StringReader(text));
+        try
+        {
+            parser.Consume<StreamStart>();
+            if (parser.Accept<StreamEnd>(out _))
+                return null;
+
+            parser.Consume<DocumentStart>();
+            var root = ReadRoot(parser, errors);
+            if (root is null)
+                return null;
+            parser.Consume<DocumentEnd>();
+
+            // nutcracker refuses files with more than one document (conf_validate_document); so do we.
+            if (parser.Accept<DocumentStart>(out var second))
+                errors.Add(LineOf(second.Start), "the file must contain exactly one YAML document; found a second one");
+            return root;
+        }
+        catch (YamlException e)
+        {
+            errors.Add(LineOf(e.Start), "YAML syntax error: " + StripMarks(e.Message));
+            return null;
+        }
+        catch (Exception e)
+        {
+            // YamlDotNet 18.1 throws InvalidOperationException, with no position, for some syntax errors (a flow list
+            // continued at column 0). Whatever it throws is an error of the file, placed at the last node read.
+            int line = parser.Current is { } last ? LineOf(last.Start) : 0;
+            errors.Add(line, $"YAML syntax error here or just after (the YAML reader failed with {e.GetType().Name}: {e.Message})");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Reads one node and everything inside it, leaving the parser on the event after it. Null when a bound is crossed
+    /// (the error is added).
+    /// </summary>
+    private static YamlNode? ReadRoot(IParser parser, ErrorSink errors)
+    {
+        var open = new Stack<OpenCollection>();
+        int nodes = 0;
+        while (true)
+        {
+            var ev = parser.Current ?? throw new YamlException("unexpected end of the YAML stream");
+            YamlNode? done = null;
+            if (ev is SequenceEnd or MappingEnd)
+            {
+                if (!open.TryPop(out var closed))
+                    throw new YamlException(ev.Start, ev.End, $"unexpected YAML event {ev.GetType().Name}");
+                done = closed.Close();
+            }
+            else
+            {
+                if (++nodes > ConfigLimits.MaxNodes)
+                {
+                    errors.Add(LineOf(ev.Start), $"the file has more than {ConfigLimits.MaxNodes} YAML nodes (keys, values, "
+                        + $"lists and mappings); the limit is {ConfigLimits.MaxNodes}");
+                    return null;
+                }
+                if (ev is NodeEvent { Anchor.IsEmpty: false } anchored)
+                {
+                    // nutcracker refuses anchors and aliases (conf_validate_tokens); supporting them would let a Rampart
+                    // file silently stop being a valid nutcracker file, for little gain in files this small.
+                    errors.Add(LineOf(anchored.Start), "YAML anchors (&name) are not supported");
+                }
+                switch (ev)
+                {
+                    case Scalar s:
+                        done = new YamlScalar(LineOf(s.Start), s.Value, s.Style == ScalarStyle.Plain);
+                        break;
+                    case AnchorAlias alias:
+                        errors.Add(LineOf(alias.Start), $"YAML aliases (*{alias.Value}) are not supported");
+                        done = new YamlScalar(LineOf(alias.Start), "", IsPlain: true);
+                        break;
+                    case SequenceStart or MappingStart:
+                        if (open.Count == ConfigLimits.MaxDepth)
+                        {
+                            errors.Add(LineOf(ev.Start), $"lists and mappings are nested more than {ConfigLimits.MaxDepth} "
+                                + $"levels deep; the limit is {ConfigLimits.MaxDepth} (a configuration needs 3 or 4)");
+                            return null;
+                        }
+                        open.Push(new OpenCollection(LineOf(ev.Start), IsMapping: ev is MappingStart));
+                        break;
+                    default:
+                        throw new YamlException(ev.Start, ev.End, $"unexpected YAML event {ev.GetType().Name}");
+                }
+            }
+
+            parser.MoveNext();
+            if (done is null)
+                continue;
+            if (open.Count == 0)
+                return done;
+            open.Peek().Children.Add(done);
+        }
+    }
+
+    /// <summary>A list or mapping whose end event has not come yet; a mapping's children alternate key, value.</summary>
+    private sealed record OpenCollection(int Line, bool IsMapping)
+    {
+        public List<YamlNode> Children { get; } = [];
+
+        public YamlNode Close()
+        {
+            if (!IsMapping)
+                return new YamlSequence(Line, Children);
+            var entries = new List<YamlEntry>(Children.Count / 2);
+            for (int i = 0; i + 1 < Children.Count; i += 2)
+                entries.Add(new YamlEntry(Children[i], Children[i + 1]));
+            return new YamlMapping(Line, entries);
+        }
+    }
+
+    private static int LineOf(Mark mark) => (int)Math.Max(mark.Line, 0);
+
+    /// <summary>YamlException messages start with "(Line: 3, Col: 1, Idx: 20) - (...): "; the line is already ours.</summary>
+    private static string StripMarks(string message)
+    {
+        var i = message.IndexOf("): ", StringComparison.Ordinal);
+        return message.StartsWith('(') && i >= 0 ? message[(i + 3)..] : message;
+    }
+}
