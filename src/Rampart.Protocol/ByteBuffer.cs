@@ -10,18 +10,12 @@ namespace Rampart.Protocol;
 /// <remarks>
 /// Arrays up to <see cref="MaxPooledArray"/> come from the shared pool. Larger ones (a 200 MB value passing through)
 /// are allocated for the occasion and dropped when given back: the shared pool would keep them per core long after
-/// the value has gone, so the process would never shrink back. What is dropped is counted in
-/// <see cref="LargeBytesReleased"/>, so that the owner of the process can ask the GC to give it back to the system.
+/// the value has gone, so the process would never shrink back.
 /// </remarks>
 public sealed class ByteBuffer : IBufferWriter<byte>, IDisposable
 {
     /// <summary>The largest array taken from and given back to the shared pool.</summary>
     public const int MaxPooledArray = 1024 * 1024;
-
-    private static long _largeBytesReleased;
-
-    /// <summary>Bytes of unpooled large arrays dropped since the process started (only ever grows).</summary>
-    public static long LargeBytesReleased => Interlocked.Read(ref _largeBytesReleased);
 
     private byte[] _array;
     private int _start;
@@ -124,6 +118,5 @@ public sealed class ByteBuffer : IBufferWriter<byte>, IDisposable
     private static void ReturnArray(byte[] array)
     {
         if (array.Length <= MaxPooledArray) ArrayPool<byte>.Shared.Return(array);
-        else Interlocked.Add(ref _largeBytesReleased, array.Length);
     }
 }

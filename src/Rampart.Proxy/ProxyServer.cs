@@ -150,7 +150,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
             pool.RefreshLiveServers();
         }
         SweepDraining(now);
-        if (_reclaimer.Sweep()) LogMemoryReclaimed(GC.GetGCMemoryInfo(GCKind.Any).HeapSizeBytes / (1024 * 1024));
+        if (_reclaimer.Sweep()) LogMemoryReclaimed(Environment.WorkingSet >> 20);
     }
 
     /// <summary>
@@ -190,8 +190,8 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.Zero);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Memory given back after a burst of large values or closed connections; managed heap now {HeapMb} MB")]
-    private partial void LogMemoryReclaimed(long heapMb);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Memory given back to the system after a burst; resident now {ResidentMb} MB")]
+    private partial void LogMemoryReclaimed(long residentMb);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Loops} event loop thread(s) (rampart: event_loops)")]
     private partial void LogEventLoops(int loops);

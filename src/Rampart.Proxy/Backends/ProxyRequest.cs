@@ -18,6 +18,12 @@ internal sealed class ProxyRequest
 
     /// <summary>What a request and its payload buffer cost besides the payload's array (object headers and fields).</summary>
     public const int ObjectBytes = 128;
+
+    /// <summary>
+    /// What a queued request holds besides its reply: the objects, and the payload array it keeps once its reply has
+    /// replaced a large request (a larger one is given back when the reply comes, <see cref="CompleteQuietly"/>).
+    /// </summary>
+    public static int HeldBytesWhileQueued(ProxyRequest request) => ObjectBytes + Math.Min(request.Payload.Capacity, KeepPayload);
     private static readonly ConcurrentQueue<ProxyRequest> Pool = new();
     private static int _pooled;
 
@@ -72,7 +78,7 @@ internal sealed class ProxyRequest
     /// </summary>
     public void CompleteQuietly(ReadOnlySpan<byte> reply)
     {
-        Payload.Clear();
+        ClearForReply();
         Payload.Write(reply);
         _completed = true;
     }
@@ -80,10 +86,17 @@ internal sealed class ProxyRequest
     /// <summary>Completes with an error line, for example "ERR timeout".</summary>
     public void Fail(string error)
     {
-        Payload.Clear();
+        ClearForReply();
         // One error per reply the client waits for (a whole transaction waits for several).
         for (int i = 0; i <= ExtraReplies; i++) RespWriter.Error(Payload, error);
         MarkCompleted();
+    }
+
+    // The request's bytes are done with: a large request's array goes back now, not when its client reads the reply.
+    private void ClearForReply()
+    {
+        Payload.Clear();
+        Payload.ShrinkIfEmpty(KeepPayload);
     }
 
     /// <summary>Completes with whatever the payload holds now (a reply written locally), and wakes the client.</summary>
@@ -106,7 +119,7 @@ internal sealed class ProxyRequest
     /// <summary>The server reader starts passing the reply on in parts: the request bytes are not needed any more.</summary>
     public void BeginStream()
     {
-        Payload.Clear();
+        ClearForReply();
         _streaming = true;
     }
 

@@ -15,6 +15,16 @@ internal sealed class ServerLink
     private const int ReceiveChunk = 16 * 1024;
     /// <summary>An unfinished reply this large starts passing on to its client in parts.</summary>
     internal const int StreamThreshold = 64 * 1024;
+    /// <summary>
+    /// While its client holds more than this of a reply passing through (or half its <c>client_output_buffer</c>, if
+    /// less), the link waits for it to take some.
+    /// </summary>
+    private const int StreamWindow = 4 * 1024 * 1024;
+    /// <summary>
+    /// The most a link waits, over one reply, for a client slower than the server: the replies behind it on this
+    /// connection wait as long. Past it, the rest is kept for the client under its <c>client_output_buffer</c>.
+    /// </summary>
+    private static readonly TimeSpan StreamWaitBudget = TimeSpan.FromMilliseconds(500);
 
     private readonly ServerEndpoint _server;
     private readonly ServerConnection _owner;
@@ -31,6 +41,7 @@ internal sealed class ServerLink
     private long _readRequestBytes;
     private ClientSession? _readLast;
     private long _readNow;
+    private TimeSpan _streamWaitLeft;
     private string _deathReason = "connection closed";
     private string? _failWith;
 
@@ -100,6 +111,9 @@ internal sealed class ServerLink
                 _server.Stats.AddReceived(read);
                 CompleteReplies(buffer);
                 buffer.ShrinkIfEmpty(ReceiveChunk * 2); // after a large reply that could not pass on in parts
+                if (_streaming?.Client is { IsClosed: false } slow && _streamWaitLeft > TimeSpan.Zero
+                    && slow.HeldBytes > WindowOf(slow))
+                    await WaitForStreamClientAsync(slow);
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -221,6 +235,7 @@ internal sealed class ServerLink
             _readRequestBytes += request.Payload.Length;
             request.BeginStream();
             _streaming = request;
+            _streamWaitLeft = StreamWaitBudget;
         }
         if (passable == 0) return;
         var client = request.Client!;
@@ -233,6 +248,17 @@ internal sealed class ServerLink
         buffer.Consume(passable);
         _scanner.Discard(passable);
     }
+
+    /// <summary>Stops reading until the client of the reply passing through has taken half its window, within the budget.</summary>
+    private async Task WaitForStreamClientAsync(ClientSession client)
+    {
+        long started = Stopwatch.GetTimestamp();
+        var drained = client.WhenHeldAtMostAsync(WindowOf(client) / 2);
+        await Task.WhenAny(drained, Task.Delay(_streamWaitLeft));
+        _streamWaitLeft -= Stopwatch.GetElapsedTime(started);
+    }
+
+    private static long WindowOf(ClientSession client) => Math.Min(StreamWindow, client.Pool.Config.ClientOutputBufferLimit / 2);
 
     private void EndStream(ProxyRequest request, ReadOnlySpan<byte> last)
     {

@@ -104,10 +104,6 @@ internal sealed partial class ClientSession
     /// <summary>Bytes this client holds now (replies not yet written, queued requests): what <c>client_output_buffer</c> bounds.</summary>
     public long HeldBytes => Volatile.Read(ref _heldBytes);
 
-    /// <summary>Client sessions closed since the process started, for the memory reclaimer.</summary>
-    public static long ClosedTotal => Interlocked.Read(ref _closedTotal);
-    private static long _closedTotal;
-
     public async Task RunAsync()
     {
         try
@@ -272,8 +268,9 @@ internal sealed partial class ClientSession
     {
         if (_replyMode != ReplyMode.On) MarkSilent(request);
         // A queued request holds memory whatever its reply's size: a client that pipelines small requests and never
-        // reads is bounded by the same limit as one that leaves large replies unread.
-        request.HeldCost = ProxyRequest.ObjectBytes + request.Payload.Capacity;
+        // reads is bounded by the same limit as one that leaves large replies unread. (A large request's own bytes are
+        // the query buffer's, bounded like Redis's client-query-buffer-limit, and let go once sent.)
+        request.HeldCost = ProxyRequest.HeldBytesWhileQueued(request);
         AccountHeld(request.HeldCost);
         Volatile.Write(ref _tail.Next, request);
         _tail = request;
@@ -314,6 +311,30 @@ internal sealed partial class ClientSession
         }
     }
 
+    /// <summary>
+    /// Completes once this client holds at most <paramref name="bytes"/> (or has closed): the server connection passing
+    /// it a large reply waits on this rather than read faster than the client takes the reply.
+    /// </summary>
+    public Task WhenHeldAtMostAsync(long bytes)
+    {
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _heldWaitLimit, bytes);
+        Volatile.Write(ref _heldWaiter, waiter);
+        if (Volatile.Read(ref _heldBytes) <= bytes || _closed) ReleaseHeldWaiter();
+        return waiter.Task;
+    }
+
+    private TaskCompletionSource? _heldWaiter;
+    private long _heldWaitLimit;
+
+    private void ReleaseHeld(long bytes)
+    {
+        long held = Interlocked.Add(ref _heldBytes, -bytes);
+        if (_heldWaiter is not null && held <= Volatile.Read(ref _heldWaitLimit)) ReleaseHeldWaiter();
+    }
+
+    private void ReleaseHeldWaiter() => Interlocked.Exchange(ref _heldWaiter, null)?.TrySetResult();
+
     public void WakeFlusher()
     {
         if (Interlocked.Increment(ref _flushSignals) == 1) _ = FlushAsync();
@@ -341,13 +362,13 @@ internal sealed partial class ClientSession
                             if (next.IsCompleted) continue; // its last part came meanwhile
                             break;
                         }
-                        Interlocked.Add(ref _heldBytes, -part);
+                        ReleaseHeld(part);
                         if (_output.Length >= SendThreshold) await SendOutputAsync();
                         continue;
                     }
                     int length = next.Payload.Length;
                     if (!_closed && !next.Silent) _output.Write(next.Payload.Span);
-                    Interlocked.Add(ref _heldBytes, -(length + next.HeldCost));
+                    ReleaseHeld(length + next.HeldCost);
                     var previous = _head;
                     _head = next;
                     if (!ReferenceEquals(previous, _sentinel)) previous.Return();
@@ -415,7 +436,7 @@ internal sealed partial class ClientSession
     {
         if (Interlocked.Exchange(ref _closedOnce, 1) != 0) return;
         _closed = true;
-        Interlocked.Increment(ref _closedTotal);
+        ReleaseHeldWaiter();
         _connection.Close();
         Pin?.OnClientClosed();
         ReleaseDrainWaiter();

@@ -1,55 +1,51 @@
 using System.Runtime;
-using Rampart.Protocol;
 
 namespace Rampart.Proxy.Memory;
 
 /// <summary>
 /// Gives memory back to the system once a burst is over. The GC collects when allocation asks for it; after a burst
-/// of large values or of connections, a proxy may allocate nothing big for hours, and the arrays and sessions the
-/// burst left would stay committed all that time. The periodic sweep shows this class how much was let go (large
-/// buffers dropped, client sessions closed); once that is enough to matter and nothing more has been let go for
-/// <see cref="QuietPeriod"/>, it runs one blocking, compacting full collection. Waiting for quiet keeps forced
-/// collections out of a steady stream of large values, where the GC's own budget already runs them.
+/// (large values, a client that pipelined without reading, a flood of connections) a proxy may allocate almost nothing
+/// for hours, and what the burst used would stay committed all that time. Once a second this class compares the
+/// process's resident size with the lowest it has seen since its last collection: when it has grown by
+/// <see cref="GrowthThreshold"/> (or a quarter, for a large process) and the process allocated little over the last
+/// second (the burst is over), it runs one blocking, compacting, decommitting collection. Waiting for quiet keeps forced
+/// collections out of steady traffic, where the GC's own budget already runs them; memory that is still in use after a
+/// collection becomes the new floor, so it is not collected for again.
 /// </summary>
 internal sealed class MemoryReclaimer(TimeProvider time)
 {
-    /// <summary>Large buffers dropped since the last collection that make one worth its pause.</summary>
-    public const long ReleasedBytesThreshold = 32L * 1024 * 1024;
-    /// <summary>Client sessions closed since the last collection that make one worth its pause.</summary>
-    public const long ClosedSessionsThreshold = 1000;
-    public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(1);
+    public const long GrowthThreshold = 32L * 1024 * 1024;
+    /// <summary>Allocation over one look that still counts as quiet.</summary>
+    public const long QuietAllocationBytes = 16L * 1024 * 1024;
+    public static readonly TimeSpan LookEvery = TimeSpan.FromSeconds(1);
 
-    private long _releasedAtCollect = ByteBuffer.LargeBytesReleased;
-    private long _closedAtCollect = Clients.ClientSession.ClosedTotal;
-    private long _lastReleased = -1;
-    private long _lastClosed = -1;
-    private long _quietSince;
+    private long _lastLook;
+    private long _lastAllocated = -1;
+    private long _floor = long.MaxValue;
 
-    /// <summary>Collections this reclaimer ran (for tests and the log).</summary>
+    /// <summary>Collections this reclaimer ran.</summary>
     public int Collections { get; private set; }
 
-    /// <summary>Called by the sweep; true when it ran a collection.</summary>
-    public bool Sweep() => Sweep(ByteBuffer.LargeBytesReleased, Clients.ClientSession.ClosedTotal, Collect);
+    /// <summary>Called by the periodic sweep; true when it ran a collection.</summary>
+    public bool Sweep() => Sweep(static () => Environment.WorkingSet, GC.GetTotalAllocatedBytes, Collect);
 
-    /// <summary>The decision, on counters given by the caller (tests); <paramref name="collect"/> runs the collection.</summary>
-    internal bool Sweep(long releasedTotal, long closedTotal, Action collect)
+    /// <summary>The decision, on readings given by the caller (tests): resident bytes, bytes allocated so far, collect.</summary>
+    internal bool Sweep(Func<long> residentBytes, Func<bool, long> allocatedBytes, Action collect)
     {
         long now = time.GetTimestamp();
-        if (releasedTotal != _lastReleased || closedTotal != _lastClosed)
-        {
-            // Still letting go (or the first look): the burst is not over.
-            _lastReleased = releasedTotal;
-            _lastClosed = closedTotal;
-            _quietSince = now;
-            return false;
-        }
-        bool worthIt = releasedTotal - _releasedAtCollect >= ReleasedBytesThreshold
-            || closedTotal - _closedAtCollect >= ClosedSessionsThreshold;
-        if (!worthIt || time.GetElapsedTime(_quietSince, now) < QuietPeriod) return false;
-        _releasedAtCollect = releasedTotal;
-        _closedAtCollect = closedTotal;
+        if (_lastAllocated >= 0 && time.GetElapsedTime(_lastLook, now) < LookEvery) return false;
+        _lastLook = now;
+        long allocated = allocatedBytes(false);
+        bool quiet = _lastAllocated >= 0 && allocated - _lastAllocated < QuietAllocationBytes;
+        _lastAllocated = allocated;
+        long resident = residentBytes();
+        _floor = Math.Min(_floor, resident);
+        if (!quiet || resident - _floor < Math.Max(GrowthThreshold, _floor / 4)) return false;
         collect();
         Collections++;
+        // What is still resident is in use (or held by the runtime): the floor to grow from before collecting again.
+        _floor = residentBytes();
+        _lastAllocated = allocatedBytes(false);
         return true;
     }
 

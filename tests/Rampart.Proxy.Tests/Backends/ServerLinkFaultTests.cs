@@ -61,6 +61,44 @@ public sealed class ServerLinkFaultTests
         }
     }
 
+    [Fact]
+    public async Task ReplyNestedThousandsDeep_PassesUnchanged_AndOtherClientsOnTheConnectionAreUndisturbed()
+    {
+        // A Lua table that contains itself: Redis answers with arrays nested about 8,000 deep. A reply Redis may send
+        // must never be taken for garbage, which would drop the shared connection and fail everyone's requests on it.
+        using var redis = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis), eventLoops: 1);
+        string eval = Resp("EVAL", "local a = {}; local b = {a}; a[1] = b; return a", "0");
+        var direct = RawClient.ExchangeOnce(redis.Port, System.Text.Encoding.ASCII.GetBytes(eval), TimeSpan.FromMilliseconds(500)).Received;
+        Assert.StartsWith(string.Concat(Enumerable.Repeat("*1\r\n", 300)), direct);
+
+        using var stop = new CancellationTokenSource();
+        var others = Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
+        {
+            using var client = new RawClient(rampart.Port);
+            int rounds = 0;
+            for (; rounds < 50_000 && !stop.IsCancellationRequested; rounds++)
+            {
+                string value = $"{c}-{rounds}";
+                client.Send(Resp("SET", $"other{c}", value) + Resp("GET", $"other{c}"));
+                Assert.Equal("+OK", client.ReadLine());
+                Assert.Equal($"${value.Length}", client.ReadLine());
+                Assert.Equal(value, client.ReadLine());
+                if (rounds % 64 == 0) await Task.Yield();
+            }
+            return rounds;
+        })).ToArray();
+
+        using var deep = new RawClient(rampart.Port);
+        for (int i = 0; i < 20; i++)
+        {
+            deep.Send(eval);
+            Assert.Equal(direct, deep.ReadExactly(direct.Length));
+        }
+        stop.Cancel();
+        foreach (var other in others) Assert.True(await other > 0);
+    }
+
     private static string ReadOrTimeout(RawClient client)
     {
         try

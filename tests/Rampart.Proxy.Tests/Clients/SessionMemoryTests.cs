@@ -34,13 +34,7 @@ public sealed class SessionMemoryTests
         await WaitUntilAsync(() => pool.CurrentConnections == 0, TimeSpan.FromSeconds(10));
         await Task.Delay(300); // several timeout sweeps over the now idle connection
 
-        for (int attempt = 0; attempt < 20 && sessions.Any(s => s.IsAlive); attempt++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            await Task.Delay(50);
-        }
-        Assert.Equal(0, sessions.Count(s => s.IsAlive));
+        foreach (var session in sessions) await ClientLimitTests.AssertCollectedAsync(session);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -21,9 +21,12 @@ public sealed class RawClient : IDisposable
     public void Send(byte[] bytes) => _stream.Write(bytes);
 
     /// <summary>Reads until <paramref name="expected"/> bytes have arrived (or the connection closes) and returns them.</summary>
-    public string ReadExactly(int expected)
+    public string ReadExactly(int expected) => Encoding.UTF8.GetString(ReadBytes(expected));
+
+    /// <summary>Reads until <paramref name="expected"/> bytes have arrived (or the connection closes): the bytes read.</summary>
+    public byte[] ReadBytes(int expected)
     {
-        var buffer = new byte[Math.Max(expected, 1)];
+        var buffer = new byte[expected];
         int total = 0;
         while (total < expected)
         {
@@ -31,7 +34,7 @@ public sealed class RawClient : IDisposable
             if (n == 0) break;
             total += n;
         }
-        return Encoding.UTF8.GetString(buffer, 0, total);
+        return buffer[..total];
     }
 
     /// <summary>Reads one CRLF-terminated line.</summary>
