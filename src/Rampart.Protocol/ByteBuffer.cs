@@ -8,14 +8,21 @@ namespace Rampart.Protocol;
 /// Not thread-safe: one owner at a time. Used for receive buffers, send buffers and per-request payloads.
 /// </summary>
 /// <remarks>
-/// Arrays up to <see cref="MaxPooledArray"/> come from the shared pool. Larger ones (a 200 MB value passing through)
-/// are allocated for the occasion and dropped when given back: the shared pool would keep them per core long after
-/// the value has gone, so the process would never shrink back.
+/// Where arrays come from, by size, so that what a burst of large values leaves in pools stays small:
+/// up to <see cref="MaxSharedArray"/> from the shared pool (the common case, lock-free per thread); up to
+/// <see cref="MaxPooledArray"/> from a pool of its own that keeps a few of each size; larger ones (a 200 MB value
+/// passing through) are allocated for the occasion and dropped when given back. The shared pool keeps up to 32 arrays
+/// of each size per core, and trims them only a minute after their last use, so large arrays there would keep the
+/// process large long after the values have gone.
 /// </remarks>
 public sealed class ByteBuffer : IBufferWriter<byte>, IDisposable
 {
     /// <summary>The largest array taken from and given back to the shared pool.</summary>
+    public const int MaxSharedArray = 64 * 1024;
+    /// <summary>The largest array pooled at all.</summary>
     public const int MaxPooledArray = 1024 * 1024;
+
+    private static readonly ArrayPool<byte> LargePool = ArrayPool<byte>.Create(MaxPooledArray, maxArraysPerBucket: 4);
 
     private byte[] _array;
     private int _start;
@@ -111,12 +118,16 @@ public sealed class ByteBuffer : IBufferWriter<byte>, IDisposable
         if (array.Length > 0) ReturnArray(array);
     }
 
-    private static byte[] RentArray(int minimumLength) => minimumLength <= MaxPooledArray
-        ? ArrayPool<byte>.Shared.Rent(minimumLength)
-        : GC.AllocateUninitializedArray<byte>(minimumLength);
+    private static byte[] RentArray(int minimumLength) => minimumLength switch
+    {
+        <= MaxSharedArray => ArrayPool<byte>.Shared.Rent(minimumLength),
+        <= MaxPooledArray => LargePool.Rent(minimumLength),
+        _ => GC.AllocateUninitializedArray<byte>(minimumLength),
+    };
 
     private static void ReturnArray(byte[] array)
     {
-        if (array.Length <= MaxPooledArray) ArrayPool<byte>.Shared.Return(array);
+        if (array.Length <= MaxSharedArray) ArrayPool<byte>.Shared.Return(array);
+        else if (array.Length <= MaxPooledArray) LargePool.Return(array);
     }
 }

@@ -15,6 +15,7 @@ namespace Rampart.Proxy.Clients;
 internal sealed partial class ClientSession
 {
     private const int ReadChunk = 16 * 1024;
+    private const int LargeReadChunk = 256 * 1024;
     private const int KeepBuffer = 64 * 1024;
     private const int SendThreshold = 64 * 1024;
     /// <summary>Redis's client-query-buffer-limit: an unfinished request may not hold more than this.</summary>
@@ -110,7 +111,7 @@ internal sealed partial class ClientSession
         {
             while (!_closeAfterReplies)
             {
-                int read = await _connection.ReceiveAsync(_input.GetMemory(ReadChunk));
+                int read = await _connection.ReceiveAsync(_input.GetMemory(ReadSize()));
                 if (read == 0) _pool.CountClientEof();
                 if (read == 0) break;
                 _lastInteraction = Environment.TickCount64;
@@ -152,6 +153,16 @@ internal sealed partial class ClientSession
             _input.Dispose();
             if (!_closeAfterReplies) Close();
         }
+    }
+
+    /// <summary>
+    /// One read's size: the usual chunk, or more while a large request is arriving (its length is known from its
+    /// header), so that a 200 MB value takes hundreds of reads rather than thousands of event-loop turns.
+    /// </summary>
+    private int ReadSize()
+    {
+        long missing = _reader.NeededLength - _input.Length;
+        return missing <= ReadChunk ? ReadChunk : (int)Math.Min(missing, LargeReadChunk);
     }
 
     private void ProcessInput()

@@ -5,23 +5,27 @@ namespace Rampart.Proxy.Memory;
 /// <summary>
 /// Gives memory back to the system once a burst is over. The GC collects when allocation asks for it; after a burst
 /// (large values, a client that pipelined without reading, a flood of connections) a proxy may allocate almost nothing
-/// for hours, and what the burst used would stay committed all that time. Once a second this class compares the
-/// process's resident size with the lowest it has seen since its last collection: when it has grown by
-/// <see cref="GrowthThreshold"/> (or a quarter, for a large process) and the process allocated little over the last
-/// second (the burst is over), it runs one blocking, compacting, decommitting collection. Waiting for quiet keeps forced
-/// collections out of steady traffic, where the GC's own budget already runs them; memory that is still in use after a
-/// collection becomes the new floor, so it is not collected for again.
+/// for hours, and what the burst used would stay committed all that time. Once a second this class looks at what the
+/// process allocated and how large it is; it runs one blocking, compacting, decommitting collection when
+/// <list type="bullet">
+/// <item>at least <see cref="AllocatedThreshold"/> was allocated since its last collection (there may be garbage),</item>
+/// <item>less than <see cref="QuietAllocationBytes"/> in the last second (the burst is over: steady traffic has the
+/// GC's own budget, and a collection in the middle of a burst would miss what the rest of it leaves), and</item>
+/// <item>the process is larger than the smallest it has been by <see cref="GrowthThreshold"/> or an eighth (there is
+/// something to give back).</item>
+/// </list>
 /// </summary>
 internal sealed class MemoryReclaimer(TimeProvider time)
 {
-    public const long GrowthThreshold = 32L * 1024 * 1024;
-    /// <summary>Allocation over one look that still counts as quiet.</summary>
-    public const long QuietAllocationBytes = 16L * 1024 * 1024;
+    public const long AllocatedThreshold = 32L * 1024 * 1024;
+    public const long QuietAllocationBytes = 4L * 1024 * 1024;
+    public const long GrowthThreshold = 16L * 1024 * 1024;
     public static readonly TimeSpan LookEvery = TimeSpan.FromSeconds(1);
 
     private long _lastLook;
     private long _lastAllocated = -1;
-    private long _floor = long.MaxValue;
+    private long _allocatedAtCollect;
+    private long _smallest = long.MaxValue;
 
     /// <summary>Collections this reclaimer ran.</summary>
     public int Collections { get; private set; }
@@ -33,19 +37,21 @@ internal sealed class MemoryReclaimer(TimeProvider time)
     internal bool Sweep(Func<long> residentBytes, Func<bool, long> allocatedBytes, Action collect)
     {
         long now = time.GetTimestamp();
-        if (_lastAllocated >= 0 && time.GetElapsedTime(_lastLook, now) < LookEvery) return false;
+        bool first = _lastAllocated < 0;
+        if (!first && time.GetElapsedTime(_lastLook, now) < LookEvery) return false;
         _lastLook = now;
         long allocated = allocatedBytes(false);
-        bool quiet = _lastAllocated >= 0 && allocated - _lastAllocated < QuietAllocationBytes;
+        if (first) _allocatedAtCollect = allocated;
+        bool quiet = !first && allocated - _lastAllocated < QuietAllocationBytes;
         _lastAllocated = allocated;
         long resident = residentBytes();
-        _floor = Math.Min(_floor, resident);
-        if (!quiet || resident - _floor < Math.Max(GrowthThreshold, _floor / 4)) return false;
+        _smallest = Math.Min(_smallest, resident);
+        if (!quiet || allocated - _allocatedAtCollect < AllocatedThreshold
+            || resident - _smallest < Math.Max(GrowthThreshold, _smallest / 8))
+            return false;
         collect();
         Collections++;
-        // What is still resident is in use (or held by the runtime): the floor to grow from before collecting again.
-        _floor = residentBytes();
-        _lastAllocated = allocatedBytes(false);
+        _allocatedAtCollect = _lastAllocated = allocatedBytes(false);
         return true;
     }
 

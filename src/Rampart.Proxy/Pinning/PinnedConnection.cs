@@ -195,6 +195,7 @@ internal sealed class PinnedConnection
                 Kill($"write failed: {SocketErrors.Describe(e)}");
             }
             _sending.Clear();
+            _sending.ShrinkIfEmpty(512); // a large request made it grow; an idle connection in the pool keeps it small
         }
     }
 
@@ -229,6 +230,7 @@ internal sealed class PinnedConnection
                     // Replies taken before bytes that are not a reply are delivered, not held until the client sends again.
                     receiver?.OnReadDone(this);
                 }
+                buffer.ShrinkIfEmpty(ReceiveChunk * 2); // likewise after a large reply
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)

@@ -15,12 +15,14 @@ public sealed class MemoryReclaimerTests
         public void Advance(TimeSpan by) => _ticks += by.Ticks;
     }
 
+    /// <summary>What the reclaimer reads of a process, and what a collection does to it.</summary>
     private sealed class Process
     {
         public long Resident = 60 * MB;
         public long Allocated;
         public int Collections;
         public long ResidentAfterCollect = 60 * MB;
+
         public void Collect()
         {
             Collections++;
@@ -28,75 +30,82 @@ public sealed class MemoryReclaimerTests
         }
     }
 
-    private static bool Look(MemoryReclaimer reclaimer, ManualClock clock, Process process)
+    private readonly ManualClock _clock = new();
+    private readonly Process _process = new();
+    private readonly MemoryReclaimer _reclaimer;
+
+    public MemoryReclaimerTests()
     {
-        clock.Advance(TimeSpan.FromSeconds(1));
-        return reclaimer.Sweep(() => process.Resident, _ => process.Allocated, process.Collect);
+        _reclaimer = new MemoryReclaimer(_clock);
+        Assert.False(Look()); // the first look only takes readings
+    }
+
+    private bool Look(TimeSpan? after = null)
+    {
+        _clock.Advance(after ?? TimeSpan.FromSeconds(1));
+        return _reclaimer.Sweep(() => _process.Resident, _ => _process.Allocated, _process.Collect);
     }
 
     [Fact]
-    public void AfterABurst_CollectsOnceItIsQuiet_AndNotAgainForWhatStaysInUse()
+    public void AfterABurst_CollectsOnceItIsQuiet_AndNotAgainUntilMoreIsAllocated()
     {
-        var clock = new ManualClock();
-        var process = new Process();
-        var reclaimer = new MemoryReclaimer(clock);
-        Assert.False(Look(reclaimer, clock, process)); // first look: the floor
+        _process.Resident = 300 * MB;
+        _process.Allocated += 500 * MB;
+        Assert.False(Look()); // still allocating
+        _process.ResidentAfterCollect = 70 * MB;
+        Assert.True(Look());
+        Assert.Equal(1, _process.Collections);
 
-        // The burst: resident grows while much is allocated.
-        process.Resident = 300 * MB;
-        process.Allocated += 500 * MB;
-        Assert.False(Look(reclaimer, clock, process));
-        Assert.Equal(0, process.Collections);
-
-        // Quiet: one collection.
-        process.ResidentAfterCollect = 70 * MB;
-        Assert.True(Look(reclaimer, clock, process));
-        Assert.Equal(1, process.Collections);
-
-        // 70 MB is what stays in use: no collection for it, however long it stays.
-        for (int i = 0; i < 10; i++) Assert.False(Look(reclaimer, clock, process));
-        Assert.Equal(1, process.Collections);
+        // 70 MB stays in use: looking again collects nothing, however long.
+        for (int i = 0; i < 10; i++) Assert.False(Look());
+        Assert.Equal(1, _process.Collections);
     }
 
     [Fact]
-    public void SmallGrowth_OrSteadyAllocation_DoesNotCollect()
+    public void ACollectionInAPauseOfTheBurst_DoesNotStopTheOneAfterIt()
     {
-        var clock = new ManualClock();
-        var process = new Process();
-        var reclaimer = new MemoryReclaimer(clock);
-        Look(reclaimer, clock, process);
+        // The burst pauses between a large SET and its GET: a collection then keeps what is live...
+        _process.Resident = 500 * MB;
+        _process.Allocated += 450 * MB;
+        _process.ResidentAfterCollect = 480 * MB;
+        Look();
+        Assert.True(Look());
+        // ...and what the rest of the burst leaves is collected once it is over, though the process is now smaller.
+        _process.Allocated += 200 * MB;
+        _process.Resident = 100 * MB;
+        _process.ResidentAfterCollect = 62 * MB;
+        Assert.False(Look());
+        Assert.True(Look());
+        Assert.Equal(62 * MB, _process.Resident);
+    }
 
-        process.Resident += 20 * MB; // under the threshold
-        for (int i = 0; i < 5; i++) Assert.False(Look(reclaimer, clock, process));
+    [Fact]
+    public void WithoutGrowth_OrWithoutAllocation_OrDuringSteadyAllocation_NothingIsCollected()
+    {
+        _process.Allocated += 100 * MB; // allocated, but the process did not grow: the GC kept up
+        for (int i = 0; i < 5; i++) Assert.False(Look());
 
-        process.Resident += 200 * MB; // grown, but large values keep flowing: the GC's own budget is running
+        _process.Resident += 200 * MB; // grew, but large values keep flowing: the GC's own budget is running
         for (int i = 0; i < 5; i++)
         {
-            process.Allocated += 100 * MB;
-            Assert.False(Look(reclaimer, clock, process));
+            _process.Allocated += 100 * MB;
+            Assert.False(Look());
         }
-        Assert.Equal(0, process.Collections);
+        Assert.True(Look()); // and once they stop, one collection
+        Assert.Equal(1, _process.Collections);
+
+        _process.Resident += 200 * MB; // grew with nothing allocated since the collection: nothing to collect
+        for (int i = 0; i < 5; i++) Assert.False(Look());
+        Assert.Equal(1, _process.Collections);
     }
 
     [Fact]
     public void LooksAtMostOncePerSecond()
     {
-        var clock = new ManualClock();
-        var process = new Process();
-        var reclaimer = new MemoryReclaimer(clock);
-        Look(reclaimer, clock, process);
-        process.Resident = 500 * MB;
-        Look(reclaimer, clock, process); // quiet already (nothing allocated): collects
-        Assert.Equal(1, process.Collections);
-
-        process.Resident = 900 * MB;
-        process.ResidentAfterCollect = 100 * MB;
-        for (int i = 0; i < 50; i++)
-        {
-            clock.Advance(TimeSpan.FromMilliseconds(10));
-            reclaimer.Sweep(() => process.Resident, _ => process.Allocated, process.Collect);
-        }
-        Assert.Equal(1, process.Collections); // 0.5 s of sweeps: no look yet
-        Assert.True(Look(reclaimer, clock, process));
+        _process.Resident = 500 * MB;
+        _process.Allocated += 100 * MB;
+        for (int i = 0; i < 50; i++) Assert.False(Look(TimeSpan.FromMilliseconds(10)));
+        Assert.False(Look()); // the allocation is seen at this look: not quiet yet
+        Assert.True(Look());
     }
 }
