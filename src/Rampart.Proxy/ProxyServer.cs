@@ -150,7 +150,20 @@ public sealed partial class ProxyServer : IAsyncDisposable
             pool.RefreshLiveServers();
         }
         SweepDraining(now);
-        if (_reclaimer.Sweep()) LogMemoryReclaimed(Environment.WorkingSet >> 20);
+        if (_reclaimer.Sweep(RelayedBytes()))
+        {
+            var gc = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+            LogMemoryReclaimed(Environment.WorkingSet >> 20, gc.HeapSizeBytes >> 20, gc.TotalCommittedBytes >> 20);
+        }
+    }
+
+    /// <summary>Bytes written to and read from every server of the running pools (for the reclaimer's "quiet").</summary>
+    private long RelayedBytes()
+    {
+        long total = 0;
+        foreach (var pool in _pools)
+            foreach (var server in pool.Routing.Servers) total += server.Stats.RequestBytes + server.Stats.ResponseBytes;
+        return total;
     }
 
     /// <summary>
@@ -190,8 +203,8 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.Zero);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Memory given back to the system after a burst; resident now {ResidentMb} MB")]
-    private partial void LogMemoryReclaimed(long residentMb);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Memory given back to the system after a burst; resident now {ResidentMb} MB (managed heap {HeapMb} MB, committed {CommittedMb} MB)")]
+    private partial void LogMemoryReclaimed(long residentMb, long heapMb, long committedMb);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Loops} event loop thread(s) (rampart: event_loops)")]
     private partial void LogEventLoops(int loops);

@@ -239,21 +239,27 @@ public class ReplyScannerTests
         }
     }
 
+    // One to nine random replies back to back, and the length of each.
+    private static byte[] RandomReplies(Random random, out List<int> lengths)
+    {
+        lengths = [];
+        var stream = new List<byte>();
+        for (int r = random.Next(1, 10); r > 0; r--)
+        {
+            int before = stream.Count;
+            WriteRandomValue(random, stream, 0);
+            lengths.Add(stream.Count - before);
+        }
+        return stream.ToArray();
+    }
+
     [Fact]
     public void Scan_RandomNestedRepliesUnderRandomSplits_FindsExactEnds()
     {
         for (int seed = 0; seed < 300; seed++)
         {
             var random = new Random(seed);
-            var lengths = new List<int>();
-            var stream = new List<byte>();
-            for (int r = random.Next(1, 10); r > 0; r--)
-            {
-                int before = stream.Count;
-                WriteRandomValue(random, stream, 0);
-                lengths.Add(stream.Count - before);
-            }
-            var data = stream.ToArray();
+            var data = RandomReplies(random, out var lengths);
             var scanner = new ReplyScanner();
             var found = new List<int>();
             int start = 0, received = 0;
@@ -280,15 +286,7 @@ public class ReplyScannerTests
         for (int seed = 0; seed < 300; seed++)
         {
             var random = new Random(seed);
-            var lengths = new List<int>();
-            var stream = new List<byte>();
-            for (int r = random.Next(1, 10); r > 0; r--)
-            {
-                int before = stream.Count;
-                WriteRandomValue(random, stream, 0);
-                lengths.Add(stream.Count - before);
-            }
-            var data = stream.ToArray();
+            var data = RandomReplies(random, out var lengths);
             var scanner = new ReplyScanner();
             var found = new List<int>();
             var handedOn = new List<byte>();

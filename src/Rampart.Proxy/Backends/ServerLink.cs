@@ -20,12 +20,16 @@ internal sealed class ServerLink
     /// While its client holds more than this of a reply passing through (or half its <c>client_output_buffer</c>, if
     /// less), the link waits for it to take some.
     /// </summary>
-    private const int StreamWindow = 4 * 1024 * 1024;
+    private const int StreamWindow = 16 * 1024 * 1024;
     /// <summary>
-    /// The most a link waits, over one reply, for a client slower than the server: the replies behind it on this
-    /// connection wait as long. Past it, the rest is kept for the client under its <c>client_output_buffer</c>.
+    /// How long a link may wait, over one reply, for a client slower than the server, since the replies behind it on
+    /// this connection wait as long: a second to start with (a client may first make room for the value), and more as
+    /// the reply passes, at the rate of <see cref="StreamPace"/>. A client slower than that has the rest kept for it
+    /// under its <c>client_output_buffer</c>, as Redis keeps replies for a slow client under its output buffer limit.
     /// </summary>
-    private static readonly TimeSpan StreamWaitBudget = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan StreamWaitBudget = TimeSpan.FromSeconds(1);
+    /// <summary>Bytes per second a client must take a large reply at for the link to keep waiting for it (50 MB/s).</summary>
+    private const double StreamPace = 50.0 * 1024 * 1024;
 
     private readonly ServerEndpoint _server;
     private readonly ServerConnection _owner;
@@ -246,6 +250,7 @@ internal sealed class ServerLink
             request.AppendStreamed(buffer.Span[..passable]);
             client.AccountReply(passable); // over client_output_buffer, the client is closed: the rest is dropped
             Wake(client);
+            _streamWaitLeft += TimeSpan.FromSeconds(passable / StreamPace);
         }
         buffer.Consume(passable);
         _scanner.Discard(passable);

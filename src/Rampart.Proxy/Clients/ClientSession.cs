@@ -382,7 +382,10 @@ internal sealed partial class ClientSession
                     ReleaseHeld(length + next.HeldCost);
                     var previous = _head;
                     _head = next;
-                    if (!ReferenceEquals(previous, _sentinel)) previous.Return();
+                    // The sentinel is never pooled, so its link to the first request is cut by hand: that request
+                    // goes back to the pool and serves other clients, whose buffers this session would keep alive.
+                    if (ReferenceEquals(previous, _sentinel)) previous.Next = null;
+                    else previous.Return();
                     if (_output.Length >= SendThreshold) await SendOutputAsync();
                 }
                 if (_output.Length > 0) await SendOutputAsync();

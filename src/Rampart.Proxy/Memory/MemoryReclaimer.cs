@@ -9,8 +9,9 @@ namespace Rampart.Proxy.Memory;
 /// process allocated and how large it is; it runs one blocking, compacting, decommitting collection when
 /// <list type="bullet">
 /// <item>at least <see cref="AllocatedThreshold"/> was allocated since its last collection (there may be garbage),</item>
-/// <item>less than <see cref="QuietAllocationBytes"/> in the last second (the burst is over: steady traffic has the
-/// GC's own budget, and a collection in the middle of a burst would miss what the rest of it leaves), and</item>
+/// <item>less than <see cref="QuietAllocationBytes"/> allocated and <see cref="QuietTrafficBytes"/> relayed to and
+/// from servers in the last second (the burst is over: steady traffic has the GC's own budget, and a collection in the
+/// middle of a burst, a large value streaming through without allocating, would miss what the rest of it leaves), and</item>
 /// <item>the process is larger than the smallest it has been by <see cref="GrowthThreshold"/> or an eighth (there is
 /// something to give back).</item>
 /// </list>
@@ -19,22 +20,24 @@ internal sealed class MemoryReclaimer(TimeProvider time)
 {
     public const long AllocatedThreshold = 32L * 1024 * 1024;
     public const long QuietAllocationBytes = 4L * 1024 * 1024;
+    public const long QuietTrafficBytes = 16L * 1024 * 1024;
     public const long GrowthThreshold = 16L * 1024 * 1024;
     public static readonly TimeSpan LookEvery = TimeSpan.FromSeconds(1);
 
     private long _lastLook;
     private long _lastAllocated = -1;
+    private long _lastTraffic;
     private long _allocatedAtCollect;
     private long _smallest = long.MaxValue;
 
     /// <summary>Collections this reclaimer ran.</summary>
     public int Collections { get; private set; }
 
-    /// <summary>Called by the periodic sweep; true when it ran a collection.</summary>
-    public bool Sweep() => Sweep(static () => Environment.WorkingSet, GC.GetTotalAllocatedBytes, Collect);
+    /// <summary>Called by the periodic sweep with the bytes relayed to and from servers so far; true when it collected.</summary>
+    public bool Sweep(long trafficBytes) => Sweep(static () => Environment.WorkingSet, GC.GetTotalAllocatedBytes, trafficBytes, Collect);
 
     /// <summary>The decision, on readings given by the caller (tests): resident bytes, bytes allocated so far, collect.</summary>
-    internal bool Sweep(Func<long> residentBytes, Func<bool, long> allocatedBytes, Action collect)
+    internal bool Sweep(Func<long> residentBytes, Func<bool, long> allocatedBytes, long trafficBytes, Action collect)
     {
         long now = time.GetTimestamp();
         bool first = _lastAllocated < 0;
@@ -42,8 +45,10 @@ internal sealed class MemoryReclaimer(TimeProvider time)
         _lastLook = now;
         long allocated = allocatedBytes(false);
         if (first) _allocatedAtCollect = allocated;
-        bool quiet = !first && allocated - _lastAllocated < QuietAllocationBytes;
+        bool quiet = !first && allocated - _lastAllocated < QuietAllocationBytes
+            && trafficBytes - _lastTraffic < QuietTrafficBytes;
         _lastAllocated = allocated;
+        _lastTraffic = trafficBytes;
         long resident = residentBytes();
         _smallest = Math.Min(_smallest, resident);
         if (!quiet || allocated - _allocatedAtCollect < AllocatedThreshold

@@ -133,7 +133,7 @@ public sealed class ClientLimitTests
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static WeakReference WeakSessionOf(PoolRuntime pool, int clientPort)
+    internal static WeakReference WeakSessionOf(PoolRuntime pool, int clientPort)
     {
         string port = ":" + clientPort;
         ClientSession? session = null;
