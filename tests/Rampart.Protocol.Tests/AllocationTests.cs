@@ -12,7 +12,7 @@ public class AllocationTests
     /// shows in every run (at least 10,000 × its size); the runtime's one-off work on the calling thread (tiered
     /// compilation starting to count calls, seen once in a CI run on 2026-11-30) shows in one run only.
     /// </summary>
-    private static long AllocatedBy(Action action)
+    internal static long AllocatedBy(Action action)
     {
         action(); // warm up: first-call JIT work and one-time table growth do not count
         long fewest = long.MaxValue;

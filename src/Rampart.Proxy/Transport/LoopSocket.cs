@@ -9,7 +9,9 @@ namespace Rampart.Proxy.Transport;
 /// that is pending, or keeps the fact for the next one. A read that returns less than its buffer has emptied the
 /// socket, so the next read waits for the next event without a syscall; System.Net.Sockets instead tries every read
 /// at once and meets EAGAIN about once per request. A read that fills its buffer is followed by another at the next
-/// turn (<see cref="EventLoop.ReadAgainNextTurn"/>), since no new edge comes for data already there.
+/// turn (<see cref="EventLoop.ReadAgainNextTurn"/>), since no new edge comes for data already there. A hang-up is
+/// reported once too, often in the same event as the peer's last data: it is remembered, and every read after it goes
+/// to the socket at once (the rest of the data, then 0), so a server that answers and closes is seen to have closed.
 /// </summary>
 internal sealed class LoopSocket
 {
@@ -22,6 +24,9 @@ internal sealed class LoopSocket
     private int _writeState;
     private Memory<byte> _readBuffer;
     private int _closed;
+    // Set once the peer hung up (or the socket failed): edge-triggered epoll says so once, possibly in the same event
+    // as the last data, so it must be remembered, or the read after that data would wait for an edge that never comes.
+    private int _hungUp;
 
     public LoopSocket(Socket socket, EventLoop loop)
     {
@@ -71,9 +76,13 @@ internal sealed class LoopSocket
     /// <summary>Reads once the socket is readable; 0 at the end of the stream.</summary>
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer)
     {
+        bool tryHungUp = true;
         while (true)
         {
-            if (Volatile.Read(ref _readState) == Ready && Interlocked.CompareExchange(ref _readState, Idle, Ready) == Ready)
+            int state = Volatile.Read(ref _readState);
+            // After a hang-up every read returns at once (the rest of the data, then 0): no event will say so again.
+            bool hungUp = tryHungUp && state == Idle && Volatile.Read(ref _hungUp) != 0;
+            if (hungUp || (state == Ready && Interlocked.CompareExchange(ref _readState, Idle, Ready) == Ready))
             {
                 int read = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
                 if (error == SocketError.Success)
@@ -82,6 +91,7 @@ internal sealed class LoopSocket
                     return new ValueTask<int>(read);
                 }
                 if (error != SocketError.WouldBlock) return ValueTask.FromException<int>(new SocketException((int)error));
+                tryHungUp = false;
                 continue; // emptied since the event: wait for the next one
             }
             _readBuffer = buffer;
@@ -137,6 +147,7 @@ internal sealed class LoopSocket
     /// <summary>The loop's news for this socket.</summary>
     internal void OnEvents(uint events)
     {
+        if ((events & (Epoll.Hup | Epoll.Err | Epoll.RdHup)) != 0) Volatile.Write(ref _hungUp, 1);
         if ((events & (Epoll.In | Epoll.Hup | Epoll.Err | Epoll.RdHup)) != 0 && Signal(ref _readState)) CompleteRead();
         if ((events & (Epoll.Out | Epoll.Hup | Epoll.Err)) != 0 && Signal(ref _writeState)) _write.Succeed(0);
     }

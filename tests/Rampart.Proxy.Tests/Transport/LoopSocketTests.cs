@@ -97,6 +97,35 @@ public sealed class LoopSocketTests : IDisposable
     }
 
     [Fact]
+    public async Task APeerThatSendsAndClosesAtOnce_GivesTheDataThenZero_ThoughEpollSaysItOnce()
+    {
+        // Data and the peer's FIN arrive before anything reads: one edge says both. A read that does not fill its buffer
+        // has emptied the socket, but the end of the stream is still to be read, and no new edge will come for it. A
+        // loaded event loop meets this whenever Redis answers and drops a connection (CLIENT KILL) in one go.
+        var (connection, peer) = await ConnectPairAsync();
+        peer.Send("+OK\r\n"u8);
+        peer.Dispose();
+        await Task.Delay(100); // the loop has taken the one event by now, with no read waiting
+        var buffer = new byte[100];
+        Assert.Equal(5, await connection.ReceiveAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, await connection.ReceiveAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        connection.Close();
+    }
+
+    [Fact]
+    public async Task APeerThatSendsAndCloses_WhileAReadWaits_GivesTheDataThenZero()
+    {
+        var (connection, peer) = await ConnectPairAsync();
+        var buffer = new byte[100];
+        var reading = connection.ReceiveAsync(buffer).AsTask();
+        peer.Send("+OK\r\n"u8);
+        peer.Dispose();
+        Assert.Equal(5, await reading.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, await connection.ReceiveAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        connection.Close();
+    }
+
+    [Fact]
     public async Task Closing_FailsAPendingRead_InsteadOfLeavingItWaiting()
     {
         var (connection, peer) = await ConnectPairAsync();
