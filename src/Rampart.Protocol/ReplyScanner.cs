@@ -180,7 +180,7 @@ public sealed class ReplyScanner
         _pos = 0;
         _depth = 0;
         _passable = 0;
-        if (_remaining.Length > InitialDepth) ShrinkStack();
+        ShrinkStack();
         return true;
     }
 

@@ -150,7 +150,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
             pool.RefreshLiveServers();
         }
         SweepDraining(now);
-        if (_reclaimer.Sweep(RelayedBytes()))
+        if (_reclaimer.Sweep(RelayedBytes))
         {
             var gc = GC.GetGCMemoryInfo(GCKind.FullBlocking);
             LogMemoryReclaimed(Environment.WorkingSet >> 20, gc.HeapSizeBytes >> 20, gc.TotalCommittedBytes >> 20);

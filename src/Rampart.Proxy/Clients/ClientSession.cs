@@ -34,8 +34,11 @@ internal sealed partial class ClientSession
     private ProxyRequest _tail;
     private readonly ProxyRequest _sentinel;
     private int _flushSignals;
-    // Everything this client holds in the proxy: reply bytes not yet written, and each queued request's own memory.
+    // Everything this client holds in the proxy: reply bytes not yet written, and each queued request's own memory;
+    // and the server link waiting for it to hold less (a large reply passing through), with how little.
     private long _heldBytes;
+    private TaskCompletionSource? _heldWaiter;
+    private long _heldWaitLimit;
 
     // The read being dispatched: when its bytes arrived and which command is being forwarded (stamped on each request).
     private long _readTimestamp;
@@ -334,9 +337,6 @@ internal sealed partial class ClientSession
         if (Volatile.Read(ref _heldBytes) <= bytes || _closed) ReleaseHeldWaiter();
         return waiter.Task;
     }
-
-    private TaskCompletionSource? _heldWaiter;
-    private long _heldWaitLimit;
 
     private void ReleaseHeld(long bytes)
     {

@@ -26,36 +26,36 @@ internal sealed class MemoryReclaimer(TimeProvider time)
 
     private long _lastLook;
     private long _lastAllocated = -1;
-    private long _lastTraffic;
+    private long _lastRelayed;
     private long _allocatedAtCollect;
     private long _smallest = long.MaxValue;
 
-    /// <summary>Collections this reclaimer ran.</summary>
-    public int Collections { get; private set; }
+    /// <summary>
+    /// Called by the periodic sweep, with what reads the bytes relayed to and from servers so far (read only when it
+    /// looks, once a second); true when it collected.
+    /// </summary>
+    public bool Sweep(Func<long> relayedBytes) => Sweep(static () => Environment.WorkingSet, GC.GetTotalAllocatedBytes, relayedBytes, Collect);
 
-    /// <summary>Called by the periodic sweep with the bytes relayed to and from servers so far; true when it collected.</summary>
-    public bool Sweep(long trafficBytes) => Sweep(static () => Environment.WorkingSet, GC.GetTotalAllocatedBytes, trafficBytes, Collect);
-
-    /// <summary>The decision, on readings given by the caller (tests): resident bytes, bytes allocated so far, collect.</summary>
-    internal bool Sweep(Func<long> residentBytes, Func<bool, long> allocatedBytes, long trafficBytes, Action collect)
+    /// <summary>The decision, on readings given by the caller (tests): resident bytes, bytes allocated, bytes relayed; collect.</summary>
+    internal bool Sweep(Func<long> residentBytes, Func<bool, long> allocatedBytes, Func<long> relayedBytes, Action collect)
     {
         long now = time.GetTimestamp();
         bool first = _lastAllocated < 0;
         if (!first && time.GetElapsedTime(_lastLook, now) < LookEvery) return false;
         _lastLook = now;
         long allocated = allocatedBytes(false);
+        long relayed = relayedBytes();
         if (first) _allocatedAtCollect = allocated;
         bool quiet = !first && allocated - _lastAllocated < QuietAllocationBytes
-            && trafficBytes - _lastTraffic < QuietTrafficBytes;
+            && relayed - _lastRelayed < QuietTrafficBytes;
         _lastAllocated = allocated;
-        _lastTraffic = trafficBytes;
+        _lastRelayed = relayed;
         long resident = residentBytes();
         _smallest = Math.Min(_smallest, resident);
         if (!quiet || allocated - _allocatedAtCollect < AllocatedThreshold
             || resident - _smallest < Math.Max(GrowthThreshold, _smallest / 8))
             return false;
         collect();
-        Collections++;
         _allocatedAtCollect = _lastAllocated = allocatedBytes(false);
         return true;
     }

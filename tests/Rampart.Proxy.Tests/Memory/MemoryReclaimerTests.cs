@@ -44,7 +44,7 @@ public sealed class MemoryReclaimerTests
     private bool Look(TimeSpan? after = null)
     {
         _clock.Advance(after ?? TimeSpan.FromSeconds(1));
-        return _reclaimer.Sweep(() => _process.Resident, _ => _process.Allocated, _process.Relayed, _process.Collect);
+        return _reclaimer.Sweep(() => _process.Resident, _ => _process.Allocated, () => _process.Relayed, _process.Collect);
     }
 
     [Fact]
