@@ -21,6 +21,7 @@ public sealed class CommandInfo
         DisplayName = raw.Name.Replace('|', ' ').ToUpperInvariant();
         Arity = raw.Arity;
         Flags = raw.Flags;
+        Categories = raw.Categories;
         FirstKey = raw.FirstKey;
         LastKey = raw.LastKey;
         Step = raw.Step;
@@ -29,10 +30,12 @@ public sealed class CommandInfo
         Handling = CommandPolicies.Handling(raw.Name, out string? reason);
         Reason = reason;
         MultiKeySplittable = CommandPolicies.MultiKeySplittable(raw.Name);
+        AllowableByPolicy = Handling == CommandHandling.Unsupported && CommandPolicies.AllowableByPolicy(raw.Name);
         if (reason is not null)
         {
             string verb = Handling == CommandHandling.Pinned ? "not supported yet" : "not supported";
-            RefusalMessage = $"ERR '{DisplayName}' is {verb} by rampart: {reason}";
+            string hint = AllowableByPolicy ? " (a pool's 'commands: allow' list can let it through)" : "";
+            RefusalMessage = $"ERR '{DisplayName}' is {verb} by rampart: {reason}{hint}";
             RefusalMessageBytes = Encoding.UTF8.GetBytes(RefusalMessage);
         }
         SubcommandArray = raw.Subcommands is { Length: > 0 } subs
@@ -64,6 +67,9 @@ public sealed class CommandInfo
 
     public CommandFlags Flags { get; }
 
+    /// <summary>Redis's ACL categories of this command (for a subcommand, its own), as a pool's command policy names them.</summary>
+    public AclCategories Categories { get; }
+
     /// <summary>Legacy key range from COMMAND: first key index (0 = none).</summary>
     public int FirstKey { get; }
 
@@ -79,7 +85,16 @@ public sealed class CommandInfo
     /// <summary>Where Streams and GeoradiusStore start looking for their keyword (Redis's key spec "startfrom").</summary>
     internal int KeywordSearchFrom { get; }
 
+    /// <summary>Rampart's default handling; a pool's command policy may change it (Rampart.Proxy's CommandPolicy).</summary>
     public CommandHandling Handling { get; }
+
+    /// <summary>
+    /// True for an <see cref="CommandHandling.Unsupported"/> command that works through a shared connection but is
+    /// refused by default because it acts on what every client shares (CONFIG SET, SHUTDOWN, SAVE...): a pool's
+    /// <c>commands: allow</c> list may let it through. False for what cannot work through a proxy at all (SYNC,
+    /// READONLY, CLIENT TRACKING...), whatever the policy says.
+    /// </summary>
+    public bool AllowableByPolicy { get; }
 
     /// <summary>Short human reason for Pinned and Unsupported handling, used in <see cref="RefusalMessage"/>.</summary>
     public string? Reason { get; }

@@ -77,6 +77,17 @@ internal static class CommandPolicies
     }
 
     /// <summary>
+    /// False for the refused commands that cannot work through a multiplexed connection whatever an operator allows:
+    /// they change or read the state of the shared connection itself (READONLY, CLIENT TRACKING), turn it into a
+    /// stream of something other than replies (MONITOR, SYNC), or are Rampart's own business (ASKING). Every other
+    /// refused command acts on what all clients share and passes when a pool's <c>commands: allow</c> names it.
+    /// </summary>
+    internal static bool AllowableByPolicy(string name) => name is not (
+        "monitor" or "sync" or "psync" or "replconf" or "readonly" or "readwrite" or "asking" or "restore-asking"
+        or "client|tracking" or "client|caching" or "client|getredir" or "client|trackinginfo" or "script|debug"
+        or "client|unblock");
+
+    /// <summary>
     /// The key kind: Range from the legacy triple (None when keyless), except the movablekeys commands, each named in
     /// <see cref="KeyKindOverride"/>. A movablekeys command not named there fails the drift test, so a command a new
     /// Redis adds cannot be routed by guess.

@@ -31,6 +31,7 @@ internal sealed partial class PoolRuntime : IDisposable
     // Servers a reload removed, closed once their in-flight requests are answered (guarded by _rebuild).
     private readonly List<(ServerEndpoint Server, long GraceUntil, long Deadline)> _retiring = [];
     private volatile PoolConfig _config;
+    private volatile Commands.CommandPolicy _commands;
     private volatile PoolRouting _routing;
     private volatile PoolListener? _listener;
     private Topology.SentinelMonitor? _sentinels;
@@ -49,6 +50,7 @@ internal sealed partial class PoolRuntime : IDisposable
         Observability.TopologyEventLog? events = null, Observability.RequestSampler? sampler = null, bool recordMetrics = true)
     {
         _config = config;
+        _commands = PolicyFor(config);
         Loops = loops;
         _loggers = loggers;
         _budget = budget ?? new ConnectionBudget();
@@ -154,6 +156,7 @@ internal sealed partial class PoolRuntime : IDisposable
             bool sameShape = SameConnectionShape(previous, next);
             var reusable = sameShape ? current.ToDictionary(s => ServerIdentity(s.Config)) : [];
             _config = next;
+            if (!next.Commands.Equals(previous.Commands) || next.Name != previous.Name) _commands = PolicyFor(next);
             var servers = new ServerEndpoint[next.Servers.Count];
             var added = new List<ServerEndpoint>();
             for (int i = 0; i < servers.Length; i++)
@@ -205,6 +208,12 @@ internal sealed partial class PoolRuntime : IDisposable
     private partial void LogRetired(string pool, string endpoint, string outcome);
 
     public PoolConfig Config => _config;
+
+    /// <summary>The pool's command rules, compiled (what is forwarded, answered, refused, and with which error).</summary>
+    public Commands.CommandPolicy Commands => _commands;
+
+    private static Commands.CommandPolicy PolicyFor(PoolConfig config) =>
+        config.Commands.IsDefault ? Rampart.Proxy.Commands.CommandPolicy.Default : new(config.Commands, config.Name);
     public RespLimits Limits { get; } = RespLimits.Default;
     public PoolRouting Routing => _routing;
     /// <summary>The redis_version a server of this pool reported when Rampart connected (for HELLO), if known.</summary>

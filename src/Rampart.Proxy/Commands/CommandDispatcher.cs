@@ -23,7 +23,8 @@ internal static class CommandDispatcher
         }
         if (!TryResolve(session, request, out var command)) return true;
 
-        switch (command.Handling)
+        var policy = session.Pool.Commands;
+        switch (policy.HandlingOf(command))
         {
             case CommandHandling.Local:
                 if (LocalCommands.ChangesProtocol(session, command, request) && session.HasPendingReplies)
@@ -36,7 +37,7 @@ internal static class CommandDispatcher
             case CommandHandling.Pinned:
                 return PinnedSession.Begin(session, command, request, raw, inline);
             case CommandHandling.Unsupported:
-                session.ReplyError(command.RefusalMessage!);
+                session.ReplyError(policy.RefusalOf(command));
                 return true;
         }
         if (command.IsBlockingCall(request)) return PinnedSession.Begin(session, command, request, raw, inline);

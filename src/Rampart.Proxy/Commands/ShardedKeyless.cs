@@ -23,6 +23,11 @@ internal static class ShardedKeyless
     public static void Dispatch(ClientSession session, PoolRouting routing, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
         if (TryDispatchScripting(session, routing, command, request, raw, inline)) return;
+        if (session.Pool.Commands.AllowedByRule(command) && AdministrationMerge(command) is { } merge)
+        {
+            FanOut(session, routing, raw, inline, request, merge);
+            return;
+        }
         string name = command.Parent?.Name ?? command.Name;
         switch (name)
         {
@@ -33,7 +38,7 @@ internal static class ShardedKeyless
                 FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.CommonLines);
                 return;
             case "flushall" or "flushdb":
-                if (session.Pool.Config.AllowFlush)
+                if (session.Pool.Config.AllowFlush || session.Pool.Commands.AllowedByRule(command))
                     FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Ok);
                 else
                     session.ReplyError($"ERR rampart: '{command.DisplayName}' would empty all {routing.Servers.Count} servers of pool '{session.Pool.Config.Name}'; set 'allow_flush: true' on the pool to allow it");
@@ -92,6 +97,22 @@ internal static class ShardedKeyless
                 return false; // SCRIPT KILL, FUNCTION KILL/STATS are about one server's running script: refused below
         }
     }
+
+    /// <summary>
+    /// Administrative commands a pool's <c>commands: allow</c> let through, in a pool of several servers: sent to
+    /// every server where the pool's answer is well defined (CONFIG SET is +OK only if every server said +OK; ACL
+    /// DELUSER counts over all; BGSAVE's status line must be the same everywhere). Null for the rest (SHUTDOWN,
+    /// REPLICAOF, FAILOVER, CLUSTER ...: one server's act, with no pool-wide meaning), refused below.
+    /// </summary>
+    private static MultiKeyRequest.MergeKind? AdministrationMerge(CommandInfo command) => command.Name switch
+    {
+        "config|set" or "config|rewrite" or "config|resetstat" or "slowlog|reset" or "save" or "swapdb"
+            or "client|pause" or "client|unpause" or "module|load" or "module|loadex" or "module|unload"
+            or "acl|setuser" or "acl|load" or "acl|save" => MultiKeyRequest.MergeKind.Ok,
+        "acl|deluser" or "latency|reset" => MultiKeyRequest.MergeKind.Sum,
+        "bgsave" or "bgrewriteaof" or "debug" => MultiKeyRequest.MergeKind.Same,
+        _ => null,
+    };
 
     private static void FanOut(ClientSession session, PoolRouting routing, ReadOnlySpan<byte> raw, bool inline, Request request, MultiKeyRequest.MergeKind merge)
     {

@@ -55,6 +55,12 @@ public sealed record PoolConfig
     /// </summary>
     public PinnedReserveConfig PinnedReserve { get; init; } = new();
 
+    /// <summary>
+    /// <c>commands: {allow, deny}</c>: commands refused by default that this pool lets through (CONFIG SET...), and
+    /// commands it refuses although Rampart could pass them. Default: Rampart's own choices (docs/commands.md).
+    /// </summary>
+    public CommandRules Commands { get; init; } = CommandRules.Default;
+
     public required IReadOnlyList<ServerConfig> Servers { get; init; }
 
     /// <summary>Rampart: the pool's <c>sentinel:</c> block, or null. When set, each server is a Sentinel master name.</summary>

@@ -17,7 +17,7 @@ internal static class PoolConfigReader
         "server_retry_timeout", "server_failure_limit", "servers",
         // Rampart
         "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
-        "pinned_reserve",
+        "pinned_reserve", "commands",
     ];
 
     private static readonly string[] PinnedReserveKeys = ["transactions", "subscribers", "blocking"];
@@ -138,6 +138,9 @@ internal static class PoolConfigReader
                     break;
                 case "client_output_buffer":
                     if (v.Size(key, value) is { } cob) pool = pool with { ClientOutputBufferLimit = cob };
+                    break;
+                case "commands":
+                    if (CommandRulesReader.Read(context, value, errors) is { } rules) pool = pool with { Commands = rules };
                     break;
                 case "allow":
                     if (ReadAllow(context, value, errors) is { } allow) pool = pool with { Allow = allow };

@@ -17,7 +17,7 @@ internal sealed partial class PinnedSession
     /// </summary>
     private bool RunsOnSubscribedConnection(CommandInfo command, Request request)
     {
-        if (command.Handling != CommandHandling.Forward || command.IsContainer && request.Count < 2) return false;
+        if (_session.Pool.Commands.HandlingOf(command) != CommandHandling.Forward || command.IsContainer && request.Count < 2) return false;
         if (!command.ArityAccepts(request.Count) || command.IsBlockingCall(request)) return false;
         if (_session.Pool.Routing.Servers.Count > 1)
         {
@@ -101,10 +101,11 @@ internal sealed partial class PinnedSession
     private string? RefusalInsideMulti(CommandInfo command, Request request)
     {
         if (IsSubscribeFamily(command.Name)) return SubscribeInsideMulti(command);
-        switch (command.Handling)
+        var policy = _session.Pool.Commands;
+        switch (policy.HandlingOf(command))
         {
             case CommandHandling.Unsupported:
-                return command.RefusalMessage;
+                return policy.RefusalOf(command);
             case CommandHandling.Local:
                 if (command.Name is "ping" or "echo") return null;
                 if (command.Name == "select" && request.Count == 2 && RespNumber.TryParse(request[1], out long db) && db == _session.Pool.Config.RedisDb) return null;
@@ -136,7 +137,8 @@ internal sealed partial class PinnedSession
     private PinnedResult DispatchSubscribedResp3(Request request, ReadOnlySpan<byte> raw, bool inline)
     {
         if (!CommandDispatcher.TryResolve(_session, request, out var command)) return PinnedResult.Done;
-        switch (command.Handling)
+        var policy = _session.Pool.Commands;
+        switch (policy.HandlingOf(command))
         {
             case CommandHandling.Local:
                 if (LocalCommands.ChangesProtocol(_session, command, request))
@@ -144,7 +146,7 @@ internal sealed partial class PinnedSession
                 else LocalCommands.Answer(_session, command, request);
                 return PinnedResult.Done;
             case CommandHandling.Unsupported:
-                _session.ReplyError(command.RefusalMessage!);
+                _session.ReplyError(policy.RefusalOf(command));
                 return PinnedResult.Done;
             case CommandHandling.Pinned:
                 _session.ReplyError($"ERR rampart: '{command.DisplayName}' is not supported while subscribed: unsubscribe first, or use another connection");

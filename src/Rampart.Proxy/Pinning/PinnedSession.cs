@@ -270,10 +270,11 @@ internal sealed partial class PinnedSession : IPinnedReceiver
 
     private PinnedResult QueueInTransaction(CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
-        switch (command.Handling)
+        var policy = _session.Pool.Commands;
+        switch (policy.HandlingOf(command))
         {
             case CommandHandling.Unsupported:
-                return AbortWith(command.RefusalMessage!);
+                return AbortWith(policy.RefusalOf(command));
             case CommandHandling.Local:
                 if (command.Name is "ping" or "echo") break;
                 if (command.Name == "select" && RespNumber.TryParse(request[1], out long db) && db == _session.Pool.Config.RedisDb) break;
@@ -296,7 +297,9 @@ internal sealed partial class PinnedSession : IPinnedReceiver
 
     private PinnedResult OutsideTransaction(CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
-        switch (command.Handling)
+        var policy = _session.Pool.Commands;
+        var handling = policy.HandlingOf(command);
+        switch (handling)
         {
             case CommandHandling.Local:
                 if (_conn is not null && LocalCommands.ChangesProtocol(_session, command, request) && command.Name == "hello")
@@ -304,10 +307,10 @@ internal sealed partial class PinnedSession : IPinnedReceiver
                 else LocalCommands.Answer(_session, command, request); // ordered by the reply queue; runs nothing on a server
                 return PinnedResult.Done;
             case CommandHandling.Unsupported:
-                _session.ReplyError(command.RefusalMessage!);
+                _session.ReplyError(policy.RefusalOf(command));
                 return PinnedResult.Done;
         }
-        bool blocking = command.Handling == CommandHandling.Pinned || command.IsBlockingCall(request);
+        bool blocking = handling == CommandHandling.Pinned || command.IsBlockingCall(request);
         if (!blocking && !_watching)
         {
             // Nothing holds the pin any more: once its last reply is in, the client is back on the shared path.

@@ -55,6 +55,8 @@ public class CommandTableServerTests(RedisServerFixture redis) : IClassFixture<R
             Assert.True(flags.Contains("admin") == info.Flags.HasFlag(CommandFlags.Admin), $"{name} admin flag");
             Assert.True(flags.Contains("pubsub") == info.Flags.HasFlag(CommandFlags.PubSub), $"{name} pubsub flag");
             Assert.True(flags.Contains("blocking") == info.Flags.HasFlag(CommandFlags.Blocking), $"{name} blocking flag");
+            var categories = ((object?[])reply[6]!).Cast<string>().Order();
+            Assert.True(categories.SequenceEqual(CategoryNames(info.Categories).Order()), $"{name} ACL categories");
             bool movable = flags.Contains("movablekeys");
             Assert.True(movable == info.Flags.HasFlag(CommandFlags.MovableKeys), $"{name} movablekeys flag");
             // A movablekeys command must have a deliberate kind (SORT_RO's one routable key is its legacy range).
@@ -64,6 +66,10 @@ public class CommandTableServerTests(RedisServerFixture redis) : IClassFixture<R
                 Assert.Equal(info.FirstKey > 0 ? KeySpecKind.Range : KeySpecKind.None, info.Keys);
         }
     }
+
+    private static IEnumerable<string> CategoryNames(AclCategories categories) =>
+        Enum.GetValues<AclCategories>().Where(c => c != AclCategories.None && categories.HasFlag(c))
+            .Select(c => "@" + c.ToString().ToLowerInvariant());
 
     [Fact]
     public void Table_WasGeneratedFromThisServersVersion()
