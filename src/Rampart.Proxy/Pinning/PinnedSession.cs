@@ -71,9 +71,15 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     private long _fenceSeq;
     private TaskCompletionSource? _fence;
     private ByteBuffer? _backlog;
-    // RESP3: replies (not pushes) still due for requests sent on the connection, and for those in the backlog.
+    // Replies (not pushes) still due for requests sent on the connection, and for those in the backlog.
     private int _streamReplies;
     private int _backlogReplies;
+    // The same replies numbered in the order their requests were relayed (due: the last one numbered; done: the last
+    // one answered or lost), and the numbers of those sent under CLIENT REPLY OFF/SKIP: the relay leaves them out, as
+    // Redis drops them, while every push still goes through (Redis sends those whatever the reply mode).
+    private long _repliesDue;
+    private long _repliesDone;
+    private Queue<long>? _silentReplies;
     // RESP3, subscribed, in MULTI: the refusal being dispatched has had its fence (which flagged the transaction).
     private bool _refusalFenced;
     private static readonly byte[] FenceMarkerInMulti = RespCommand("rampart-fence");
