@@ -55,6 +55,19 @@ internal sealed class PinnedConnection
     /// <summary>The kind this connection counts against while it is not idle; null when idle or dead. Owned by the pool's lock.</summary>
     public PinnedUse? Use { get; set; }
 
+    /// <summary>This connection's id on the server (CLIENT ID, asked in the handshake); 0 until connected, or if refused.</summary>
+    public long ServerClientId => Volatile.Read(ref _serverClientId);
+    private long _serverClientId;
+
+    /// <summary>
+    /// Set (under its client's pin lock, while a blocking call is out) when CLIENT UNBLOCK naming this connection was
+    /// sent to the server over another connection. That UNBLOCK may arrive after the call ended on its own, so this
+    /// connection is never lent again (<see cref="PinnedPool.Return"/> closes it): it cannot wake the next client's call.
+    /// </summary>
+    public void MarkUnblockSent() => Interlocked.Exchange(ref _unblockFlag, 1); // a full fence: see PinnedSession.MarkForUnblock
+    public bool UnblockSent => Volatile.Read(ref _unblockFlag) != 0;
+    private int _unblockFlag;
+
     public void Attach(IPinnedReceiver receiver) => _receiver = receiver;
     public void Detach() => _receiver = null;
 
@@ -139,7 +152,9 @@ internal sealed class PinnedConnection
         EndPoint target;
         try
         {
-            (socket, target) = await ServerDialer.ConnectAsync(Server, Server.Loops.Next(), Resp3);
+            long? clientId;
+            (socket, target, clientId) = await ServerDialer.ConnectAsync(Server, Server.Loops.Next(), Resp3, askClientId: true);
+            Volatile.Write(ref _serverClientId, clientId ?? 0);
         }
         catch (ServerHandshake.Resp3RefusedException e)
         {

@@ -111,6 +111,24 @@ internal sealed partial class PinnedSession : IPinnedReceiver
             subscriptions?.ShardChannelCount ?? 0, _blockedCalls > 0);
     }
 
+    /// <summary>
+    /// CLIENT UNBLOCK of this client (called by another client's read loop, without this pin's lock: two pinned
+    /// clients unblocking each other must not deadlock): the server and the server-side id of the dedicated connection
+    /// a blocking call of this client is out on, or null when it has none. The connection is marked first, so it is
+    /// never lent again (<see cref="PinnedConnection.UnblockSent"/>): either the mark is seen when the connection is
+    /// given back, or the call's end (which comes before any give-back) is seen here and nothing is sent. Both sides
+    /// are fenced (the mark by Interlocked, the give-back by the pool's lock).
+    /// </summary>
+    public (ServerEndpoint Server, long ServerClientId)? MarkForUnblock()
+    {
+        var conn = Volatile.Read(ref _conn);
+        if (conn is null || _blockedCalls == 0) return null;
+        conn.MarkUnblockSent();
+        if (Volatile.Read(ref _released) || _blockedCalls == 0 || !ReferenceEquals(Volatile.Read(ref _conn), conn) || conn.IsDead) return null;
+        long id = conn.ServerClientId;
+        return id == 0 ? null : (conn.Server, id);
+    }
+
     /// <summary>A command that needs a dedicated connection, from a client that has none.</summary>
     public static bool Begin(ClientSession session, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
