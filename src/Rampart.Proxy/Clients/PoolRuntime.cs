@@ -300,6 +300,7 @@ internal sealed partial class PoolRuntime : IDisposable
             server.ExpireHold(now);
             server.CheckTimeouts(now);
             server.RetryIfDown(now);
+            server.Pinned.KeepWarm(now); // pinned_min_idle: opened here, never on a client's request
         }
         lock (_rebuild)
         {

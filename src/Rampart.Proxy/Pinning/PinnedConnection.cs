@@ -52,6 +52,8 @@ internal sealed class PinnedConnection
     /// <summary>The address it connected to (for a Sentinel pool, the master confirmed then); null until connected.</summary>
     public EndPoint? Target { get; private set; }
     public bool IsDead => Volatile.Read(ref _dead) != 0;
+    /// <summary>A warm connection (pinned_min_idle) still being opened: not yet idle, lent to nobody. Owned by the pool's lock.</summary>
+    public bool Warming { get; set; }
     /// <summary>The kind this connection counts against while it is not idle; null when idle or dead. Owned by the pool's lock.</summary>
     public PinnedUse? Use { get; set; }
 
@@ -182,6 +184,7 @@ internal sealed class PinnedConnection
         if (start) _ = SendLoopAsync();
         // The master may have moved while we connected; a recycle before we were listed missed it.
         if (!target.Equals(Server.Address)) Kill("master changed while connecting");
+        else if (Warming) _pool.OnWarmConnected(this); // (read without the lock: only the pool clears it, and only after this)
         await ReadLoopAsync(socket);
     }
 
