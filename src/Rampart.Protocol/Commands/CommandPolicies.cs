@@ -10,7 +10,6 @@ namespace Rampart.Protocol.Commands;
 internal static class CommandPolicies
 {
     private const string SharedConnection = "it changes the state of a server connection rampart shares between clients";
-    private const string ServerConnections = "server connections are rampart's, shared between clients";
     private const string Tracking = "client-side caching needs a server connection of its own";
     private const string ServerConfig = "it changes server-wide configuration shared by every client";
     private const string Users = "it changes the server's users, shared by every client";
@@ -42,7 +41,6 @@ internal static class CommandPolicies
             "readonly" or "readwrite" => SharedConnection,
             "asking" or "restore-asking" => "cluster redirections are handled by rampart itself",
             "save" or "bgsave" or "bgrewriteaof" => Persistence,
-            "client|unblock" => ServerConnections,
             "client|pause" or "client|unpause" => "it pauses every client of the shared server",
             "client|tracking" or "client|caching" or "client|getredir" or "client|trackinginfo" => Tracking,
             "config|set" or "config|rewrite" => ServerConfig,
@@ -68,6 +66,8 @@ internal static class CommandPolicies
                 or "client|no-evict" or "client|setinfo" => CommandHandling.Local,
             // Kills Rampart's own clients (of the same pool), never its shared server connections.
             "client|kill" => CommandHandling.Local,
+            // Names Rampart's own clients: one blocked on its dedicated connection is unblocked there (ClientUnblockCommand).
+            "client|unblock" => CommandHandling.Local,
             // Replies are written by the client's own session, which can skip them without touching the server side.
             "client|reply" => CommandHandling.Local,
             // The backend would name rampart's own server user; the session knows whom the client authenticated as.
@@ -84,8 +84,7 @@ internal static class CommandPolicies
     /// </summary>
     internal static bool AllowableByPolicy(string name) => name is not (
         "monitor" or "sync" or "psync" or "replconf" or "readonly" or "readwrite" or "asking" or "restore-asking"
-        or "client|tracking" or "client|caching" or "client|getredir" or "client|trackinginfo" or "script|debug"
-        or "client|unblock");
+        or "client|tracking" or "client|caching" or "client|getredir" or "client|trackinginfo" or "script|debug");
 
     /// <summary>
     /// The key kind: Range from the legacy triple (None when keyless), except the movablekeys commands, each named in

@@ -12,7 +12,7 @@ namespace Rampart.Proxy.Backends;
 /// </summary>
 internal static class ServerDialer
 {
-    public static async Task<(LoopSocket Connection, EndPoint Address)> ConnectAsync(ServerEndpoint server, EventLoop loop, bool resp3)
+    public static async Task<(LoopSocket Connection, EndPoint Address, long? ClientId)> ConnectAsync(ServerEndpoint server, EventLoop loop, bool resp3, bool askClientId = false)
     {
         var address = server.Address ?? throw new IOException(server.UnavailableReason ?? "no address");
         using var cts = new CancellationTokenSource(server.ConnectTimeout);
@@ -22,8 +22,9 @@ internal static class ServerDialer
         try
         {
             await connection.ConnectAsync(target, cts.Token);
-            server.ServerVersion = await ServerHandshake.RunAsync(connection, server.Pool, resp3, cts.Token) ?? server.ServerVersion;
-            return (connection, address);
+            var (version, clientId) = await ServerHandshake.RunAsync(connection, server.Pool, resp3, cts.Token, askClientId);
+            server.ServerVersion = version ?? server.ServerVersion;
+            return (connection, address, clientId);
         }
         catch
         {

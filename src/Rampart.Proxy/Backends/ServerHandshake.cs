@@ -7,7 +7,7 @@ namespace Rampart.Proxy.Backends;
 /// <summary>
 /// What a new server connection says before it carries client traffic: AUTH with the pool's redis_auth and SELECT
 /// of its redis_db, as twemproxy does; CLIENT SETNAME rampart; and INFO server to learn the server's version (HELLO
-/// reports it). A connection of the RESP3 lane (it serves clients that said HELLO 3) also sends HELLO 3 after AUTH,
+/// reports it); a dedicated connection also asks CLIENT ID. A connection of the RESP3 lane (it serves clients that said HELLO 3) also sends HELLO 3 after AUTH,
 /// so the server's replies reach those clients in the types Redis gives a RESP3 client.
 /// A refusal of AUTH, HELLO 3 or SELECT makes the connect fail, and the server goes into backoff.
 /// </summary>
@@ -19,8 +19,12 @@ internal static class ServerHandshake
     /// </summary>
     public sealed class Resp3RefusedException(string message) : IOException(message);
 
-    /// <summary>Runs the handshake and returns the server's redis_version, if it said.</summary>
-    public static async Task<string?> RunAsync(Transport.LoopSocket connection, PoolConfig pool, bool resp3, CancellationToken cancel)
+    /// <summary>
+    /// Runs the handshake and returns the server's redis_version, if it said, and with <paramref name="askClientId"/>
+    /// the connection's own id on the server (CLIENT ID, in the same round trip), if it said: a dedicated connection's,
+    /// so that CLIENT UNBLOCK of the Rampart client it is lent to can name it.
+    /// </summary>
+    public static async Task<(string? Version, long? ClientId)> RunAsync(Transport.LoopSocket connection, PoolConfig pool, bool resp3, CancellationToken cancel, bool askClientId = false)
     {
         using var output = new ByteBuffer(256);
         int required = 0;
@@ -46,13 +50,15 @@ internal static class ServerHandshake
         }
         // Named so that operators can tell Rampart's connections apart in CLIENT LIST.
         WriteCommand(output, "CLIENT", "SETNAME", "rampart");
+        if (askClientId) WriteCommand(output, "CLIENT", "ID");
         WriteCommand(output, "INFO", "server");
-        int expected = required + 2;
+        int expected = required + (askClientId ? 3 : 2);
         await connection.SendAsync(output.Memory, cancel);
 
         using var input = new ByteBuffer(4096);
         var scanner = new ReplyScanner();
         string? version = null;
+        long? clientId = null;
         for (int answered = 0; answered < expected;)
         {
             int read = await connection.ReceiveAsync(input.GetMemory(4096), cancel);
@@ -70,11 +76,13 @@ internal static class ServerHandshake
                     throw new IOException(refusal);
                 }
                 if (!error && answered == expected - 1) version = FindVersion(Encoding.UTF8.GetString(reply));
+                // CLIENT ID may be refused (ACL, renamed): the connection works, only CLIENT UNBLOCK cannot name it.
+                if (askClientId && answered == expected - 2 && reply[0] == (byte)':' && RespNumber.TryParse(reply[1..^2], out long id)) clientId = id;
                 answered++;
                 input.Consume(length);
             }
         }
-        return version;
+        return (version, clientId);
     }
 
     private static string? FindVersion(string info)

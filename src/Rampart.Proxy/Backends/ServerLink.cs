@@ -81,7 +81,7 @@ internal sealed class ServerLink
 
     public static async Task<ServerLink> ConnectAsync(ServerEndpoint server, ServerConnection owner, bool resp3)
     {
-        var (connection, address) = await ServerDialer.ConnectAsync(server, owner.Loop, resp3);
+        var (connection, address, _) = await ServerDialer.ConnectAsync(server, owner.Loop, resp3);
         return new ServerLink(server, owner, connection, address, resp3);
     }
 

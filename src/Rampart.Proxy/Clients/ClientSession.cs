@@ -260,6 +260,24 @@ internal sealed partial class ClientSession
     /// <summary>A dedicated connection's request joins the reply order (under the pin's lock).</summary>
     public void AppendSlot(ProxyRequest request) => Append(request);
 
+    /// <summary>
+    /// A subscriber's relayed bytes join the reply order whatever CLIENT REPLY says: Redis sends pub/sub confirmations
+    /// and messages even under OFF or SKIP (the relay leaves out, itself, replies to commands sent while replies were
+    /// off: see <see cref="TakeReplySilence"/>). Uses up no SKIP.
+    /// </summary>
+    public void AppendUnsilenced(ProxyRequest request) => Append(request, honourReplyMode: false);
+
+    /// <summary>
+    /// For a request that holds no slot of its own (a subscriber's command relayed in server order): whether its reply
+    /// is to be dropped under CLIENT REPLY OFF or SKIP. Uses up a SKIP, as that request is "the next command".
+    /// </summary>
+    public bool TakeReplySilence()
+    {
+        if (_replyMode == ReplyMode.On) return false;
+        if (_replyMode == ReplyMode.SkipNext) _replyMode = ReplyMode.On;
+        return true;
+    }
+
     /// <summary>The request being dispatched waits for <paramref name="wait"/>, then is dispatched again.</summary>
     public void DeferUntil(Task wait) => _deferred = wait;
 
@@ -278,9 +296,9 @@ internal sealed partial class ClientSession
         if (waiter is not null && Interlocked.CompareExchange(ref _drainWaiter, null, waiter) == waiter) waiter.TrySetResult();
     }
 
-    private void Append(ProxyRequest request)
+    private void Append(ProxyRequest request, bool honourReplyMode = true)
     {
-        if (_replyMode != ReplyMode.On) MarkSilent(request);
+        if (_replyMode != ReplyMode.On && honourReplyMode) MarkSilent(request);
         // A queued request holds memory whatever its reply's size: a client that pipelines small requests and never
         // reads is bounded by the same limit as one that leaves large replies unread. (A large request's own bytes are
         // the query buffer's, bounded like Redis's client-query-buffer-limit, and let go once sent.)

@@ -223,6 +223,9 @@ internal sealed partial class PoolRuntime : IDisposable
     public long ClientErrors => Interlocked.Read(ref _clientErrors);
     public IEnumerable<ClientSession> Sessions => _sessions.Values;
 
+    /// <summary>The pool's client with this id (CLIENT UNBLOCK), or null.</summary>
+    public ClientSession? FindSession(long id) => _sessions.TryGetValue(id, out var session) ? session : null;
+
     /// <summary>
     /// Null when a new client may connect; otherwise the limit it hit: the process's <c>max_connections</c> or the
     /// pool's <c>client_connections</c>.
@@ -306,6 +309,7 @@ internal sealed partial class PoolRuntime : IDisposable
             server.ExpireHold(now);
             server.CheckTimeouts(now);
             server.RetryIfDown(now);
+            server.Pinned.KeepWarm(now); // pinned_min_idle: opened here, never on a client's request
         }
         lock (_rebuild)
         {

@@ -17,6 +17,11 @@ internal static class LocalCommands
 
     public static void Answer(ClientSession session, CommandInfo command, Request request)
     {
+        if (command.Name == "client|unblock")
+        {
+            ClientUnblockCommand.Run(session, command, request); // answered here, or sent to a server on the client's behalf
+            return;
+        }
         var reply = session.BeginLocal();
         var output = reply.Payload;
         switch (command.Name)

@@ -61,6 +61,14 @@ public sealed record PoolConfig
     /// </summary>
     public CommandRules Commands { get; init; } = CommandRules.Default;
 
+    /// <summary>
+    /// Rampart: idle dedicated (RESP2) connections kept open per server, ready before a client needs one, so a MULTI or
+    /// a blocking call starts as fast as a shared-path command instead of waiting for a connect and handshake (a
+    /// blocking call could be overtaken meanwhile by another client's write meant to wake it). Opened in the
+    /// background, counted against <see cref="PinnedConnections"/>; 0 = none (<c>pinned_min_idle:</c>).
+    /// </summary>
+    public int PinnedMinIdle { get; init; } = 2;
+
     public required IReadOnlyList<ServerConfig> Servers { get; init; }
 
     /// <summary>Rampart: the pool's <c>sentinel:</c> block, or null. When set, each server is a Sentinel master name.</summary>

@@ -17,7 +17,7 @@ internal static class PoolConfigReader
         "server_retry_timeout", "server_failure_limit", "servers",
         // Rampart
         "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
-        "pinned_reserve", "commands",
+        "pinned_reserve", "pinned_min_idle", "commands",
     ];
 
     private static readonly string[] PinnedReserveKeys = ["transactions", "subscribers", "blocking"];
@@ -48,6 +48,7 @@ internal static class PoolConfigReader
         SentinelConfig? sentinel = null;
         bool sawRedis = false;
         int reserveLine = 0;
+        int minIdleLine = 0;
         bool pinnedTotalRead = true;
 
         foreach (var (key, entry) in MappingKeys.Known(mapping, Keys, context, errors))
@@ -129,6 +130,13 @@ internal static class PoolConfigReader
                         pool = pool with { PinnedConnections = pc };
                     else pinnedTotalRead = false;
                     break;
+                case "pinned_min_idle":
+                    if (v.Int(key, value, 0, "idle dedicated connections kept open per server, ready for a transaction or blocking call; 0 = none") is { } mi)
+                    {
+                        pool = pool with { PinnedMinIdle = mi };
+                        minIdleLine = entry.Key.Line;
+                    }
+                    break;
                 case "pinned_reserve":
                     if (ReadPinnedReserve(context, value, errors) is { } reserve)
                     {
@@ -164,6 +172,10 @@ internal static class PoolConfigReader
                 + $"{r.Transactions ?? fallback}, subscribers {r.Subscribers ?? fallback}, blocking {r.BlockingCalls ?? fallback}), "
                 + $"more than pinned_connections ({pool.PinnedConnections}); the reserves must fit in it (a kind left out keeps a quarter of it)");
         }
+
+        // Warm connections count against pinned_connections: more of them than the limit cannot be kept.
+        if (minIdleLine > 0 && pinnedTotalRead && pool.PinnedMinIdle > pool.PinnedConnections)
+            errors.Add(minIdleLine, $"{context}: pinned_min_idle ({pool.PinnedMinIdle}) is more than pinned_connections ({pool.PinnedConnections}); the idle connections kept open count against it");
 
         if (listen is null && !mapping.Entries.Any(e => e.Name == "listen"))
             errors.Add(line, $"{context}: listen is missing (nutcracker: directive \"listen:\" is missing)");

@@ -131,6 +131,7 @@ public static class TwemproxyStats
             json.WriteNumber("replicas_known", replicas.Known);
             json.WriteNumber("replication_lag_max_bytes", replicas.MaxLagBytes);
             json.WriteNumber("pinned_connections", server.Pinned.Open);
+            json.WriteNumber("pinned_idle", server.Pinned.Idle);
             json.WriteNumber("pubsub_resubscribes", server.Pinned.Resubscribes);
         }
         json.WriteEndObject();

@@ -52,8 +52,23 @@ internal sealed class PinnedConnection
     /// <summary>The address it connected to (for a Sentinel pool, the master confirmed then); null until connected.</summary>
     public EndPoint? Target { get; private set; }
     public bool IsDead => Volatile.Read(ref _dead) != 0;
+    /// <summary>A warm connection (pinned_min_idle) still being opened: not yet idle, lent to nobody. Owned by the pool's lock.</summary>
+    public bool Warming { get; set; }
     /// <summary>The kind this connection counts against while it is not idle; null when idle or dead. Owned by the pool's lock.</summary>
     public PinnedUse? Use { get; set; }
+
+    /// <summary>This connection's id on the server (CLIENT ID, asked in the handshake); 0 until connected, or if refused.</summary>
+    public long ServerClientId => Volatile.Read(ref _serverClientId);
+    private long _serverClientId;
+
+    /// <summary>
+    /// Set (under its client's pin lock, while a blocking call is out) when CLIENT UNBLOCK naming this connection was
+    /// sent to the server over another connection. That UNBLOCK may arrive after the call ended on its own, so this
+    /// connection is never lent again (<see cref="PinnedPool.Return"/> closes it): it cannot wake the next client's call.
+    /// </summary>
+    public void MarkUnblockSent() => Interlocked.Exchange(ref _unblockFlag, 1); // a full fence: see PinnedSession.MarkForUnblock
+    public bool UnblockSent => Volatile.Read(ref _unblockFlag) != 0;
+    private int _unblockFlag;
 
     public void Attach(IPinnedReceiver receiver) => _receiver = receiver;
     public void Detach() => _receiver = null;
@@ -139,7 +154,9 @@ internal sealed class PinnedConnection
         EndPoint target;
         try
         {
-            (socket, target) = await ServerDialer.ConnectAsync(Server, Server.Loops.Next(), Resp3);
+            long? clientId;
+            (socket, target, clientId) = await ServerDialer.ConnectAsync(Server, Server.Loops.Next(), Resp3, askClientId: true);
+            Volatile.Write(ref _serverClientId, clientId ?? 0);
         }
         catch (ServerHandshake.Resp3RefusedException e)
         {
@@ -167,6 +184,7 @@ internal sealed class PinnedConnection
         if (start) _ = SendLoopAsync();
         // The master may have moved while we connected; a recycle before we were listed missed it.
         if (!target.Equals(Server.Address)) Kill("master changed while connecting");
+        else if (Warming) _pool.OnWarmConnected(this); // (read without the lock: only the pool clears it, and only after this)
         await ReadLoopAsync(socket);
     }
 

@@ -45,6 +45,12 @@ internal sealed class PinnedPool
     // Connections charged to each PinnedUse (lent, or being cleaned), under _gate.
     private readonly int[] _held = new int[Uses];
     private volatile bool _disposed;
+    // Warm connections (pinned_min_idle) being opened, under _gate; and the backoff after one failed to open.
+    private int _warming;
+    private int _warmFailures;
+    private long _warmRetryAt;
+    private const int FirstWarmBackoffMs = 100;
+    private const int MaxWarmBackoffMs = 5_000;
 
     /// <summary>True once the server left the pool (reload) or the proxy stops: no dedicated connection is lent again.</summary>
     public bool IsClosed => _disposed;
@@ -249,7 +255,7 @@ internal sealed class PinnedPool
         lock (_gate)
         {
             Uncharge(connection);
-            if (!_disposed && !connection.IsDead && _open.Contains(connection) && Equals(connection.Target, _server.Address))
+            if (!_disposed && !connection.IsDead && !connection.UnblockSent && _open.Contains(connection) && Equals(connection.Target, _server.Address))
             {
                 (connection.Resp3 ? _idleResp3 : _idle).Add(connection);
                 return;
@@ -258,11 +264,84 @@ internal sealed class PinnedPool
         connection.Kill("not reusable");
     }
 
+    /// <summary>
+    /// Called by the periodic sweep: opens RESP2 connections in the background until <c>pinned_min_idle</c> (read from
+    /// the pool's config each time, so a reload applies) are idle or being opened, within <c>pinned_connections</c>.
+    /// Idle connections are charged to no kind and any kind may take one, so warm ones never keep a kind from its
+    /// <c>pinned_reserve</c> (at the limit, one of them is closed to make room, as any idle one). Nothing is opened to
+    /// a server that is down, in backoff, ejected, without a confirmed master, or in a failover hold; a warm connect
+    /// that fails backs off (100 ms doubling to 5 s) rather than retry at every sweep.
+    /// </summary>
+    public void KeepWarm(long now)
+    {
+        int want = Math.Min(_server.Pool.PinnedMinIdle, Limit);
+        if (want <= 0 || _disposed || now < Volatile.Read(ref _warmRetryAt)) return;
+        if (_server.Address is null || _server.IsDown || _server.IsEjected || _server.IsHolding || _server.UnavailableReason is not null) return;
+        List<PinnedConnection>? opening = null;
+        lock (_gate)
+        {
+            if (_disposed) return;
+            int missing = Math.Min(want - _idle.Count - _warming, Limit - _open.Count);
+            for (int i = 0; i < missing; i++)
+            {
+                var connection = new PinnedConnection(_server, this, resp3: false) { Warming = true };
+                _open.Add(connection);
+                _warming++;
+                (opening ??= []).Add(connection);
+            }
+        }
+        if (opening is null) return;
+        foreach (var connection in opening)
+        {
+            Interlocked.Increment(ref _opened);
+            connection.Start();
+        }
+    }
+
+    /// <summary>A warm connection finished its handshake: it joins the idle ones (unless the master moved meanwhile).</summary>
+    public void OnWarmConnected(PinnedConnection connection)
+    {
+        lock (_gate)
+        {
+            if (!connection.Warming) return;
+            connection.Warming = false;
+            _warming--;
+            _warmFailures = 0;
+            if (!_disposed && !connection.IsDead && _open.Contains(connection) && Equals(connection.Target, _server.Address))
+            {
+                _idle.Add(connection);
+                return;
+            }
+        }
+        connection.Kill("warm connection no longer to the current address");
+    }
+
+    /// <summary>Warm connections being opened (once open they count in <see cref="Idle"/>).</summary>
+    public int Warming
+    {
+        get { lock (_gate) return _warming; }
+    }
+
+    /// <summary>Connections lent to clients now (or being cleaned after one): neither idle nor being opened warm.</summary>
+    public int Lent
+    {
+        get { lock (_gate) return _open.Count - _idle.Count - _idleResp3.Count - _warming; }
+    }
+
     /// <summary>Called once by a connection that died (or never connected): it leaves the count.</summary>
     public void OnDead(PinnedConnection connection)
     {
         lock (_gate)
         {
+            if (connection.Warming)
+            {
+                // A warm connect failed (or was closed before it was ready): back off before the next one.
+                connection.Warming = false;
+                _warming--;
+                _warmFailures++;
+                int backoff = (int)Math.Min(MaxWarmBackoffMs, (long)FirstWarmBackoffMs << Math.Min(_warmFailures - 1, 16));
+                Volatile.Write(ref _warmRetryAt, Environment.TickCount64 + backoff);
+            }
             Uncharge(connection);
             _open.Remove(connection);
             (connection.Resp3 ? _idleResp3 : _idle).Remove(connection);

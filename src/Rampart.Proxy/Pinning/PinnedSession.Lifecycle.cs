@@ -59,8 +59,14 @@ internal sealed partial class PinnedSession
             CompleteFence(arrived: true);
             return;
         }
-        if (_resp3 && reply[0] != (byte)'>' && _streamReplies > 0) _streamReplies--;
-        bool confirmation = Channels.Observe(reply);
+        // RESP3: only a push is a confirmation (an EXEC's array may look like one). RESP2: arrays of known kinds.
+        bool confirmation = (!_resp3 || reply[0] == (byte)'>') && Channels.Observe(reply);
+        bool push = _resp3 ? reply[0] == (byte)'>' : confirmation || IsResp2Message(reply);
+        if (!push && _streamReplies > 0)
+        {
+            _streamReplies--;
+            if (ReplyDoneIsSilent()) return; // its request was sent under CLIENT REPLY OFF/SKIP
+        }
         if (confirmation && _swallow > 0)
         {
             _swallow--; // the client already had this confirmation, from the connection before the failover
@@ -69,11 +75,27 @@ internal sealed partial class PinnedSession
         if (_relay is null)
         {
             _relay = ProxyRequest.Rent(_session);
-            _session.AppendSlot(_relay);
+            _session.AppendUnsilenced(_relay); // pushes go out whatever CLIENT REPLY says, as from Redis
         }
         _relay.Payload.Write(reply);
         _session.AccountReply(reply.Length);
     }
+
+    /// <summary>One more relayed reply is answered (or lost); true when its request was sent while replies were off.</summary>
+    private bool ReplyDoneIsSilent()
+    {
+        _repliesDone++;
+        if (_silentReplies is not { } silent) return false;
+        while (silent.Count > 0 && silent.Peek() < _repliesDone) silent.Dequeue();
+        if (silent.Count == 0 || silent.Peek() != _repliesDone) return false;
+        silent.Dequeue();
+        return true;
+    }
+
+    /// <summary>A RESP2 subscribed connection's message (message, pmessage, smessage): a push, not a reply to a command.</summary>
+    private static bool IsResp2Message(ReadOnlySpan<byte> reply) =>
+        reply.StartsWith("*3\r\n$7\r\nmessage\r\n"u8) || reply.StartsWith("*4\r\n$8\r\npmessage\r\n"u8)
+        || reply.StartsWith("*3\r\n$8\r\nsmessage\r\n"u8);
 
     public void OnReadDone(PinnedConnection from)
     {
@@ -109,11 +131,13 @@ internal sealed partial class PinnedSession
                 if (_inMulti || _watching) _broken = error; // the new connection has neither: EXEC will say so
                 if (_streamReplies > 0)
                 {
-                    // RESP3: requests sent on the lost connection get the error in their place, as on the shared path.
+                    // Requests sent on the lost connection get the error in their place, as on the shared path
+                    // (except those sent while replies were off).
                     var lost = ProxyRequest.Rent(_session);
-                    for (int i = 0; i < _streamReplies; i++) RespWriter.Error(lost.Payload, error);
+                    for (int i = 0; i < _streamReplies; i++)
+                        if (!ReplyDoneIsSilent()) RespWriter.Error(lost.Payload, error);
                     _streamReplies = 0;
-                    _session.AppendSlot(lost);
+                    _session.AppendUnsilenced(lost);
                     _session.AccountReply(lost.Payload.Length);
                     lost.SetCompletedQuietly();
                 }

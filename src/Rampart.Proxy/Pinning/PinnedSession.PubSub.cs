@@ -136,13 +136,21 @@ internal sealed partial class PinnedSession
 
     /// <summary>
     /// Sends a request whose replies are relayed as they come (subscribed mode): no place in the queue.
-    /// <paramref name="expectsReply"/>: the server answers it with one reply that is not a push (a RESP3 connection's
-    /// replies are counted, so those lost with the connection can be answered with an error).
+    /// <paramref name="expectsReply"/>: the server answers it with one reply that is not a push (replies are counted,
+    /// so those lost with the connection can be answered with an error, and numbered, so that one sent under CLIENT
+    /// REPLY OFF/SKIP is left out of the relay).
     /// </summary>
     private void Forward(Request request, ReadOnlySpan<byte> raw, bool inline, bool expectsReply = false)
     {
         _forwardSeq++;
-        bool counted = _resp3 && expectsReply;
+        // Each relayed request is "the next command" for CLIENT REPLY SKIP, as in Redis, whether it gets a reply or not.
+        bool silent = _session.TakeReplySilence();
+        if (expectsReply)
+        {
+            _repliesDue++;
+            if (silent) (_silentReplies ??= new Queue<long>()).Enqueue(_repliesDue);
+        }
+        bool counted = expectsReply;
         if (inline)
         {
             using var encoded = new ByteBuffer(256);

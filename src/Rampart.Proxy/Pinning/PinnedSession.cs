@@ -71,9 +71,15 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     private long _fenceSeq;
     private TaskCompletionSource? _fence;
     private ByteBuffer? _backlog;
-    // RESP3: replies (not pushes) still due for requests sent on the connection, and for those in the backlog.
+    // Replies (not pushes) still due for requests sent on the connection, and for those in the backlog.
     private int _streamReplies;
     private int _backlogReplies;
+    // The same replies numbered in the order their requests were relayed (due: the last one numbered; done: the last
+    // one answered or lost), and the numbers of those sent under CLIENT REPLY OFF/SKIP: the relay leaves them out, as
+    // Redis drops them, while every push still goes through (Redis sends those whatever the reply mode).
+    private long _repliesDue;
+    private long _repliesDone;
+    private Queue<long>? _silentReplies;
     // RESP3, subscribed, in MULTI: the refusal being dispatched has had its fence (which flagged the transaction).
     private bool _refusalFenced;
     private static readonly byte[] FenceMarkerInMulti = RespCommand("rampart-fence");
@@ -103,6 +109,24 @@ internal sealed partial class PinnedSession : IPinnedReceiver
         var subscriptions = _subscriptionsOrNull;
         return (_inMulti, _queued, subscriptions?.ChannelCount ?? 0, subscriptions?.PatternCount ?? 0,
             subscriptions?.ShardChannelCount ?? 0, _blockedCalls > 0);
+    }
+
+    /// <summary>
+    /// CLIENT UNBLOCK of this client (called by another client's read loop, without this pin's lock: two pinned
+    /// clients unblocking each other must not deadlock): the server and the server-side id of the dedicated connection
+    /// a blocking call of this client is out on, or null when it has none. The connection is marked first, so it is
+    /// never lent again (<see cref="PinnedConnection.UnblockSent"/>): either the mark is seen when the connection is
+    /// given back, or the call's end (which comes before any give-back) is seen here and nothing is sent. Both sides
+    /// are fenced (the mark by Interlocked, the give-back by the pool's lock).
+    /// </summary>
+    public (ServerEndpoint Server, long ServerClientId)? MarkForUnblock()
+    {
+        var conn = Volatile.Read(ref _conn);
+        if (conn is null || _blockedCalls == 0) return null;
+        conn.MarkUnblockSent();
+        if (Volatile.Read(ref _released) || _blockedCalls == 0 || !ReferenceEquals(Volatile.Read(ref _conn), conn) || conn.IsDead) return null;
+        long id = conn.ServerClientId;
+        return id == 0 ? null : (conn.Server, id);
     }
 
     /// <summary>A command that needs a dedicated connection, from a client that has none.</summary>

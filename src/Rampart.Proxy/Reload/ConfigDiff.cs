@@ -69,6 +69,7 @@ internal sealed class ConfigDiff
         Key("pinned_connections", a.PinnedConnections, b.PinnedConnections);
         Key("pinned_reserve", a.PinnedReserve, b.PinnedReserve);
         Key("commands", a.Commands, b.Commands);
+        Key("pinned_min_idle", a.PinnedMinIdle, b.PinnedMinIdle);
         Key("tcpkeepalive", a.TcpKeepalive, b.TcpKeepalive);
         Key("hash", a.Hash, b.Hash);
         Key("hash_tag", a.HashTag, b.HashTag);

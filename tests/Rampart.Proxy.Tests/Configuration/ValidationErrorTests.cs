@@ -45,6 +45,8 @@ public class ValidationErrorTests
     [InlineData("  pinned_reserve: {blocking: many}", "pool 'p' pinned_reserve: blocking must be a whole number >= 0 (dedicated connections per server kept for blocking calls), got 'many'")]
     [InlineData("  pinned_reserve: {subscriber: 1}", "unknown key 'subscriber' in pool 'p' pinned_reserve (did you mean 'subscribers'?)")]
     [InlineData("  pinned_reserve: {subscribers: 100}", "pool 'p': pinned_reserve keeps 164 dedicated connections per server (transactions 32, subscribers 100, blocking 32), more than pinned_connections (128); the reserves must fit in it (a kind left out keeps a quarter of it)")]
+    [InlineData("  pinned_min_idle: -1", "pool 'p': pinned_min_idle must be a whole number >= 0 (idle dedicated connections kept open per server, ready for a transaction or blocking call; 0 = none), got '-1'")]
+    [InlineData("  pinned_min_idle: 200", "pool 'p': pinned_min_idle (200) is more than pinned_connections (128); the idle connections kept open count against it")]
     [InlineData("  servrs: x", "unknown key 'servrs' in pool 'p' (did you mean 'servers'?)")]
     [InlineData("  hash_tags: \"{}\"", "unknown key 'hash_tags' in pool 'p' (did you mean 'hash_tag'?)")]
     [InlineData("  frobnicate: 1", "unknown key 'frobnicate' in pool 'p'")]
@@ -65,6 +67,16 @@ public class ValidationErrorTests
         var message = "pool 'p': pinned_reserve keeps 12 dedicated connections per server (transactions 4, subscribers 4, blocking 4), more than pinned_connections (10); the reserves must fit in it (a kind left out keeps a quarter of it)";
         Assert.Equal($"test.yml:4: {message}", ConfigAssert.OneError(yaml, 4, message).ToString());
         ConfigAssert.SinglePool(yaml.Replace("pinned_connections: 10", "pinned_connections: 12"));
+    }
+
+    [Fact]
+    public void PinnedMinIdle_IsReadAndDefaultsToTwo()
+    {
+        var yaml = "p:\n  listen: 127.0.0.1:22121\n  redis: true\n  servers:\n   - 127.0.0.1:6379:1\n";
+        Assert.Equal(2, ConfigAssert.SinglePool(yaml).PinnedMinIdle);
+        Assert.Equal(0, ConfigAssert.SinglePool(yaml.Replace("  redis: true\n", "  redis: true\n  pinned_min_idle: 0\n")).PinnedMinIdle);
+        // With pinned_connections: 0 and pinned_min_idle not written, nothing is kept warm and nothing is wrong.
+        ConfigAssert.SinglePool(yaml.Replace("  redis: true\n", "  redis: true\n  pinned_connections: 0\n"));
     }
 
     [Theory]

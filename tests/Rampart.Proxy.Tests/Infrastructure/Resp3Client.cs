@@ -37,6 +37,9 @@ public sealed partial class Resp3Client : IDisposable
 
     public void Send(params string[] args) => SendRaw(RespTestClient.Command(args));
 
+    /// <summary>The client's socket (to see whether the other side closed it).</summary>
+    public Socket Socket => _socket;
+
     public void SendRaw(byte[] bytes) => _socket.Send(bytes);
 
     /// <summary>Sends one command and reads one frame.</summary>

@@ -10,7 +10,8 @@ public sealed class BlockingCommandTests
     public async Task FiftyBlockedClients_DoNotStallTwoHundredOthers_ThenEachGetsItsOwnValue()
     {
         using var redis = RedisServerProcess.Start();
-        await using var rampart = await RampartUnderTest.StartAsync(redis);
+        // No warm connections (pinned_min_idle: 0): the test counts every dedicated connection opened.
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis) with { PinnedMinIdle = 0 });
         const int blockers = 50;
         const int others = 200;
         const int rounds = 20;

@@ -11,7 +11,8 @@ public sealed class PubSubTests
     public async Task ManySubscribers_EachGetsExactlyItsOwnMessages_InOrder()
     {
         using var redis = RedisServerProcess.Start();
-        await using var rampart = await RampartUnderTest.StartAsync(redis);
+        // No warm connections (pinned_min_idle: 0): the test counts every dedicated connection opened.
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis) with { PinnedMinIdle = 0 });
         const int subscribers = 30;
         const int messages = 20;
         string run = Guid.NewGuid().ToString("N");
