@@ -76,9 +76,13 @@ internal sealed class ProxyRequest
     /// with many pipelined requests gets one write, not one per reply. Read <see cref="Client"/> before calling:
     /// once completed, the request may be recycled at any moment.
     /// </summary>
-    public void CompleteQuietly(ReadOnlySpan<byte> reply)
+    public void CompleteQuietly(ReadOnlySpan<byte> reply) => CompleteQuietly(default, reply);
+
+    /// <summary>Completes with RESP3 pushes the server sent before the reply (usually none), then the reply.</summary>
+    public void CompleteQuietly(ReadOnlySpan<byte> pushes, ReadOnlySpan<byte> reply)
     {
         ClearForReply();
+        if (!pushes.IsEmpty) Payload.Write(pushes);
         Payload.Write(reply);
         _completed = true;
     }

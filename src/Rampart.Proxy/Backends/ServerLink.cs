@@ -42,6 +42,10 @@ internal sealed class ServerLink
     // is passing on in parts; and what the current read completed, counted and must wake when it ends.
     private ProxyRequest? _gathering;
     private ProxyRequest? _streaming;
+    /// <summary>RESP3 pushes that arrived before the reply of <see cref="_pushesFor"/> (rare: null almost always).</summary>
+    private byte[]? _pushes;
+    private ProxyRequest? _pushesFor;
+    private const int MaxPushBytes = 1024 * 1024;
     private int _readReplies;
     private long _readRequestBytes;
     private ClientSession? _readLast;
@@ -155,8 +159,11 @@ internal sealed class ServerLink
                 var reply = buffer.Span[..length];
                 if (_resp3 && reply[0] == (byte)'>')
                 {
-                    // A RESP3 push answers no request (pub/sub and client tracking, which never run on a shared
-                    // connection): it must not be taken for the next request's reply.
+                    // A RESP3 push answers no request: it must not be taken for the next request's reply. Pub/sub and
+                    // client tracking never run on a shared connection, so a push here was caused by the oldest
+                    // request (DEBUG PROTOCOL push, for one) and goes to its client just before that reply, as
+                    // Redis sends it.
+                    KeepPushForOldest(reply);
                 }
                 else if (_streaming is { } streaming)
                 {
@@ -206,7 +213,9 @@ internal sealed class ServerLink
         if (_gathering is null)
         {
             _readRequestBytes += request.Payload.Length; // still the request: the reply replaces it below
-            request.CompleteQuietly(reply);
+            var pushes = TakePushes(request);
+            request.CompleteQuietly(pushes, reply);
+            replyLength += pushes.Length;
         }
         else
         {
@@ -220,6 +229,30 @@ internal sealed class ServerLink
         // (a split command's part: the request may already be recycled here, so it is not touched again)
         Wake(client);
         _readReplies++;
+    }
+
+    /// <summary>
+    /// Keeps a push for the client of the oldest request in flight, when it is one that gets its reply unchanged
+    /// (not a part of a split command or a transaction gathered whole, whose replies are merged); bounded, since only
+    /// a request's own pushes can arrive here.
+    /// </summary>
+    private void KeepPushForOldest(ReadOnlySpan<byte> push)
+    {
+        if (_gathering is not null || !InFlight.TryPeek(out var oldest) || oldest.Parent is not null
+            || oldest.PendingReplies != 0 || (_pushes?.Length ?? 0) + push.Length > MaxPushBytes)
+            return;
+        _pushesFor = oldest;
+        _pushes = _pushes is null ? push.ToArray() : [.. _pushes, .. push];
+    }
+
+    /// <summary>The pushes that came before this request's reply, or nothing.</summary>
+    private ReadOnlySpan<byte> TakePushes(ProxyRequest request)
+    {
+        if (_pushes is null) return default;
+        var pushes = ReferenceEquals(_pushesFor, request) ? _pushes : null;
+        _pushes = null;
+        _pushesFor = null;
+        return pushes;
     }
 
     /// <summary>
@@ -240,6 +273,7 @@ internal sealed class ServerLink
             InFlight.TryDequeue(out request);
             _readRequestBytes += request.Payload.Length;
             request.BeginStream();
+            request.AppendStreamed(TakePushes(request));
             _streaming = request;
             _streamWaitLeft = StreamWaitBudget;
         }

@@ -72,15 +72,31 @@ internal static class CommandDispatcher
         session.LastCommand = command; // CLIENT LIST's cmd=, set where Redis sets c->lastcmd: before any check
         if (!command.ArityAccepts(request.Count))
         {
-            session.ReplyError(KeyErrorMessages.WrongArity(command));
+            Reject(session, command, KeyErrorMessages.WrongArity(command));
             return false;
         }
         if (!session.IsAuthenticated && !LocalCommands.AllowedBeforeAuth(command))
         {
-            session.ReplyError("NOAUTH Authentication required.");
+            Reject(session, command, "NOAUTH Authentication required.");
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Replies a rejection as Redis's rejectCommand does: an EXEC that fails a check is answered as an aborted
+    /// transaction, in MULTI or not (<c>-EXECABORT Transaction discarded because of: wrong number of arguments for
+    /// 'exec' command</c>, without the inner error's <c>ERR</c>).
+    /// </summary>
+    private static void Reject(ClientSession session, CommandInfo command, string error)
+    {
+        if (command.Name != "exec")
+        {
+            session.ReplyError(error);
+            return;
+        }
+        string reason = error.StartsWith("ERR ", StringComparison.Ordinal) ? error[4..] : error;
+        session.ReplyError("EXECABORT Transaction discarded because of: " + reason);
     }
 
     /// <summary>An error that quotes the client's bytes, written from bytes (see <see cref="CommandErrors"/>).</summary>

@@ -75,6 +75,11 @@ internal static class LocalCommands
             RespWriter.Error(output, "ERR value is not an integer or out of range"u8);
             return;
         }
+        if (db < 0)
+        {
+            RespWriter.Error(output, "ERR DB index is out of range"u8); // no server has such a database: Redis's own error
+            return;
+        }
         int configured = session.Pool.Config.RedisDb;
         if (db == configured) RespWriter.SimpleString(output, "OK"u8);
         else RespWriter.Error(output, $"ERR rampart: SELECT {db} is not supported: pool '{session.Pool.Config.Name}' serves database {configured} (redis_db) to every client over shared connections");

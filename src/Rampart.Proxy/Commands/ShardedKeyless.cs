@@ -9,7 +9,8 @@ namespace Rampart.Proxy.Commands;
 /// <summary>
 /// Commands without keys in a pool of several servers: sent to every server where the combined answer is well
 /// defined (DBSIZE sums; INFO keeps the lines every server has in common; FLUSHALL/FLUSHDB only with
-/// <c>allow_flush: true</c>), sent to the first server where every server gives the same answer (COMMAND, TIME), sent
+/// <c>allow_flush: true</c>), sent to the first server where every server gives the same answer (COMMAND, TIME, ACL CAT, every
+/// HELP subcommand), sent
 /// to the first server where plain pub/sub lives (PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT), asked of the servers that
 /// own shard channels (PUBSUB SHARDCHANNELS: every server, the union; SHARDNUMSUB: split by channel, like MGET), and
 /// refused with the reason otherwise (KEYS, SCAN, ...),
@@ -44,6 +45,9 @@ internal static class ShardedKeyless
                     session.ReplyError($"ERR rampart: '{command.DisplayName}' would empty all {routing.Servers.Count} servers of pool '{session.Pool.Config.Name}'; set 'allow_flush: true' on the pool to allow it");
                 return;
             case "command" or "time" or "lolwut":
+            case "acl" when command.Name is "acl|cat":
+            case not null when command.Name.EndsWith("|help", StringComparison.Ordinal):
+                // Every server of the same version gives the same text: its command table, its categories, its help.
                 CommandDispatcher.Forward(session, routing.Default, request, raw, inline);
                 return;
             case "publish":

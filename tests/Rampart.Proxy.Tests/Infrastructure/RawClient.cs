@@ -37,6 +37,22 @@ public sealed class RawClient : IDisposable
         return buffer[..total];
     }
 
+    /// <summary>
+    /// Fills <paramref name="into"/> from the stream (a part of a large reply, compared without holding it whole);
+    /// false when the connection closed first.
+    /// </summary>
+    public bool TryReadExactly(Span<byte> into)
+    {
+        int total = 0;
+        while (total < into.Length)
+        {
+            int n = _stream.Read(into[total..]);
+            if (n == 0) return false;
+            total += n;
+        }
+        return true;
+    }
+
     /// <summary>Reads one CRLF-terminated line.</summary>
     public string ReadLine()
     {

@@ -50,23 +50,31 @@ public sealed partial class Resp3Client : IDisposable
     }
 
     /// <summary>Reads the next whole frame (a reply or a push); throws after <paramref name="timeoutMs"/>.</summary>
-    public string Read(int timeoutMs = 10_000)
+    public string Read(int timeoutMs = 10_000) => Encoding.UTF8.GetString(ReadFrame(timeoutMs));
+
+    /// <summary>
+    /// The next whole frame's exact bytes (binary values intact, for byte-for-byte comparison); throws when no frame
+    /// is complete within <paramref name="timeoutMs"/> of no progress, so a large frame that keeps arriving is waited for.
+    /// </summary>
+    public byte[] ReadFrame(int timeoutMs = 10_000)
     {
         var deadline = Environment.TickCount64 + timeoutMs;
         while (true)
         {
             if (_input.Length > 0 && _scanner.TryScan(_input.Span, out int length))
             {
-                string frame = Encoding.UTF8.GetString(_input.Span[..length]);
+                byte[] frame = _input.Span[..length].ToArray();
                 _input.Consume(length);
                 return frame;
             }
             long left = deadline - Environment.TickCount64;
             if (left <= 0 || !_socket.Poll((int)Math.Min(left, int.MaxValue / 1000) * 1000, SelectMode.SelectRead))
-                throw new TimeoutException($"no complete frame within {timeoutMs} ms (have: {Encoding.UTF8.GetString(_input.Span)})");
-            int read = _socket.Receive(_input.GetMemory(4096).Span);
+                throw new TimeoutException($"no complete frame within {timeoutMs} ms (have {_input.Length} bytes: {Encoding.UTF8.GetString(_input.Span[..Math.Min(_input.Length, 200)])})");
+            // Large frames arrive in large reads: 4 KB at a time would take a 200 MB reply 50,000 receives.
+            int read = _socket.Receive(_input.GetMemory(_input.Length > 64 * 1024 ? 1024 * 1024 : 4096).Span);
             if (read == 0) throw new IOException("connection closed");
             _input.Advance(read);
+            deadline = Environment.TickCount64 + timeoutMs;
         }
     }
 
