@@ -30,6 +30,7 @@ public sealed class CommandInfo
         Handling = CommandPolicies.Handling(raw.Name, out string? reason);
         Reason = reason;
         MultiKeySplittable = CommandPolicies.MultiKeySplittable(raw.Name);
+        RunsBesideBusyCalls = CommandPolicies.RunsBesideBusyCalls(raw.Name);
         AllowableByPolicy = Handling == CommandHandling.Unsupported && CommandPolicies.AllowableByPolicy(raw.Name);
         if (reason is not null)
         {
@@ -118,6 +119,13 @@ public sealed class CommandInfo
     /// each key with its Step-1 following arguments) and merge the replies.
     /// </summary>
     public bool MultiKeySplittable { get; }
+
+    /// <summary>
+    /// True for SCRIPT KILL, FUNCTION KILL, FUNCTION STATS, SHUTDOWN and CLIENT UNPAUSE: Redis runs them while another
+    /// client's script or paused write is busy, so Rampart sends them on a connection of their own to the server
+    /// (a control connection), never behind that call on the shared one.
+    /// </summary>
+    public bool RunsBesideBusyCalls { get; }
 
     public bool IsWrite => (Flags & CommandFlags.Write) != 0;
 

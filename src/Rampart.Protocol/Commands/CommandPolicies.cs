@@ -122,4 +122,13 @@ internal static class CommandPolicies
 
     internal static bool MultiKeySplittable(string name) =>
         name is "mget" or "mset" or "del" or "unlink" or "exists" or "touch";
+
+    /// <summary>
+    /// Commands Redis runs while another client's script, function or paused write is busy, that Rampart forwards:
+    /// they must not wait behind that call on a shared connection (<see cref="CommandInfo.RunsBesideBusyCalls"/>).
+    /// Redis's own allow_busy flag marks the first four; CLIENT UNPAUSE is what ends a CLIENT PAUSE WRITE that holds a
+    /// shared connection's write.
+    /// </summary>
+    internal static bool RunsBesideBusyCalls(string name) =>
+        name is "script|kill" or "function|kill" or "function|stats" or "shutdown" or "client|unpause";
 }

@@ -25,6 +25,8 @@ internal sealed partial class ServerEndpoint : IDisposable
     // The RESP3 lane, made on first use (under _laneGate, which also orders it against Retire/Dispose).
     private volatile ServerConnection[]? _resp3Connections;
     private readonly object _laneGate = new();
+    // The control lane (ControlConnectionFor): made on first use, under _laneGate.
+    private volatile ServerConnection[]? _controlConnections;
     // server_connections, fixed for this endpoint (a reload that changes it makes a new one): each lane has this many per loop.
     private readonly int _connectionsPerLoop;
     private string? _closedReason;
@@ -128,7 +130,16 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// <summary>redis_version from INFO at the last connect.</summary>
     public string? ServerVersion { get; set; }
     /// <summary>Every shared connection of both lanes (RESP2, then RESP3 once made).</summary>
-    public IEnumerable<ServerConnection> AllConnections => _resp3Connections is { } resp3 ? _connections.Concat(resp3) : _connections;
+    public IEnumerable<ServerConnection> AllConnections
+    {
+        get
+        {
+            IEnumerable<ServerConnection> all = _connections;
+            if (_resp3Connections is { } resp3) all = all.Concat(resp3);
+            if (_controlConnections is { } control) all = all.Concat(control);
+            return all;
+        }
+    }
 
     /// <summary>
     /// The connection a client uses for this server: one of its own event loop's, fixed per client and protocol, so
@@ -149,6 +160,32 @@ internal sealed partial class ServerEndpoint : IDisposable
             // A server already retired or stopped: its new lane is closed too, so what is queued there fails at once.
             if (_closedReason is { } reason) foreach (var connection in lane) connection.Dispose(reason, $"ERR rampart: {reason}");
             _resp3Connections = lane;
+            return lane;
+        }
+    }
+
+    /// <summary>
+    /// The connection for a command Redis runs while another client's call is busy (SCRIPT KILL, FUNCTION KILL,
+    /// SHUTDOWN, CLIENT UNPAUSE: <see cref="Rampart.Protocol.Commands.CommandInfo.RunsBesideBusyCalls"/>). On the shared
+    /// connection it would wait behind the very script or paused write it is meant to end, and so would every client
+    /// behind it. One per event loop and protocol, made on first use; the client's replies stay in its order (the
+    /// reply queue orders them), only the server may run it before the client's earlier requests still in flight.
+    /// </summary>
+    public ServerConnection ControlConnectionFor(Clients.ClientSession client)
+    {
+        var lane = _controlConnections ?? ControlLane();
+        return lane[client.Loop.Index * 2 + (client.Resp3 ? 1 : 0)];
+    }
+
+    private ServerConnection[] ControlLane()
+    {
+        lock (_laneGate)
+        {
+            if (_controlConnections is { } made) return made;
+            var lane = new ServerConnection[Loops.Count * 2];
+            for (int i = 0; i < lane.Length; i++) lane[i] = new ServerConnection(this, Loops[i / 2], _logger, resp3: i % 2 == 1);
+            if (_closedReason is { } reason) foreach (var connection in lane) connection.Dispose(reason, $"ERR rampart: {reason}");
+            _controlConnections = lane;
             return lane;
         }
     }
@@ -333,6 +370,7 @@ internal sealed partial class ServerEndpoint : IDisposable
         // Every sweep (as often as every 5 ms): the two lanes walked directly, no enumerator allocated.
         foreach (var connection in _connections) connection.CheckTimeout(now, timeout);
         if (_resp3Connections is { } resp3) foreach (var connection in resp3) connection.CheckTimeout(now, timeout);
+        if (_controlConnections is { } control) foreach (var connection in control) connection.CheckTimeout(now, timeout);
     }
 
     public void Dispose()

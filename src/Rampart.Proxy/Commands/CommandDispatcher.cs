@@ -115,7 +115,7 @@ internal static class CommandDispatcher
         var routing = session.Pool.Routing;
         if (routing.Servers.Count == 1)
         {
-            Forward(session, routing.Default, request, raw, inline);
+            Forward(session, routing.Default, request, raw, inline, command.RunsBesideBusyCalls);
             return;
         }
         if (command.MultiKeySplittable)
@@ -160,12 +160,16 @@ internal static class CommandDispatcher
         return true;
     }
 
-    public static void Forward(ClientSession session, ServerEndpoint server, Request request, ReadOnlySpan<byte> raw, bool inline)
+    /// <param name="control">
+    /// Sends it on the server's control connection (<see cref="ServerEndpoint.ControlConnectionFor"/>), not behind a
+    /// busy call on the shared one.
+    /// </param>
+    public static void Forward(ClientSession session, ServerEndpoint server, Request request, ReadOnlySpan<byte> raw, bool inline, bool control = false)
     {
         var forwarded = ProxyRequest.Rent(session);
         if (inline) WriteMultibulk(forwarded.Payload, request);
         else forwarded.Payload.Write(raw);
-        session.Forward(server.ConnectionFor(session), forwarded);
+        session.Forward(control ? server.ControlConnectionFor(session) : server.ConnectionFor(session), forwarded);
     }
 
     /// <summary>Servers get every request as multibulk: an inline command is re-encoded from its parsed arguments.</summary>

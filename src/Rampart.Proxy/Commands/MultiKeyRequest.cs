@@ -45,6 +45,11 @@ internal sealed class MultiKeyRequest
         Pairs,
         /// <summary>PUBSUB SHARDCHANNELS: every child's array elements, each distinct one once, in child order.</summary>
         Union,
+        /// <summary>
+        /// SCRIPT KILL, FUNCTION KILL: +OK when any child said +OK (the server where the script was busy); else the
+        /// first error that is not NOTBUSY (UNKILLABLE), else NOTBUSY.
+        /// </summary>
+        AnyOk,
     }
 
     /// <summary>The reply when <see cref="MergeKind.Same"/> children disagree: there is no one answer for the pool.</summary>
@@ -105,9 +110,30 @@ internal sealed class MultiKeyRequest
         return parent;
     }
 
+    private void MergeAnyOk(ByteBuffer output)
+    {
+        ReadOnlySpan<byte> answer = default;
+        foreach (var child in _children)
+        {
+            var reply = child.Payload.Span;
+            if (reply.SequenceEqual("+OK\r\n"u8))
+            {
+                output.Write(reply);
+                return;
+            }
+            if (answer.IsEmpty || answer.StartsWith("-NOTBUSY"u8)) answer = reply;
+        }
+        output.Write(answer);
+    }
+
     private void Merge(ByteBuffer output)
     {
         output.Clear();
+        if (_merge == MergeKind.AnyOk)
+        {
+            MergeAnyOk(output);
+            return;
+        }
         foreach (var child in _children)
         {
             var reply = child.Payload.Span;

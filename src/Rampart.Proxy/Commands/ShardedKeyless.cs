@@ -26,7 +26,7 @@ internal static class ShardedKeyless
         if (TryDispatchScripting(session, routing, command, request, raw, inline)) return;
         if (session.Pool.Commands.AllowedByRule(command) && AdministrationMerge(command) is { } merge)
         {
-            FanOut(session, routing, raw, inline, request, merge);
+            FanOut(session, routing, raw, inline, request, merge, command.RunsBesideBusyCalls);
             return;
         }
         string name = command.Parent?.Name ?? command.Name;
@@ -88,6 +88,10 @@ internal static class ShardedKeyless
             case "function|list":
                 FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.SameUpToOrder);
                 return true;
+            case "script|kill" or "function|kill":
+                // Sent to every server on its control connection: the busy one answers +OK, the others NOTBUSY.
+                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.AnyOk, control: true);
+                return true;
             case "script|exists":
                 FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.AllOf);
                 return true;
@@ -118,7 +122,8 @@ internal static class ShardedKeyless
         _ => null,
     };
 
-    private static void FanOut(ClientSession session, PoolRouting routing, ReadOnlySpan<byte> raw, bool inline, Request request, MultiKeyRequest.MergeKind merge)
+    private static void FanOut(ClientSession session, PoolRouting routing, ReadOnlySpan<byte> raw, bool inline, Request request,
+        MultiKeyRequest.MergeKind merge, bool control = false)
     {
         var parent = session.BeginLocal();
         var multi = MultiKeyRequest.Rent(parent, merge);
@@ -136,6 +141,10 @@ internal static class ShardedKeyless
         multi.Arm();
         session.Pool.CountFragments(routing.Servers.Count);
         var parts = multi.Children;
-        for (int s = 0; s < parts.Count; s++) session.ForwardPart(routing.Servers[s].ConnectionFor(session), parts[s]);
+        for (int s = 0; s < parts.Count; s++)
+        {
+            var server = routing.Servers[s];
+            session.ForwardPart(control ? server.ControlConnectionFor(session) : server.ConnectionFor(session), parts[s]);
+        }
     }
 }

@@ -62,7 +62,7 @@ public sealed class RespTestClient : IDisposable
     /// <summary>Like <see cref="Call"/>, with bulk strings decoded as UTF-8 text (for COMMAND, INFO and the like).</summary>
     public object? CallText(params string[] args) => AsText(Call(args));
 
-    private static object? AsText(object? reply) => reply switch
+    public static object? AsText(object? reply) => reply switch
     {
         byte[] bytes => Encoding.UTF8.GetString(bytes),
         object?[] items => Array.ConvertAll(items, AsText),
