@@ -31,6 +31,8 @@ public sealed class CommandInfo
         Reason = reason;
         MultiKeySplittable = CommandPolicies.MultiKeySplittable(raw.Name);
         RunsBesideBusyCalls = CommandPolicies.RunsBesideBusyCalls(raw.Name);
+        MayWaitForWritePause = (raw.Flags & CommandFlags.Write) != 0 || CommandPolicies.MayReplicate(raw.Name);
+        ChangesPause = raw.Name is "client|pause" or "client|unpause";
         AllowableByPolicy = Handling == CommandHandling.Unsupported && CommandPolicies.AllowableByPolicy(raw.Name);
         if (reason is not null)
         {
@@ -126,6 +128,12 @@ public sealed class CommandInfo
     /// (a control connection), never behind that call on the shared one.
     /// </summary>
     public bool RunsBesideBusyCalls { get; }
+
+    /// <summary>True for the commands Redis holds while writes are paused (CLIENT PAUSE WRITE): writes, scripts, PUBLISH...</summary>
+    public bool MayWaitForWritePause { get; }
+
+    /// <summary>CLIENT PAUSE and CLIENT UNPAUSE: Rampart notes the pause they start or end (ServerEndpoint.NotePause).</summary>
+    public bool ChangesPause { get; }
 
     public bool IsWrite => (Flags & CommandFlags.Write) != 0;
 

@@ -131,4 +131,11 @@ internal static class CommandPolicies
     /// </summary>
     internal static bool RunsBesideBusyCalls(string name) =>
         name is "script|kill" or "function|kill" or "function|stats" or "shutdown" or "client|unpause";
+
+    /// <summary>
+    /// Commands Redis 7.0 holds while writes are paused (CLIENT PAUSE WRITE) besides those flagged write: the ones
+    /// that may replicate (processCommand's is_may_replicate_command; COMMAND does not report that flag).
+    /// </summary>
+    internal static bool MayReplicate(string name) =>
+        name is "eval" or "evalsha" or "fcall" or "publish" or "spublish" or "pfcount" or "exec";
 }

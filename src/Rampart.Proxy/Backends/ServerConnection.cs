@@ -291,6 +291,20 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
         }
     }
 
+    /// <summary>
+    /// How long the oldest request in flight may wait for its reply before the server counts as not reading this
+    /// connection. Redis answers in microseconds; a tenth of a second without the oldest reply means it is held: a
+    /// client's busy script (Redis's own busy-reply-threshold may be as low as 10 ms), a paused write, a long command.
+    /// </summary>
+    internal const int StallMs = 100;
+
+    /// <summary>
+    /// True when the oldest request in flight here has waited longer than <see cref="StallMs"/> (one clock read, and
+    /// only when something is in flight).
+    /// </summary>
+    internal bool IsStalled() =>
+        Link is { } link && link.InFlight.TryGetOldestSentTick(out long sent) && Environment.TickCount64 - sent > StallMs;
+
     /// <summary>True when nothing is queued, carried over or in flight on this connection.</summary>
     internal bool IsIdle => _pending.IsEmpty && Volatile.Read(ref _carry) is null && (Link?.InFlightCount ?? 0) == 0;
 

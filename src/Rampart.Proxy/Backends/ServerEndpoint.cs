@@ -25,8 +25,6 @@ internal sealed partial class ServerEndpoint : IDisposable
     // The RESP3 lane, made on first use (under _laneGate, which also orders it against Retire/Dispose).
     private volatile ServerConnection[]? _resp3Connections;
     private readonly object _laneGate = new();
-    // The control lane (ControlConnectionFor): made on first use, under _laneGate.
-    private volatile ServerConnection[]? _controlConnections;
     // server_connections, fixed for this endpoint (a reload that changes it makes a new one): each lane has this many per loop.
     private readonly int _connectionsPerLoop;
     private string? _closedReason;
@@ -136,16 +134,13 @@ internal sealed partial class ServerEndpoint : IDisposable
         {
             IEnumerable<ServerConnection> all = _connections;
             if (_resp3Connections is { } resp3) all = all.Concat(resp3);
-            if (_controlConnections is { } control) all = all.Concat(control);
+            if (Volatile.Read(ref _controlConnections) is { } control) all = all.Concat(control);
+            if (Volatile.Read(ref _detourConnections) is { } detour) all = all.Concat(detour);
             return all;
         }
     }
 
-    /// <summary>
-    /// The connection a client uses for this server: one of its own event loop's, fixed per client and protocol, so
-    /// its requests stay in order (a client changing protocol waits for its earlier replies first: CommandDispatcher).
-    /// </summary>
-    public ServerConnection ConnectionFor(Clients.ClientSession client)
+    private ServerConnection SharedConnectionFor(Clients.ClientSession client)
     {
         var lane = client.Resp3 ? _resp3Connections ?? Resp3Lane() : _connections;
         return lane[client.Loop.Index * _connectionsPerLoop + (int)((ulong)client.Id % (ulong)_connectionsPerLoop)];
@@ -160,32 +155,6 @@ internal sealed partial class ServerEndpoint : IDisposable
             // A server already retired or stopped: its new lane is closed too, so what is queued there fails at once.
             if (_closedReason is { } reason) foreach (var connection in lane) connection.Dispose(reason, $"ERR rampart: {reason}");
             _resp3Connections = lane;
-            return lane;
-        }
-    }
-
-    /// <summary>
-    /// The connection for a command Redis runs while another client's call is busy (SCRIPT KILL, FUNCTION KILL,
-    /// SHUTDOWN, CLIENT UNPAUSE: <see cref="Rampart.Protocol.Commands.CommandInfo.RunsBesideBusyCalls"/>). On the shared
-    /// connection it would wait behind the very script or paused write it is meant to end, and so would every client
-    /// behind it. One per event loop and protocol, made on first use; the client's replies stay in its order (the
-    /// reply queue orders them), only the server may run it before the client's earlier requests still in flight.
-    /// </summary>
-    public ServerConnection ControlConnectionFor(Clients.ClientSession client)
-    {
-        var lane = _controlConnections ?? ControlLane();
-        return lane[client.Loop.Index * 2 + (client.Resp3 ? 1 : 0)];
-    }
-
-    private ServerConnection[] ControlLane()
-    {
-        lock (_laneGate)
-        {
-            if (_controlConnections is { } made) return made;
-            var lane = new ServerConnection[Loops.Count * 2];
-            for (int i = 0; i < lane.Length; i++) lane[i] = new ServerConnection(this, Loops[i / 2], _logger, resp3: i % 2 == 1);
-            if (_closedReason is { } reason) foreach (var connection in lane) connection.Dispose(reason, $"ERR rampart: {reason}");
-            _controlConnections = lane;
             return lane;
         }
     }
@@ -219,7 +188,11 @@ internal sealed partial class ServerEndpoint : IDisposable
         Volatile.Write(ref _consecutiveFailures, 0);
         _noMasterReason = null;
         _resp3Refused = null;
-        if (current is not null && !current.Equals(address)) Recycle($"master moved to {address}");
+        if (current is not null && !current.Equals(address))
+        {
+            NoteUnpause(); // a pause sent to the old master does not hold the new one
+            Recycle($"master moved to {address}");
+        }
         EndHold(); // what waited for the failover goes to the new master
         return true;
     }
@@ -370,7 +343,8 @@ internal sealed partial class ServerEndpoint : IDisposable
         // Every sweep (as often as every 5 ms): the two lanes walked directly, no enumerator allocated.
         foreach (var connection in _connections) connection.CheckTimeout(now, timeout);
         if (_resp3Connections is { } resp3) foreach (var connection in resp3) connection.CheckTimeout(now, timeout);
-        if (_controlConnections is { } control) foreach (var connection in control) connection.CheckTimeout(now, timeout);
+        if (Volatile.Read(ref _controlConnections) is { } control) foreach (var connection in control) connection.CheckTimeout(now, timeout);
+        if (Volatile.Read(ref _detourConnections) is { } detour) foreach (var connection in detour) connection.CheckTimeout(now, timeout);
     }
 
     public void Dispose()

@@ -100,6 +100,12 @@ internal sealed partial class ClientSession
     /// call); null on the shared path. Set only by the read loop; cleared by the pin itself, under its lock.
     /// </summary>
     public Pinning.PinnedSession? Pin;
+    /// <summary>
+    /// Set while this client's requests go to a server's detour lane: when it last had nothing in flight, its shared
+    /// connection was held by the server or its command would wait for a pause (ServerEndpoint.ConnectionFor). Read
+    /// and written on the client's loop only.
+    /// </summary>
+    public bool OnDetour;
     /// <summary>The event loop this client's connection is on; its shared server connections are that loop's.</summary>
     public Transport.EventLoop Loop => _connection.Loop;
     /// <summary>True while a request of this session waits for its reply (read for graceful shutdown).</summary>

@@ -1,3 +1,4 @@
+using System.Text;
 using Rampart.Protocol;
 using Rampart.Protocol.Commands;
 using Rampart.Proxy.Backends;
@@ -26,6 +27,8 @@ internal static class CommandDispatcher
         var policy = session.Pool.Commands;
         switch (policy.HandlingOf(command))
         {
+            case CommandHandling.Local when command.Name == "ping" && PingsTheServer(session):
+                break;
             case CommandHandling.Local:
                 if (LocalCommands.ChangesProtocol(session, command, request) && session.HasPendingReplies)
                 {
@@ -43,6 +46,17 @@ internal static class CommandDispatcher
         if (command.IsBlockingCall(request)) return PinnedSession.Begin(session, command, request, raw, inline);
         Route(session, command, request, raw, inline);
         return true;
+    }
+
+    /// <summary>
+    /// PING is answered by Rampart, except while the one server of the pool holds the client's shared connection (a
+    /// busy script): then the server answers it on the control connection, <c>-BUSY</c> as Redis would, so a health
+    /// check through Rampart sees what it would see directly. Only with nothing of the client's in flight.
+    /// </summary>
+    private static bool PingsTheServer(ClientSession session)
+    {
+        var routing = session.Pool.Routing;
+        return routing.Servers.Count == 1 && !session.HasPendingReplies && routing.Default.IsStalledFor(session);
     }
 
     /// <summary>
@@ -115,7 +129,7 @@ internal static class CommandDispatcher
         var routing = session.Pool.Routing;
         if (routing.Servers.Count == 1)
         {
-            Forward(session, routing.Default, request, raw, inline, command.RunsBesideBusyCalls);
+            Forward(session, routing.Default, command, request, raw, inline);
             return;
         }
         if (command.MultiKeySplittable)
@@ -134,7 +148,7 @@ internal static class CommandDispatcher
             return;
         }
         if (TryFindOwner(session, routing, request, keys, out var server))
-            Forward(session, server, request, raw, inline);
+            Forward(session, server, command, request, raw, inline);
     }
 
     /// <summary>Finds the one server owning every key; replies an error and returns false otherwise.</summary>
@@ -160,16 +174,37 @@ internal static class CommandDispatcher
         return true;
     }
 
-    /// <param name="control">
-    /// Sends it on the server's control connection (<see cref="ServerEndpoint.ControlConnectionFor"/>), not behind a
-    /// busy call on the shared one.
-    /// </param>
-    public static void Forward(ClientSession session, ServerEndpoint server, Request request, ReadOnlySpan<byte> raw, bool inline, bool control = false)
+    /// <summary>
+    /// Sends the request to <paramref name="server"/>: on the client's shared connection, or on a side lane when a
+    /// busy call must not hold it up (<see cref="ServerEndpoint.ConnectionFor"/>, <see cref="ServerEndpoint.ControlConnectionFor"/>).
+    /// </summary>
+    public static void Forward(ClientSession session, ServerEndpoint server, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
         var forwarded = ProxyRequest.Rent(session);
         if (inline) WriteMultibulk(forwarded.Payload, request);
         else forwarded.Payload.Write(raw);
-        session.Forward(control ? server.ControlConnectionFor(session) : server.ConnectionFor(session), forwarded);
+        if (command.ChangesPause) NotePause(server, command, request);
+        var connection = command.RunsBesideBusyCalls
+            ? server.ControlConnectionFor(session)
+            : server.ConnectionFor(session, server.HoldsWhilePaused(command));
+        session.Forward(connection, forwarded);
+    }
+
+    /// <summary>
+    /// CLIENT PAUSE timeout [WRITE|ALL] or CLIENT UNPAUSE on its way to a server: while the pause lasts, the commands
+    /// it holds take the detour lane, so a held write never holds the shared connection that reads use. A request
+    /// the server then refuses (a bad timeout) at worst sends writes to the detour lane for nothing.
+    /// </summary>
+    internal static void NotePause(ServerEndpoint server, CommandInfo command, Request request)
+    {
+        if (command.Name == "client|unpause")
+        {
+            server.NoteUnpause();
+            return;
+        }
+        if (request.Count < 3 || !RespNumber.TryParse(request[2], out long timeoutMs) || timeoutMs < 0) return;
+        bool all = request.Count < 4 || Ascii.EqualsIgnoreCase(request[3], "ALL"u8);
+        server.NotePause(timeoutMs, all);
     }
 
     /// <summary>Servers get every request as multibulk: an inline command is re-encoded from its parsed arguments.</summary>

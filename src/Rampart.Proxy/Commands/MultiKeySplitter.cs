@@ -24,7 +24,7 @@ internal static class MultiKeySplitter
         int keys = (request.Count - prefix) / step;
         if (keys == 0)
         {
-            CommandDispatcher.Forward(session, routing.Default, request, raw, inline); // PUBSUB SHARDNUMSUB alone: []
+            CommandDispatcher.Forward(session, routing.Default, command, request, raw, inline); // PUBSUB SHARDNUMSUB alone: []
             return;
         }
         Span<int> ownerOfKey = keys <= 256 ? stackalloc int[keys] : new int[keys];
@@ -44,7 +44,7 @@ internal static class MultiKeySplitter
         }
         if (!spread)
         {
-            CommandDispatcher.Forward(session, routing.Servers[first], request, raw, inline);
+            CommandDispatcher.Forward(session, routing.Servers[first], command, request, raw, inline);
             return;
         }
 

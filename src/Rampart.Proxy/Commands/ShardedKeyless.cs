@@ -26,6 +26,8 @@ internal static class ShardedKeyless
         if (TryDispatchScripting(session, routing, command, request, raw, inline)) return;
         if (session.Pool.Commands.AllowedByRule(command) && AdministrationMerge(command) is { } merge)
         {
+            if (command.ChangesPause)
+                foreach (var server in routing.Servers) CommandDispatcher.NotePause(server, command, request);
             FanOut(session, routing, raw, inline, request, merge, command.RunsBesideBusyCalls);
             return;
         }
@@ -48,13 +50,13 @@ internal static class ShardedKeyless
             case "acl" when command.Name is "acl|cat":
             case not null when command.Name.EndsWith("|help", StringComparison.Ordinal):
                 // Every server of the same version gives the same text: its command table, its categories, its help.
-                CommandDispatcher.Forward(session, routing.Default, request, raw, inline);
+                CommandDispatcher.Forward(session, routing.Default, command, request, raw, inline);
                 return;
             case "publish":
             case "pubsub" when command.Name is "pubsub|channels" or "pubsub|numsub" or "pubsub|numpat" or "pubsub|help":
                 // Plain pub/sub lives on the pool's first server, where SUBSCRIBE and PSUBSCRIBE go too
                 // (docs/configuration.md, "Pub/sub in a pool of several servers").
-                CommandDispatcher.Forward(session, routing.Default, request, raw, inline);
+                CommandDispatcher.Forward(session, routing.Default, command, request, raw, inline);
                 return;
             case "pubsub" when command.Name is "pubsub|shardchannels":
                 // Shard channels live on the server that owns their name: the pool's list is every server's.
@@ -80,7 +82,7 @@ internal static class ShardedKeyless
         switch (command.Name)
         {
             case "eval" or "evalsha" or "eval_ro" or "evalsha_ro" or "fcall" or "fcall_ro":
-                CommandDispatcher.Forward(session, routing.Default, request, raw, inline);
+                CommandDispatcher.Forward(session, routing.Default, command, request, raw, inline);
                 return true;
             case "script|load" or "function|load" or "function|dump":
                 FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Same);
@@ -99,7 +101,7 @@ internal static class ShardedKeyless
                 FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Ok);
                 return true;
             case "script|help" or "function|help":
-                CommandDispatcher.Forward(session, routing.Default, request, raw, inline);
+                CommandDispatcher.Forward(session, routing.Default, command, request, raw, inline);
                 return true;
             default:
                 return false; // SCRIPT KILL, FUNCTION KILL/STATS are about one server's running script: refused below

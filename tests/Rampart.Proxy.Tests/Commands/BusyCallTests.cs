@@ -36,15 +36,41 @@ public class BusyCallTests
         using var killer = Connect(rampart.Port);
         Assert.Equal("OK", bystander.Call("SET", "k", "before"));
 
+        // Frozen, the server reads neither: the GET is surely on the shared connection behind the script.
+        redis.Freeze();
         spinner.Send(RespTestClient.Command("EVAL", Spin, "0"));
+        await Task.Delay(50);
+        bystander.Send(RespTestClient.Command("GET", "k"));
+        await Task.Delay(50);
+        redis.Thaw();
         await Task.Delay(200);
-        bystander.Send(RespTestClient.Command("GET", "k")); // queued behind the script on the shared connection
 
         Assert.Equal("OK", killer.Call("SCRIPT", "KILL"));
         Assert.Contains("killed by user", Assert.IsType<RespError>(spinner.ReadReply()).Message);
         Assert.Equal("before", RespTestClient.AsText(bystander.ReadReply()));
         Assert.Equal("PONG", spinner.Call("PING"));
         Assert.Equal("NOTBUSY No scripts in execution right now.", Assert.IsType<RespError>(killer.Call("SCRIPT", "KILL")).Message);
+    }
+
+    [Fact]
+    public async Task WhileAScriptIsBusy_AClientWithNothingInFlight_GetsBusyAsDirectly_NotAWait()
+    {
+        using var redis = StartServer();
+        await using var rampart = await StartAsync(RampartUnderTest.Pool(redis));
+        using var spinner = Connect(rampart.Port);
+        using var other = Connect(rampart.Port);
+        Assert.Equal("OK", other.Call("SET", "k", "v"));
+
+        spinner.Send(RespTestClient.Command("EVAL", Spin, "0"));
+        await Task.Delay(300);
+
+        const string Busy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+        Assert.Equal(Busy, Assert.IsType<RespError>(other.Call("GET", "k")).Message);
+        Assert.Equal(Busy, Assert.IsType<RespError>(other.Call("PING")).Message);
+        Assert.Equal("OK", other.Call("SCRIPT", "KILL"));
+        Assert.Contains("killed by user", Assert.IsType<RespError>(spinner.ReadReply()).Message);
+        Assert.Equal("PONG", other.Call("PING"));
+        Assert.Equal("v", RespTestClient.AsText(other.Call("GET", "k")));
     }
 
     [Fact]
@@ -101,6 +127,28 @@ public class BusyCallTests
         Assert.Equal("OK", operatorClient.Call("CLIENT", "UNPAUSE"));
         Assert.Equal("OK", writer.ReadReply());
         Assert.Equal("v", RespTestClient.AsText(operatorClient.Call("GET", "paused")));
+    }
+
+    [Fact]
+    public async Task WhileWritesArePaused_AHeldWriteDoesNotHoldUpOtherClientsReads()
+    {
+        using var redis = StartServer();
+        var pool = RampartUnderTest.Pool(redis) with { Commands = new CommandRules { Allow = ["@admin"] } };
+        await using var rampart = await StartAsync(pool);
+        using var writer = Connect(rampart.Port);
+        using var reader = Connect(rampart.Port);
+        Assert.Equal("OK", reader.Call("SET", "k", "before"));
+
+        Assert.Equal("OK", reader.Call("CLIENT", "PAUSE", "60000", "WRITE"));
+        writer.Send(RespTestClient.Command("SET", "k", "after"));
+        await Task.Delay(20); // well within the time after which a held connection is noticed
+
+        Assert.Equal("before", RespTestClient.AsText(reader.Call("GET", "k")));
+        string clients = (string)RespTestClient.AsText(reader.Call("INFO", "clients"))!;
+        Assert.Contains("blocked_clients:1\r\n", clients); // the server holds the write, as it would directly
+        Assert.Equal("OK", reader.Call("CLIENT", "UNPAUSE"));
+        Assert.Equal("OK", writer.ReadReply());
+        Assert.Equal("after", RespTestClient.AsText(reader.Call("GET", "k")));
     }
 
     [Fact]

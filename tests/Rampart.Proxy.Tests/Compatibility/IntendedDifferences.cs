@@ -27,8 +27,6 @@ public static class IntendedDifferences
         new(["KEYS"], PoolKind.Sharded, NoKey),
         new(["SCAN"], PoolKind.Sharded, NoKey),
         new(["CONFIG", "GET"], PoolKind.Sharded, NoKey),
-        new(["SCRIPT", "KILL"], PoolKind.Sharded, "refused in a pool of several servers: it is about the script running on one server"),
-        new(["FUNCTION", "KILL"], PoolKind.Sharded, "refused in a pool of several servers: it is about the function running on one server"),
         new(["FUNCTION", "STATS"], PoolKind.Sharded, "refused in a pool of several servers: it is about the function running on one server"),
     ];
 }
