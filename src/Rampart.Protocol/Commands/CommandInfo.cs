@@ -33,6 +33,7 @@ public sealed class CommandInfo
         RunsBesideBusyCalls = CommandPolicies.RunsBesideBusyCalls(raw.Name);
         MayWaitForWritePause = (raw.Flags & CommandFlags.Write) != 0 || CommandPolicies.MayReplicate(raw.Name);
         ChangesPause = raw.Name is "client|pause" or "client|unpause";
+        TakesWholeConnection = raw.Name is "client|tracking" or "monitor";
         AllowableByPolicy = Handling == CommandHandling.Unsupported && CommandPolicies.AllowableByPolicy(raw.Name);
         if (reason is not null)
         {
@@ -131,6 +132,12 @@ public sealed class CommandInfo
 
     /// <summary>True for the commands Redis holds while writes are paused (CLIENT PAUSE WRITE): writes, scripts, PUBLISH...</summary>
     public bool MayWaitForWritePause { get; }
+
+    /// <summary>
+    /// CLIENT TRACKING (when turned on) and MONITOR: the client takes a server connection whole from then on
+    /// (Rampart.Proxy's PassThroughSession); never sent on a shared connection or one lent for a while.
+    /// </summary>
+    public bool TakesWholeConnection { get; }
 
     /// <summary>CLIENT PAUSE and CLIENT UNPAUSE: Rampart notes the pause they start or end (ServerEndpoint.NotePause).</summary>
     public bool ChangesPause { get; }

@@ -10,7 +10,6 @@ namespace Rampart.Protocol.Commands;
 internal static class CommandPolicies
 {
     private const string SharedConnection = "it changes the state of a server connection rampart shares between clients";
-    private const string Tracking = "client-side caching needs a server connection of its own";
     private const string ServerConfig = "it changes server-wide configuration shared by every client";
     private const string Users = "it changes the server's users, shared by every client";
     private const string Replication = "replication is between servers; rampart follows it but does not drive it";
@@ -31,7 +30,7 @@ internal static class CommandPolicies
                 or "wait" => Blocking,
 
             // Unsupported.
-            "monitor" => "it needs a dedicated server connection",
+            "monitor" => "it streams every command the server runs, other clients' included",
             "sync" or "psync" or "replconf" => "replication commands are for replicas, not proxy clients",
             "replicaof" or "slaveof" or "failover" => Replication,
             "shutdown" => "it would stop a server shared by every client",
@@ -42,7 +41,6 @@ internal static class CommandPolicies
             "asking" or "restore-asking" => "cluster redirections are handled by rampart itself",
             "save" or "bgsave" or "bgrewriteaof" => Persistence,
             "client|pause" or "client|unpause" => "it pauses every client of the shared server",
-            "client|tracking" or "client|caching" or "client|getredir" or "client|trackinginfo" => Tracking,
             "config|set" or "config|rewrite" => ServerConfig,
             "config|resetstat" or "latency|reset" or "slowlog|reset" => "it resets statistics shared by every client",
             "acl|setuser" or "acl|deluser" or "acl|load" or "acl|save" => Users,
@@ -77,14 +75,14 @@ internal static class CommandPolicies
     }
 
     /// <summary>
-    /// False for the refused commands that cannot work through a multiplexed connection whatever an operator allows:
-    /// they change or read the state of the shared connection itself (READONLY, CLIENT TRACKING), turn it into a
-    /// stream of something other than replies (MONITOR, SYNC), or are Rampart's own business (ASKING). Every other
-    /// refused command acts on what all clients share and passes when a pool's <c>commands: allow</c> names it.
+    /// False for the refused commands that cannot work through Rampart whatever an operator allows: they change the
+    /// state of the shared connection itself (READONLY), turn it into a replication stream (SYNC), need an interactive
+    /// session (SCRIPT DEBUG), or are Rampart's own business (ASKING). Every other refused command acts on what all
+    /// clients share, or shows it (MONITOR, which gets a connection of its own), and passes when a pool's
+    /// <c>commands: allow</c> names it.
     /// </summary>
     internal static bool AllowableByPolicy(string name) => name is not (
-        "monitor" or "sync" or "psync" or "replconf" or "readonly" or "readwrite" or "asking" or "restore-asking"
-        or "client|tracking" or "client|caching" or "client|getredir" or "client|trackinginfo" or "script|debug");
+        "sync" or "psync" or "replconf" or "readonly" or "readwrite" or "asking" or "restore-asking" or "script|debug");
 
     /// <summary>
     /// The key kind: Range from the legacy triple (None when keyless), except the movablekeys commands, each named in

@@ -97,9 +97,9 @@ internal sealed partial class ClientSession
 
     /// <summary>
     /// The client's dedicated connection while it has connection state (transaction, WATCH, subscriptions, blocking
-    /// call); null on the shared path. Set only by the read loop; cleared by the pin itself, under its lock.
+    /// call), or once it has taken one whole (CLIENT TRACKING, MONITOR); null on the shared path. Set only by the read loop; cleared by the pin itself, under its lock.
     /// </summary>
-    public Pinning.PinnedSession? Pin;
+    public Pinning.IClientPin? Pin;
     /// <summary>
     /// Set while this client's requests go to a server's detour lane: when it last had nothing in flight, its shared
     /// connection was held by the server or its command would wait for a pause (ServerEndpoint.ConnectionFor). Read

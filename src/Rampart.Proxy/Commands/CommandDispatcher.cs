@@ -44,6 +44,7 @@ internal static class CommandDispatcher
                 return true;
         }
         if (command.IsBlockingCall(request)) return PinnedSession.Begin(session, command, request, raw, inline);
+        if (PassThroughSession.Wants(command, request)) return PassThroughSession.Begin(session, command, request, raw, inline);
         Route(session, command, request, raw, inline);
         return true;
     }

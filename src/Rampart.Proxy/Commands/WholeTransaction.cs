@@ -42,7 +42,8 @@ internal static class WholeTransaction
             offset += consumed;
             replies++;
             if (command.Name == "exec") break;
-            if (session.Pool.Commands.HandlingOf(command) != CommandHandling.Forward || command.IsBlockingCall(request)) return false;
+            if (session.Pool.Commands.HandlingOf(command) != CommandHandling.Forward || command.IsBlockingCall(request)
+                || command.TakesWholeConnection) return false;
             if (routing.Servers.Count > 1 && !SameServer(routing, command, request, ref server)) return false;
         }
         server ??= routing.Default; // keyless commands only

@@ -62,13 +62,15 @@ internal sealed class PinnedConnection
     private long _serverClientId;
 
     /// <summary>
-    /// Set (under its client's pin lock, while a blocking call is out) when CLIENT UNBLOCK naming this connection was
-    /// sent to the server over another connection. That UNBLOCK may arrive after the call ended on its own, so this
-    /// connection is never lent again (<see cref="PinnedPool.Return"/> closes it): it cannot wake the next client's call.
+    /// Marks this connection as never to be lent again (<see cref="PinnedPool.Return"/> closes it): its server-side
+    /// state may reach a later client. Set when CLIENT UNBLOCK naming it was sent over another connection (under its
+    /// client's pin lock, while a blocking call is out: the UNBLOCK may arrive after the call ended on its own and
+    /// would wake the next client's call), when a tracking client's REDIRECT names it (invalidations would follow it
+    /// to its next client), and for a connection handed whole to one client (CLIENT TRACKING, MONITOR).
     /// </summary>
-    public void MarkUnblockSent() => Interlocked.Exchange(ref _unblockFlag, 1); // a full fence: see PinnedSession.MarkForUnblock
-    public bool UnblockSent => Volatile.Read(ref _unblockFlag) != 0;
-    private int _unblockFlag;
+    public void MarkNotReusable() => Interlocked.Exchange(ref _notReusable, 1); // a full fence: see PinnedSession.MarkForUnblock
+    public bool NotReusable => Volatile.Read(ref _notReusable) != 0;
+    private int _notReusable;
 
     public void Attach(IPinnedReceiver receiver) => _receiver = receiver;
     public void Detach() => _receiver = null;

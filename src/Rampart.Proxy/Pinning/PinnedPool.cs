@@ -255,7 +255,7 @@ internal sealed class PinnedPool
         lock (_gate)
         {
             Uncharge(connection);
-            if (!_disposed && !connection.IsDead && !connection.UnblockSent && _open.Contains(connection) && Equals(connection.Target, _server.Address))
+            if (!_disposed && !connection.IsDead && !connection.NotReusable && _open.Contains(connection) && Equals(connection.Target, _server.Address))
             {
                 (connection.Resp3 ? _idleResp3 : _idle).Add(connection);
                 return;

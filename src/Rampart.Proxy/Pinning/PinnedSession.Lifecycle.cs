@@ -240,10 +240,12 @@ internal sealed partial class PinnedSession
         _conn = null;
         if (conn is null) return;
         conn.Flush();
-        if (_inFlight.Count > 0)
+        if (_inFlight.Count > 0 || conn.NotReusable)
         {
+            // A reply outstanding leaves its state unknown; a connection never to be lent again (a REDIRECT target)
+            // closes now, so the server knows at once that the client it stood for is gone (tracking-redir-broken).
             conn.Detach();
-            conn.Kill("client left with a reply outstanding");
+            conn.Kill(conn.NotReusable ? "its client left" : "client left with a reply outstanding");
         }
         else if (clean && !_inMulti && !_watching && !_streaming) conn.Server.Pinned.Return(conn);
         else conn.CleanAndReturn(_inMulti, _streaming);

@@ -58,6 +58,13 @@ internal sealed partial class PinnedSession
         if (command is { IsContainer: true } && request.Count >= 2) command = CommandTable.FindSubcommand(command, request[1]) ?? command;
         string name = command?.Name ?? "";
         bool fenced = _forwardSeq == _fencedSeq;
+        if (command is not null && command.ArityAccepts(request.Count) && PassThroughSession.Wants(command, request))
+        {
+            // Never on the subscribed connection (it goes back to the pool) nor a shared one.
+            if (!fenced) return Fence();
+            _session.ReplyError(PassThroughSession.RefusedWhilePinned(command));
+            return PinnedResult.Done;
+        }
         switch (name)
         {
             case var family when _inMulti && IsSubscribeFamily(family):
@@ -95,6 +102,9 @@ internal sealed partial class PinnedSession
         if (!fenced) return Fence();
         if (name is "quit")
         {
+            // A tracking client's REDIRECT target: the server must see it leave before the client hears +OK, as when
+            // Redis runs QUIT itself.
+            if (_conn is { NotReusable: true }) Release(clean: false);
             LocalCommands.Answer(_session, command!, request);
             return PinnedResult.Done;
         }

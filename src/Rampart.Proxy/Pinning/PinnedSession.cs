@@ -33,7 +33,7 @@ internal enum PinnedResult
 /// All state is guarded by one lock, taken by the client's read loop and by the connection's reader; appends to the
 /// client's reply queue happen only under it while the client is pinned.
 /// </summary>
-internal sealed partial class PinnedSession : IPinnedReceiver
+internal sealed partial class PinnedSession : IPinnedReceiver, IClientPin
 {
     private const string ExecAbort = "EXECABORT Transaction discarded because of previous errors.";
     private const string CrossSlot = "CROSSSLOT Keys in request don't hash to the same slot";
@@ -115,7 +115,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     /// CLIENT UNBLOCK of this client (called by another client's read loop, without this pin's lock: two pinned
     /// clients unblocking each other must not deadlock): the server and the server-side id of the dedicated connection
     /// a blocking call of this client is out on, or null when it has none. The connection is marked first, so it is
-    /// never lent again (<see cref="PinnedConnection.UnblockSent"/>): either the mark is seen when the connection is
+    /// never lent again (<see cref="PinnedConnection.NotReusable"/>): either the mark is seen when the connection is
     /// given back, or the call's end (which comes before any give-back) is seen here and nothing is sent. Both sides
     /// are fenced (the mark by Interlocked, the give-back by the pool's lock).
     /// </summary>
@@ -123,10 +123,21 @@ internal sealed partial class PinnedSession : IPinnedReceiver
     {
         var conn = Volatile.Read(ref _conn);
         if (conn is null || _blockedCalls == 0) return null;
-        conn.MarkUnblockSent();
+        conn.MarkNotReusable();
         if (Volatile.Read(ref _released) || _blockedCalls == 0 || !ReferenceEquals(Volatile.Read(ref _conn), conn) || conn.IsDead) return null;
         long id = conn.ServerClientId;
         return id == 0 ? null : (conn.Server, id);
+    }
+
+    public long? RedirectTargetOn(ServerEndpoint server)
+    {
+        lock (_gate)
+        {
+            if (_released || _conn is not { IsDead: false } conn || !ReferenceEquals(conn.Server, server) || conn.ServerClientId == 0)
+                return null;
+            conn.MarkNotReusable();
+            return conn.ServerClientId;
+        }
     }
 
     /// <summary>A command that needs a dedicated connection, from a client that has none.</summary>
@@ -196,6 +207,13 @@ internal sealed partial class PinnedSession : IPinnedReceiver
             _sharedLaneUsed = false;
         }
         if (_broken is not null) return DispatchBroken(command, request);
+        if (PassThroughSession.Wants(command, request))
+        {
+            // Sent here, it would leave tracking (or a monitor) on a connection that goes back to the pool.
+            if (_inMulti) return AbortWith(PassThroughSession.RefusedWhilePinned(command));
+            _session.ReplyError(PassThroughSession.RefusedWhilePinned(command));
+            return PinnedResult.Done;
+        }
         switch (command.Name)
         {
             case "quit":

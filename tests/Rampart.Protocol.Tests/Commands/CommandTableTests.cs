@@ -139,7 +139,7 @@ public class CommandTableTests
     [InlineData("client", "setname", CommandHandling.Local)]
     [InlineData("client", "list", CommandHandling.Local)]
     [InlineData("client", "kill", CommandHandling.Local)]
-    [InlineData("client", "tracking", CommandHandling.Unsupported)]
+    [InlineData("client", "tracking", CommandHandling.Forward)] // ON takes a connection whole (PassThroughSession)
     [InlineData("command", "count", CommandHandling.Local)]
     [InlineData("command", "getkeys", CommandHandling.Forward)]
     [InlineData("config", "get", CommandHandling.Forward)]
@@ -167,7 +167,7 @@ public class CommandTableTests
     public void RefusalMessage_NamesTheCommandAndTheReason()
     {
         var monitor = CommandTable.Find("monitor"u8)!;
-        Assert.Equal("ERR 'MONITOR' is not supported by rampart: it needs a dedicated server connection", monitor.RefusalMessage);
+        Assert.Equal("ERR 'MONITOR' is not supported by rampart: it streams every command the server runs, other clients' included (a pool's 'commands: allow' list can let it through)", monitor.RefusalMessage);
         Assert.Equal(monitor.RefusalMessage, Encoding.UTF8.GetString(monitor.RefusalMessageBytes.Span));
         var pause = CommandTable.FindSubcommand(CommandTable.Find("client"u8)!, "pause"u8)!;
         Assert.StartsWith("ERR 'CLIENT PAUSE' is not supported by rampart: ", pause.RefusalMessage);

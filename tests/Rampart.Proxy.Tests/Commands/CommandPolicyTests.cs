@@ -40,13 +40,14 @@ public class CommandPolicyTests
     public void WhatCannotWorkThroughAProxyStaysRefusedWhateverTheCategory()
     {
         var policy = Policy(["@all"]);
-        foreach (var name in new[] { "monitor", "sync", "psync", "readonly", "client|tracking" })
+        foreach (var name in new[] { "sync", "psync", "readonly", "script|debug", "asking" })
         {
             Assert.Equal(CommandHandling.Unsupported, policy.HandlingOf(Command(name)));
             Assert.Equal(Command(name).RefusalMessage, policy.RefusalOf(Command(name)));
         }
         Assert.Equal(CommandHandling.Local, policy.HandlingOf(Command("ping")));
         Assert.Equal(CommandHandling.Pinned, policy.HandlingOf(Command("multi")));
+        Assert.Equal(CommandHandling.Forward, policy.HandlingOf(Command("monitor"))); // on a connection of its own (PassThroughSession)
     }
 
     [Fact]

@@ -33,8 +33,8 @@ public class CommandRulesTests
     [InlineData("  commands:\n    allow:\n      - \"@admin\"\n      - \"@adm\"\n", 9, "'@adm' is not a Redis ACL category; expected one of: @all, @keyspace")]
     [InlineData("  commands:\n    deny: [\"CONFIG|SETT\"]\n", 7, "pool 'cache' commands deny: 'SETT' is not a subcommand of CONFIG")]
     [InlineData("  commands:\n    deny: [\"GET|X\"]\n", 7, "GET has no subcommands, so 'GET|X' names nothing")]
-    [InlineData("  commands:\n    allow: [MONITOR]\n", 7, "'MONITOR' cannot be allowed: it needs a dedicated server connection")]
-    [InlineData("  commands:\n    allow: [\"CLIENT|TRACKING\"]\n", 7, "'CLIENT|TRACKING' cannot be allowed: client-side caching needs a server connection of its own")]
+    [InlineData("  commands:\n    allow: [SYNC]\n", 7, "'SYNC' cannot be allowed: replication commands are for replicas, not proxy clients")]
+    [InlineData("  commands:\n    allow: [\"SCRIPT|DEBUG\"]\n", 7, "'SCRIPT|DEBUG' cannot be allowed: the Lua debugger needs a server connection of its own")]
     [InlineData("  commands:\n    deny: [AUTH]\n", 7, "'AUTH' cannot be denied: clients need it to authenticate")]
     [InlineData("  commands:\n    alow: [CONFIG]\n", 7, "unknown key 'alow' in pool 'cache' commands (did you mean 'allow'?)")]
     public void Errors(string block, int line, string message) => ConfigAssert.OneError(Head + block, line, message);
