@@ -18,6 +18,9 @@ public class BusyCallTests
 
     private static Task<RampartUnderTest> StartAsync(PoolConfig pool) => RampartUnderTest.StartAsync(pool, eventLoops: 1);
 
+    private static Task<RampartUnderTest> StartAllowingAsync(RedisServerProcess redis, params string[] allow) =>
+        StartAsync(RampartUnderTest.Pool(redis) with { Commands = new CommandRules { Allow = allow } });
+
     /// <summary>A client that gives up after 5 s: a command stuck behind the busy call fails the test, not hangs it.</summary>
     private static RespTestClient Connect(int port)
     {
@@ -115,8 +118,7 @@ public class BusyCallTests
     public async Task ClientUnpause_ReachesTheServer_WhileAPausedWriteHoldsTheSharedConnection()
     {
         using var redis = StartServer();
-        var pool = RampartUnderTest.Pool(redis) with { Commands = new CommandRules { Allow = ["@admin"] } };
-        await using var rampart = await StartAsync(pool);
+        await using var rampart = await StartAllowingAsync(redis, "@admin");
         using var writer = Connect(rampart.Port);
         using var operatorClient = Connect(rampart.Port);
 
@@ -133,8 +135,7 @@ public class BusyCallTests
     public async Task WhileWritesArePaused_AHeldWriteDoesNotHoldUpOtherClientsReads()
     {
         using var redis = StartServer();
-        var pool = RampartUnderTest.Pool(redis) with { Commands = new CommandRules { Allow = ["@admin"] } };
-        await using var rampart = await StartAsync(pool);
+        await using var rampart = await StartAllowingAsync(redis, "@admin");
         using var writer = Connect(rampart.Port);
         using var reader = Connect(rampart.Port);
         Assert.Equal("OK", reader.Call("SET", "k", "before"));
@@ -155,8 +156,7 @@ public class BusyCallTests
     public async Task ShutdownNosave_StopsTheServer_EvenWhileAScriptIsBusy()
     {
         using var redis = StartServer();
-        var pool = RampartUnderTest.Pool(redis) with { Commands = new CommandRules { Allow = ["@admin", "@dangerous"] } };
-        await using var rampart = await StartAsync(pool);
+        await using var rampart = await StartAllowingAsync(redis, "@admin", "@dangerous");
         using var spinner = Connect(rampart.Port);
         using var stopper = Connect(rampart.Port);
 
