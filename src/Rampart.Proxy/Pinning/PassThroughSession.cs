@@ -30,6 +30,8 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
     private ProxyRequest? _relay;
     private bool _wake;
     private bool _ended;
+    // Set when RESET was sent: later requests wait for its reply, after which the client is back on the shared path.
+    private TaskCompletionSource? _reset;
     // The Rampart client id tracking redirects to, as the client named it; 0 without a redirect (the server knows the
     // redirect by its own id for that client's connection).
     private long _redirect;
@@ -96,6 +98,12 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
     {
         lock (_gate)
         {
+            if (_reset is { } reset)
+            {
+                // After RESET the client is back on the shared path, once the server has answered it.
+                _session.DeferUntil(reset.Task);
+                return PinnedResult.Deferred;
+            }
             if (_ended || _conn is null) return PinnedResult.Done; // the connection is gone: the client is closing
             var command = CommandTable.Find(request.Command);
             if (command is { IsContainer: true } && request.Count >= 2) command = CommandTable.FindSubcommand(command, request[1]) ?? command;
@@ -138,6 +146,11 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
                     SendArgs(translated);
                     return;
                 }
+                break;
+            case "reset":
+                // The server clears the connection (tracking, monitor, subscriptions...) and answers +RESET; then the
+                // client leaves this connection, which closes (OnReply), and Rampart resets its side as for a RESET.
+                _reset = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 break;
             case "client|getredir" when _redirect != 0:
                 SendScript(ReturnInteger, _redirect.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -215,17 +228,40 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
             }
             _relay.Payload.Write(reply);
             _session.AccountReply(reply.Length);
+            if (_reset is not null && reply.SequenceEqual("+RESET\r\n"u8)) EndAfterReset(from);
         }
+    }
+
+    /// <summary>
+    /// RESET's reply is on its way to the client: the connection (whatever the server had left on it) closes, the
+    /// session's own state is reset as Rampart's RESET does, and the requests that waited go to the shared path.
+    /// </summary>
+    private void EndAfterReset(PinnedConnection conn)
+    {
+        _ended = true;
+        _conn = null;
+        _relay!.SetCompletedQuietly();
+        _relay = null;
+        _wake = true;
+        conn.Detach();
+        conn.Kill("its client sent RESET");
+        _session.Name = null;
+        _session.IsAuthenticated = _session.Pool.Config.RedisAuth is null;
+        _session.Resp3 = false;
+        if (ReferenceEquals(_session.Pin, this)) _session.Pin = null;
+        _reset!.TrySetResult();
     }
 
     public void OnReadDone(PinnedConnection from)
     {
         lock (_gate)
         {
-            if (_relay is not { } relay) return;
-            _relay = null;
-            relay.SetCompletedQuietly();
-            _wake = true;
+            if (_relay is { } relay)
+            {
+                _relay = null;
+                relay.SetCompletedQuietly();
+                _wake = true;
+            }
         }
         WakeIfNeeded();
     }
@@ -246,6 +282,7 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
                 _relay = null;
                 relay.SetCompletedQuietly();
             }
+            _reset?.TrySetResult();
         }
         _session.CloseAfterReplies();
     }

@@ -94,6 +94,30 @@ public class PassThroughTests
     }
 
     [Fact]
+    public async Task Reset_EndsTracking_AndTheClientIsBackOnTheSharedPath()
+    {
+        using var redis = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(redis);
+        using var tracker = Resp3Client.ConnectResp3(rampart.Port);
+        Assert.Equal("+OK\r\n", tracker.Call("CLIENT", "SETNAME", "cache"));
+        Assert.Equal("+OK\r\n", tracker.Call("CLIENT", "TRACKING", "on"));
+        Assert.Single(TrackingConnections(redis));
+
+        // Pipelined: the GET waits for RESET's reply, then runs on the shared path, in RESP2 as after Redis's RESET.
+        tracker.SendRaw([.. RespTestClient.Command("RESET"), .. RespTestClient.Command("GET", "missing")]);
+        Assert.Equal("+RESET\r\n", tracker.Read());
+        Assert.Equal("$-1\r\n", tracker.Read());
+        Assert.Equal("$-1\r\n", tracker.Call("CLIENT", "GETNAME")); // the name went with RESET
+        Assert.StartsWith("$", tracker.Call("CLIENT", "LIST")); // Rampart's own answer again
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (TrackingConnections(redis).Length > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the tracking connection outlived RESET");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
     public async Task TrackingOn_InsideMulti_OrInAPoolOfSeveralServers_IsRefused()
     {
         using var a = RedisServerProcess.Start();
