@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Rampart.Protocol;
-using Rampart.Proxy.Clients;
 
 namespace Rampart.Proxy.Backends;
 
@@ -30,9 +29,10 @@ internal sealed class ProxyRequest
     /// <summary>The request bytes in RESP until written to a server; then the reply bytes.</summary>
     public readonly ByteBuffer Payload = new(InitialPayload);
 
-    public ClientSession? Client;
+    /// <summary>Whom the reply is for (the client session), known to Backends only as an <see cref="IReplyOwner"/>.</summary>
+    public IReplyOwner? Client;
     /// <summary>Set on the per-server parts of a split multi-key command: completion goes to the parent.</summary>
-    public Commands.MultiKeyRequest? Parent;
+    public IReplyGatherer? Parent;
     /// <summary>Next request of the same client, in request order (the session's queue is an intrusive list).</summary>
     public ProxyRequest? Next;
     /// <summary>
@@ -62,7 +62,7 @@ internal sealed class ProxyRequest
     /// </summary>
     public bool IsStreaming => _streaming;
 
-    public static ProxyRequest Rent(ClientSession client)
+    public static ProxyRequest Rent(IReplyOwner client)
     {
         if (Pool.TryDequeue(out var request)) Interlocked.Decrement(ref _pooled);
         else request = new ProxyRequest();

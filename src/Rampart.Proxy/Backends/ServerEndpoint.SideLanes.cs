@@ -23,28 +23,21 @@ internal sealed partial class ServerEndpoint
     private volatile bool _pausedAll;
 
     /// <summary>
-    /// The connection a client uses for this server: one of its own event loop's, fixed per client and protocol, so
-    /// its requests stay in order (a client changing protocol waits for its earlier replies first: CommandDispatcher).
+    /// The shared connection of a client on event loop <paramref name="loop"/> with id <paramref name="clientId"/>:
+    /// one of its own loop's, fixed per client and protocol, so its requests stay in order (the client chooses
+    /// between it and the detour lane: ClientSession.ConnectionTo).
     /// </summary>
-    /// <remarks>
-    /// A client with nothing in flight goes to the detour lane instead while its shared connection is held
-    /// (<see cref="ServerConnection.IsStalled"/>) or when <paramref name="mayBePaused"/> says its command would wait
-    /// for a pause (<see cref="HoldsWhilePaused"/>). There Redis answers it as it would directly (often <c>-BUSY</c>).
-    /// It stays on the detour lane until its replies are all in, so its requests never run out of order: the lane is
-    /// chosen only when nothing of the client's is in flight anywhere.
-    /// </remarks>
-    public ServerConnection ConnectionFor(Clients.ClientSession client, bool mayBePaused = false)
+    public ServerConnection SharedConnection(int loop, long clientId, bool resp3)
     {
-        var shared = SharedConnectionFor(client);
-        if (!client.HasPendingReplies) client.OnDetour = mayBePaused || shared.IsStalled();
-        return client.OnDetour ? SideLane(ref _detourConnections)[SideIndex(client)] : shared;
+        var lane = resp3 ? _resp3Connections ?? Resp3Lane() : _connections;
+        return lane[loop * _connectionsPerLoop + (int)((ulong)clientId % (ulong)_connectionsPerLoop)];
     }
 
-    /// <summary>True when the client's shared connection to this server is held by the server (see ConnectionFor).</summary>
-    public bool IsStalledFor(Clients.ClientSession client) => SharedConnectionFor(client).IsStalled();
+    /// <summary>The detour lane's connection of an event loop, for a protocol.</summary>
+    public ServerConnection DetourConnection(int loop, bool resp3) => SideLane(ref _detourConnections)[loop * 2 + (resp3 ? 1 : 0)];
 
-    /// <summary>The control lane's connection for a command that ends a busy call (<see cref="Rampart.Protocol.Commands.CommandInfo.RunsBesideBusyCalls"/>).</summary>
-    public ServerConnection ControlConnectionFor(Clients.ClientSession client) => SideLane(ref _controlConnections)[SideIndex(client)];
+    /// <summary>The control lane's connection, for a command that ends a busy call (<see cref="Rampart.Protocol.Commands.CommandInfo.RunsBesideBusyCalls"/>).</summary>
+    public ServerConnection ControlConnection(int loop, bool resp3) => SideLane(ref _controlConnections)[loop * 2 + (resp3 ? 1 : 0)];
 
     /// <summary>
     /// True when a CLIENT PAUSE sent through Rampart still lasts and would hold <paramref name="command"/>: every
@@ -72,8 +65,6 @@ internal sealed partial class ServerEndpoint
 
     /// <summary>CLIENT UNPAUSE is being sent to this server.</summary>
     public void NoteUnpause() => Volatile.Write(ref _pausedUntil, 0);
-
-    private static int SideIndex(Clients.ClientSession client) => client.Loop.Index * 2 + (client.Resp3 ? 1 : 0);
 
     private ServerConnection[] SideLane(ref ServerConnection[]? field)
     {

@@ -66,11 +66,11 @@ internal sealed partial class ServerEndpoint : IDisposable
         _connectionsPerLoop = Math.Max(1, pool.ServerConnections);
         _logger = logger;
         _connections = NewLane(resp3: false);
-        Pinned = new Pinning.PinnedPool(this, pool.PinnedConnections);
+        Pinned = new PinnedPool(this, pool.PinnedConnections);
     }
 
     /// <summary>Dedicated connections for clients with connection state (transactions, pub/sub, blocking calls).</summary>
-    public Pinning.PinnedPool Pinned { get; }
+    public PinnedPool Pinned { get; }
 
     /// <summary>The pool's settings; a reload that keeps this server swaps in the new ones (timeout, ejection, ...).</summary>
     public PoolConfig Pool => _pool;
@@ -138,12 +138,6 @@ internal sealed partial class ServerEndpoint : IDisposable
             if (Volatile.Read(ref _detourConnections) is { } detour) all = all.Concat(detour);
             return all;
         }
-    }
-
-    private ServerConnection SharedConnectionFor(Clients.ClientSession client)
-    {
-        var lane = client.Resp3 ? _resp3Connections ?? Resp3Lane() : _connections;
-        return lane[client.Loop.Index * _connectionsPerLoop + (int)((ulong)client.Id % (ulong)_connectionsPerLoop)];
     }
 
     private ServerConnection[] Resp3Lane()

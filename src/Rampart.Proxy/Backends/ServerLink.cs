@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Rampart.Protocol;
-using Rampart.Proxy.Clients;
 
 namespace Rampart.Proxy.Backends;
 
@@ -34,7 +33,7 @@ internal sealed class ServerLink
     private readonly ServerEndpoint _server;
     private readonly ServerConnection _owner;
     private readonly ReplyScanner _scanner = new();
-    private readonly List<ClientSession> _toWake = [];
+    private readonly List<IReplyOwner> _toWake = [];
     private readonly bool _resp3;
     private int _dead;
     private int _writers;
@@ -48,7 +47,7 @@ internal sealed class ServerLink
     private const int MaxPushBytes = 1024 * 1024;
     private int _readReplies;
     private long _readRequestBytes;
-    private ClientSession? _readLast;
+    private IReplyOwner? _readLast;
     private long _readNow;
     private TimeSpan _streamWaitLeft;
     private string _deathReason = "connection closed";
@@ -291,7 +290,7 @@ internal sealed class ServerLink
     }
 
     /// <summary>Stops reading until the client of the reply passing through has taken half its window, within the budget.</summary>
-    private async Task WaitForStreamClientAsync(ClientSession client)
+    private async Task WaitForStreamClientAsync(IReplyOwner client)
     {
         long started = Stopwatch.GetTimestamp();
         var drained = client.WhenHeldAtMostAsync(WindowOf(client) / 2);
@@ -299,7 +298,7 @@ internal sealed class ServerLink
         _streamWaitLeft -= Stopwatch.GetElapsedTime(started);
     }
 
-    private static long WindowOf(ClientSession client) => Math.Min(StreamWindow, client.Pool.Config.ClientOutputBufferLimit / 2);
+    private static long WindowOf(IReplyOwner client) => Math.Min(StreamWindow, client.OutputBufferLimit / 2);
 
     private void EndStream(ProxyRequest request, ReadOnlySpan<byte> last)
     {
@@ -322,7 +321,7 @@ internal sealed class ServerLink
     }
 
     /// <summary>Wakes each client once per read, when the read is done (a client met twice is woken twice: harmless).</summary>
-    private void Wake(ClientSession client)
+    private void Wake(IReplyOwner client)
     {
         if (ReferenceEquals(client, _readLast)) return;
         if (_readLast is not null) _toWake.Add(_readLast);

@@ -12,7 +12,7 @@ namespace Rampart.Proxy.Clients;
 /// session's reply queue in arrival order, and replies are written strictly in that order, whichever server
 /// answers first. Only this session's bad input, slowness or disconnect can affect it.
 /// </summary>
-internal sealed partial class ClientSession
+internal sealed partial class ClientSession : Backends.IReplyOwner
 {
     private const int ReadChunk = 16 * 1024;
     private const int LargeReadChunk = 256 * 1024;
@@ -102,7 +102,7 @@ internal sealed partial class ClientSession
     public Pinning.IClientPin? Pin;
     /// <summary>
     /// Set while this client's requests go to a server's detour lane: when it last had nothing in flight, its shared
-    /// connection was held by the server or its command would wait for a pause (ServerEndpoint.ConnectionFor). Read
+    /// connection was held by the server or its command would wait for a pause (ConnectionTo). Read
     /// and written on the client's loop only.
     /// </summary>
     public bool OnDetour;
@@ -113,6 +113,9 @@ internal sealed partial class ClientSession
 
     /// <summary>Bytes this client holds now (replies not yet written, queued requests): what <c>client_output_buffer</c> bounds.</summary>
     public long HeldBytes => Volatile.Read(ref _heldBytes);
+
+    /// <summary>The pool's client_output_buffer, for a server reader pacing a large reply.</summary>
+    public long OutputBufferLimit => _pool.Config.ClientOutputBufferLimit;
 
     public async Task RunAsync()
     {

@@ -55,7 +55,7 @@ internal static class ClientUnblockCommand
         RespWriter.Bulk(forwarded.Payload, target.ServerClientId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (error) RespWriter.Bulk(forwarded.Payload, "ERROR"u8);
         session.BeginCommand(command.Id);
-        session.Forward(target.Server.ConnectionFor(session), forwarded);
+        session.Forward(session.ConnectionTo(target.Server), forwarded);
     }
 
     /// <summary>The dedicated connection of the pool's client <paramref name="id"/>, when a blocking call of it is out.</summary>

@@ -57,7 +57,7 @@ internal static class CommandDispatcher
     private static bool PingsTheServer(ClientSession session)
     {
         var routing = session.Pool.Routing;
-        return routing.Servers.Count == 1 && !session.HasPendingReplies && routing.Default.IsStalledFor(session);
+        return routing.Servers.Count == 1 && !session.HasPendingReplies && session.SharedConnectionStalled(routing.Default);
     }
 
     /// <summary>
@@ -177,7 +177,7 @@ internal static class CommandDispatcher
 
     /// <summary>
     /// Sends the request to <paramref name="server"/>: on the client's shared connection, or on a side lane when a
-    /// busy call must not hold it up (<see cref="ServerEndpoint.ConnectionFor"/>, <see cref="ServerEndpoint.ControlConnectionFor"/>).
+    /// busy call must not hold it up (<see cref="ClientSession.ConnectionTo"/>, <see cref="ClientSession.ControlConnectionTo"/>).
     /// </summary>
     public static void Forward(ClientSession session, ServerEndpoint server, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
@@ -186,8 +186,8 @@ internal static class CommandDispatcher
         else forwarded.Payload.Write(raw);
         if (command.ChangesPause) NotePause(server, command, request);
         var connection = command.RunsBesideBusyCalls
-            ? server.ControlConnectionFor(session)
-            : server.ConnectionFor(session, server.HoldsWhilePaused(command));
+            ? session.ControlConnectionTo(server)
+            : session.ConnectionTo(server, server.HoldsWhilePaused(command));
         session.Forward(connection, forwarded);
     }
 

@@ -13,7 +13,7 @@ namespace Rampart.Proxy.Commands;
 /// (ShardedKeyless): their replies are summed, reduced to +OK, required to be identical (SCRIPT LOAD, FUNCTION LIST)
 /// or combined element by element (SCRIPT EXISTS: 1 only where every server says 1).
 /// </summary>
-internal sealed class MultiKeyRequest
+internal sealed class MultiKeyRequest : Backends.IReplyGatherer
 {
     public enum MergeKind : byte
     {

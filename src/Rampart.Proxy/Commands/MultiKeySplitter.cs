@@ -95,6 +95,6 @@ internal static class MultiKeySplitter
         multi.Arm();
         session.Pool.CountFragments(children);
         for (int c = 0; c < children; c++)
-            session.ForwardPart(routing.Servers[serverOfChild[c]].ConnectionFor(session), parts[c]);
+            session.ForwardPart(session.ConnectionTo(routing.Servers[serverOfChild[c]]), parts[c]);
     }
 }

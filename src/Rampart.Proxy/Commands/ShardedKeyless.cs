@@ -146,7 +146,7 @@ internal static class ShardedKeyless
         for (int s = 0; s < parts.Count; s++)
         {
             var server = routing.Servers[s];
-            session.ForwardPart(control ? server.ControlConnectionFor(session) : server.ConnectionFor(session), parts[s]);
+            session.ForwardPart(control ? session.ControlConnectionTo(server) : session.ConnectionTo(server), parts[s]);
         }
     }
 }

@@ -53,7 +53,7 @@ internal static class WholeTransaction
         whole.ExtraReplies = whole.PendingReplies = replies - 1;
         session.AlsoConsume(offset);
         session.BeginCommand(multiCommand.Id); // per-command metrics count the transaction under MULTI
-        session.Forward(server.ConnectionFor(session), whole);
+        session.Forward(session.ConnectionTo(server), whole);
         return true;
     }
 

@@ -1,4 +1,5 @@
 using Rampart.Proxy.Pinning;
+using Rampart.Proxy.Backends;
 using Rampart.Proxy.Tests.Infrastructure;
 using static Rampart.Proxy.Tests.Pinning.BlockingCommandTests;
 

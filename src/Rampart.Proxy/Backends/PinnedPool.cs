@@ -1,7 +1,6 @@
-using Rampart.Proxy.Backends;
 using Rampart.Proxy.Configuration;
 
-namespace Rampart.Proxy.Pinning;
+namespace Rampart.Proxy.Backends;
 
 /// <summary>
 /// What a dedicated connection is used for. Each kind keeps its own reserve of <c>pinned_connections</c>

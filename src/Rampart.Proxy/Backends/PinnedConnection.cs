@@ -1,9 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using Rampart.Protocol;
-using Rampart.Proxy.Backends;
 
-namespace Rampart.Proxy.Pinning;
+namespace Rampart.Proxy.Backends;
 
 /// <summary>What a dedicated connection tells its current owner. Called on the connection's reader thread.</summary>
 internal interface IPinnedReceiver
