@@ -7,7 +7,7 @@ namespace Rampart.Proxy.Configuration;
 /// "host:port", "[v6]:port" (and, as nutcracker splits at the last colon, "::1:port"). The host is not resolved here:
 /// nutcracker resolves a listen host while checking the file, but a config check must not depend on DNS.
 /// </summary>
-internal static class HostPortParser
+public static class HostPortParser
 {
     public static bool TryParse(string text, out string host, out int port, out string error)
     {

@@ -10,7 +10,7 @@ namespace Rampart.Proxy.Observability;
 /// with no loop and no branch on the request path. Every bucket is within a factor 2 of its neighbour, which bounds
 /// the error of a percentile read from them to that factor (less with interpolation).
 /// </summary>
-internal static class LatencyBuckets
+public static class LatencyBuckets
 {
     private const int FirstShift = 13;
     /// <summary>Finite upper bounds; one more bucket (+Inf) follows them.</summary>
@@ -23,7 +23,7 @@ internal static class LatencyBuckets
     private static readonly double NanosecondsPerTick = 1e9 / Stopwatch.Frequency;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long ToNanoseconds(long ticks)
+    internal static long ToNanoseconds(long ticks)
     {
         if (ticks <= 0) return 0;
         return TicksAreNanoseconds ? ticks : (long)(ticks * NanosecondsPerTick);
@@ -31,7 +31,7 @@ internal static class LatencyBuckets
 
     /// <summary>The bucket of a duration: the smallest i with <paramref name="nanoseconds"/> &lt;= 2^(13+i), or +Inf.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int IndexOf(long nanoseconds)
+    internal static int IndexOf(long nanoseconds)
     {
         ulong scaled = (ulong)Math.Max(0, nanoseconds - 1) >> FirstShift;
         int index = 64 - BitOperations.LeadingZeroCount(scaled);

@@ -2,8 +2,9 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Rampart.Proxy;
 
-namespace Rampart.Proxy.Observability;
+namespace Rampart.Admin;
 
 /// <summary>
 /// twemproxy's stats port: a client connects, gets the current stats JSON, and the connection is closed

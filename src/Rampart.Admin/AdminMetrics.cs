@@ -1,8 +1,9 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using Rampart.Proxy;
 using Rampart.Proxy.Observability;
 
-namespace Rampart.Proxy.Admin;
+namespace Rampart.Admin;
 
 /// <summary>
 /// Rampart's System.Diagnostics.Metrics instruments, exported as Prometheus text by OpenTelemetry's exporter on
@@ -73,7 +74,7 @@ internal sealed class AdminMetrics : IDisposable
             description: "Configuration reloads by result: applied (including those that changed nothing) or failed (the running configuration stayed)");
     }
 
-    private ProxySnapshot Snapshot() => ProxySnapshot.Take(_proxy);
+    private ProxySnapshot Snapshot() => _proxy.TakeSnapshot();
 
     private IEnumerable<Measurement<long>> PerCommand(Func<PoolSnapshot, BackendSnapshot, CommandCounters, long> value)
     {

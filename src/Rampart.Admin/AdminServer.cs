@@ -11,10 +11,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using Rampart.Proxy;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Observability;
 
-namespace Rampart.Proxy.Admin;
+namespace Rampart.Admin;
 
 /// <summary>
 /// The admin HTTP server (Kestrel, minimal APIs): dashboard, twemproxy stats, Prometheus metrics, health, readiness,
@@ -131,7 +132,7 @@ public sealed partial class AdminServer : IAsyncDisposable
 
     private Task Dashboard(HttpContext context)
     {
-        var now = ProxySnapshot.Take(_proxy);
+        var now = _proxy.TakeSnapshot();
         string html = DashboardPage.Render(now, _history.Oldest(), Readiness.Problems(now), _proxy.Events.Snapshot(), _proxy.StartedAt);
         context.Response.ContentType = "text/html; charset=utf-8";
         context.Response.Headers.CacheControl = "no-store";
@@ -151,7 +152,7 @@ public sealed partial class AdminServer : IAsyncDisposable
 
     private Task Ready(HttpContext context)
     {
-        var problems = Readiness.Problems(ProxySnapshot.Take(_proxy));
+        var problems = Readiness.Problems(_proxy.TakeSnapshot());
         return WriteJson(context, problems.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable,
             new ReadyReply(problems.Count == 0, problems), Json.ReadyReply);
     }
