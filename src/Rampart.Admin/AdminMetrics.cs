@@ -7,8 +7,8 @@ namespace Rampart.Admin;
 
 /// <summary>
 /// Rampart's System.Diagnostics.Metrics instruments, exported as Prometheus text by OpenTelemetry's exporter on
-/// /metrics. All are observable: the request path only bumps its own lock-free counters (<see cref="CommandMetrics"/>,
-/// ServerStats, pool counters) and these callbacks read them at scrape time, so a scrape costs the proxy nothing
+/// /metrics. All are observable: the request path only bumps the engine's own lock-free counters (CommandMetrics,
+/// ServerStats, pool counters) and these callbacks read them at scrape time through <see cref="ProxyServer.TakeSnapshot"/>, so a scrape costs the proxy nothing
 /// between scrapes. The Meter lives as long as the admin server.
 /// </summary>
 /// <remarks>

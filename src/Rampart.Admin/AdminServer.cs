@@ -19,8 +19,9 @@ namespace Rampart.Admin;
 
 /// <summary>
 /// The admin HTTP server (Kestrel, minimal APIs): dashboard, twemproxy stats, Prometheus metrics, health, readiness,
-/// topology events and runtime log levels. It reads the proxy only through <see cref="ProxyServer.RunningPools"/>,
-/// the list a reload replaces, so it always shows the pools running now. Handlers are plain RequestDelegates writing
+/// topology events and runtime log levels. It reads the engine only through its public surface, chiefly
+/// <see cref="ProxyServer.TakeSnapshot"/>, taken from the pool list a reload replaces whole, so it always shows the
+/// pools running now. Handlers are plain RequestDelegates writing
 /// source-generated JSON: no reflection, Native AOT safe.
 /// </summary>
 public sealed partial class AdminServer : IAsyncDisposable

@@ -8,7 +8,8 @@ namespace Rampart.Proxy.Observability;
 /// The fixed latency buckets of Rampart's histograms: bucket i holds durations up to 2^(13+i) ns (8.192 µs, 16.384
 /// µs, ... 68.7 s), and the last one everything longer. Powers of two, so finding a bucket is one leading-zero count,
 /// with no loop and no branch on the request path. Every bucket is within a factor 2 of its neighbour, which bounds
-/// the error of a percentile read from them to that factor (less with interpolation).
+/// the error of a percentile read from them to that factor (less with interpolation). Public for the readers of
+/// <see cref="ProxySnapshot"/> (the admin server's quantiles and Prometheus buckets); recording stays internal.
 /// </summary>
 public static class LatencyBuckets
 {
