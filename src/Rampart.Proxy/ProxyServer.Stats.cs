@@ -18,6 +18,9 @@ public sealed partial class ProxyServer
     internal IReadOnlyList<RunningPool> RunningPools =>
         Array.ConvertAll(_pools, p => new RunningPool(p, p.Listener?.LocalEndPoint.ToString() ?? "?"));
 
+    /// <summary>Every running pool and backend at this moment, for observers off the request path (the admin server).</summary>
+    public ProxySnapshot TakeSnapshot() => ProxySnapshot.Take(this);
+
     /// <summary>When the proxy was created (uptime).</summary>
     public DateTimeOffset StartedAt => _createdAt;
 

@@ -6,8 +6,9 @@ namespace Rampart.Proxy.Configuration;
 /// <summary>
 /// "host:port", "[v6]:port" (and, as nutcracker splits at the last colon, "::1:port"). The host is not resolved here:
 /// nutcracker resolves a listen host while checking the file, but a config check must not depend on DNS.
+/// Public so that Rampart.Admin reads <c>--admin-listen</c> with the config's own grammar instead of a copy of it.
 /// </summary>
-internal static class HostPortParser
+public static class HostPortParser
 {
     public static bool TryParse(string text, out string host, out int port, out string error)
     {

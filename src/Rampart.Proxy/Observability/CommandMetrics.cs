@@ -60,4 +60,4 @@ internal sealed class CommandMetrics
 }
 
 /// <summary>One command's counters at one backend, read at one moment: requests, errors, total seconds, histogram.</summary>
-internal sealed record CommandCounters(string Command, long Requests, long Errors, double Seconds, long[] Buckets);
+public sealed record CommandCounters(string Command, long Requests, long Errors, double Seconds, long[] Buckets);

@@ -8,9 +8,10 @@ namespace Rampart.Proxy.Observability;
 /// The fixed latency buckets of Rampart's histograms: bucket i holds durations up to 2^(13+i) ns (8.192 µs, 16.384
 /// µs, ... 68.7 s), and the last one everything longer. Powers of two, so finding a bucket is one leading-zero count,
 /// with no loop and no branch on the request path. Every bucket is within a factor 2 of its neighbour, which bounds
-/// the error of a percentile read from them to that factor (less with interpolation).
+/// the error of a percentile read from them to that factor (less with interpolation). Public for the readers of
+/// <see cref="ProxySnapshot"/> (the admin server's quantiles and Prometheus buckets); recording stays internal.
 /// </summary>
-internal static class LatencyBuckets
+public static class LatencyBuckets
 {
     private const int FirstShift = 13;
     /// <summary>Finite upper bounds; one more bucket (+Inf) follows them.</summary>
@@ -23,7 +24,7 @@ internal static class LatencyBuckets
     private static readonly double NanosecondsPerTick = 1e9 / Stopwatch.Frequency;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long ToNanoseconds(long ticks)
+    internal static long ToNanoseconds(long ticks)
     {
         if (ticks <= 0) return 0;
         return TicksAreNanoseconds ? ticks : (long)(ticks * NanosecondsPerTick);
@@ -31,7 +32,7 @@ internal static class LatencyBuckets
 
     /// <summary>The bucket of a duration: the smallest i with <paramref name="nanoseconds"/> &lt;= 2^(13+i), or +Inf.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int IndexOf(long nanoseconds)
+    internal static int IndexOf(long nanoseconds)
     {
         ulong scaled = (ulong)Math.Max(0, nanoseconds - 1) >> FirstShift;
         int index = 64 - BitOperations.LeadingZeroCount(scaled);

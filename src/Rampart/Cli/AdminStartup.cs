@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
+using Rampart.Admin;
 using Rampart.Proxy;
-using Rampart.Proxy.Admin;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Observability;
 

@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Net;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Rampart.Admin;
 using Rampart.Cli.Demo;
 using Rampart.Proxy;
-using Rampart.Proxy.Admin;
 using Rampart.Proxy.Configuration;
 
 namespace Rampart.Cli;

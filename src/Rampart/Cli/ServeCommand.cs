@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Rampart.Admin;
 using Rampart.Proxy;
 using Rampart.Proxy.Configuration;
-using Rampart.Proxy.Admin;
 using Rampart.Proxy.Observability;
 
 namespace Rampart.Cli;

@@ -51,7 +51,7 @@ public static class NodeScripts
 {
     private static readonly Lazy<Task> Installed = new(InstallAsync);
 
-    public static string Directory { get; } = Path.Combine(RepositoryRoot(), "tests", "clients", "node");
+    public static string Directory { get; } = Path.Combine(RepositoryRoot.Path, "tests", "clients", "node");
 
     public static async Task<ProgramResult> RunAsync(string script, params string[] args)
     {
@@ -67,12 +67,5 @@ public static class NodeScripts
             return;
         var result = await ExternalProgram.RunAsync("npm", ["ci", "--no-audit", "--no-fund"], timeout: TimeSpan.FromMinutes(5), workingDirectory: Directory);
         if (result.ExitCode != 0) throw new InvalidOperationException($"npm ci failed in {Directory}: {result}");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Rampart.sln"))) return dir.FullName;
-        throw new InvalidOperationException("Rampart.sln not found above " + AppContext.BaseDirectory);
     }
 }

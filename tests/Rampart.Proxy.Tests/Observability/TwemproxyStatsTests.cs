@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Rampart.Admin;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Observability;
 using Rampart.Proxy.Tests.Infrastructure;

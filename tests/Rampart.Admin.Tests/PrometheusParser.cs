@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Rampart.Proxy.Tests.Admin;
+namespace Rampart.Admin.Tests;
 
 /// <summary>
 /// The text-format parser of the Prometheus project's Python client (Debian's python3-prometheus-client), run on a

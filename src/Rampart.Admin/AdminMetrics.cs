@@ -1,13 +1,14 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using Rampart.Proxy;
 using Rampart.Proxy.Observability;
 
-namespace Rampart.Proxy.Admin;
+namespace Rampart.Admin;
 
 /// <summary>
 /// Rampart's System.Diagnostics.Metrics instruments, exported as Prometheus text by OpenTelemetry's exporter on
-/// /metrics. All are observable: the request path only bumps its own lock-free counters (<see cref="CommandMetrics"/>,
-/// ServerStats, pool counters) and these callbacks read them at scrape time, so a scrape costs the proxy nothing
+/// /metrics. All are observable: the request path only bumps the engine's own lock-free counters (CommandMetrics,
+/// ServerStats, pool counters) and these callbacks read them at scrape time through <see cref="ProxyServer.TakeSnapshot"/>, so a scrape costs the proxy nothing
 /// between scrapes. The Meter lives as long as the admin server.
 /// </summary>
 /// <remarks>
@@ -73,7 +74,7 @@ internal sealed class AdminMetrics : IDisposable
             description: "Configuration reloads by result: applied (including those that changed nothing) or failed (the running configuration stayed)");
     }
 
-    private ProxySnapshot Snapshot() => ProxySnapshot.Take(_proxy);
+    private ProxySnapshot Snapshot() => _proxy.TakeSnapshot();
 
     private IEnumerable<Measurement<long>> PerCommand(Func<PoolSnapshot, BackendSnapshot, CommandCounters, long> value)
     {

@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using Rampart.Proxy.Observability;
 
-namespace Rampart.Proxy.Admin;
+namespace Rampart.Admin;
 
 /// <summary>
 /// The dashboard at <c>/</c>: one self-contained HTML page (no script, no external file) that reloads itself every

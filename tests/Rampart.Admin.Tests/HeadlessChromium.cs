@@ -2,7 +2,7 @@ using System.Diagnostics;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 
-namespace Rampart.Proxy.Tests.Admin;
+namespace Rampart.Admin.Tests;
 
 /// <summary>
 /// The real Chromium in headless mode, driven through chromedriver (Debian's chromium and chromium-driver), with a

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
-namespace Rampart.Proxy.Admin;
+namespace Rampart.Admin;
 
 /// <summary>
 /// HTTP basic auth for every admin endpoint, as HAProxy's <c>stats auth user:password</c>: without valid credentials

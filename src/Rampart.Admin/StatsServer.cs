@@ -2,14 +2,17 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Rampart.Proxy;
 
-namespace Rampart.Proxy.Observability;
+namespace Rampart.Admin;
 
 /// <summary>
-/// twemproxy's stats port: a client connects, gets the current stats JSON, and the connection is closed
+/// twemproxy's stats port: a client connects, gets the current stats JSON (<see cref="ProxyServer.GetTwemproxyStatsJson"/>,
+/// built by the engine from its live counters), and the connection is closed
 /// (nutcracker's <c>-s/--stats-port</c>, <c>-a/--stats-addr</c>). Binds in the constructor, so an address in use is
 /// a start-up error, as in nutcracker. Counters are read live at each connection, so there is no aggregation
-/// interval (nutcracker's <c>-i</c> is accepted by the command line and has no effect).
+/// interval (nutcracker's <c>-i</c> is accepted by the command line and has no effect). It lives beside the admin
+/// HTTP server rather than in the engine: the engine never uses it, it is one more reader of the engine's public stats.
 /// </summary>
 public sealed partial class StatsServer : IDisposable
 {

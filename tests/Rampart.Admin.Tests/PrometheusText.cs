@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Rampart.Proxy.Tests.Admin;
+namespace Rampart.Admin.Tests;
 
 /// <summary>Reads sample values out of a Prometheus text exposition (enough for assertions; the format itself is checked by a real parser).</summary>
 public static partial class PrometheusText

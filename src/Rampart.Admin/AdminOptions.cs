@@ -1,4 +1,6 @@
-namespace Rampart.Proxy.Admin;
+using Rampart.Proxy.Configuration;
+
+namespace Rampart.Admin;
 
 /// <summary>Where the admin HTTP server listens and, optionally, the one user allowed in (HTTP basic auth).</summary>
 public sealed record AdminOptions
@@ -17,9 +19,9 @@ public sealed record AdminOptions
         if (colon > 0 && text.AsSpan(colon + 1).SequenceEqual("0"))
         {
             port = 0;
-            return Configuration.HostPortParser.TryParseHost(text[..colon], out host, out error, text);
+            return HostPortParser.TryParseHost(text[..colon], out host, out error, text);
         }
-        return Configuration.HostPortParser.TryParse(text, out host, out port, out error);
+        return HostPortParser.TryParse(text, out host, out port, out error);
     }
 }
 
@@ -27,7 +29,7 @@ public sealed record AdminOptions
 public static class AdminSettings
 {
     /// <returns>The options in force (null: the admin server is off), or the error when the override is unusable.</returns>
-    public static (AdminOptions? Options, string? Error) Resolve(Configuration.ProxyConfig config, string? listenOverride)
+    public static (AdminOptions? Options, string? Error) Resolve(ProxyConfig config, string? listenOverride)
     {
         string? listen = listenOverride ?? config.Settings.AdminListen;
         if (listen is null) return (null, null);

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Tests.Infrastructure;
 
-namespace Rampart.Proxy.Tests.Admin;
+namespace Rampart.Admin.Tests;
 
 /// <summary>
 /// The admin API over a Sentinel pool (1 master, 2 replicas, 3 sentinels, quorum 2, all real): the shard's confirmed

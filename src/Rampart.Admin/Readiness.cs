@@ -1,4 +1,6 @@
-namespace Rampart.Proxy.Admin;
+using Rampart.Proxy.Observability;
+
+namespace Rampart.Admin;
 
 /// <summary>
 /// /readyz: Rampart is ready when every pool can serve its keys. A pool is not ready when none of its backends can

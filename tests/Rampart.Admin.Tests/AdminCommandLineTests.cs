@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Rampart.Proxy.Tests.Infrastructure;
 
-namespace Rampart.Proxy.Tests.Admin;
+namespace Rampart.Admin.Tests;
 
 /// <summary>The admin server of the real executable: from the config's <c>rampart: admin:</c> block and from <c>--admin-listen</c>.</summary>
 public sealed partial class AdminCommandLineTests : IDisposable

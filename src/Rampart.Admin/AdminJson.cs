@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using Rampart.Proxy.Observability;
 
-namespace Rampart.Proxy.Admin;
+namespace Rampart.Admin;
 
 /// <summary>/readyz's body: ready or not, and why not.</summary>
 internal sealed record ReadyReply(bool Ready, IReadOnlyList<string> Reasons);

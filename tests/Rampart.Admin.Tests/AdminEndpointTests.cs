@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Rampart.Proxy.Observability;
 using Rampart.Proxy.Tests.Infrastructure;
 
-namespace Rampart.Proxy.Tests.Admin;
+namespace Rampart.Admin.Tests;
 
 /// <summary>Every admin endpoint against Rampart in front of real redis-servers.</summary>
 [Collection(AdminCollection.Name)]

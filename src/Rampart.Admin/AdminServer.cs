@@ -11,15 +11,17 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using Rampart.Proxy;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Observability;
 
-namespace Rampart.Proxy.Admin;
+namespace Rampart.Admin;
 
 /// <summary>
 /// The admin HTTP server (Kestrel, minimal APIs): dashboard, twemproxy stats, Prometheus metrics, health, readiness,
-/// topology events and runtime log levels. It reads the proxy only through <see cref="ProxyServer.RunningPools"/>,
-/// the list a reload replaces, so it always shows the pools running now. Handlers are plain RequestDelegates writing
+/// topology events and runtime log levels. It reads the engine only through its public surface, chiefly
+/// <see cref="ProxyServer.TakeSnapshot"/>, taken from the pool list a reload replaces whole, so it always shows the
+/// pools running now. Handlers are plain RequestDelegates writing
 /// source-generated JSON: no reflection, Native AOT safe.
 /// </summary>
 public sealed partial class AdminServer : IAsyncDisposable
@@ -131,7 +133,7 @@ public sealed partial class AdminServer : IAsyncDisposable
 
     private Task Dashboard(HttpContext context)
     {
-        var now = ProxySnapshot.Take(_proxy);
+        var now = _proxy.TakeSnapshot();
         string html = DashboardPage.Render(now, _history.Oldest(), Readiness.Problems(now), _proxy.Events.Snapshot(), _proxy.StartedAt);
         context.Response.ContentType = "text/html; charset=utf-8";
         context.Response.Headers.CacheControl = "no-store";
@@ -151,7 +153,7 @@ public sealed partial class AdminServer : IAsyncDisposable
 
     private Task Ready(HttpContext context)
     {
-        var problems = Readiness.Problems(ProxySnapshot.Take(_proxy));
+        var problems = Readiness.Problems(_proxy.TakeSnapshot());
         return WriteJson(context, problems.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable,
             new ReadyReply(problems.Count == 0, problems), Json.ReadyReply);
     }

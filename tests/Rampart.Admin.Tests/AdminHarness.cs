@@ -1,12 +1,12 @@
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using Rampart.Proxy.Admin;
+using Rampart.Admin;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Observability;
 using Rampart.Proxy.Tests.Infrastructure;
 
-namespace Rampart.Proxy.Tests.Admin;
+namespace Rampart.Admin.Tests;
 
 /// <summary>
 /// The admin tests run one at a time: each admin server exports the process-wide "Rampart" meter, and two at once

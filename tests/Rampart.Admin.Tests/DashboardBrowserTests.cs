@@ -2,7 +2,7 @@ using OpenQA.Selenium;
 using Rampart.Proxy.Tests.Infrastructure;
 using Xunit.Abstractions;
 
-namespace Rampart.Proxy.Tests.Admin;
+namespace Rampart.Admin.Tests;
 
 /// <summary>
 /// The dashboard as a person sees it: Rampart in front of two real redis-servers, the page opened in headless

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Rampart.Proxy.Tests.Admin;
+namespace Rampart.Admin.Tests;
 
 /// <summary>A log sink that keeps every line written through it, to assert on what Rampart logged.</summary>
 public sealed class CapturingLoggerProvider : ILoggerProvider

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Rampart.Proxy.Admin;
+namespace Rampart.Admin;
 
 /// <summary>Sends the admin web host's own log lines (Kestrel, ASP.NET) to Rampart's logger factory.</summary>
 internal sealed class ForwardingLoggerProvider(ILoggerFactory loggers) : ILoggerProvider

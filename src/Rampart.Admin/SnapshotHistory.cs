@@ -1,7 +1,8 @@
 using System.Diagnostics;
+using Rampart.Proxy;
 using Rampart.Proxy.Observability;
 
-namespace Rampart.Proxy.Admin;
+namespace Rampart.Admin;
 
 /// <summary>
 /// Snapshots taken every second, the last few kept, so the dashboard can show rates and percentiles over the last
@@ -22,7 +23,7 @@ internal sealed class SnapshotHistory : IDisposable
 
     private void Sample()
     {
-        var snapshot = ProxySnapshot.Take(_proxy);
+        var snapshot = _proxy.TakeSnapshot();
         lock (_samples)
         {
             if (_samples.Count == Keep) _samples.Dequeue();

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using Rampart.Proxy.Backends;
+
+namespace Rampart.Proxy.Observability;
+
+/// <summary>
+/// What the engine publishes to its observers (the admin server's dashboard, /readyz and metrics in Rampart.Admin):
+/// every pool and backend read from the live pools at one moment, as plain read-only records, so an observer needs
+/// none of the engine's internal types. Taking one reads counters only (no lock on the request path); it allocates,
+/// so it is taken per admin request or sample, never per proxied request (<see cref="ProxyServer.TakeSnapshot"/>).
+/// </summary>
+/// <param name="Timestamp">Stopwatch ticks at the moment of the snapshot, to measure the time between two.</param>
+public sealed record ProxySnapshot(DateTimeOffset Time, long Timestamp, PoolSnapshot[] Pools)
+{
+    internal static ProxySnapshot Take(ProxyServer proxy) =>
+        new(DateTimeOffset.UtcNow, Stopwatch.GetTimestamp(), proxy.RunningPools.Select(PoolSnapshot.Take).ToArray());
+}
+
+/// <summary>One running pool: its listen address (the real port when the config said 0), client counters, backends.</summary>
+public sealed record PoolSnapshot(string Name, string Listen, bool IsSentinel, bool AutoEject, int Clients, long ClientsTotal,
+    long Rejected, long Denied, long ClientErrors, BackendSnapshot[] Backends)
+{
+    internal static PoolSnapshot Take(RunningPool running)
+    {
+        var pool = running.Pool;
+        return new PoolSnapshot(pool.Config.Name, running.Listen, pool.Config.Sentinel is not null, pool.Config.AutoEjectHosts,
+            pool.CurrentConnections, pool.TotalConnections, pool.RejectedConnections, pool.DeniedConnections, pool.ClientErrors,
+            pool.Routing.Servers.Select(BackendSnapshot.Take).ToArray());
+    }
+
+    public long Requests => Backends.Sum(b => b.Requests);
+    public long Errors => Backends.Sum(b => b.Errors);
+}
+
+/// <summary>
+/// One backend: a server of a plain pool, or a Sentinel shard (its confirmed master and replicas). <see cref="State"/>
+/// is one of <see cref="Up"/>, <see cref="Ejected"/>, <see cref="Down"/>, <see cref="Failover"/>; <see cref="Buckets"/>
+/// is the latency histogram of every command together (<see cref="LatencyBuckets"/>).
+/// </summary>
+public sealed record BackendSnapshot(string Name, string Address, string Role, string State, string? Reason, int Connections,
+    long Requests, long Errors, long Timeouts, long[] Buckets, IReadOnlyList<CommandCounters> Commands, SentinelAgreement? Sentinel,
+    IReadOnlyList<ReplicaSnapshot> Replicas, int ReplicasKnown)
+{
+    public const string Up = "up", Ejected = "ejected", Down = "down", Failover = "failover";
+
+    internal static BackendSnapshot Take(ServerEndpoint server)
+    {
+        var commands = server.Commands?.Snapshot() ?? [];
+        var buckets = new long[LatencyBuckets.Count];
+        long requests = 0, errors = 0;
+        foreach (var command in commands)
+        {
+            requests += command.Requests;
+            errors += command.Errors;
+            for (int i = 0; i < buckets.Length; i++) buckets[i] += command.Buckets[i];
+        }
+        bool sentinel = server.Pool.Sentinel is not null;
+        string state = server.IsEjected ? Ejected : server.IsHolding ? Failover : server.IsDown ? Down : Up;
+        string address = sentinel ? server.Address?.ToString() ?? "(no confirmed master)" : server.Config.Endpoint;
+        var view = server.SentinelView;
+        return new BackendSnapshot(TwemproxyStats.NameOf(server), address, sentinel ? "master" : "server", state,
+            state == Up ? null : server.DownReason ?? (state == Ejected ? "ejected by auto_eject_hosts" : null),
+            server.Stats.Connections, requests, errors, server.Stats.Timeouts, buckets, commands,
+            view is null ? null : new SentinelAgreement(view.Agree, view.Asked, view.Needed),
+            sentinel ? server.Replicas.Connected.Select(r => new ReplicaSnapshot(r.Address, r.LagBytes)).ToArray() : [],
+            sentinel ? server.Replicas.Known : 0);
+    }
+}
+
+/// <summary>The last check of a Sentinel shard: how many Sentinels named the master it confirmed, of how many asked, and the quorum.</summary>
+public sealed record SentinelAgreement(int Agree, int Asked, int Needed);
+
+/// <summary>A replica connected to a shard's confirmed master, and how many bytes of the replication stream it lacks.</summary>
+public sealed record ReplicaSnapshot(string Address, long LagBytes);
