@@ -126,6 +126,8 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
             int batch = 0;
             ProxyRequest? large = null;
             link.BeginWrite();
+            // One clock reading per batch: its requests leave in one write, so their timeouts start together.
+            long sentMs = _server.Time.NowMs();
             try
             {
                 while (_sendBuffer.Length < MaxBatchBytes && TryTake(out var request))
@@ -145,7 +147,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
                     // answer before it has all of it.
                     bool direct = request.Payload.Length >= SendDirectBytes && request.ExtraReplies == 0;
                     if (!direct) _sendBuffer.Write(request.Payload.Span);
-                    request.SentTick = Environment.TickCount64;
+                    request.SentTick = sentMs;
                     link.InFlight.Enqueue(request);
                     batch++;
                     if (direct)
