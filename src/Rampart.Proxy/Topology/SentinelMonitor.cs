@@ -156,7 +156,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         string label = $"{sentinel.Host}:{sentinel.Port}";
         try
         {
-            using var connection = await ControlConnection.ConnectAsync(Endpoint(sentinel.Host, sentinel.Port), _sentinel.Password, QueryTimeout, stop);
+            using var connection = await ControlConnection.ConnectAsync(Endpoint(sentinel.Host, sentinel.Port), _sentinel.Password, QueryTimeout, _time, stop);
             // The Sentinel's own id: one Sentinel reached under two addresses must still count once.
             var myId = await connection.CallAsync(stop, "SENTINEL", "MYID");
             if (!myId.IsError && myId.Text is { } id) label = id;
@@ -190,7 +190,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
     {
         try
         {
-            using var connection = await ControlConnection.ConnectAsync(node, _pool.RedisAuth, RoleTimeout, stop);
+            using var connection = await ControlConnection.ConnectAsync(node, _pool.RedisAuth, RoleTimeout, _time, stop);
             var role = await connection.CallAsync(stop, "ROLE");
             return role.Items.Count > 0 ? role : null;
         }
@@ -210,7 +210,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         {
             try
             {
-                using var connection = await ControlConnection.ConnectAsync(sentinel, _sentinel.Password, QueryTimeout, stop);
+                using var connection = await ControlConnection.ConnectAsync(sentinel, _sentinel.Password, QueryTimeout, _time, stop);
                 await connection.SendAsync(stop, "PSUBSCRIBE", "*");
                 failures = 0;
                 while (!stop.IsCancellationRequested)
