@@ -302,10 +302,10 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
 
     /// <summary>
     /// True when the oldest request in flight here has waited longer than <see cref="StallMs"/> (one clock read, and
-    /// only when something is in flight).
+    /// only when something is in flight; on the proxy's TimeProvider, like the send time it is compared with).
     /// </summary>
     internal bool IsStalled() =>
-        Link is { } link && link.InFlight.TryGetOldestSentTick(out long sent) && Environment.TickCount64 - sent > StallMs;
+        Link is { } link && link.InFlight.TryGetOldestSentTick(out long sent) && _server.Time.NowMs() - sent > StallMs;
 
     /// <summary>True when nothing is queued, carried over or in flight on this connection.</summary>
     internal bool IsIdle => _pending.IsEmpty && Volatile.Read(ref _carry) is null && (Link?.InFlightCount ?? 0) == 0;

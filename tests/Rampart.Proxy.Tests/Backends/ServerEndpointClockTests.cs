@@ -90,6 +90,21 @@ public sealed class ServerEndpointClockTests : IDisposable
         Assert.False(server.ExpireHold(_clock.NowMs()));
     }
 
+    [Fact]
+    public void ClientPauseSentThroughRampart_HoldsItsCommandsUntilItsTimeoutPasses()
+    {
+        var server = Server();
+        var get = Rampart.Protocol.Commands.CommandTable.Find("GET"u8)!;
+        var set = Rampart.Protocol.Commands.CommandTable.Find("SET"u8)!;
+        server.NotePause(1000, all: false); // CLIENT PAUSE 1000 WRITE
+        Assert.True(server.HoldsWhilePaused(set));
+        Assert.False(server.HoldsWhilePaused(get)); // reads are not held by a WRITE pause
+        Advance(999);
+        Assert.True(server.HoldsWhilePaused(set));
+        Advance(1);
+        Assert.False(server.HoldsWhilePaused(set));
+    }
+
     public void Dispose()
     {
         foreach (var server in _servers) server.Dispose();

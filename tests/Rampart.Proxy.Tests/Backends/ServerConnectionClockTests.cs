@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
+using Rampart.Proxy.Backends;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Tests.Infrastructure;
 using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
@@ -9,10 +10,11 @@ using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
 namespace Rampart.Proxy.Tests.Backends;
 
 /// <summary>
-/// The pool's <c>timeout</c> on a fake clock: the whole proxy runs on it, so its sweep ticks only when the test moves
-/// the clock, and the server never answers. No test waits for the timeout in real time.
+/// A shared connection's time rules (the pool's <c>timeout</c>, a stalled connection) on a fake clock: the whole proxy
+/// runs on it, so its sweep ticks only when the test moves the clock, and the server never answers. No test waits for
+/// a rule in real time.
 /// </summary>
-public sealed class RequestTimeoutTests
+public sealed class ServerConnectionClockTests
 {
     [Fact]
     public async Task Request_WhenServerDoesNotAnswer_FailsWithTimeoutOnlyOnceTheTimeoutHasPassed()
@@ -42,6 +44,32 @@ public sealed class RequestTimeoutTests
         clock.Advance(TimeSpan.FromMilliseconds(40));
         Assert.Equal(1, stats.Timeouts);
         Assert.Equal("-ERR timeout", client.ReadLine());
+    }
+
+    [Fact]
+    public async Task SharedConnection_CountsAsHeldByTheServer_OnlyOnceItsOldestRequestIsOver100MsLate()
+    {
+        var clock = new FakeTimeProvider();
+        using var server = new SilentServer();
+        var pool = new PoolConfig
+        {
+            Name = "t",
+            Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
+            Servers = [new ServerConfig { Host = "127.0.0.1", Port = server.Port, Weight = 1, Name = "s0" }],
+        };
+        var config = new ProxyConfig { Source = "(test)", Pools = [pool], Settings = new RampartSettings { EventLoops = 1 } };
+        await using var proxy = new ProxyServer(config, time: clock);
+        await proxy.StartAsync();
+        using var client = new RawClient(((IPEndPoint)proxy.GetListenEndPoint("t")).Port);
+
+        client.Send(Resp("EVAL", "while true do end", "0")); // a busy script, as far as Rampart can tell
+        await server.WaitForAsync("EVAL");
+        var shared = proxy.GetPool("t").Routing.Servers[0].AllConnections.Single(c => c.Link is not null);
+
+        clock.Advance(TimeSpan.FromMilliseconds(ServerConnection.StallMs));
+        Assert.False(shared.IsStalled()); // not yet: other clients still share it
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(shared.IsStalled()); // from now on, clients with nothing in flight take the detour lane
     }
 
     /// <summary>A server that answers Rampart's handshake (CLIENT SETNAME, INFO) and then nothing at all.</summary>
