@@ -16,32 +16,42 @@ namespace Rampart.Proxy.Tests.Backends;
 /// </summary>
 public sealed class ServerConnectionClockTests
 {
-    [Fact]
-    public async Task Request_WhenServerDoesNotAnswer_FailsWithTimeoutOnlyOnceTheTimeoutHasPassed()
+    private readonly FakeTimeProvider _clock = new();
+
+    /// <summary>A proxy on the fake clock with one pool "t" (one event loop) in front of <paramref name="server"/>.</summary>
+    private async Task<ProxyServer> StartAsync(SilentServer server, int? timeoutMs = null)
     {
-        var clock = new FakeTimeProvider();
-        using var server = new SilentServer();
         var pool = new PoolConfig
         {
             Name = "t",
             Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
             Servers = [new ServerConfig { Host = "127.0.0.1", Port = server.Port, Weight = 1, Name = "s0" }],
-            TimeoutMs = 400,
+            TimeoutMs = timeoutMs,
         };
         var config = new ProxyConfig { Source = "(test)", Pools = [pool], Settings = new RampartSettings { EventLoops = 1 } };
-        await using var proxy = new ProxyServer(config, time: clock);
+        var proxy = new ProxyServer(config, time: _clock);
         await proxy.StartAsync();
-        using var client = new RawClient(((IPEndPoint)proxy.GetListenEndPoint("t")).Port);
+        return proxy;
+    }
+
+    private static RawClient Connect(ProxyServer proxy) => new(((IPEndPoint)proxy.GetListenEndPoint("t")).Port);
+
+    [Fact]
+    public async Task Request_WhenServerDoesNotAnswer_FailsWithTimeoutOnlyOnceTheTimeoutHasPassed()
+    {
+        using var server = new SilentServer();
+        await using var proxy = await StartAsync(server, timeoutMs: 400);
+        using var client = Connect(proxy);
         var stats = proxy.GetPool("t").Routing.Servers[0].Stats;
 
         client.Send(Resp("GET", "k"));
         // Written: its timeout counts from the fake clock's now, which moves only below.
         await server.WaitForAsync("GET");
 
-        clock.Advance(TimeSpan.FromMilliseconds(400)); // the sweep ticks every 40 ms on this clock
+        _clock.Advance(TimeSpan.FromMilliseconds(400)); // the sweep ticks every 40 ms on this clock
         Assert.Equal(0, stats.Timeouts); // exactly the timeout: not over it yet
 
-        clock.Advance(TimeSpan.FromMilliseconds(40));
+        _clock.Advance(TimeSpan.FromMilliseconds(40));
         Assert.Equal(1, stats.Timeouts);
         Assert.Equal("-ERR timeout", client.ReadLine());
     }
@@ -49,26 +59,17 @@ public sealed class ServerConnectionClockTests
     [Fact]
     public async Task SharedConnection_CountsAsHeldByTheServer_OnlyOnceItsOldestRequestIsOver100MsLate()
     {
-        var clock = new FakeTimeProvider();
         using var server = new SilentServer();
-        var pool = new PoolConfig
-        {
-            Name = "t",
-            Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
-            Servers = [new ServerConfig { Host = "127.0.0.1", Port = server.Port, Weight = 1, Name = "s0" }],
-        };
-        var config = new ProxyConfig { Source = "(test)", Pools = [pool], Settings = new RampartSettings { EventLoops = 1 } };
-        await using var proxy = new ProxyServer(config, time: clock);
-        await proxy.StartAsync();
-        using var client = new RawClient(((IPEndPoint)proxy.GetListenEndPoint("t")).Port);
+        await using var proxy = await StartAsync(server);
+        using var client = Connect(proxy);
 
         client.Send(Resp("EVAL", "while true do end", "0")); // a busy script, as far as Rampart can tell
         await server.WaitForAsync("EVAL");
         var shared = proxy.GetPool("t").Routing.Servers[0].AllConnections.Single(c => c.Link is not null);
 
-        clock.Advance(TimeSpan.FromMilliseconds(ServerConnection.StallMs));
+        _clock.Advance(TimeSpan.FromMilliseconds(ServerConnection.StallMs));
         Assert.False(shared.IsStalled()); // not yet: other clients still share it
-        clock.Advance(TimeSpan.FromMilliseconds(1));
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
         Assert.True(shared.IsStalled()); // from now on, clients with nothing in flight take the detour lane
     }
 
