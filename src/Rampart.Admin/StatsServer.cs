@@ -67,7 +67,7 @@ public sealed partial class StatsServer : IDisposable
             catch (SocketException e)
             {
                 LogAcceptError(e.Message);
-                await Task.Delay(100);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), _proxy.Time);
                 continue;
             }
             _ = ServeAsync(client);
@@ -81,7 +81,7 @@ public sealed partial class StatsServer : IDisposable
             try
             {
                 byte[] json = _proxy.GetTwemproxyStatsJson();
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), _proxy.Time);
                 int sent = 0;
                 while (sent < json.Length)
                     sent += await client.SendAsync(json.AsMemory(sent), SocketFlags.None, timeout.Token);

@@ -145,7 +145,7 @@ public sealed partial class ProxyServer
             if (period != _sweepPeriodMs)
             {
                 _sweepPeriodMs = period;
-                _timeoutSweep.Change(period, period);
+                _timeoutSweep.Change(TimeSpan.FromMilliseconds(period), TimeSpan.FromMilliseconds(period));
             }
             return errors.Count == 0
                 ? Succeeded(trigger, next.Source, changes, next, unchanged: false)

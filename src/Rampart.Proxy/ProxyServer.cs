@@ -12,6 +12,8 @@ namespace Rampart.Proxy;
 /// Start binds every listener first, so a bad address stops start-up before any client is accepted.
 /// The live pool set is one immutable array read through a volatile field (<see cref="Pools"/>): a reload
 /// (ProxyServer.Reload.cs) builds the next one and swaps it in whole.
+/// Every rule of the engine that time decides (backoff, ejection, timeouts, failover holds, Sentinel re-checks, the
+/// sweep itself) reads the one <see cref="Time"/> given here, passed down to each pool, server and client.
 /// </summary>
 public sealed partial class ProxyServer : IAsyncDisposable
 {
@@ -22,19 +24,22 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private volatile PoolRuntime[] _pools = [];
     // Pools a reload removed whose clients are still finishing (guarded by _reloadGate).
     private readonly List<PoolRuntime> _draining = [];
-    private Timer? _timeoutSweep;
+    private ITimer? _timeoutSweep;
     private int _sweepPeriodMs;
     private bool _stopping; // guarded by _reloadGate: no reload once a stop began
     private readonly Transport.EventLoopGroup _loops;
-    private readonly Memory.MemoryReclaimer _reclaimer = new(TimeProvider.System);
+    private readonly Memory.MemoryReclaimer _reclaimer;
 
     /// <param name="recordMetrics">
     /// Count per-command requests, errors and latency (what the admin server exports). The executable turns it on
     /// with the admin server: without one nothing reads them, and the request path then takes no clock readings.
     /// </param>
-    public ProxyServer(ProxyConfig config, ILoggerFactory? loggers = null, bool recordMetrics = true)
+    /// <param name="time">The engine's clock: <see cref="TimeProvider.System"/> (the default) in production, a fake in tests.</param>
+    public ProxyServer(ProxyConfig config, ILoggerFactory? loggers = null, bool recordMetrics = true, TimeProvider? time = null)
     {
         _config = config;
+        Time = time ?? TimeProvider.System;
+        _reclaimer = new Memory.MemoryReclaimer(Time);
         RecordsMetrics = recordMetrics;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger("Rampart.Proxy");
@@ -42,6 +47,9 @@ public sealed partial class ProxyServer : IAsyncDisposable
         RequestSampler = new Observability.RequestSampler(_loggers);
         _budget.Max = config.Settings.MaxConnections;
     }
+
+    /// <summary>The clock every time rule of the engine reads (one instance, passed down to pools, servers and clients).</summary>
+    public TimeProvider Time { get; }
 
     /// <summary>Event loop threads running (<c>rampart: {event_loops}</c>, fixed at start).</summary>
     public int EventLoopCount => _loops.Count;
@@ -107,7 +115,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     /// <summary>A pool's runtime sharing the proxy's event log, request sampler, metrics switch and connection budget.</summary>
     private PoolRuntime NewPoolRuntime(PoolConfig config) =>
-        new(config, _loops, _loggers, _budget, Events, RequestSampler, RecordsMetrics);
+        new(config, _loops, _loggers, Time, _budget, Events, RequestSampler, RecordsMetrics);
 
     private void StartPool(PoolRuntime pool)
     {
@@ -132,7 +140,8 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private void StartTimeoutSweep()
     {
         _sweepPeriodMs = SweepPeriod(Config);
-        _timeoutSweep = new Timer(_ => Sweep(), null, _sweepPeriodMs, _sweepPeriodMs);
+        var period = TimeSpan.FromMilliseconds(_sweepPeriodMs);
+        _timeoutSweep = Time.CreateTimer(_ => Sweep(), null, period, period);
     }
 
     private static int SweepPeriod(ProxyConfig config)
@@ -143,7 +152,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     private void Sweep()
     {
-        long now = Environment.TickCount64;
+        long now = Time.NowMs();
         foreach (var pool in _pools)
         {
             pool.CheckTimeouts(now);
@@ -175,9 +184,9 @@ public sealed partial class ProxyServer : IAsyncDisposable
         lock (_reloadGate) _stopping = true;
         var pools = _pools;
         foreach (var pool in pools) pool.Listener?.Dispose();
-        var deadline = DateTime.UtcNow + drain;
-        while (DateTime.UtcNow < deadline && !pools.All(p => p.IsIdle))
-            await Task.Delay(20);
+        long started = Time.GetTimestamp();
+        while (Time.GetElapsedTime(started) < drain && !pools.All(p => p.IsIdle))
+            await Task.Delay(TimeSpan.FromMilliseconds(20), Time);
         _timeoutSweep?.Dispose();
         List<PoolRuntime> draining;
         lock (_reloadGate)

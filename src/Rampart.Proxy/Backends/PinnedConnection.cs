@@ -145,7 +145,7 @@ internal sealed class PinnedConnection
     private async Task KillUnlessCleanAsync(Cleaner cleaner)
     {
         int timeout = _pool.CleanTimeoutMs;
-        await Task.Delay(timeout);
+        await Task.Delay(TimeSpan.FromMilliseconds(timeout), Server.Time);
         if (!cleaner.Finished) Kill($"not proved clean within {timeout} ms");
     }
 

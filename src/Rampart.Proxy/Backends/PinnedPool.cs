@@ -44,12 +44,11 @@ internal sealed class PinnedPool
     // Connections charged to each PinnedUse (lent, or being cleaned), under _gate.
     private readonly int[] _held = new int[Uses];
     private volatile bool _disposed;
-    // Warm connections (pinned_min_idle) being opened, under _gate; and the backoff after one failed to open.
+    // Warm connections (pinned_min_idle) being opened, under _gate; and the backoff after one failed to open (the
+    // deadline in ms on the server's TimeProvider).
     private int _warming;
     private int _warmFailures;
     private long _warmRetryAt;
-    private const int FirstWarmBackoffMs = 100;
-    private const int MaxWarmBackoffMs = 5_000;
 
     /// <summary>True once the server left the pool (reload) or the proxy stops: no dedicated connection is lent again.</summary>
     public bool IsClosed => _disposed;
@@ -338,8 +337,7 @@ internal sealed class PinnedPool
                 connection.Warming = false;
                 _warming--;
                 _warmFailures++;
-                int backoff = (int)Math.Min(MaxWarmBackoffMs, (long)FirstWarmBackoffMs << Math.Min(_warmFailures - 1, 16));
-                Volatile.Write(ref _warmRetryAt, Environment.TickCount64 + backoff);
+                Volatile.Write(ref _warmRetryAt, _server.Time.NowMs() + Backends.Backoff.Reconnect.DelayMs(_warmFailures));
             }
             Uncharge(connection);
             _open.Remove(connection);

@@ -41,7 +41,7 @@ internal sealed class ProxyRequest
     /// </summary>
     public int ExtraReplies;
     public int PendingReplies;
-    /// <summary>Environment.TickCount64 when the request was handed to the server socket, for timeouts.</summary>
+    /// <summary>When the request was handed to the server socket (ms on the proxy's TimeProvider), for timeouts.</summary>
     public long SentTick;
     /// <summary>CLIENT REPLY OFF/SKIP: the reply is not written to the client (the request still keeps its place).</summary>
     public bool Silent;

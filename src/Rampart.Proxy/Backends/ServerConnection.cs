@@ -126,6 +126,8 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
             int batch = 0;
             ProxyRequest? large = null;
             link.BeginWrite();
+            // One clock reading per batch: its requests leave in one write, so their timeouts start together.
+            long sentMs = _server.Time.NowMs();
             try
             {
                 while (_sendBuffer.Length < MaxBatchBytes && TryTake(out var request))
@@ -145,7 +147,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
                     // answer before it has all of it.
                     bool direct = request.Payload.Length >= SendDirectBytes && request.ExtraReplies == 0;
                     if (!direct) _sendBuffer.Write(request.Payload.Span);
-                    request.SentTick = Environment.TickCount64;
+                    request.SentTick = sentMs;
                     link.InFlight.Enqueue(request);
                     batch++;
                     if (direct)
@@ -300,10 +302,10 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
 
     /// <summary>
     /// True when the oldest request in flight here has waited longer than <see cref="StallMs"/> (one clock read, and
-    /// only when something is in flight).
+    /// only when something is in flight; on the proxy's TimeProvider, like the send time it is compared with).
     /// </summary>
     internal bool IsStalled() =>
-        Link is { } link && link.InFlight.TryGetOldestSentTick(out long sent) && Environment.TickCount64 - sent > StallMs;
+        Link is { } link && link.InFlight.TryGetOldestSentTick(out long sent) && _server.Time.NowMs() - sent > StallMs;
 
     /// <summary>True when nothing is queued, carried over or in flight on this connection.</summary>
     internal bool IsIdle => _pending.IsEmpty && Volatile.Read(ref _carry) is null && (Link?.InFlightCount ?? 0) == 0;

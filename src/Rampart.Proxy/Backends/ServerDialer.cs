@@ -15,7 +15,7 @@ internal static class ServerDialer
     public static async Task<(LoopSocket Connection, EndPoint Address, long? ClientId)> ConnectAsync(ServerEndpoint server, EventLoop loop, bool resp3, bool askClientId = false)
     {
         var address = server.Address ?? throw new IOException(server.UnavailableReason ?? "no address");
-        using var cts = new CancellationTokenSource(server.ConnectTimeout);
+        using var cts = new CancellationTokenSource(server.ConnectTimeout, server.Time);
         // The loop's connect never blocks, so a name is resolved first.
         var target = address is DnsEndPoint name ? await ResolveAsync(name, cts.Token) : address;
         var connection = new LoopSocket(NewSocket(server, target), loop);

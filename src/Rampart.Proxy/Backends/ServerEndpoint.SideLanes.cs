@@ -18,7 +18,7 @@ internal sealed partial class ServerEndpoint
     // Made on first use (SideLane); read with Volatile.Read.
     private ServerConnection[]? _controlConnections;
     private ServerConnection[]? _detourConnections;
-    // CLIENT PAUSE sent through Rampart: until when (Environment.TickCount64; 0 = none known) and whether ALL commands.
+    // CLIENT PAUSE sent through Rampart: until when (ms on the proxy's TimeProvider; 0 = none known) and whether ALL commands.
     private long _pausedUntil;
     private volatile bool _pausedAll;
 
@@ -48,7 +48,7 @@ internal sealed partial class ServerEndpoint
     {
         long until = Volatile.Read(ref _pausedUntil);
         if (until == 0) return false;
-        if (Environment.TickCount64 >= until)
+        if (Time.NowMs() >= until)
         {
             Interlocked.CompareExchange(ref _pausedUntil, 0, until);
             return false;
@@ -60,7 +60,7 @@ internal sealed partial class ServerEndpoint
     public void NotePause(long timeoutMs, bool all)
     {
         _pausedAll = all;
-        Volatile.Write(ref _pausedUntil, Environment.TickCount64 + Math.Max(1, timeoutMs));
+        Volatile.Write(ref _pausedUntil, Time.NowMs() + Math.Max(1, timeoutMs));
     }
 
     /// <summary>CLIENT UNPAUSE is being sent to this server.</summary>

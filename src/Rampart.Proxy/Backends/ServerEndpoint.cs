@@ -13,12 +13,11 @@ namespace Rampart.Proxy.Backends;
 /// Shared connections come in two lanes: RESP2 (every client that did not say HELLO 3) and RESP3 (clients that did),
 /// since replies pass through verbatim and must already have the types the client asked for. The RESP3 lane is made
 /// the first time a RESP3 client needs this server; everything else (backoff, failover, timeouts, reload, counters)
-/// treats both lanes alike.
+/// treats both lanes alike. Its time rules (<see cref="ReconnectBackoff"/>, <see cref="EjectionState"/>,
+/// <see cref="FailoverHold"/>, request timeouts) read the proxy's one injected <see cref="Time"/>.
 /// </summary>
 internal sealed partial class ServerEndpoint : IDisposable
 {
-    private const int FirstBackoffMs = 100;
-    private const int MaxBackoffMs = 5_000;
     private const int DefaultConnectTimeoutMs = 5_000;
 
     private readonly ServerConnection[] _connections;
@@ -33,20 +32,21 @@ internal sealed partial class ServerEndpoint : IDisposable
     private readonly ILogger _logger;
     private volatile EndPoint? _address;
     private volatile string? _noMasterReason;
-    private long _holdUntilTick;
-    private long _retryAtTick;
-    private string? _downReason;
-    private int _consecutiveFailures;
-    private int _failuresTowardEjection;
-    private long _ejectedUntilTick;
+    private readonly FailoverHold _hold;
+    private readonly ReconnectBackoff _backoff;
+    private readonly EjectionState _ejection;
     private readonly Action<ServerEndpoint>? _onEjectionChanged;
 
     private volatile PoolConfig _pool;
     private volatile ServerConfig _config;
 
-    public ServerEndpoint(PoolConfig pool, ServerConfig config, Transport.EventLoopGroup loops, ILogger logger,
+    public ServerEndpoint(PoolConfig pool, ServerConfig config, Transport.EventLoopGroup loops, ILogger logger, TimeProvider time,
         Action<ServerEndpoint>? onEjectionChanged = null, bool recordMetrics = true)
     {
+        Time = time;
+        _hold = new FailoverHold(time);
+        _backoff = new ReconnectBackoff(time);
+        _ejection = new EjectionState(time);
         Commands = recordMetrics ? new Observability.CommandMetrics() : null;
         _onEjectionChanged = onEjectionChanged;
         _pool = pool;
@@ -68,6 +68,9 @@ internal sealed partial class ServerEndpoint : IDisposable
         _connections = NewLane(resp3: false);
         Pinned = new PinnedPool(this, pool.PinnedConnections);
     }
+
+    /// <summary>The proxy's clock: every deadline of this server and its connections is read on it.</summary>
+    public TimeProvider Time { get; }
 
     /// <summary>Dedicated connections for clients with connection state (transactions, pub/sub, blocking calls).</summary>
     public PinnedPool Pinned { get; }
@@ -121,6 +124,7 @@ internal sealed partial class ServerEndpoint : IDisposable
     {
         var sampler = RequestSampler;
         if (Commands is null && (sampler is null || sampler.Every == 0)) return;
+        // Raw: latency is measured on the same raw clock as the request's start, read once per client socket read.
         long elapsed = Stopwatch.GetTimestamp() - request.StartTimestamp;
         Commands?.Record(request.CommandId, elapsed, error: true);
         sampler?.Observe(Pool.Name, Endpoint, request.CommandId, elapsed, error: true);
@@ -165,8 +169,7 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// An error reply while requests cannot go to this server: no confirmed master (Sentinel pools, fail closed), or
     /// backoff after a failed connect. Null when it may be tried.
     /// </summary>
-    public string? UnavailableReason =>
-        _noMasterReason ?? (Environment.TickCount64 < Volatile.Read(ref _retryAtTick) ? Volatile.Read(ref _downReason) : null);
+    public string? UnavailableReason => _noMasterReason ?? (_backoff.IsWaiting ? _backoff.Reason : null);
 
     /// <summary>
     /// A quorum of Sentinels and the node itself (ROLE) confirm <paramref name="address"/> as master. When it differs
@@ -178,8 +181,7 @@ internal sealed partial class ServerEndpoint : IDisposable
         var current = _address;
         if (_noMasterReason is null && current is not null && current.Equals(address)) return false;
         _address = address;
-        Volatile.Write(ref _retryAtTick, 0);
-        Volatile.Write(ref _consecutiveFailures, 0);
+        _backoff.Reset();
         _noMasterReason = null;
         _resp3Refused = null;
         if (current is not null && !current.Equals(address))
@@ -207,46 +209,36 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// confirmed, the failover is aborted, or <see cref="HoldLimitMs"/> passes): requests wait instead of reaching a
     /// master that is being replaced, so no acknowledged write is left on the old one.
     /// </summary>
-    public bool IsHolding => Environment.TickCount64 < Volatile.Read(ref _holdUntilTick);
+    public bool IsHolding => _hold.IsHolding;
 
     /// <summary>Longest a failover may hold traffic; what waited longer gets -TRYAGAIN.</summary>
-    public const int HoldLimitMs = 5_000;
+    public const int HoldLimitMs = FailoverHold.LimitMs;
 
     public string HoldOverflowReason => $"TRYAGAIN rampart: failover of '{Endpoint}' in progress; too many requests waiting";
     private string HoldExpiredReason => $"TRYAGAIN rampart: failover of '{Endpoint}' did not complete within {HoldLimitMs} ms";
 
     /// <summary>Starts (or keeps) holding traffic for a failover. Returns true when it was not holding before.</summary>
-    public bool BeginHold()
-    {
-        bool was = IsHolding;
-        if (!was) Volatile.Write(ref _holdUntilTick, Environment.TickCount64 + HoldLimitMs);
-        return !was;
-    }
+    public bool BeginHold() => _hold.Begin();
 
     /// <summary>Ends the hold: held requests go to the now confirmed master (or fail, when the hold ran out).</summary>
     public bool EndHold(bool expired = false)
     {
-        if (Volatile.Read(ref _holdUntilTick) == 0) return false;
-        Volatile.Write(ref _holdUntilTick, 0);
+        if (!_hold.End()) return false;
         foreach (var connection in AllConnections) connection.OnHoldEnded(expired ? HoldExpiredReason : null);
         return true;
     }
 
     /// <summary>Called by the periodic sweep: a hold past its limit fails what waited and lets traffic flow again.</summary>
-    public bool ExpireHold(long now)
-    {
-        long until = Volatile.Read(ref _holdUntilTick);
-        return until != 0 && now >= until && EndHold(expired: true);
-    }
+    public bool ExpireHold(long now) => _hold.HasExpired(now) && EndHold(expired: true);
 
     /// <summary>
     /// True from a failed connect until the next successful one, or while a Sentinel shard has no confirmed master:
     /// the admin API's "down" (a server in backoff is retried by the maintenance sweep, so this clears by itself).
     /// </summary>
-    public bool IsDown => _noMasterReason is not null || Volatile.Read(ref _consecutiveFailures) > 0;
+    public bool IsDown => _noMasterReason is not null || _backoff.Failures > 0;
 
     /// <summary>Why the server is down (the error its requests get), or null.</summary>
-    public string? DownReason => _noMasterReason ?? (Volatile.Read(ref _consecutiveFailures) > 0 ? Volatile.Read(ref _downReason) : null);
+    public string? DownReason => _noMasterReason ?? (_backoff.Failures > 0 ? _backoff.Reason : null);
 
     /// <summary>
     /// Called by the maintenance sweep: a plain server that is down is reconnected once its backoff has passed, even
@@ -254,9 +246,7 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// </summary>
     public void RetryIfDown(long now)
     {
-        if (Pool.Sentinel is not null || Volatile.Read(ref _consecutiveFailures) == 0) return;
-        if (now < Volatile.Read(ref _retryAtTick)) return;
-        Preconnect();
+        if (Pool.Sentinel is null && _backoff.IsDueForRetry(now)) Preconnect();
     }
 
     /// <summary>The last Sentinel vote for this shard (Sentinel pools), for the admin API.</summary>
@@ -283,8 +273,8 @@ internal sealed partial class ServerEndpoint : IDisposable
     public void OnConnected()
     {
         Stats.ConnectionOpened();
-        Volatile.Write(ref _consecutiveFailures, 0);
-        Volatile.Write(ref _failuresTowardEjection, 0);
+        _backoff.OnConnected();
+        _ejection.OnConnected();
     }
 
     /// <summary>A live connection died: a failure toward ejection unless Rampart itself closed it.</summary>
@@ -295,22 +285,17 @@ internal sealed partial class ServerEndpoint : IDisposable
     }
 
     /// <summary>True while auto_eject_hosts keeps this server out of the key distribution.</summary>
-    public bool IsEjected => Environment.TickCount64 < Volatile.Read(ref _ejectedUntilTick);
+    public bool IsEjected => _ejection.IsEjected;
 
-    /// <summary>
-    /// twemproxy's server_failure: with auto_eject_hosts, server_failure_limit consecutive failures (failed connects,
-    /// lost connections, timeouts) take the server out of the key distribution for server_retry_timeout ms.
-    /// </summary>
     /// <summary>A request failed at once because the server is in reconnect backoff: it counts as a failure too.</summary>
     public void OnRequestRefused() => CountFailure();
 
     private void CountFailure()
     {
-        if (!Pool.AutoEjectHosts) return;
-        if (Interlocked.Increment(ref _failuresTowardEjection) < Pool.ServerFailureLimit) return;
-        Volatile.Write(ref _failuresTowardEjection, 0);
-        Volatile.Write(ref _ejectedUntilTick, Environment.TickCount64 + Pool.ServerRetryTimeoutMs);
-        _onEjectionChanged?.Invoke(this);
+        // twemproxy's server_failure (EjectionState): only with auto_eject_hosts, on the pool's current settings.
+        var pool = Pool;
+        if (pool.AutoEjectHosts && _ejection.CountFailure(pool.ServerFailureLimit, pool.ServerRetryTimeoutMs))
+            _onEjectionChanged?.Invoke(this);
     }
 
     /// <summary>Counts a failed connect and sets the backoff; returns how many connects in a row have failed.</summary>
@@ -318,11 +303,7 @@ internal sealed partial class ServerEndpoint : IDisposable
     {
         Stats.AddError();
         CountFailure();
-        int failures = Interlocked.Increment(ref _consecutiveFailures);
-        int backoff = (int)Math.Min(MaxBackoffMs, (long)FirstBackoffMs << Math.Min(failures - 1, 16));
-        Volatile.Write(ref _downReason, $"ERR rampart: server {Endpoint} unavailable: {reason}");
-        Volatile.Write(ref _retryAtTick, Environment.TickCount64 + backoff);
-        return failures;
+        return _backoff.OnFailed($"ERR rampart: server {Endpoint} unavailable: {reason}");
     }
 
     /// <summary>Opens every RESP2 connection now (twemproxy's <c>preconnect</c>; the RESP3 lane connects on use).</summary>

@@ -292,10 +292,11 @@ internal sealed class ServerLink
     /// <summary>Stops reading until the client of the reply passing through has taken half its window, within the budget.</summary>
     private async Task WaitForStreamClientAsync(IReplyOwner client)
     {
-        long started = Stopwatch.GetTimestamp();
+        var time = _server.Time;
+        long started = time.GetTimestamp();
         var drained = client.WhenHeldAtMostAsync(WindowOf(client) / 2);
-        await Task.WhenAny(drained, Task.Delay(_streamWaitLeft));
-        _streamWaitLeft -= Stopwatch.GetElapsedTime(started);
+        await Task.WhenAny(drained, Task.Delay(_streamWaitLeft, time));
+        _streamWaitLeft -= time.GetElapsedTime(started);
     }
 
     private static long WindowOf(IReplyOwner client) => Math.Min(StreamWindow, client.OutputBufferLimit / 2);
@@ -315,7 +316,9 @@ internal sealed class ServerLink
         var metrics = _server.Commands;
         var sampler = _server.RequestSampler;
         if (metrics is null && (sampler is null || sampler.Every == 0)) return;
-        if (_readNow == 0) _readNow = Stopwatch.GetTimestamp(); // once per read: every reply in it arrived together
+        // Raw, not the TimeProvider: once per server socket read (every reply in it arrived together), on the same clock
+        // as the request's start; it measures latency and decides nothing.
+        if (_readNow == 0) _readNow = Stopwatch.GetTimestamp();
         metrics?.Record(request.CommandId, _readNow - request.StartTimestamp, isError);
         sampler?.Observe(_server.Pool.Name, _server.Endpoint, request.CommandId, _readNow - request.StartTimestamp, isError);
     }

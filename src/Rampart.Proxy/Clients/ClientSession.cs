@@ -69,14 +69,16 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
         string unix = pool.Config.Listen.IsUnix ? pool.Config.Listen.UnixPath + ":0" : "unix:0";
         RemoteEndPoint = socket.AddressFamily == AddressFamily.Unix ? unix : socket.RemoteEndPoint?.ToString() ?? unix;
         LocalEndPoint = socket.AddressFamily == AddressFamily.Unix ? unix : socket.LocalEndPoint?.ToString() ?? unix;
-        _lastInteraction = Environment.TickCount64;
+        _lastInteraction = Environment.TickCount64; // the raw clock of LastInteraction, see there
+        ConnectedAt = pool.Time.GetUtcNow().UtcDateTime;
         IsAuthenticated = pool.Config.RedisAuth is null;
     }
 
     public long Id { get; }
     public string RemoteEndPoint { get; }
     public string LocalEndPoint { get; }
-    public DateTime ConnectedAt { get; } = DateTime.UtcNow;
+    /// <summary>When the client connected, on the proxy's TimeProvider (CLIENT LIST's age=).</summary>
+    public DateTime ConnectedAt { get; }
     /// <summary>False until AUTH succeeds when the pool has redis_auth (Redis's requirepass semantics, its limits included).</summary>
     public bool IsAuthenticated { get => !_reader.AuthRequired; set => _reader.AuthRequired = !value; }
     public PoolRuntime Pool => _pool;
@@ -89,7 +91,10 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
     public string? Name { get; set; }
     /// <summary>The last command this client sent (CLIENT LIST's cmd=), null before the first or after an unknown one.</summary>
     public Rampart.Protocol.Commands.CommandInfo? LastCommand { get; set; }
-    /// <summary>Environment.TickCount64 of the client's last read (CLIENT LIST's idle=).</summary>
+    /// <summary>
+    /// Environment.TickCount64 of the client's last read (CLIENT LIST's idle=). Raw, not the TimeProvider: it is read at
+    /// every socket read on the hot path, and it only reports (no rule of Rampart's acts on a client's idle time).
+    /// </summary>
     public long LastInteraction => Volatile.Read(ref _lastInteraction);
     private long _lastInteraction;
     public bool IsClosed => _closed;
@@ -126,9 +131,11 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
                 int read = await _connection.ReceiveAsync(_input.GetMemory(ReadSize()));
                 if (read == 0) _pool.CountClientEof();
                 if (read == 0) break;
+                // Raw clocks, not the TimeProvider: one reading per socket read on the hot path, shared by its requests;
+                // they report idle time and latency and decide nothing (LastInteraction, StartTimestamp).
                 _lastInteraction = Environment.TickCount64;
                 _input.Advance(read);
-                if (_pool.TimesRequests) _readTimestamp = Stopwatch.GetTimestamp(); // once per read, shared by its requests
+                if (_pool.TimesRequests) _readTimestamp = Stopwatch.GetTimestamp();
                 if (_input.Length > QueryBufferLimit)
                 {
                     LogQueryLimit(Id, RemoteEndPoint, _input.Length);

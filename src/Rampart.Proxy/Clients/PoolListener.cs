@@ -92,7 +92,7 @@ internal sealed partial class PoolListener : IDisposable
             catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
             {
                 LogAcceptPressure(_pool.Config.Name, e.Message);
-                await Task.Delay(100);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), _pool.Time);
                 continue;
             }
             catch (SocketException e)

@@ -46,9 +46,10 @@ internal sealed partial class PoolRuntime : IDisposable
     private long _fragments;
     private long _serverEjects;
 
-    public PoolRuntime(PoolConfig config, Transport.EventLoopGroup loops, ILoggerFactory loggers, ConnectionBudget? budget = null,
+    public PoolRuntime(PoolConfig config, Transport.EventLoopGroup loops, ILoggerFactory loggers, TimeProvider time, ConnectionBudget? budget = null,
         Observability.TopologyEventLog? events = null, Observability.RequestSampler? sampler = null, bool recordMetrics = true)
     {
+        Time = time;
         _config = config;
         _commands = PolicyFor(config);
         Loops = loops;
@@ -59,7 +60,7 @@ internal sealed partial class PoolRuntime : IDisposable
         Events = events ?? new Observability.TopologyEventLog();
         var logger = loggers.CreateLogger("Rampart.Backends");
         _logger = logger;
-        _rejections = new RejectionLog(loggers.CreateLogger("Rampart.Clients"));
+        _rejections = new RejectionLog(loggers.CreateLogger("Rampart.Clients"), time);
         var servers = config.Servers.Select(NewServer).ToArray();
         _routing = new PoolRouting(config, servers);
         if (config.Sentinel is not null) _sentinels = NewMonitor(config, servers);
@@ -68,6 +69,9 @@ internal sealed partial class PoolRuntime : IDisposable
     private readonly Observability.RequestSampler? _sampler;
     private readonly bool _recordMetrics;
 
+    /// <summary>The proxy's clock, shared by this pool's servers, clients and Sentinel monitor.</summary>
+    public TimeProvider Time { get; }
+
     /// <summary>True when requests need a start time: metrics are recorded, or requests are being sampled to the log.</summary>
     public bool TimesRequests => _recordMetrics || (_sampler is not null && _sampler.Every != 0);
 
@@ -75,10 +79,10 @@ internal sealed partial class PoolRuntime : IDisposable
     public Observability.TopologyEventLog Events { get; }
 
     private ServerEndpoint NewServer(ServerConfig server) =>
-        new(_config, server, Loops, _logger, OnServerEjected, _recordMetrics) { RequestSampler = _sampler };
+        new(_config, server, Loops, _logger, Time, OnServerEjected, _recordMetrics) { RequestSampler = _sampler };
 
     private Topology.SentinelMonitor NewMonitor(PoolConfig config, ServerEndpoint[] servers) =>
-        new(config, servers, _loggers.CreateLogger("Rampart.Sentinel"), Events);
+        new(config, servers, _loggers.CreateLogger("Rampart.Sentinel"), Events, Time);
 
     /// <summary>Starts following the Sentinels (Sentinel pools only).</summary>
     public void StartTopology()
@@ -176,7 +180,7 @@ internal sealed partial class PoolRuntime : IDisposable
             var live = next.AutoEjectHosts ? Array.ConvertAll(servers, s => !s.IsEjected) : null;
             _routing = new PoolRouting(next, servers, live);
 
-            long now = Environment.TickCount64;
+            long now = Time.NowMs();
             foreach (var server in removed) _retiring.Add((server, now + RetireGraceMs, now + RetireLimitMs));
 
             if (previous.Sentinel is not null || next.Sentinel is not null)
@@ -333,7 +337,7 @@ internal sealed partial class PoolRuntime : IDisposable
     /// </summary>
     public void BeginDrain()
     {
-        _drainDeadline = Environment.TickCount64 + RetireLimitMs;
+        _drainDeadline = Time.NowMs() + RetireLimitMs;
         _draining = true;
         foreach (var session in _sessions.Values) session.CloseAfterReplies();
     }

@@ -5,9 +5,9 @@ namespace Rampart.Proxy.Clients;
 /// <summary>
 /// One log line per rejected connection, at most one a second per pool: a flood of refused connections (a scan, a
 /// misconfigured client in a retry loop) must not flood the log. A line after a quiet spell says how many were
-/// rejected without a line of their own.
+/// rejected without a line of their own. The second is read on the proxy's TimeProvider.
 /// </summary>
-internal sealed partial class RejectionLog(ILogger logger)
+internal sealed partial class RejectionLog(ILogger logger, TimeProvider time)
 {
     private const long IntervalMs = 1000;
     private readonly object _gate = new();
@@ -19,7 +19,7 @@ internal sealed partial class RejectionLog(ILogger logger)
         int unlogged;
         lock (_gate)
         {
-            long now = Environment.TickCount64;
+            long now = time.NowMs();
             if (now - _lastLineTick < IntervalMs)
             {
                 _unlogged++;

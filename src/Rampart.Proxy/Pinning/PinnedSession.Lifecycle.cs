@@ -161,12 +161,12 @@ internal sealed partial class PinnedSession
     /// </summary>
     private async Task ResubscribeAsync(string reason)
     {
-        var started = Environment.TickCount64;
-        int delay = 50;
+        var time = _server!.Time;
+        long started = time.NowMs();
+        int attempts = 0;
         while (true)
         {
-            await Task.Delay(delay);
-            delay = Math.Min(delay * 2, 500);
+            await Task.Delay(TimeSpan.FromMilliseconds(ResubscribeBackoff.DelayMs(++attempts)), time);
             lock (_gate)
             {
                 if (_released || _session.IsClosed) return;
@@ -205,7 +205,7 @@ internal sealed partial class PinnedSession
                     return;
                 }
             }
-            if (Environment.TickCount64 - started > ResubscribeGiveUpMs)
+            if (time.NowMs() - started > ResubscribeGiveUpMs)
             {
                 LogResubscribeFailed(_session.Logger, _session.Id, _server!.Endpoint, ResubscribeGiveUpMs);
                 _session.Close();

@@ -38,6 +38,8 @@ internal sealed partial class PinnedSession : IPinnedReceiver, IClientPin
     private const string ExecAbort = "EXECABORT Transaction discarded because of previous errors.";
     private const string CrossSlot = "CROSSSLOT Keys in request don't hash to the same slot";
     private const int ResubscribeGiveUpMs = 30_000;
+    // A subscriber's tries to subscribe again after its connection dropped: 50 ms doubling to 500 ms.
+    private static readonly Backends.Backoff ResubscribeBackoff = new(50, 500);
     private const string ProtocolSwitchRefused = "ERR rampart: HELLO cannot change the protocol while this client holds a dedicated connection (a WATCH, subscriptions or a blocking call): its replies come in the protocol the connection was opened with; end that state first";
 
     private readonly object _gate = new();

@@ -6,7 +6,8 @@ namespace Rampart.Proxy.Topology;
 
 /// <summary>
 /// A plain request/reply connection for the control plane: Sentinel queries, ROLE checks, and Sentinel's event
-/// channel. One command at a time; every wait is bounded by a timeout. Not used on the request path.
+/// channel. One command at a time; every wait is bounded by a timeout on the proxy's TimeProvider. Not used on the
+/// request path.
 /// </summary>
 internal sealed class ControlConnection : IDisposable
 {
@@ -14,25 +15,28 @@ internal sealed class ControlConnection : IDisposable
     private readonly ByteBuffer _input = new(4096);
     private readonly ReplyScanner _scanner = new();
     private readonly TimeSpan _timeout;
+    private readonly TimeProvider _time;
 
-    private ControlConnection(Socket socket, TimeSpan timeout)
+    private ControlConnection(Socket socket, TimeSpan timeout, TimeProvider time)
     {
         _socket = socket;
         _timeout = timeout;
+        _time = time;
     }
 
     public string Endpoint => _socket.RemoteEndPoint?.ToString() ?? "?";
 
     /// <summary>Connects and authenticates (when a password is given); throws on refusal or timeout.</summary>
-    public static async Task<ControlConnection> ConnectAsync(EndPoint endpoint, string? password, TimeSpan timeout, CancellationToken cancel)
+    public static async Task<ControlConnection> ConnectAsync(EndPoint endpoint, string? password, TimeSpan timeout, TimeProvider time,
+        CancellationToken cancel)
     {
         var family = endpoint is DnsEndPoint ? AddressFamily.InterNetwork : endpoint.AddressFamily;
         var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var connection = new ControlConnection(socket, timeout);
+        var connection = new ControlConnection(socket, timeout, time);
         try
         {
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            limit.CancelAfter(timeout);
+            using var deadline = new CancellationTokenSource(timeout, time);
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel, deadline.Token);
             await socket.ConnectAsync(endpoint, limit.Token);
             if (password is not null)
             {
@@ -65,8 +69,8 @@ internal sealed class ControlConnection : IDisposable
     /// <summary>Reads one reply or pushed message, waiting at most <paramref name="wait"/> (infinite for events).</summary>
     public async Task<RespValue> ReadAsync(TimeSpan wait, CancellationToken cancel)
     {
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        if (wait != Timeout.InfiniteTimeSpan) limit.CancelAfter(wait);
+        using var deadline = new CancellationTokenSource(wait, _time); // an infinite wait starts no timer
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel, deadline.Token);
         while (true)
         {
             if (_input.Length > 0 && _scanner.TryScan(_input.Span, out int length))

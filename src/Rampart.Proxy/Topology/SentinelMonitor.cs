@@ -9,7 +9,7 @@ namespace Rampart.Proxy.Topology;
 /// Follows the masters of a Sentinel pool. For every master name it asks every Sentinel, accepts an address only
 /// when a quorum names it and the node itself answers ROLE as master, and tells the pool's server for that name;
 /// otherwise that server is unavailable with the reason (fail closed). It re-checks on every Sentinel event
-/// (PSUBSCRIBE on each Sentinel) and every <c>check_interval</c>.
+/// (PSUBSCRIBE on each Sentinel) and every <c>check_interval</c> (<see cref="RecheckSignal"/>), on the proxy's clock.
 /// </summary>
 internal sealed partial class SentinelMonitor : IAsyncDisposable
 {
@@ -23,15 +23,21 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
     private readonly IReadOnlyList<ServerEndpoint> _servers;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
-    private readonly SemaphoreSlim _trigger = new(0, 1);
+    private readonly TimeProvider _time;
+    private readonly RecheckSignal _recheck;
+    // A Sentinel's event stream reconnects after 100 ms doubling to 2 s.
+    private static readonly Backoff EventsBackoff = new(100, 2_000);
     private readonly List<Task> _tasks = [];
     // Configured Sentinels, plus those learned from SENTINEL SENTINELS and +sentinel events, keyed by "host:port".
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SentinelAddress> _known = new();
 
     private readonly Observability.TopologyEventLog _events;
 
-    public SentinelMonitor(PoolConfig pool, IReadOnlyList<ServerEndpoint> servers, ILogger logger, Observability.TopologyEventLog events)
+    public SentinelMonitor(PoolConfig pool, IReadOnlyList<ServerEndpoint> servers, ILogger logger, Observability.TopologyEventLog events,
+        TimeProvider time)
     {
+        _time = time;
+        _recheck = new RecheckSignal(time);
         _events = events;
         _pool = pool;
         _sentinel = pool.Sentinel!;
@@ -69,10 +75,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
     }
 
     /// <summary>Asks for a re-check now (a Sentinel event arrived).</summary>
-    private void Trigger()
-    {
-        try { _trigger.Release(); } catch (SemaphoreFullException) { } // one pending re-check is enough
-    }
+    private void Trigger() => _recheck.Request();
 
     private async Task CheckLoopAsync(CancellationToken stop)
     {
@@ -92,7 +95,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
             }
             try
             {
-                await _trigger.WaitAsync(NextCheckDelayMs(), stop);
+                await _recheck.WaitAsync(TimeSpan.FromMilliseconds(NextCheckDelayMs()), stop);
             }
             catch (OperationCanceledException)
             {
@@ -101,18 +104,14 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         }
     }
 
-    /// <summary>Longest wait for a re-check while some shard has no confirmed master (a stable topology sends no events).</summary>
-    private const int UnconfirmedRecheckMs = 500;
-
-    private int NextCheckDelayMs() =>
-        _servers.Any(s => s.Address is null) ? Math.Min(_sentinel.CheckIntervalMs, UnconfirmedRecheckMs) : _sentinel.CheckIntervalMs;
+    private int NextCheckDelayMs() => RecheckSignal.NextWaitMs(_sentinel.CheckIntervalMs, _servers.Any(s => s.Address is null));
 
     private async Task CheckAsync(ServerEndpoint server, CancellationToken stop)
     {
         string name = server.Config.Name ?? server.Config.Host;
         var answers = await Task.WhenAll(_known.Values.Select(a => AskAsync(a, name, stop)));
         var vote = MasterVoting.Count(name, answers, _sentinel.Quorum);
-        server.SentinelView = new SentinelView(vote.Host is null ? null : $"{vote.Host}:{vote.Port}", vote.Agree, vote.Asked, vote.Needed, DateTimeOffset.UtcNow);
+        server.SentinelView = new SentinelView(vote.Host is null ? null : $"{vote.Host}:{vote.Port}", vote.Agree, vote.Asked, vote.Needed, _time.GetUtcNow());
         if (!vote.HasQuorum)
         {
             if (server.SetNoConfirmedMaster(vote.Reason!))
@@ -157,7 +156,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         string label = $"{sentinel.Host}:{sentinel.Port}";
         try
         {
-            using var connection = await ControlConnection.ConnectAsync(Endpoint(sentinel.Host, sentinel.Port), _sentinel.Password, QueryTimeout, stop);
+            using var connection = await ControlConnection.ConnectAsync(Endpoint(sentinel.Host, sentinel.Port), _sentinel.Password, QueryTimeout, _time, stop);
             // The Sentinel's own id: one Sentinel reached under two addresses must still count once.
             var myId = await connection.CallAsync(stop, "SENTINEL", "MYID");
             if (!myId.IsError && myId.Text is { } id) label = id;
@@ -191,7 +190,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
     {
         try
         {
-            using var connection = await ControlConnection.ConnectAsync(node, _pool.RedisAuth, RoleTimeout, stop);
+            using var connection = await ControlConnection.ConnectAsync(node, _pool.RedisAuth, RoleTimeout, _time, stop);
             var role = await connection.CallAsync(stop, "ROLE");
             return role.Items.Count > 0 ? role : null;
         }
@@ -206,14 +205,14 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
     /// <summary>Listens to one Sentinel's events; any of them (switch-master, sdown, odown, ...) triggers a re-check.</summary>
     private async Task EventLoopAsync(EndPoint sentinel, CancellationToken stop)
     {
-        int backoffMs = 100;
+        int failures = 0;
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                using var connection = await ControlConnection.ConnectAsync(sentinel, _sentinel.Password, QueryTimeout, stop);
+                using var connection = await ControlConnection.ConnectAsync(sentinel, _sentinel.Password, QueryTimeout, _time, stop);
                 await connection.SendAsync(stop, "PSUBSCRIBE", "*");
-                backoffMs = 100;
+                failures = 0;
                 while (!stop.IsCancellationRequested)
                 {
                     var message = await connection.ReadAsync(Timeout.InfiniteTimeSpan, stop);
@@ -233,10 +232,10 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException
                                        or Rampart.Protocol.RespProtocolException)
             {
-                LogEventsLost(_pool.Name, sentinel.ToString() ?? "?", e.Message, backoffMs);
+                LogEventsLost(_pool.Name, sentinel.ToString() ?? "?", e.Message, EventsBackoff.DelayMs(failures + 1));
             }
-            try { await Task.Delay(backoffMs, stop); } catch (OperationCanceledException) { return; }
-            backoffMs = Math.Min(backoffMs * 2, 2000);
+            try { await Task.Delay(TimeSpan.FromMilliseconds(EventsBackoff.DelayMs(++failures)), _time, stop); }
+            catch (OperationCanceledException) { return; }
         }
     }
 

@@ -37,7 +37,7 @@ internal static class DemoCommand
         {
             Console.WriteLine("rampart demo: starting 1 master, 2 replicas and 3 sentinels on loopback...");
             topology = await DemoTopology.StartAsync(step => Console.WriteLine($"rampart demo: {step}"), stop.Token);
-            await using var server = new ProxyServer(new ProxyConfig { Source = "(demo)", Pools = [Pool(topology)] }, loggers);
+            await using var server = new ProxyServer(new ProxyConfig { Source = "(demo)", Pools = [Pool(topology)] }, loggers, time: TimeProvider.System);
             await server.StartAsync();
             // The admin dashboard on a free loopback port, to watch the failovers below.
             await using var admin = await AdminServer.StartAsync(server, new AdminOptions { Listen = "127.0.0.1:0" }, loggers: loggers);

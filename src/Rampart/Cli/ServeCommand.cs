@@ -164,7 +164,7 @@ internal static class ServeCommand
         });
 
         // Per-command metrics are recorded only when the admin server, which exports them, runs.
-        var server = new ProxyServer(config, loggers, recordMetrics: adminOptions is not null);
+        var server = new ProxyServer(config, loggers, recordMetrics: adminOptions is not null, time: TimeProvider.System);
         server.RequestSampler.Follow(levels);
         StatsServer? stats = null;
         AdminServer? admin = null;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Rampart.Proxy.Memory;
 
 namespace Rampart.Proxy.Tests.Memory;
@@ -5,15 +6,6 @@ namespace Rampart.Proxy.Tests.Memory;
 public sealed class MemoryReclaimerTests
 {
     private const long MB = 1024 * 1024;
-
-    /// <summary>A clock that moves only when the test says so.</summary>
-    private sealed class ManualClock : TimeProvider
-    {
-        private long _ticks = 1;
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-        public override long GetTimestamp() => _ticks;
-        public void Advance(TimeSpan by) => _ticks += by.Ticks;
-    }
 
     /// <summary>What the reclaimer reads of a process, and what a collection does to it.</summary>
     private sealed class Process
@@ -31,7 +23,7 @@ public sealed class MemoryReclaimerTests
         }
     }
 
-    private readonly ManualClock _clock = new();
+    private readonly FakeTimeProvider _clock = new(); // moves only when the test says so
     private readonly Process _process = new();
     private readonly MemoryReclaimer _reclaimer;
 

@@ -124,19 +124,6 @@ public sealed class AccessControlTests
         Assert.Equal(3, rampart.Server.ClientConnections);
     }
 
-    [Fact]
-    public void RejectionLog_WritesAtMostOneLineASecond_AndCountsTheRest()
-    {
-        var log = new CapturedLog();
-        var rejections = new RejectionLog(log.CreateLogger("test"));
-        for (int i = 0; i < 100; i++) rejections.Rejected("alpha", $"10.0.0.{i}:5000", "address not in the pool's allow list");
-        Assert.Single(log.Lines);
-        Thread.Sleep(1100);
-        rejections.Rejected("alpha", "10.0.0.200:5000", "address not in the pool's allow list");
-        Assert.Equal(2, log.Lines.Count);
-        Assert.Contains("(99 more rejected without a line since the last one)", log.Lines[1]);
-    }
-
     [Theory]
     [InlineData("127.0.0.1:5000", "10.0.0.0/8", false)]
     [InlineData("127.0.0.1:5000", "127.0.0.1/32", true)]
