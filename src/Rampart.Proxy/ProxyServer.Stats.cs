@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Rampart.Proxy.Clients;
 using Rampart.Proxy.Observability;
+using Rampart.Proxy.Pools;
 
 namespace Rampart.Proxy;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Rampart.Proxy.Clients;
 using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Pools;
 
 namespace Rampart.Proxy;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Rampart.Protocol;
 using Rampart.Proxy.Backends;
 using Rampart.Proxy.Commands;
+using Rampart.Proxy.Pools;
 
 namespace Rampart.Proxy.Clients;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Pools;
 
 namespace Rampart.Proxy.Clients;
 

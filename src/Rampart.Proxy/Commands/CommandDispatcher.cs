@@ -153,7 +153,7 @@ internal static class CommandDispatcher
     }
 
     /// <summary>Finds the one server owning every key; replies an error and returns false otherwise.</summary>
-    private static bool TryFindOwner(ClientSession session, Routing.PoolRouting routing, Request request, KeyEnumerator keys, out ServerEndpoint server)
+    private static bool TryFindOwner(ClientSession session, Pools.PoolRouting routing, Request request, KeyEnumerator keys, out ServerEndpoint server)
     {
         server = null!;
         foreach (int index in keys)

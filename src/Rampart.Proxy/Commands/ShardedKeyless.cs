@@ -3,6 +3,7 @@ using Rampart.Protocol.Commands;
 using Rampart.Proxy.Backends;
 using Rampart.Proxy.Clients;
 using Rampart.Proxy.Routing;
+using Rampart.Proxy.Pools;
 
 namespace Rampart.Proxy.Commands;
 

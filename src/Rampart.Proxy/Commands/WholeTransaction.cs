@@ -57,7 +57,7 @@ internal static class WholeTransaction
         return true;
     }
 
-    private static bool SameServer(Routing.PoolRouting routing, CommandInfo command, Request request, ref ServerEndpoint? server)
+    private static bool SameServer(Pools.PoolRouting routing, CommandInfo command, Request request, ref ServerEndpoint? server)
     {
         if (!command.TryGetKeys(request, out var keys)) return false;
         foreach (int index in keys)

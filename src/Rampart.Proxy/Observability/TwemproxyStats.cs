@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Rampart.Proxy.Backends;
 using Rampart.Proxy.Clients;
+using Rampart.Proxy.Pools;
 
 namespace Rampart.Proxy.Observability;
 

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Rampart.Proxy.Clients;
+using Rampart.Proxy.Pools;
 using Rampart.Proxy.Tests.Infrastructure;
 using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
 using static Rampart.Proxy.Tests.Pinning.BlockingCommandTests;

@@ -1,7 +1,8 @@
 using Rampart.Proxy.Backends;
 using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Routing;
 
-namespace Rampart.Proxy.Routing;
+namespace Rampart.Proxy.Pools;
 
 /// <summary>
 /// Where a pool's keys go: an immutable snapshot of its servers and key placement (twemproxy's hash, hash tag and

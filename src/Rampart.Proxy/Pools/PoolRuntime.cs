@@ -5,8 +5,9 @@ using Rampart.Protocol;
 using Rampart.Proxy.Backends;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Routing;
+using Rampart.Proxy.Clients;
 
-namespace Rampart.Proxy.Clients;
+namespace Rampart.Proxy.Pools;
 
 /// <summary>
 /// A running pool: its config, its servers with their shared connections, the key router, and its client
