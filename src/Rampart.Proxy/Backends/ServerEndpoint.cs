@@ -30,8 +30,8 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// <summary>The event loops: each has its own shared connection(s) here; dedicated ones are spread over them.</summary>
     internal Transport.EventLoopGroup Loops { get; }
     private readonly ILogger _logger;
-    private volatile EndPoint? _address;
-    private volatile string? _noMasterReason;
+    // The shard's master as its topology source last published it (a plain server: its own address), swapped whole.
+    private volatile Topology.MasterState _master;
     private readonly FailoverHold _hold;
     private readonly ReconnectBackoff _backoff;
     private readonly EjectionState _ejection;
@@ -54,13 +54,13 @@ internal sealed partial class ServerEndpoint : IDisposable
         if (pool.Sentinel is null)
         {
             Endpoint = config.Endpoint;
-            _address = Resolve(config);
+            _master = Topology.MasterState.Fixed(Resolve(config));
         }
         else
         {
             // A Sentinel master name: no address until a quorum of Sentinels and the node itself confirm one.
             Endpoint = config.Name ?? config.Host;
-            _noMasterReason = $"ERR rampart: no confirmed master for '{Endpoint}' yet (asking the sentinels)";
+            _master = Topology.MasterState.None($"ERR rampart: no confirmed master for '{Endpoint}' yet (asking the sentinels)", vote: null);
         }
         Loops = loops;
         _connectionsPerLoop = Math.Max(1, pool.ServerConnections);
@@ -113,7 +113,10 @@ internal sealed partial class ServerEndpoint : IDisposable
     public bool IsIdle => AllConnections.All(c => c.IsIdle);
     public string Endpoint { get; }
     /// <summary>Where to connect: fixed for a plain server; the confirmed master for a Sentinel name, or null.</summary>
-    public EndPoint? Address => _address;
+    public EndPoint? Address => _master.Address;
+
+    /// <summary>The shard's master as last published (address or reason, vote, replicas): one consistent snapshot.</summary>
+    public Topology.MasterState Master => _master;
     public TimeSpan ConnectTimeout => TimeSpan.FromMilliseconds(Pool.TimeoutMs ?? DefaultConnectTimeoutMs);
     public ServerStats Stats { get; } = new();
     /// <summary>Per-command requests, errors and latency of the requests sent to this server; null when not recorded.</summary>
@@ -169,39 +172,34 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// An error reply while requests cannot go to this server: no confirmed master (Sentinel pools, fail closed), or
     /// backoff after a failed connect. Null when it may be tried.
     /// </summary>
-    public string? UnavailableReason => _noMasterReason ?? (_backoff.IsWaiting ? _backoff.Reason : null);
+    public string? UnavailableReason => _master.NoMasterReason ?? (_backoff.IsWaiting ? _backoff.Reason : null);
 
     /// <summary>
-    /// A quorum of Sentinels and the node itself (ROLE) confirm <paramref name="address"/> as master. When it differs
-    /// from the current one, connections to the old master are closed: requests in flight there fail with an error
-    /// (never resent), requests not yet written go to the new master. Returns true when something changed.
+    /// A topology source publishes what it now knows of this shard's master, in one swap. When the master moves,
+    /// connections to the old one are closed: requests in flight there fail with an error (never resent), requests
+    /// not yet written go to the new master, and a failover hold ends. When no master can be confirmed, every
+    /// request fails with the reason (fail closed). Returns true when the master or the reason changed (a new vote
+    /// for the same master only replaces the snapshot).
     /// </summary>
-    public bool SetConfirmedMaster(EndPoint address)
+    public bool Publish(Topology.MasterState next)
     {
-        var current = _address;
-        if (_noMasterReason is null && current is not null && current.Equals(address)) return false;
-        _address = address;
-        _backoff.Reset();
-        _noMasterReason = null;
-        _resp3Refused = null;
-        if (current is not null && !current.Equals(address))
+        var previous = _master;
+        _master = next;
+        if (next.HasMaster)
         {
-            NoteUnpause(); // a pause sent to the old master does not hold the new one
-            Recycle($"master moved to {address}");
+            if (previous.HasMaster && previous.Address!.Equals(next.Address)) return false;
+            _backoff.Reset();
+            _resp3Refused = null;
+            if (previous.Address is not null && !previous.Address.Equals(next.Address))
+            {
+                NoteUnpause(); // a pause sent to the old master does not hold the new one
+                Recycle($"master moved to {next.Address}");
+            }
+            EndHold(); // what waited for the failover goes to the new master
+            return true;
         }
-        EndHold(); // what waited for the failover goes to the new master
-        return true;
-    }
-
-    /// <summary>No master can be confirmed: every request for this server fails with <paramref name="reason"/>.</summary>
-    public bool SetNoConfirmedMaster(string reason)
-    {
-        bool hadMaster = _noMasterReason is null;
-        bool changed = hadMaster || _noMasterReason != reason;
-        _noMasterReason = reason;
-        _address = null;
-        if (hadMaster) Recycle("master no longer confirmed");
-        return changed;
+        if (previous.HasMaster) Recycle("master no longer confirmed");
+        return previous.HasMaster || previous.NoMasterReason != next.NoMasterReason;
     }
 
     /// <summary>
@@ -235,10 +233,10 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// True from a failed connect until the next successful one, or while a Sentinel shard has no confirmed master:
     /// the admin API's "down" (a server in backoff is retried by the maintenance sweep, so this clears by itself).
     /// </summary>
-    public bool IsDown => _noMasterReason is not null || _backoff.Failures > 0;
+    public bool IsDown => _master.NoMasterReason is not null || _backoff.Failures > 0;
 
     /// <summary>Why the server is down (the error its requests get), or null.</summary>
-    public string? DownReason => _noMasterReason ?? (_backoff.Failures > 0 ? _backoff.Reason : null);
+    public string? DownReason => _master.NoMasterReason ?? (_backoff.Failures > 0 ? _backoff.Reason : null);
 
     /// <summary>
     /// Called by the maintenance sweep: a plain server that is down is reconnected once its backoff has passed, even
@@ -250,13 +248,13 @@ internal sealed partial class ServerEndpoint : IDisposable
     }
 
     /// <summary>The last Sentinel vote for this shard (Sentinel pools), for the admin API.</summary>
-    public Topology.SentinelView? SentinelView { get; set; }
+    public Topology.SentinelView? SentinelView => _master.Vote;
 
     /// <summary>Per-request debug logging (sampled); set by the pool.</summary>
     public Observability.RequestSampler? RequestSampler { get; set; }
 
     /// <summary>The confirmed master's replicas (Sentinel pools), refreshed by every check.</summary>
-    public Topology.ReplicaSet Replicas { get; set; } = Topology.ReplicaSet.None;
+    public Topology.ReplicaSet Replicas => _master.Replicas;
 
     /// <summary>Set by a Sentinel monitor: called when a reply suggests the master changed (-READONLY, -LOADING).</summary>
     public Action? TopologySuspected { get; set; }

@@ -35,7 +35,8 @@ internal sealed partial class PoolRuntime : IDisposable
     private volatile Commands.CommandPolicy _commands;
     private volatile PoolRouting _routing;
     private volatile PoolListener? _listener;
-    private Topology.SentinelMonitor? _sentinels;
+    // The pool's topology source (a Sentinel monitor), or null for servers at fixed addresses.
+    private Topology.ITopologySource? _topology;
     private volatile bool _draining;
     private long _drainDeadline;
     private long _totalConnections;
@@ -64,7 +65,7 @@ internal sealed partial class PoolRuntime : IDisposable
         _rejections = new RejectionLog(loggers.CreateLogger("Rampart.Clients"), time);
         var servers = config.Servers.Select(NewServer).ToArray();
         _routing = new PoolRouting(config, servers);
-        if (config.Sentinel is not null) _sentinels = NewMonitor(config, servers);
+        if (config.Sentinel is not null) _topology = NewMonitor(config, servers);
     }
 
     private readonly Observability.RequestSampler? _sampler;
@@ -88,16 +89,16 @@ internal sealed partial class PoolRuntime : IDisposable
     /// <summary>Starts following the Sentinels (Sentinel pools only).</summary>
     public void StartTopology()
     {
-        lock (_rebuild) _sentinels?.Start();
+        lock (_rebuild) _topology?.Start();
     }
 
     public async ValueTask StopTopologyAsync()
     {
-        Topology.SentinelMonitor? monitor;
+        Topology.ITopologySource? monitor;
         lock (_rebuild)
         {
-            monitor = _sentinels;
-            _sentinels = null;
+            monitor = _topology;
+            _topology = null;
         }
         if (monitor is not null) await monitor.DisposeAsync();
     }
@@ -186,9 +187,9 @@ internal sealed partial class PoolRuntime : IDisposable
 
             if (previous.Sentinel is not null || next.Sentinel is not null)
             {
-                var old = _sentinels;
-                _sentinels = next.Sentinel is null ? null : NewMonitor(next, servers);
-                _sentinels?.Start();
+                var old = _topology;
+                _topology = next.Sentinel is null ? null : NewMonitor(next, servers);
+                _topology?.Start();
                 if (old is not null) _ = old.DisposeAsync().AsTask();
             }
             if (next.Preconnect)

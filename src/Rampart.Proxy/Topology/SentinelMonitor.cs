@@ -11,7 +11,7 @@ namespace Rampart.Proxy.Topology;
 /// otherwise that server is unavailable with the reason (fail closed). It re-checks on every Sentinel event
 /// (PSUBSCRIBE on each Sentinel) and every <c>check_interval</c> (<see cref="RecheckSignal"/>), on the proxy's clock.
 /// </summary>
-internal sealed partial class SentinelMonitor : IAsyncDisposable
+internal sealed partial class SentinelMonitor : ITopologySource
 {
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromMilliseconds(1000);
     // A healthy master answers ROLE in well under a millisecond here; a frozen one accepts the TCP connection and
@@ -111,10 +111,10 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         string name = server.Config.Name ?? server.Config.Host;
         var answers = await Task.WhenAll(_known.Values.Select(a => AskAsync(a, name, stop)));
         var vote = MasterVoting.Count(name, answers, _sentinel.Quorum);
-        server.SentinelView = new SentinelView(vote.Host is null ? null : $"{vote.Host}:{vote.Port}", vote.Agree, vote.Asked, vote.Needed, _time.GetUtcNow());
+        var view = new SentinelView(vote.Host is null ? null : $"{vote.Host}:{vote.Port}", vote.Agree, vote.Asked, vote.Needed, _time.GetUtcNow());
         if (!vote.HasQuorum)
         {
-            if (server.SetNoConfirmedMaster(vote.Reason!))
+            if (server.Publish(MasterState.None(vote.Reason!, view)))
             {
                 LogNoMaster(_pool.Name, name, vote.Agree, vote.Asked, vote.Needed);
                 _events.Add(_pool.Name, "no-master", name, $"no confirmed master ({vote.Agree} of {vote.Asked} sentinels agree, {vote.Needed} needed)");
@@ -127,7 +127,7 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         if (role != "master")
         {
             string reason = $"ERR rampart: no confirmed master for '{name}' ({vote.Host}:{vote.Port} is named by {vote.Agree} of {vote.Asked} sentinels but answers ROLE {role ?? "nothing"})";
-            if (server.SetNoConfirmedMaster(reason))
+            if (server.Publish(MasterState.None(reason, view)))
             {
                 LogNotMaster(_pool.Name, name, $"{vote.Host}:{vote.Port}", role ?? "nothing");
                 _events.Add(_pool.Name, "not-master", name, $"{vote.Host}:{vote.Port} is named by the sentinels but answers ROLE {role ?? "nothing"}");
@@ -140,11 +140,11 @@ internal sealed partial class SentinelMonitor : IAsyncDisposable
         var again = MasterVoting.Count(name, await Task.WhenAll(_known.Values.Select(a => AskAsync(a, name, stop))), _sentinel.Quorum);
         if (!again.HasQuorum || again.Host != vote.Host || again.Port != vote.Port)
         {
+            server.Publish(server.Master with { Vote = view }); // the same master (or none) as before, with this vote
             Trigger(); // look again at once with fresh answers
             return;
         }
-        server.Replicas = ReplicasFrom(roleReply!, answers);
-        if (server.SetConfirmedMaster(candidate))
+        if (server.Publish(MasterState.Confirmed(candidate, view, ReplicasFrom(roleReply!, answers))))
         {
             LogConfirmed(_pool.Name, name, $"{vote.Host}:{vote.Port}", vote.Agree, vote.Asked);
             _events.Add(_pool.Name, "master-confirmed", name, $"master confirmed at {vote.Host}:{vote.Port} ({vote.Agree} of {vote.Asked} sentinels agree, ROLE master)");
