@@ -158,16 +158,14 @@ internal sealed partial class PoolRuntime : IDisposable
         lock (_rebuild)
         {
             var previous = _config;
-            var current = (ServerEndpoint[])_routing.Servers;
-            bool sameShape = SameConnectionShape(previous, next);
-            var reusable = sameShape ? current.ToDictionary(s => ServerIdentity(s.Config)) : [];
+            var plan = Reload.ServerPlan.For(previous, next, _routing.Servers, s => s.Config);
             _config = next;
             if (!next.Commands.Equals(previous.Commands) || next.Name != previous.Name) _commands = PolicyFor(next);
             var servers = new ServerEndpoint[next.Servers.Count];
             var added = new List<ServerEndpoint>();
             for (int i = 0; i < servers.Length; i++)
             {
-                if (reusable.Remove(ServerIdentity(next.Servers[i]), out var kept))
+                if (plan.Kept[i] is { } kept)
                 {
                     kept.Update(next, next.Servers[i]);
                     servers[i] = kept;
@@ -178,7 +176,7 @@ internal sealed partial class PoolRuntime : IDisposable
                     added.Add(servers[i]);
                 }
             }
-            var removed = sameShape ? reusable.Values.ToList() : current.ToList();
+            var removed = plan.Removed;
             var live = next.AutoEjectHosts ? Array.ConvertAll(servers, s => !s.IsEjected) : null;
             _routing = new PoolRouting(next, servers, live);
 
@@ -196,13 +194,6 @@ internal sealed partial class PoolRuntime : IDisposable
                 foreach (var server in added) server.Preconnect();
         }
     }
-
-    /// <summary>What a server connection is made of: when any of these changes, existing connections cannot be reused.</summary>
-    private static bool SameConnectionShape(PoolConfig a, PoolConfig b) =>
-        a.ServerConnections == b.ServerConnections && a.PinnedConnections == b.PinnedConnections && a.RedisAuth == b.RedisAuth && a.RedisDb == b.RedisDb
-        && a.TcpKeepalive == b.TcpKeepalive && (a.Sentinel is null) == (b.Sentinel is null);
-
-    internal static (string Host, int Port, string? Name) ServerIdentity(ServerConfig server) => (server.Host, server.Port, server.Name);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: server {Endpoint} ejected after {Failures} consecutive failures; its keys go to the other servers for {RetryMs} ms")]
     private partial void LogEjected(string pool, string endpoint, int failures, int retryMs);

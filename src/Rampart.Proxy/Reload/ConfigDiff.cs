@@ -90,20 +90,20 @@ internal sealed class ConfigDiff
 
     private static void ServerChanges(IReadOnlyList<ServerConfig> before, IReadOnlyList<ServerConfig> after, List<string> changes)
     {
-        var old = before.ToDictionary(Pools.PoolRuntime.ServerIdentity);
-        var next = after.ToDictionary(Pools.PoolRuntime.ServerIdentity);
+        var old = before.ToDictionary(ServerPlan.Identity);
+        var next = after.ToDictionary(ServerPlan.Identity);
         foreach (var server in after)
         {
-            if (!old.TryGetValue(Pools.PoolRuntime.ServerIdentity(server), out var was)) changes.Add($"server +{ServerName(server)}");
+            if (!old.TryGetValue(ServerPlan.Identity(server), out var was)) changes.Add($"server +{ServerName(server)}");
             else if (was.Weight != server.Weight) changes.Add($"weight {ServerName(server)} {was.Weight} -> {server.Weight}");
         }
         foreach (var server in before)
-            if (!next.ContainsKey(Pools.PoolRuntime.ServerIdentity(server))) changes.Add($"server -{ServerName(server)}");
+            if (!next.ContainsKey(ServerPlan.Identity(server))) changes.Add($"server -{ServerName(server)}");
         // Same servers, another order: modula and random place keys by position.
         if (changes.Count == 0 || !changes.Any(c => c.StartsWith("server ", StringComparison.Ordinal)))
         {
-            var order = before.Select(Pools.PoolRuntime.ServerIdentity).ToList();
-            var nextOrder = after.Select(Pools.PoolRuntime.ServerIdentity).ToList();
+            var order = before.Select(ServerPlan.Identity).ToList();
+            var nextOrder = after.Select(ServerPlan.Identity).ToList();
             if (order.Count == nextOrder.Count && !order.SequenceEqual(nextOrder)) changes.Add("server order");
         }
     }
