@@ -24,7 +24,7 @@ internal sealed partial class PinnedSession
             // Keyless commands and split ones take the shared path, where they are fanned out or split.
             if (command.MultiKeySplittable || !command.TryGetKeys(request, out var keys) || keys.Count == 0) return false;
         }
-        return KeysOnSubscribedServer(command, request);
+        return PinRouting.KeysOn(_session.Pool, command, request, _link.Server);
     }
 
     /// <summary>
@@ -40,59 +40,59 @@ internal sealed partial class PinnedSession
         string name = command.Name;
         if (name is "quit" or "reset") return null; // as Redis, even inside MULTI: handled below
         bool transactionCommand = name is "multi" or "exec" or "discard" or "watch" or "unwatch";
-        if (!_inMulti && !transactionCommand && !(_broken is not null && _watching)) return null;
-        if (_broken is not null)
+        if (!_tx.InMulti && !transactionCommand && !(_tx.Broken is not null && _tx.Watching)) return null;
+        if (_tx.Broken is not null)
         {
             // The connection that held this MULTI or WATCH was lost (the subscriptions moved to a new one).
-            _refusalFenced = false;
+            _sub.RefusalFenced = false;
             if (!fenced) return Fence();
             var result = DispatchBroken(command, request);
-            if (!_inMulti && !_watching) _broken = null;
+            if (!_tx.InMulti && !_tx.Watching) _tx.Broken = null;
             return result;
         }
         switch (name)
         {
             case "multi":
-                if (!_inMulti)
+                if (!_tx.InMulti)
                 {
-                    _inMulti = true;
-                    _queued = 0;
+                    _tx.InMulti = true;
+                    _tx.Queued = 0;
                 }
-                Forward(request, raw, inline, expectsReply: true); // nested: the server's own error
+                _sub.Forward(request, raw, inline, expectsReply: true); // nested: the server's own error
                 return PinnedResult.Done;
             case "exec" or "discard":
-                Forward(request, raw, inline, expectsReply: true); // an aborted one: the server's EXECABORT
-                if (_inMulti) _inMulti = _watching = false;
+                _sub.Forward(request, raw, inline, expectsReply: true); // an aborted one: the server's EXECABORT
+                if (_tx.InMulti) _tx.End();
                 return PinnedResult.Done;
-            case "watch" when !_inMulti:
-                if (!KeysOnSubscribedServer(command, request))
+            case "watch" when !_tx.InMulti:
+                if (!PinRouting.KeysOn(_session.Pool, command, request, _link.Server))
                 {
                     if (!fenced) return Fence();
-                    _session.ReplyError(CrossSlot);
+                    _session.ReplyError(PinRouting.CrossSlot);
                     return PinnedResult.Done;
                 }
-                _watching = true;
-                Forward(request, raw, inline, expectsReply: true);
+                _tx.Watching = true;
+                _sub.Forward(request, raw, inline, expectsReply: true);
                 return PinnedResult.Done;
-            case "unwatch" when !_inMulti:
-                _watching = false;
-                Forward(request, raw, inline, expectsReply: true);
+            case "unwatch" when !_tx.InMulti:
+                _tx.Watching = false;
+                _sub.Forward(request, raw, inline, expectsReply: true);
                 return PinnedResult.Done;
         }
         // Inside MULTI: queued by the server when it may run there, refused (and the transaction flagged) otherwise.
         string? refusal = RefusalInsideMulti(command, request);
         if (refusal is null)
         {
-            Forward(request, raw, inline, expectsReply: true);
-            _queued++;
+            _sub.Forward(request, raw, inline, expectsReply: true);
+            _tx.Queued++;
             return PinnedResult.Done;
         }
-        if (!_refusalFenced)
+        if (!_sub.RefusalFenced)
         {
-            _refusalFenced = true; // even with nothing outstanding: the fence is what flags the server's transaction
+            _sub.RefusalFenced = true; // even with nothing outstanding: the fence is what flags the server's transaction
             return Fence(force: true);
         }
-        _refusalFenced = false;
+        _sub.RefusalFenced = false;
         _session.ReplyError(refusal);
         return PinnedResult.Done;
     }
@@ -100,31 +100,11 @@ internal sealed partial class PinnedSession
     /// <summary>The same checks as a transaction on the request/reply path (QueueInTransaction); null when it may be queued.</summary>
     private string? RefusalInsideMulti(CommandInfo command, Request request)
     {
-        if (IsSubscribeFamily(command.Name)) return SubscribeInsideMulti(command);
-        var policy = _session.Pool.Commands;
-        switch (policy.HandlingOf(command))
-        {
-            case CommandHandling.Unsupported:
-                return policy.RefusalOf(command);
-            case CommandHandling.Local:
-                if (command.Name is "ping" or "echo") return null;
-                if (command.Name == "select" && request.Count == 2 && RespNumber.TryParse(request[1], out long db) && db == _session.Pool.Config.RedisDb) return null;
-                return $"ERR rampart: '{command.DisplayName}' inside MULTI is not supported (it is answered by rampart, not queued by the server)";
-        }
+        if (SubscriberState.IsSubscribeFamily(command.Name)) return SubscribeInsideMulti(command);
+        if (TransactionState.RefusalByHandling(_session, command, request) is { } refusal) return refusal;
         if (!command.ArityAccepts(request.Count)) return null; // the server answers it and flags the transaction itself
         if (!command.TryGetKeys(request, out var keys)) return KeyErrorMessages.For(command, keys.Error);
-        return KeysOnSubscribedServer(command, request) ? null : CrossSlot;
-    }
-
-    /// <summary>True when every key of the request lives on the subscribed connection's server (or it has none).</summary>
-    private bool KeysOnSubscribedServer(CommandInfo command, Request request)
-    {
-        var routing = _session.Pool.Routing;
-        if (routing.Servers.Count == 1) return ReferenceEquals(routing.Default, _server);
-        if (!command.TryGetKeys(request, out var keys)) return false;
-        foreach (int index in keys)
-            if (!ReferenceEquals(routing.ServerFor(request[index]), _server)) return false;
-        return true;
+        return PinRouting.KeysOn(_session.Pool, command, request, _link.Server) ? null : PinRouting.CrossSlot;
     }
 
     /// <summary>
