@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using Rampart.Proxy.Transport;
 using Rampart.Proxy;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Observability;
@@ -232,8 +233,7 @@ public sealed partial class AdminServer : IAsyncDisposable
         if (host is "*" or "") return IPAddress.Any;
         if (IPAddress.TryParse(host, out var ip)) return ip;
         if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return IPAddress.Loopback;
-        var addresses = Dns.GetHostAddresses(host);
-        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
+        return HostResolver.Resolve(host);
     }
 
     private static string FormatHost(IPAddress address)

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Rampart.Proxy;
+using Rampart.Proxy.Transport;
 
 namespace Rampart.Admin;
 
@@ -25,7 +26,7 @@ public sealed partial class StatsServer : IDisposable
     {
         _proxy = proxy;
         _logger = logger ?? NullLogger.Instance;
-        var ip = Resolve(address);
+        var ip = HostResolver.Resolve(address);
         _socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -47,31 +48,13 @@ public sealed partial class StatsServer : IDisposable
 
     public void Start() => _acceptLoop ??= AcceptLoopAsync();
 
-    private async Task AcceptLoopAsync()
+    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_socket, client => _ = ServeAsync(client), OnAcceptError, _proxy.Time);
+
+    /// <summary>Any accept failure: logged, and a 100 ms pause before the next accept.</summary>
+    private TimeSpan OnAcceptError(SocketException e)
     {
-        while (true)
-        {
-            Socket client;
-            try
-            {
-                client = await _socket.AcceptAsync();
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted)
-            {
-                return;
-            }
-            catch (SocketException e)
-            {
-                LogAcceptError(e.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(100), _proxy.Time);
-                continue;
-            }
-            _ = ServeAsync(client);
-        }
+        LogAcceptError(e.Message);
+        return TimeSpan.FromMilliseconds(100);
     }
 
     private async Task ServeAsync(Socket client)
@@ -92,13 +75,6 @@ public sealed partial class StatsServer : IDisposable
                 // The collector went away or stalled; the next one gets a fresh document.
             }
         }
-    }
-
-    private static IPAddress Resolve(string address)
-    {
-        if (IPAddress.TryParse(address, out var ip)) return ip;
-        var addresses = Dns.GetHostAddresses(address);
-        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
     }
 
     public void Dispose() => _socket.Dispose();

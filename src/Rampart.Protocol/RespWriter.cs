@@ -132,6 +132,20 @@ public static class RespWriter
 
     public static void ArrayHeader(ByteBuffer output, long count) => Header(output, (byte)'*', count);
 
+    /// <summary>A command as a client sends it: an array of bulk strings (the control plane's, the demo's, the tests').</summary>
+    public static void Command(ByteBuffer output, params ReadOnlySpan<string> args)
+    {
+        ArrayHeader(output, args.Length);
+        foreach (var arg in args) Bulk(output, arg);
+    }
+
+    /// <summary>A command of binary arguments: an array of bulk strings.</summary>
+    public static void Command(ByteBuffer output, params ReadOnlySpan<byte[]> args)
+    {
+        ArrayHeader(output, args.Length);
+        foreach (var arg in args) Bulk(output, arg);
+    }
+
     /// <summary>A type byte, a number and CRLF: the header of integers, bulk strings and aggregates.</summary>
     public static void Header(ByteBuffer output, byte type, long value)
     {

@@ -1,89 +1,33 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Rampart.Proxy.Tests.Infrastructure;
 
 namespace Rampart.Protocol.Tests;
 
 /// <summary>
-/// A real redis-server on a free loopback port, with no persistence, killed by PID on dispose.
-/// Used as an xunit class fixture: one server per test class.
+/// A real redis-server (the tests' one launcher, <see cref="RedisServerProcess"/>, with DEBUG enabled), used as an
+/// xunit class fixture: one server per test class, with raw connections and a parsed-value client.
 /// </summary>
 public class RedisServer : IDisposable
 {
-    private readonly Process _process;
+    private readonly RedisServerProcess _server;
+    private RespTestClient? _client;
 
-    public int Port { get; }
+    public int Port => _server.Port;
 
     public RedisServer() : this([]) { }
 
-    protected RedisServer(string[] extraArgs)
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            Port = FreePort();
-            var psi = new ProcessStartInfo("redis-server")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                         "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning", "--enable-debug-command", "yes" })
-                psi.ArgumentList.Add(arg);
-            foreach (var arg in extraArgs) psi.ArgumentList.Add(arg);
-            _process = Process.Start(psi) ?? throw new InvalidOperationException("redis-server did not start");
-            _process.OutputDataReceived += (_, _) => { };
-            _process.ErrorDataReceived += (_, _) => { };
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-            if (WaitUntilReady()) return;
-            Kill();
-            if (attempt == 2) throw new InvalidOperationException($"redis-server on port {Port} never answered PING");
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
-
-    private bool WaitUntilReady()
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process.HasExited) return false;
-            try
-            {
-                using var connection = Connect();
-                var reply = connection.Exchange("PING\r\n"u8.ToArray()).AsSpan();
-                if (reply.SequenceEqual("+PONG\r\n"u8) || reply.StartsWith("-NOAUTH"u8)) return true;
-            }
-            catch (SocketException) { }
-            catch (IOException) { }
-            Thread.Sleep(20);
-        }
-        return false;
-    }
+    protected RedisServer(string[] extraArgs) => _server = RedisServerProcess.Start(["--enable-debug-command", "yes", .. extraArgs]);
 
     public RedisConnection Connect() => new(Port);
 
-    private void Kill()
-    {
-        try
-        {
-            if (!_process.HasExited) _process.Kill();
-            _process.WaitForExit(5000);
-        }
-        catch (InvalidOperationException) { }
-    }
+    /// <summary>One parsed-value client for the class, connected on first use.</summary>
+    public RespTestClient Client => _client ??= RespTestClient.ConnectTcp(Port);
 
     public void Dispose()
     {
-        Kill();
-        _process.Dispose();
+        _client?.Dispose();
+        _server.Dispose();
         GC.SuppressFinalize(this);
     }
 }

@@ -46,11 +46,6 @@ internal static class ServerDialer
     }
 
     /// <summary>The first IPv4 address of the name (IPv6 when it has none), looked up again at each connect.</summary>
-    private static async Task<IPEndPoint> ResolveAsync(DnsEndPoint name, CancellationToken cancel)
-    {
-        var addresses = await Dns.GetHostAddressesAsync(name.Host, cancel);
-        var chosen = Array.Find(addresses, a => a.AddressFamily == AddressFamily.InterNetwork)
-            ?? (addresses.Length > 0 ? addresses[0] : throw new SocketException((int)SocketError.HostNotFound));
-        return new IPEndPoint(chosen, name.Port);
-    }
+    private static async Task<IPEndPoint> ResolveAsync(DnsEndPoint name, CancellationToken cancel) =>
+        new(await HostResolver.ResolveAsync(name.Host, cancel), name.Port);
 }

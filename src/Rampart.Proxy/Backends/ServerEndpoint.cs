@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Transport;
 
 namespace Rampart.Proxy.Backends;
 
@@ -340,8 +341,6 @@ internal sealed partial class ServerEndpoint : IDisposable
         if (config.Host.StartsWith('/')) return new UnixDomainSocketEndPoint(config.Host);
         if (IPAddress.TryParse(config.Host, out var ip)) return new IPEndPoint(ip, config.Port);
         // Resolved once at start (and again at reload), as twemproxy does; prefer IPv4 like most Redis setups.
-        var addresses = Dns.GetHostAddresses(config.Host);
-        var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
-        return new IPEndPoint(chosen, config.Port);
+        return new IPEndPoint(HostResolver.Resolve(config.Host), config.Port);
     }
 }

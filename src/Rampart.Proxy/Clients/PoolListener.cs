@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Pools;
+using Rampart.Proxy.Transport;
 
 namespace Rampart.Proxy.Clients;
 
@@ -54,7 +55,7 @@ internal sealed partial class PoolListener : IDisposable
         }
         else
         {
-            var address = ResolveListenHost(listen.Host!);
+            var address = HostResolver.Resolve(listen.Host!);
             socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             if (address.AddressFamily == AddressFamily.InterNetworkV6 && address.Equals(IPAddress.IPv6Any))
@@ -65,45 +66,18 @@ internal sealed partial class PoolListener : IDisposable
         return socket;
     }
 
-    private static IPAddress ResolveListenHost(string host)
-    {
-        if (IPAddress.TryParse(host, out var ip)) return ip;
-        var addresses = Dns.GetHostAddresses(host);
-        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
-    }
+    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_socket, Admit, OnAcceptError, _pool.Time);
 
-    private async Task AcceptLoopAsync()
+    /// <summary>Out of descriptors or buffers: pause 100 ms before accepting again; any other failure: go on at once.</summary>
+    private TimeSpan OnAcceptError(SocketException e)
     {
-        while (true)
+        if (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
         {
-            Socket client;
-            try
-            {
-                client = await _socket.AcceptAsync();
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted
-                                             && !_socket.IsBound)
-            {
-                return;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
-            {
-                LogAcceptPressure(_pool.Config.Name, e.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(100), _pool.Time);
-                continue;
-            }
-            catch (SocketException e)
-            {
-                if (e.SocketErrorCode == SocketError.OperationAborted) return;
-                LogAcceptError(_pool.Config.Name, e.Message);
-                continue;
-            }
-            Admit(client);
+            LogAcceptPressure(_pool.Config.Name, e.Message);
+            return TimeSpan.FromMilliseconds(100);
         }
+        LogAcceptError(_pool.Config.Name, e.Message);
+        return TimeSpan.Zero;
     }
 
     private void Admit(Socket client)

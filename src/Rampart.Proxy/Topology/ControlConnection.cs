@@ -61,8 +61,7 @@ internal sealed class ControlConnection : IDisposable
     public async Task SendAsync(CancellationToken cancel, params string[] args)
     {
         using var output = new ByteBuffer(256);
-        RespWriter.ArrayHeader(output, args.Length);
-        foreach (var arg in args) RespWriter.Bulk(output, arg);
+        RespWriter.Command(output, args);
         await _socket.SendAsync(output.Memory, SocketFlags.None, cancel);
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Rampart.Protocol;
 using Rampart.Proxy.Backends;
 using Rampart.Proxy.Configuration;
 

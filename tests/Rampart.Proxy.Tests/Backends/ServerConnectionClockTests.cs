@@ -5,7 +5,6 @@ using Microsoft.Extensions.Time.Testing;
 using Rampart.Proxy.Backends;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Tests.Infrastructure;
-using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
 
 namespace Rampart.Proxy.Tests.Backends;
 
@@ -44,7 +43,7 @@ public sealed class ServerConnectionClockTests
         using var client = Connect(proxy);
         var stats = proxy.GetPool("t").Routing.Servers[0].Stats;
 
-        client.Send(Resp("GET", "k"));
+        client.Send(RespText.Command("GET", "k"));
         // Written: its timeout counts from the fake clock's now, which moves only below.
         await server.WaitForAsync("GET");
 
@@ -63,7 +62,7 @@ public sealed class ServerConnectionClockTests
         await using var proxy = await StartAsync(server);
         using var client = Connect(proxy);
 
-        client.Send(Resp("EVAL", "while true do end", "0")); // a busy script, as far as Rampart can tell
+        client.Send(RespText.Command("EVAL", "while true do end", "0")); // a busy script, as far as Rampart can tell
         await server.WaitForAsync("EVAL");
         var shared = proxy.GetPool("t").Routing.Servers[0].AllConnections.Single(c => c.Link is not null);
 

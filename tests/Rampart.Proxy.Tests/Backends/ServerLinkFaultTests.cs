@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Tests.Infrastructure;
-using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
 
 namespace Rampart.Proxy.Tests.Backends;
 
@@ -24,17 +23,17 @@ public sealed class ServerLinkFaultTests
 
         const int clients = 30;
         var values = Enumerable.Range(0, clients).Select(i => $"value-{i}-{Guid.NewGuid():N}").ToArray();
-        for (int i = 0; i < clients; i++) redis.Send(Resp("SET", $"k{i}", values[i]));
+        for (int i = 0; i < clients; i++) redis.Send(RespText.Command("SET", $"k{i}", values[i]));
 
         var sockets = Enumerable.Range(0, clients).Select(_ => new RawClient(rampart.Port)).ToArray();
         try
         {
             // Rampart answers PING itself: a forwarded command brings the server connection up (and leaves it idle).
-            sockets[0].Send(Resp("EXISTS", "warm-up"));
+            sockets[0].Send(RespText.Command("EXISTS", "warm-up"));
             Assert.Equal(":0", sockets[0].ReadLine());
 
             relay.AppendToNextReply("\0not a reply\r\n"u8.ToArray());
-            for (int i = 0; i < clients; i++) sockets[i].Send(Resp("GET", $"k{i}"));
+            for (int i = 0; i < clients; i++) sockets[i].Send(RespText.Command("GET", $"k{i}"));
 
             int answered = 0;
             for (int i = 0; i < clients; i++)
@@ -68,7 +67,7 @@ public sealed class ServerLinkFaultTests
         // must never be taken for garbage, which would drop the shared connection and fail everyone's requests on it.
         using var redis = RedisServerProcess.Start();
         await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis), eventLoops: 1);
-        string eval = Resp("EVAL", "local a = {}; local b = {a}; a[1] = b; return a", "0");
+        string eval = RespText.Command("EVAL", "local a = {}; local b = {a}; a[1] = b; return a", "0");
         var direct = RawClient.ExchangeOnce(redis.Port, System.Text.Encoding.ASCII.GetBytes(eval), TimeSpan.FromMilliseconds(500)).Received;
         Assert.StartsWith(string.Concat(Enumerable.Repeat("*1\r\n", 300)), direct);
 
@@ -80,7 +79,7 @@ public sealed class ServerLinkFaultTests
             for (; rounds < 50_000 && !stop.IsCancellationRequested; rounds++)
             {
                 string value = $"{c}-{rounds}";
-                client.Send(Resp("SET", $"other{c}", value) + Resp("GET", $"other{c}"));
+                client.Send(RespText.Command("SET", $"other{c}", value) + RespText.Command("GET", $"other{c}"));
                 Assert.Equal("+OK", client.ReadLine());
                 Assert.Equal($"${value.Length}", client.ReadLine());
                 Assert.Equal(value, client.ReadLine());

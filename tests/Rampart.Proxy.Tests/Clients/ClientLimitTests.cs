@@ -4,8 +4,7 @@ using System.Text;
 using Rampart.Proxy.Clients;
 using Rampart.Proxy.Pools;
 using Rampart.Proxy.Tests.Infrastructure;
-using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
-using static Rampart.Proxy.Tests.Pinning.BlockingCommandTests;
+using static Rampart.Proxy.Tests.Infrastructure.Poll;
 
 namespace Rampart.Proxy.Tests.Clients;
 
@@ -34,7 +33,7 @@ public sealed class ClientLimitTests
             flooder.ReceiveBufferSize = 4096; // it never reads: keep what the kernel holds for it small
             flooder.Connect("127.0.0.1", rampart.Port);
             session = WeakSessionOf(pool, ((System.Net.IPEndPoint)flooder.LocalEndPoint!).Port);
-            var batch = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(Resp("GET", "missing"), 1000)));
+            var batch = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(RespText.Command("GET", "missing"), 1000)));
             flooder.SendTimeout = 2000;
             for (int i = 0; i < 20; i++)
             {
@@ -45,7 +44,7 @@ public sealed class ClientLimitTests
         }
 
         // The other client was never disturbed.
-        canary.Send(Resp("SET", "canary", "alive") + Resp("GET", "canary"));
+        canary.Send(RespText.Command("SET", "canary", "alive") + RespText.Command("GET", "canary"));
         Assert.Equal("+OK", canary.ReadLine());
         Assert.Equal("$5", canary.ReadLine());
         Assert.Equal("alive", canary.ReadLine());
@@ -67,7 +66,7 @@ public sealed class ClientLimitTests
         for (int round = 0; round < 3; round++)
         {
             using var client = new RawClient(rampart.Port);
-            client.Send(Resp("GET", "large") + Resp("ECHO", $"after-{round}"));
+            client.Send(RespText.Command("GET", "large") + RespText.Command("ECHO", $"after-{round}"));
             Assert.Equal($"${value.Length}", client.ReadLine());
             Assert.Equal(value, client.ReadBytes(value.Length + 2)[..^2]);
             Assert.Equal($"${$"after-{round}".Length}", client.ReadLine());
@@ -87,17 +86,17 @@ public sealed class ClientLimitTests
         SetDirect(redis, "large", RandomValue(32 * 1024 * 1024, seed: 2));
 
         using var canary = new RawClient(rampart.Port);
-        canary.Send(Resp("EXISTS", "large"));
+        canary.Send(RespText.Command("EXISTS", "large"));
         Assert.Equal(":1", canary.ReadLine());
         using (var stalled = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
         {
             stalled.ReceiveBufferSize = 4096;
             stalled.Connect("127.0.0.1", rampart.Port);
-            stalled.Send(Encoding.ASCII.GetBytes(Resp("GET", "large")));
+            stalled.Send(Encoding.ASCII.GetBytes(RespText.Command("GET", "large")));
             await WaitUntilAsync(() => pool.CurrentConnections == 1, TimeSpan.FromSeconds(10));
         }
         // The rest of the 32 MB was read from the server and dropped; the next reply on that connection is the canary's.
-        canary.Send(Resp("ECHO", "next"));
+        canary.Send(RespText.Command("ECHO", "next"));
         Assert.Equal("$4", canary.ReadLine());
         Assert.Equal("next", canary.ReadLine());
     }
@@ -109,7 +108,7 @@ public sealed class ClientLimitTests
         for (int i = 0; i < 100_000 && !stop.IsCancellationRequested; i++)
         {
             string value = $"small-{i}-{Guid.NewGuid():N}";
-            client.Send(Resp("SET", "small", value) + Resp("GET", "small"));
+            client.Send(RespText.Command("SET", "small", value) + RespText.Command("GET", "small"));
             Assert.Equal("+OK", client.ReadLine());
             Assert.Equal($"${value.Length}", client.ReadLine());
             Assert.Equal(value, client.ReadLine());

@@ -1,7 +1,6 @@
 using Rampart.Proxy.Clients;
 using Rampart.Proxy.Tests.Infrastructure;
-using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
-using static Rampart.Proxy.Tests.Pinning.BlockingCommandTests;
+using static Rampart.Proxy.Tests.Infrastructure.Poll;
 
 namespace Rampart.Proxy.Tests.Clients;
 
@@ -22,9 +21,9 @@ public sealed class SessionMemoryTests
         for (int i = 0; i < 20; i++)
         {
             using var client = new RawClient(rampart.Port);
-            client.Send(Resp("SET", $"big{i}", value));
+            client.Send(RespText.Command("SET", $"big{i}", value));
             Assert.Equal("+OK", client.ReadLine());
-            client.Send(Resp("GET", $"big{i}"));
+            client.Send(RespText.Command("GET", $"big{i}"));
             Assert.Equal($"${value.Length}", client.ReadLine());
             Assert.Equal(value, client.ReadLine());
             sessions.Add(ClientLimitTests.WeakSessionOf(pool, ((System.Net.IPEndPoint)client.Socket.LocalEndPoint!).Port));
@@ -48,7 +47,7 @@ public sealed class SessionMemoryTests
         using var client = new RawClient(rampart.Port);
         for (int i = 0; i < 3; i++)
         {
-            client.Send(Resp("EXISTS", "k"));
+            client.Send(RespText.Command("EXISTS", "k"));
             Assert.Equal(":0", client.ReadLine());
         }
         var session = pool.Sessions.Single();

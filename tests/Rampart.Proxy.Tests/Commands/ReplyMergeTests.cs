@@ -1,26 +1,26 @@
 using System.Text;
 using Rampart.Protocol;
 using Rampart.Proxy.Commands;
+using Rampart.Proxy.Tests.Infrastructure;
 
 namespace Rampart.Proxy.Tests.Commands;
 
 /// <summary>The pure parts of fanned-out replies: INFO's common lines and order-free comparison of arrays.</summary>
 public sealed class ReplyMergeTests
 {
-    private static byte[] Bulk(string text) => Encoding.UTF8.GetBytes($"${Encoding.UTF8.GetByteCount(text)}\r\n{text}\r\n");
 
     [Fact]
     public void InfoCommonLines_KeepsSharedLines_AndOnlyTheHeadersThatStillHeadOne()
     {
         string a = "# Server\r\nredis_version:7.0.15\r\ntcp_port:1\r\n\r\n# Clients\r\nconnected_clients:3\r\n\r\n# Replication\r\nrole:master\r\n";
         string b = "# Server\r\nredis_version:7.0.15\r\ntcp_port:2\r\n\r\n# Clients\r\nconnected_clients:4\r\n\r\n# Replication\r\nrole:master\r\n";
-        Assert.Equal("# Server\r\nredis_version:7.0.15\r\n\r\n# Replication\r\nrole:master\r\n", InfoMerge.CommonLines([Bulk(a), Bulk(b)]));
+        Assert.Equal("# Server\r\nredis_version:7.0.15\r\n\r\n# Replication\r\nrole:master\r\n", InfoMerge.CommonLines([Encoding.UTF8.GetBytes(RespText.Bulk(a)), Encoding.UTF8.GetBytes(RespText.Bulk(b))]));
     }
 
     [Fact]
     public void InfoCommonLines_NothingShared_IsEmpty()
     {
-        Assert.Equal("", InfoMerge.CommonLines([Bulk("# Server\r\nx:1\r\n"), Bulk("# Server\r\nx:2\r\n")]));
+        Assert.Equal("", InfoMerge.CommonLines([Encoding.UTF8.GetBytes(RespText.Bulk("# Server\r\nx:1\r\n")), Encoding.UTF8.GetBytes(RespText.Bulk("# Server\r\nx:2\r\n"))]));
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using Rampart.Proxy.Tests.Infrastructure;
-using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
 
 namespace Rampart.Proxy.Tests.Compatibility;
 
@@ -37,7 +36,7 @@ public sealed class Canary : IAsyncDisposable
                 for (int i = 0; i < Pipeline; i++)
                 {
                     values[i] = $"{name}-{round}-{i}-{Guid.NewGuid():N}";
-                    request.Append(Resp("SET", $"{{{name}}}:{i}", values[i])).Append(Resp("GET", $"{{{name}}}:{i}"));
+                    request.Append(RespText.Command("SET", $"{{{name}}}:{i}", values[i])).Append(RespText.Command("GET", $"{{{name}}}:{i}"));
                 }
                 client.Send(request.ToString());
                 for (int i = 0; i < Pipeline; i++)

@@ -1,5 +1,4 @@
 using Rampart.Proxy.Tests.Infrastructure;
-using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
 
 namespace Rampart.Proxy.Tests.Compatibility;
 
@@ -81,7 +80,7 @@ public sealed class DifferentialFixture : IAsyncLifetime
     private static async Task WaitUntilServingAsync(int port)
     {
         using var client = new RawClient(port);
-        string reply = await client.RepeatUntilAsync(Resp("EXISTS", "{t}ready"), ":0", TimeSpan.FromSeconds(20));
+        string reply = await client.RepeatUntilAsync(RespText.Command("EXISTS", "{t}ready"), ":0", TimeSpan.FromSeconds(20));
         if (reply != ":0") throw new TimeoutException($"the Sentinel pool did not serve within 20 s: {reply}");
     }
 

@@ -2,8 +2,7 @@ using System.Text;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Tests.Infrastructure;
 using Xunit.Abstractions;
-using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
-using static Rampart.Proxy.Tests.Pinning.BlockingCommandTests;
+using static Rampart.Proxy.Tests.Infrastructure.Poll;
 
 namespace Rampart.Proxy.Tests.Compatibility;
 
@@ -58,8 +57,8 @@ public sealed class UnusualReplyTests(UnusualReplyFixture fixture, ITestOutputHe
         {
             using var direct = new RawClient(fixture.Direct.Port);
             using var rampart = new RawClient(fixture.Rampart.Port);
-            direct.Send(Resp("GET", "{u}large"));
-            rampart.Send(Resp("GET", "{u}large"));
+            direct.Send(RespText.Command("GET", "{u}large"));
+            rampart.Send(RespText.Command("GET", "{u}large"));
             Assert.Equal($"${size}", direct.ReadLine());
             Assert.Equal($"${size}", rampart.ReadLine());
             // Compared 1 MB at a time: neither side's 200 MB is ever held whole in the test.
@@ -75,7 +74,7 @@ public sealed class UnusualReplyTests(UnusualReplyFixture fixture, ITestOutputHe
                 Assert.True(diff == n, $"the value differs from Redis's at byte {offset + diff}");
                 offset += n;
             }
-            Assert.Equal("+OK", SendAndReadLine(rampart, Resp("SET", "{u}after", "1"))); // the connection goes on
+            Assert.Equal("+OK", SendAndReadLine(rampart, RespText.Command("SET", "{u}after", "1"))); // the connection goes on
         });
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Tests.Infrastructure;
 
 namespace Rampart.Proxy.Tests.Configuration;
 
@@ -13,20 +14,12 @@ public sealed class FileBoundsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("rampart-bounds-").FullName;
 
-    /// <summary>Lines 1-5 are a valid pool; <paramref name="line6"/> is line 6, inside the pool.</summary>
-    internal static string PoolWithLine6(string line6) =>
-        "a:\n  listen: 127.0.0.1:7330\n  redis: true\n  servers:\n    - 127.0.0.1:7301:1 a1\n" + line6 + "\n";
-
-    /// <summary><paramref name="levels"/> times <paramref name="open"/>, "x", then as many <paramref name="close"/>.</summary>
-    internal static string Nested(string open, string close, int levels) =>
-        string.Concat(Enumerable.Repeat(open, levels)) + "x" + string.Concat(Enumerable.Repeat(close, levels));
-
     /// <summary>The form, what goes on line 6, and the line of the 65th level.</summary>
     public static TheoryData<string, string, int> DeepForms() => new()
     {
-        { "flow lists", "  hash_tag: " + Nested("[", "]", 100_000), 6 },
-        { "flow mappings", "  hash_tag: " + Nested("{a: ", "}", 100_000), 6 },
-        { "block lists", "  hash_tag:\n    " + Nested("- ", "", 100_000), 7 },
+        { "flow lists", "  hash_tag: " + ConfigText.Nested("[", "]", 100_000), 6 },
+        { "flow mappings", "  hash_tag: " + ConfigText.Nested("{a: ", "}", 100_000), 6 },
+        { "block lists", "  hash_tag:\n    " + ConfigText.Nested("- ", "", 100_000), 7 },
     };
 
     [Theory]
@@ -34,7 +27,7 @@ public sealed class FileBoundsTests : IDisposable
     public void NestedAHundredThousandDeep_IsRefusedWithLineAndReason_InSeconds(string form, string line6, int line)
     {
         var clock = Stopwatch.StartNew();
-        var errors = ConfigAssert.Invalid(PoolWithLine6(line6));
+        var errors = ConfigAssert.Invalid(ConfigText.PoolWithLine6(line6));
         clock.Stop();
 
         var error = Assert.Single(errors);
@@ -48,13 +41,13 @@ public sealed class FileBoundsTests : IDisposable
     {
         // The top-level sequence is level 1, so 64 brackets are exactly the bound.
         var errors = new ErrorSink("t.yml");
-        var node = YamlTreeReader.Read(Nested("[", "]", ConfigLimits.MaxDepth), errors);
+        var node = YamlTreeReader.Read(ConfigText.Nested("[", "]", ConfigLimits.MaxDepth), errors);
         Assert.Equal(0, errors.Count);
         for (int level = 1; level <= ConfigLimits.MaxDepth; level++)
             node = Assert.Single(Assert.IsType<YamlSequence>(node).Items);
         Assert.Equal("x", Assert.IsType<YamlScalar>(node).Value);
 
-        Assert.Null(YamlTreeReader.Read(Nested("[", "]", ConfigLimits.MaxDepth + 1), errors));
+        Assert.Null(YamlTreeReader.Read(ConfigText.Nested("[", "]", ConfigLimits.MaxDepth + 1), errors));
         Assert.Contains("nested more than 64 levels", Assert.Single(errors.ToSortedList()).Message);
     }
 
@@ -62,9 +55,9 @@ public sealed class FileBoundsTests : IDisposable
     public void NestingJustUnderTheBound_InAPool_GetsTheOrdinaryError()
     {
         // The top-level mapping and the pool are 2 levels: 62 more reach the bound, 63 cross it.
-        ConfigAssert.OneError(PoolWithLine6("  hash_tag: " + Nested("[", "]", 62)), 6,
+        ConfigAssert.OneError(ConfigText.PoolWithLine6("  hash_tag: " + ConfigText.Nested("[", "]", 62)), 6,
             "pool 'a': hash_tag must be a single value, not a list or mapping");
-        ConfigAssert.OneError(PoolWithLine6("  hash_tag: " + Nested("[", "]", 63)), 6, "nested more than 64 levels deep");
+        ConfigAssert.OneError(ConfigText.PoolWithLine6("  hash_tag: " + ConfigText.Nested("[", "]", 63)), 6, "nested more than 64 levels deep");
     }
 
     [Fact]
@@ -92,7 +85,7 @@ public sealed class FileBoundsTests : IDisposable
     public void FileAtTheSizeLimit_IsRead()
     {
         string path = Path.Combine(_dir, "padded.yml");
-        var valid = PoolWithLine6("  hash_tag: \"{}\"");
+        var valid = ConfigText.PoolWithLine6("  hash_tag: \"{}\"");
         File.WriteAllText(path, valid + "#" + new string(' ', ConfigLimits.MaxFileBytes - valid.Length - 2) + "\n");
         Assert.Equal(ConfigLimits.MaxFileBytes, new FileInfo(path).Length);
 
@@ -125,7 +118,7 @@ public sealed class FileBoundsTests : IDisposable
     public void ValidNonAsciiUtf8_IsRead_ExactlyAsWritten_WithOrWithoutBom()
     {
         const string password = "pässwörd-€-日本-😀";
-        string yaml = PoolWithLine6("  redis_auth: " + password);
+        string yaml = ConfigText.PoolWithLine6("  redis_auth: " + password);
         string plain = WriteBytes("plain.yml", "", [], yaml);
         string bom = WriteBytes("bom.yml", "", [0xEF, 0xBB, 0xBF], yaml);
 

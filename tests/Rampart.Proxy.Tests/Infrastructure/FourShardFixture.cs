@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace Rampart.Proxy.Tests.Infrastructure;
 
 /// <summary>Four real redis-servers behind one Rampart pool (fnv1a_64, ketama), and a client through Rampart.</summary>
-public sealed class FourShardFixture : IAsyncLifetime, Integration.IProxiedPool
+public sealed class FourShardFixture : IAsyncLifetime, IProxiedPool
 {
     private RedisServerProcess[] _servers = [];
     private ConnectionMultiplexer[] _direct = [];

@@ -3,7 +3,7 @@ using StackExchange.Redis;
 namespace Rampart.Proxy.Tests.Infrastructure;
 
 /// <summary>One real redis-server with Rampart in front and a StackExchange.Redis client through Rampart, per test class.</summary>
-public sealed class ProxiedRedisFixture : IAsyncLifetime, Integration.IProxiedPool
+public sealed class ProxiedRedisFixture : IAsyncLifetime, IProxiedPool
 {
     public byte[]? DirectGet(byte[] key) => Direct.GetDatabase().StringGet(key);
 

@@ -124,6 +124,20 @@ public sealed class RawClient : IDisposable
         }
     }
 
+    /// <summary>Asserts the connection still serves: ECHO, then SET and GET of a fresh key, answered in order.</summary>
+    public void AssertStillServes()
+    {
+        string value = Guid.NewGuid().ToString("N");
+        Send(RespText.Command("ECHO", value));
+        Assert.Equal($"${value.Length}", ReadLine());
+        Assert.Equal(value, ReadLine());
+        string key = "alive:" + value;
+        Send(RespText.Command("SET", key, value) + RespText.Command("GET", key));
+        Assert.Equal("+OK", ReadLine());
+        Assert.Equal($"${value.Length}", ReadLine());
+        Assert.Equal(value, ReadLine());
+    }
+
     public Socket Socket => _client.Client;
 
     public void Dispose() => _client.Dispose();

@@ -1,23 +1,20 @@
-using System.Diagnostics;
-using System.Net.Sockets;
-using System.Text;
-
 namespace Rampart.Proxy.Tests.Infrastructure;
 
 /// <summary>
-/// A real redis-server on a free loopback port, with no persistence, killed by PID on dispose.
+/// A real redis-server on a free loopback port, with no persistence, killed by PID on dispose
+/// (started by the one launcher, <see cref="RedisProgram"/>).
 /// </summary>
 public sealed class RedisServerProcess : IDisposable
 {
-    private readonly Process _process;
+    private readonly RedisProgram _program;
 
     public int Port { get; }
     public string Endpoint => $"127.0.0.1:{Port}";
-    public int Pid => _process.Id;
+    public int Pid => _program.Pid;
 
-    private RedisServerProcess(Process process, int port)
+    private RedisServerProcess(RedisProgram program, int port)
     {
-        _process = process;
+        _program = program;
         Port = port;
     }
 
@@ -29,82 +26,25 @@ public sealed class RedisServerProcess : IDisposable
         for (int attempt = 0; ; attempt++)
         {
             int port = fixedPort != 0 ? fixedPort : FreePort.Next();
-            var psi = new ProcessStartInfo("redis-server")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                         "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning" })
-                psi.ArgumentList.Add(arg);
-            foreach (var arg in extraArgs) psi.ArgumentList.Add(arg);
-            var process = Process.Start(psi) ?? throw new InvalidOperationException("redis-server did not start");
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var server = new RedisServerProcess(process, port);
-            if (server.WaitUntilReady(TimeSpan.FromSeconds(10))) return server;
-            server.Dispose();
+            string[] args = ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning", .. extraArgs];
+            var program = RedisProgram.Start(args);
+            if (program.WaitUntilAnswering(port, TimeSpan.FromSeconds(10))) return new RedisServerProcess(program, port);
+            program.Dispose();
             if (attempt == 2) throw new InvalidOperationException($"redis-server on port {port} never answered PING");
         }
     }
 
-    private bool WaitUntilReady(TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process.HasExited) return false;
-            try
-            {
-                string reply = Send("PING\r\n");
-                if (reply.StartsWith("+PONG", StringComparison.Ordinal) || reply.StartsWith("-NOAUTH", StringComparison.Ordinal)) return true;
-            }
-            catch (SocketException) { }
-            catch (IOException) { }
-            Thread.Sleep(20);
-        }
-        return false;
-    }
-
     /// <summary>Sends raw bytes straight to the server (not through Rampart) and returns what one read brings back.</summary>
-    public string Send(string raw)
-    {
-        using var client = new TcpClient("127.0.0.1", Port);
-        var stream = client.GetStream();
-        stream.Write(Encoding.UTF8.GetBytes(raw));
-        var buffer = new byte[64 * 1024];
-        int n = stream.Read(buffer);
-        return Encoding.UTF8.GetString(buffer, 0, n);
-    }
+    public string Send(string raw) => RedisProgram.ExchangeOnce(Port, raw);
 
     /// <summary>SIGSTOP: the process keeps its sockets but answers nothing (a hung server).</summary>
-    public void Freeze() => Signal("STOP");
+    public void Freeze() => _program.Signal("STOP");
 
     /// <summary>SIGCONT after <see cref="Freeze"/>.</summary>
-    public void Thaw() => Signal("CONT");
+    public void Thaw() => _program.Signal("CONT");
 
-    private void Signal(string name)
-    {
-        using var kill = Process.Start(new ProcessStartInfo("kill", $"-{name} {_process.Id}") { UseShellExecute = false })!;
-        kill.WaitForExit();
-    }
+    public void Kill() => _program.Kill();
 
-    public void Kill()
-    {
-        try
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
-        }
-        catch (InvalidOperationException) { }
-    }
-
-    public void Dispose()
-    {
-        Kill();
-        _process.Dispose();
-    }
+    public void Dispose() => _program.Dispose();
 }

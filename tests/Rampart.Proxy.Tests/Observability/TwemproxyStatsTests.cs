@@ -7,7 +7,6 @@ using Rampart.Admin;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Observability;
 using Rampart.Proxy.Tests.Infrastructure;
-using Rampart.Proxy.Tests.Integration;
 using Rampart.Proxy.Tests.Routing;
 
 namespace Rampart.Proxy.Tests.Observability;
@@ -47,7 +46,7 @@ public sealed class TwemproxyStatsTests
         using (var client = new RawClient(rampart.Port))
         {
             var batch = new StringBuilder();
-            for (int i = 0; i < count; i++) batch.Append(ConcurrencyTests.Resp("SET", $"key:{i}", $"value-{i}"));
+            for (int i = 0; i < count; i++) batch.Append(RespText.Command("SET", $"key:{i}", $"value-{i}"));
             requestBytes = Encoding.UTF8.GetByteCount(batch.ToString());
             client.Send(batch.ToString());
             for (int i = 0; i < count; i++) Assert.Equal("+OK", client.ReadLine());
@@ -96,15 +95,15 @@ public sealed class TwemproxyStatsTests
         using var stats = new StatsServer(rampart.Server, "127.0.0.1", 0);
         stats.Start();
         using var client = new RawClient(rampart.Port);
-        client.Send(ConcurrencyTests.Resp("PING"));
+        client.Send(RespText.Command("PING"));
         Assert.Equal("+PONG", client.ReadLine());
-        client.Send(ConcurrencyTests.Resp("GET", "warm"));
+        client.Send(RespText.Command("GET", "warm"));
         Assert.Equal("$-1", client.ReadLine());
 
         redis.Freeze();
         try
         {
-            string get = ConcurrencyTests.Resp("GET", "frozen");
+            string get = RespText.Command("GET", "frozen");
             client.Send(get + get + get);
             var frozen = await WaitFor(stats.LocalEndPoint.Port, s => s.GetProperty("test").GetProperty("s0").GetProperty("out_queue").GetInt64() == 3);
             Assert.Equal(3 * Encoding.UTF8.GetByteCount(get), frozen.GetProperty("test").GetProperty("s0").GetProperty("out_queue_bytes").GetInt64());
@@ -133,7 +132,7 @@ public sealed class TwemproxyStatsTests
         using var stats = new StatsServer(rampart.Server, "127.0.0.1", 0);
         stats.Start();
         using var client = new RawClient(rampart.Port);
-        client.Send(ConcurrencyTests.Resp("GET", "a") + ConcurrencyTests.Resp("GET", "b"));
+        client.Send(RespText.Command("GET", "a") + RespText.Command("GET", "b"));
         Assert.StartsWith("-ERR rampart: server", client.ReadLine());
         Assert.StartsWith("-ERR rampart: server", client.ReadLine());
         var down = StatsReader.Read(stats.LocalEndPoint.Port).GetProperty("down");

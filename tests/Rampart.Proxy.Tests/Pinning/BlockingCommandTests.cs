@@ -128,7 +128,7 @@ public sealed class BlockingCommandTests
             Assert.Equal("1", client.Ask("RPUSH", "{" + a + "}:src", "y"));
             Assert.Equal("y", client.Ask("BLMOVE", "{" + a + "}:src", "{" + a + "}:dst", "LEFT", "LEFT", "1"));
             int owner = router.ServerFor(System.Text.Encoding.UTF8.GetBytes(a));
-            Assert.Contains("y", servers[owner].Send(Integration.ConcurrencyTests.Resp("LPOP", "{" + a + "}:dst")));
+            Assert.Contains("y", servers[owner].Send(RespText.Command("LPOP", "{" + a + "}:dst")));
         }
         finally
         {

@@ -1,7 +1,6 @@
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Routing;
 using Rampart.Proxy.Tests.Infrastructure;
-using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
 
 namespace Rampart.Proxy.Tests.Pinning;
 
@@ -129,7 +128,8 @@ public sealed class TransactionTests
     public async Task WholeTransactions_GoOnTheSharedConnection_WithoutCapturingOtherClientsCommands()
     {
         using var redis = RedisServerProcess.Start();
-        await using var rampart = await RampartUnderTest.StartAsync(redis);
+        // No warm dedicated connections: the count at the end is then of those the transactions needed.
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis) with { PinnedMinIdle = 0 });
         const int clients = 30;
         const int rounds = 40;
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -327,7 +327,7 @@ public sealed class ShardedTransactionTests
             Assert.Equal("QUEUED", client.Ask("INCR", "{user1}:visits"));
             Assert.Equal(["PONG", "OK", "1"], Replies.Array(client.Call("EXEC")));
             int owner = router.ServerFor("{user1}:name"u8.ToArray());
-            Assert.Contains("ann", servers[owner].Send(Resp("GET", "{user1}:name")));
+            Assert.Contains("ann", servers[owner].Send(RespText.Command("GET", "{user1}:name")));
 
             // Two keys on different servers: CROSSSLOT, and the whole transaction is discarded.
             var (a, b) = KeysOnDifferentServers(router);
@@ -337,7 +337,7 @@ public sealed class ShardedTransactionTests
             Assert.Equal("QUEUED", client.Ask("SET", "{" + a + "}x", "3"));
             Assert.Equal("-EXECABORT Transaction discarded because of previous errors.", client.Ask("EXEC"));
             foreach (var server in servers)
-                Assert.Equal(":0\r\n", server.Send(Resp("EXISTS", a, b, "{" + a + "}x")));
+                Assert.Equal(":0\r\n", server.Send(RespText.Command("EXISTS", a, b, "{" + a + "}x")));
 
             // A multi-key command across servers inside MULTI is refused the same way.
             Assert.Equal("OK", client.Ask("MULTI"));
@@ -351,7 +351,7 @@ public sealed class ShardedTransactionTests
             Assert.Equal("QUEUED", Replies.Text(client.ReadReply()));
             Assert.Equal("QUEUED", Replies.Text(client.ReadReply()));
             Assert.Equal(["OK", "2"], Replies.Array(client.ReadReply()));
-            Assert.Contains("xy", servers[router.ServerFor("{user2}:a"u8.ToArray())].Send(Resp("GET", "{user2}:a")));
+            Assert.Contains("xy", servers[router.ServerFor("{user2}:a"u8.ToArray())].Send(RespText.Command("GET", "{user2}:a")));
             long opened = rampart.Server.GetPool("test").Routing.Servers.Sum(s => s.Pinned.Opened);
             client.Send([.. RespTestClient.Command("MULTI"), .. RespTestClient.Command("SET", a, "1"),
                 .. RespTestClient.Command("SET", b, "2"), .. RespTestClient.Command("EXEC")]);

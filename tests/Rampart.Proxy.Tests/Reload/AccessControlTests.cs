@@ -3,8 +3,6 @@ using System.Net.Sockets;
 using Rampart.Proxy.Clients;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Tests.Infrastructure;
-using Rampart.Proxy.Tests.Integration;
-using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
 
 namespace Rampart.Proxy.Tests.Reload;
 
@@ -38,13 +36,13 @@ public sealed class AccessControlTests
         var outcome = rampart.Reload(Pool("alpha", $"127.0.0.1:{port}", redis, "  allow: [10.0.0.0/8, 127.0.0.1/32]\n"));
         Assert.Contains("allow [10.0.0.0/8] -> [10.0.0.0/8, 127.0.0.1/32]", outcome.Changes);
         using var accepted = new RawClient(port);
-        BadInputTests.AssertStillServes(accepted);
+        accepted.AssertStillServes();
         Assert.Equal(1, pool.DeniedConnections);
 
         // Narrowing the list again applies to new connections only, as HAProxy's connection rules do.
         rampart.Reload(Pool("alpha", $"127.0.0.1:{port}", redis, "  allow: [192.168.0.0/16]\n"));
         using (var late = new RawClient(port)) Assert.True(late.IsClosedByServer(TimeSpan.FromSeconds(5)));
-        BadInputTests.AssertStillServes(accepted);
+        accepted.AssertStillServes();
     }
 
     [Fact]
@@ -58,7 +56,7 @@ public sealed class AccessControlTests
 
         using (var client = ConnectV6(v6))
         {
-            client.Send(Resp("PING"));
+            client.Send(RespText.Command("PING"));
             Assert.Equal("+PONG", client.ReadLine());
         }
         using (var refused = ConnectV6(v6Refusing)) Assert.True(refused.IsClosedByServer(TimeSpan.FromSeconds(5)));
@@ -77,7 +75,7 @@ public sealed class AccessControlTests
 
         using (var client = new RawClient(mapped))
         {
-            client.Send(Resp("PING"));
+            client.Send(RespText.Command("PING"));
             Assert.Equal("+PONG", client.ReadLine());
         }
         using (var refused = new RawClient(v6Only)) Assert.True(refused.IsClosedByServer(TimeSpan.FromSeconds(5)));
@@ -91,7 +89,7 @@ public sealed class AccessControlTests
         await using var rampart = await RampartFromFile.StartAsync(Pool("unix", path, redis, "  allow: [10.0.0.0/8]\n"));
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         socket.Connect(new UnixDomainSocketEndPoint(path));
-        socket.Send(System.Text.Encoding.ASCII.GetBytes(Resp("PING")));
+        socket.Send(System.Text.Encoding.ASCII.GetBytes(RespText.Command("PING")));
         var buffer = new byte[16];
         socket.ReceiveTimeout = 5000;
         Assert.Equal("+PONG\r\n", System.Text.Encoding.ASCII.GetString(buffer, 0, socket.Receive(buffer)));
@@ -107,8 +105,8 @@ public sealed class AccessControlTests
 
         using var first = new RawClient(a);
         using var second = new RawClient(b);
-        BadInputTests.AssertStillServes(first);
-        BadInputTests.AssertStillServes(second);
+        first.AssertStillServes();
+        second.AssertStillServes();
         using (var third = new RawClient(a))
         {
             Assert.Equal("-ERR max number of clients reached", third.ReadLine());
@@ -120,7 +118,7 @@ public sealed class AccessControlTests
         var outcome = rampart.Reload("rampart:\n  max_connections: 3\n" + pools);
         Assert.Contains("max_connections 2 -> 3", outcome.Changes);
         using var fourth = new RawClient(b);
-        BadInputTests.AssertStillServes(fourth);
+        fourth.AssertStillServes();
         Assert.Equal(3, rampart.Server.ClientConnections);
     }
 

@@ -3,8 +3,6 @@ using System.Net.Sockets;
 using System.Text;
 using Rampart.Proxy.Routing;
 using Rampart.Proxy.Tests.Infrastructure;
-using Rampart.Proxy.Tests.Integration;
-using static Rampart.Proxy.Tests.Integration.ConcurrencyTests;
 
 namespace Rampart.Proxy.Tests.Reload;
 
@@ -27,7 +25,7 @@ public sealed class HotReloadTests
         var routing = pool.Routing;
         var listener = pool.Listener;
         using var client = new RawClient(port);
-        BadInputTests.AssertStillServes(client);
+        client.AssertStillServes();
 
         // The same pools, moved down two lines and with a comment: line numbers are not a change.
         var outcome = rampart.Reload("# reformatted\n\n" + yaml);
@@ -38,7 +36,7 @@ public sealed class HotReloadTests
         Assert.Same(routing, pool.Routing);
         Assert.Same(listener, pool.Listener);
         Assert.Equal(1, rampart.Server.ReloadSuccesses);
-        BadInputTests.AssertStillServes(client);
+        client.AssertStillServes();
     }
 
     [Fact]
@@ -52,13 +50,13 @@ public sealed class HotReloadTests
         string key = Enumerable.Range(0, 1000).Select(i => $"key{i}").First(k => router.ServerFor(Encoding.UTF8.GetBytes(k)) == 1);
 
         using var client = new RawClient(port);
-        client.Send(Resp("SET", key, "before"));
+        client.Send(RespText.Command("SET", key, "before"));
         Assert.Equal("+OK", client.ReadLine());
 
         b.Freeze();
         try
         {
-            client.Send(Resp("GET", key)); // in flight to b, which answers nothing while frozen
+            client.Send(RespText.Command("GET", key)); // in flight to b, which answers nothing while frozen
             await Task.Delay(100);
             var outcome = rampart.Reload(Pool("alpha", port, Server(a, "a")));
             Assert.True(outcome.Success, string.Join("\n", outcome.Errors));
@@ -73,9 +71,10 @@ public sealed class HotReloadTests
         Assert.Equal("before", client.ReadLine());
 
         // The key's new owner is a, which never had it.
-        client.Send(Resp("GET", key));
+        client.Send(RespText.Command("GET", key));
         Assert.Equal("$-1", client.ReadLine());
-        Assert.True(await WaitUntilAsync(() => !b.Send("*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n").Contains("name=rampart", StringComparison.Ordinal)),
+        Assert.True(await Poll.TryWaitUntilAsync(() => !b.Send("*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n").Contains("name=rampart", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(10)),
             "rampart kept its connection to the removed server");
     }
 
@@ -91,13 +90,13 @@ public sealed class HotReloadTests
         var router = KeyRouter.Create(rampart.Server.Config.Pools[0]);
         string key = Enumerable.Range(0, 1000).Select(i => $"key{i}").First(k => router.ServerFor(Encoding.UTF8.GetBytes(k)) == 1);
         using var client = new RawClient(port);
-        client.Send(Resp("SET", key, "v")); // Rampart is connected to b before b stops answering
+        client.Send(RespText.Command("SET", key, "v")); // Rampart is connected to b before b stops answering
         Assert.Equal("+OK", client.ReadLine());
 
         b.Freeze();
         try
         {
-            client.Send(Resp("GET", key));
+            client.Send(RespText.Command("GET", key));
             await Task.Delay(100);
             rampart.Reload(Pool("alpha", port, Server(a, "a")));
             Assert.Equal($"-ERR rampart: server 127.0.0.1:{b.Port} was removed from pool 'alpha' by a configuration reload", client.ReadLine());
@@ -106,7 +105,7 @@ public sealed class HotReloadTests
         {
             b.Thaw();
         }
-        BadInputTests.AssertStillServes(client);
+        client.AssertStillServes();
     }
 
     [Fact]
@@ -121,13 +120,13 @@ public sealed class HotReloadTests
         using var kept = new RawClient(keepPort);
         using var idle = new RawClient(gonePort);
         using var busy = new RawClient(gonePort);
-        BadInputTests.AssertStillServes(idle);
-        BadInputTests.AssertStillServes(busy);
+        idle.AssertStillServes();
+        busy.AssertStillServes();
 
         gone.Freeze();
         try
         {
-            busy.Send(Resp("SET", "drain", "1"));
+            busy.Send(RespText.Command("SET", "drain", "1"));
             await Task.Delay(100);
             var outcome = rampart.Reload(keepPool);
             Assert.True(outcome.Success, string.Join("\n", outcome.Errors));
@@ -143,7 +142,7 @@ public sealed class HotReloadTests
         }
         Assert.Equal("+OK", busy.ReadLine());
         Assert.True(busy.IsClosedByServer(TimeSpan.FromSeconds(5)), "the busy client was not closed after its reply");
-        BadInputTests.AssertStillServes(kept);
+        kept.AssertStillServes();
     }
 
     [Fact]
@@ -156,13 +155,13 @@ public sealed class HotReloadTests
         await using var rampart = await RampartFromFile.StartAsync(keepPool + Pool("gone", gonePort, Server(gone, "g")));
         rampart.Server.Pools.Single(p => p.Config.Name == "gone").RetireLimitMs = 1000;
         using var busy = new RawClient(gonePort);
-        busy.Send(Resp("SET", "warm", "1"));
+        busy.Send(RespText.Command("SET", "warm", "1"));
         Assert.Equal("+OK", busy.ReadLine());
 
         gone.Freeze();
         try
         {
-            busy.Send(Resp("GET", "warm"));
+            busy.Send(RespText.Command("GET", "warm"));
             await Task.Delay(100);
             rampart.Reload(keepPool);
             var clock = Stopwatch.StartNew();
@@ -182,14 +181,14 @@ public sealed class HotReloadTests
         int oldPort = FreePort.Next(), newPort = FreePort.Next();
         await using var rampart = await RampartFromFile.StartAsync(Pool("alpha", oldPort, Server(redis, "s0")));
         using var existing = new RawClient(oldPort);
-        BadInputTests.AssertStillServes(existing);
+        existing.AssertStillServes();
 
         var outcome = rampart.Reload(Pool("alpha", newPort, Server(redis, "s0")));
 
         Assert.True(outcome.Success, string.Join("\n", outcome.Errors));
         Assert.Contains($"listen 127.0.0.1:{oldPort} -> 127.0.0.1:{newPort}", outcome.Changes);
-        BadInputTests.AssertStillServes(existing);
-        using (var moved = new RawClient(newPort)) BadInputTests.AssertStillServes(moved);
+        existing.AssertStillServes();
+        using (var moved = new RawClient(newPort)) moved.AssertStillServes();
         Assert.Throws<SocketException>(() => new TcpClient("127.0.0.1", oldPort).Dispose());
         Assert.Equal(newPort, rampart.PortOf("alpha"));
     }
@@ -202,7 +201,7 @@ public sealed class HotReloadTests
         int p1 = FreePort.Next(), p2 = FreePort.Next();
         await using var rampart = await RampartFromFile.StartAsync(Pool("a", p1, Server(first, "x")) + Pool("b", p2, Server(second, "y")));
         using var onA = new RawClient(p1);
-        BadInputTests.AssertStillServes(onA);
+        onA.AssertStillServes();
 
         // Each new address is held by the other pool's listener: both are released first, then bound again.
         var outcome = rampart.Reload(Pool("a", p2, Server(first, "x")) + Pool("b", p1, Server(second, "y")));
@@ -210,10 +209,10 @@ public sealed class HotReloadTests
         Assert.True(outcome.Success, string.Join("\n", outcome.Errors));
         Assert.Equal(p2, rampart.PortOf("a"));
         Assert.Equal(p1, rampart.PortOf("b"));
-        onA.Send(Resp("SET", "swap-old", "a"));
+        onA.Send(RespText.Command("SET", "swap-old", "a"));
         Assert.Equal("+OK", onA.ReadLine());
         using var newOnP1 = new RawClient(p1);
-        newOnP1.Send(Resp("SET", "swap-new", "b"));
+        newOnP1.Send(RespText.Command("SET", "swap-new", "b"));
         Assert.Equal("+OK", newOnP1.ReadLine());
         Assert.Contains("$1\r\na", first.Send("*2\r\n$3\r\nGET\r\n$8\r\nswap-old\r\n"));
         Assert.Contains("$1\r\nb", second.Send("*2\r\n$3\r\nGET\r\n$8\r\nswap-new\r\n"));
@@ -226,7 +225,7 @@ public sealed class HotReloadTests
         int port = FreePort.Next();
         await using var rampart = await RampartFromFile.StartAsync(Pool("old", port, Server(redis, "s0")));
         using var idle = new RawClient(port);
-        BadInputTests.AssertStillServes(idle);
+        idle.AssertStillServes();
 
         var outcome = rampart.Reload(Pool("new", port, Server(redis, "s0")));
 
@@ -235,7 +234,7 @@ public sealed class HotReloadTests
         Assert.Contains("pool 'old' removed", outcome.Changes);
         Assert.True(idle.IsClosedByServer(TimeSpan.FromSeconds(5)));
         using var client = new RawClient(port);
-        BadInputTests.AssertStillServes(client);
+        client.AssertStillServes();
         var added = Assert.Single(rampart.Server.Pools);
         Assert.Equal("new", added.Config.Name);
         // A pool a reload adds reports to the proxy's own event log (what /events and the dashboard show), as one
@@ -262,7 +261,7 @@ public sealed class HotReloadTests
         Assert.Single(rampart.Server.Config.Pools);
         Assert.Equal(1, rampart.Server.ReloadFailures);
         using var client = new RawClient(port);
-        BadInputTests.AssertStillServes(client);
+        client.AssertStillServes();
     }
 
     [Fact]
@@ -272,12 +271,12 @@ public sealed class HotReloadTests
         int port = FreePort.Next();
         await using var rampart = await RampartFromFile.StartAsync(Pool("alpha", port, Server(redis, "s0"), "  timeout: 60000\n"));
         using var client = new RawClient(port);
-        BadInputTests.AssertStillServes(client);
+        client.AssertStillServes();
 
         redis.Freeze();
         try
         {
-            client.Send(Resp("GET", "slow"));
+            client.Send(RespText.Command("GET", "slow"));
             var clock = Stopwatch.StartNew();
             var outcome = rampart.Reload(Pool("alpha", port, Server(redis, "s0"), "  timeout: 200\n"));
             Assert.Contains("timeout 60000 -> 200", outcome.Changes);
@@ -299,7 +298,7 @@ public sealed class HotReloadTests
         var pool = Assert.Single(rampart.Server.Pools);
         var before = pool.Routing.Servers[0];
         using var client = new RawClient(port);
-        client.Send(Resp("SET", "db", "zero"));
+        client.Send(RespText.Command("SET", "db", "zero"));
         Assert.Equal("+OK", client.ReadLine());
 
         // redis_db changes what a server connection is: a new endpoint (its connections SELECT 3); the client stays.
@@ -307,9 +306,9 @@ public sealed class HotReloadTests
 
         Assert.Contains("redis_db 0 -> 3", outcome.Changes);
         Assert.NotSame(before, pool.Routing.Servers[0]);
-        client.Send(Resp("GET", "db"));
+        client.Send(RespText.Command("GET", "db"));
         Assert.Equal("$-1", client.ReadLine());
-        client.Send(Resp("SET", "db", "three"));
+        client.Send(RespText.Command("SET", "db", "three"));
         Assert.Equal("+OK", client.ReadLine());
         Assert.Contains("three", redis.Send("*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*2\r\n$3\r\nGET\r\n$2\r\ndb\r\n"));
     }
@@ -321,9 +320,9 @@ public sealed class HotReloadTests
         int port = FreePort.Next();
         await using var rampart = await RampartFromFile.StartAsync(Pool("alpha", port, Server(redis, "s0"), "  redis_auth: old-pw\n"));
         using var authenticated = new RawClient(port);
-        authenticated.Send(Resp("AUTH", "old-pw"));
+        authenticated.Send(RespText.Command("AUTH", "old-pw"));
         Assert.Equal("+OK", authenticated.ReadLine());
-        BadInputTests.AssertStillServes(authenticated);
+        authenticated.AssertStillServes();
         var before = Assert.Single(rampart.Server.Pools).Routing.Servers[0];
 
         // The server's password changes first (as an operator would), then Rampart's.
@@ -332,14 +331,14 @@ public sealed class HotReloadTests
 
         Assert.Equal("pool 'alpha': redis_auth changed", outcome.Changes);
         Assert.NotSame(before, Assert.Single(rampart.Server.Pools).Routing.Servers[0]);
-        authenticated.Send(Resp("SET", "auth", "still"));
+        authenticated.Send(RespText.Command("SET", "auth", "still"));
         Assert.Equal("+OK", authenticated.ReadLine()); // on a new server connection that authenticated with new-pw
         using var late = new RawClient(port);
-        late.Send(Resp("AUTH", "old-pw"));
+        late.Send(RespText.Command("AUTH", "old-pw"));
         Assert.StartsWith("-WRONGPASS", late.ReadLine());
-        late.Send(Resp("AUTH", "new-pw"));
+        late.Send(RespText.Command("AUTH", "new-pw"));
         Assert.Equal("+OK", late.ReadLine());
-        BadInputTests.AssertStillServes(late);
+        late.AssertStillServes();
     }
 
     [Fact]
@@ -349,23 +348,13 @@ public sealed class HotReloadTests
         int port = FreePort.Next();
         await using var rampart = await RampartFromFile.StartAsync(Pool("alpha", port, Server(redis, "s0")));
         using var first = new RawClient(port);
-        BadInputTests.AssertStillServes(first);
+        first.AssertStillServes();
 
         var outcome = rampart.Reload(Pool("alpha", port, Server(redis, "s0"), "  client_connections: 1\n  backlog: 64\n"));
 
         Assert.Equal("pool 'alpha': backlog 512 -> 64, client_connections 0 -> 1", outcome.Changes);
         using (var second = new RawClient(port)) Assert.Equal("-ERR max number of clients reached", second.ReadLine());
-        BadInputTests.AssertStillServes(first);
+        first.AssertStillServes();
     }
 
-    private static async Task<bool> WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (condition()) return true;
-            await Task.Delay(50);
-        }
-        return condition();
-    }
 }

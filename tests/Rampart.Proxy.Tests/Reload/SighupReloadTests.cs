@@ -82,7 +82,7 @@ public sealed class SighupReloadTests : IDisposable
 
         // The pool moves to another port, and line 7 nests 100,000 lists: this used to end the process with
         // "Stack overflow". Were any of it applied, the pool would listen on the new port.
-        File.WriteAllText(path, Pool("main", moved, redis) + "  hash_tag: " + FileBoundsTests.Nested("[", "]", 100_000) + "\n");
+        File.WriteAllText(path, Pool("main", moved, redis) + "  hash_tag: " + ConfigText.Nested("[", "]", 100_000) + "\n");
         rampart.Signal("HUP");
         Assert.True(rampart.WaitForOutput($"Configuration reload failed (SIGHUP, {path})", TimeSpan.FromSeconds(10)), rampart.Output);
         Assert.Contains($"{path}:7: lists and mappings are nested more than 64 levels deep", rampart.Output);

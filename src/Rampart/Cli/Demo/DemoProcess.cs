@@ -86,7 +86,7 @@ internal sealed class DemoProcess : IDisposable
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < StartTimeout && !_process.HasExited)
         {
-            if (DemoResp.Ask(Port, "PING") is "PONG") return true;
+            if (DemoResp.Text(DemoResp.Ask(Port, "PING")) is "PONG") return true;
             await Task.Delay(50, cancel);
         }
         return false;

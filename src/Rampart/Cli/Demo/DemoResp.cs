@@ -1,20 +1,18 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
+using Rampart.Protocol;
 
 namespace Rampart.Cli.Demo;
 
 /// <summary>
 /// One command to a loopback redis-server or sentinel, for the demo's readiness checks: a new connection per call,
-/// 1 s timeouts, and null instead of an exception when the node does not answer.
+/// 1 s timeouts, and null instead of an exception when the node does not answer. Replies are read with the protocol's
+/// <see cref="ReplyScanner"/> and <see cref="RespValue"/>.
 /// </summary>
 internal static class DemoResp
 {
-    /// <summary>An error reply (<c>-ERR ...</c>).</summary>
-    public sealed record Error(string Message);
-
-    /// <summary>string (+ and bulk), long (:), object?[] (*), <see cref="Error"/> (-), or null (nil, or no answer).</summary>
-    public static object? Ask(int port, params string[] command)
+    /// <summary>The node's reply, or null when it does not answer (or answers with bytes that are not RESP).</summary>
+    public static RespValue? Ask(int port, params string[] command)
     {
         try
         {
@@ -23,61 +21,27 @@ internal static class DemoResp
                 NoDelay = true, SendTimeout = 1000, ReceiveTimeout = 1000,
             };
             socket.Connect(new IPEndPoint(IPAddress.Loopback, port));
-            using var stream = new NetworkStream(socket, ownsSocket: false);
-            var request = new StringBuilder($"*{command.Length}\r\n");
-            foreach (var arg in command) request.Append($"${Encoding.UTF8.GetByteCount(arg)}\r\n{arg}\r\n");
-            stream.Write(Encoding.UTF8.GetBytes(request.ToString()));
-            using var reader = new BufferedStream(stream);
-            return Read(reader);
+            using var buffer = new ByteBuffer(4096);
+            RespWriter.Command(buffer, command);
+            socket.Send(buffer.Span);
+            buffer.Clear();
+            var scanner = new ReplyScanner();
+            int length;
+            while (!scanner.TryScan(buffer.Span, out length))
+            {
+                int read = socket.Receive(buffer.GetSpan(4096));
+                if (read == 0) return null;
+                buffer.Advance(read);
+            }
+            return RespValue.Parse(buffer.Span[..length]);
         }
-        catch (Exception e) when (e is SocketException or IOException or FormatException)
+        catch (Exception e) when (e is SocketException or IOException or RespProtocolException)
         {
             return null;
         }
     }
 
-    private static object? Read(Stream input)
-    {
-        int type = input.ReadByte();
-        string line = ReadLine(input);
-        switch (type)
-        {
-            case '+': return line;
-            case '-': return new Error(line);
-            case ':': return long.Parse(line);
-            case '$':
-            {
-                int length = int.Parse(line);
-                if (length < 0) return null;
-                var data = new byte[length + 2];
-                input.ReadExactly(data);
-                return Encoding.UTF8.GetString(data, 0, length);
-            }
-            case '*':
-            {
-                int count = int.Parse(line);
-                if (count < 0) return null;
-                var items = new object?[count];
-                for (int i = 0; i < count; i++) items[i] = Read(input);
-                return items;
-            }
-            default: throw new IOException("not a RESP reply");
-        }
-    }
-
-    private static string ReadLine(Stream input)
-    {
-        var line = new StringBuilder();
-        while (true)
-        {
-            int b = input.ReadByte();
-            if (b < 0) throw new IOException("connection closed");
-            if (b == '\r')
-            {
-                input.ReadByte();
-                return line.ToString();
-            }
-            line.Append((char)b);
-        }
-    }
+    /// <summary>A simple or bulk string reply's text; null for any other reply or none.</summary>
+    public static string? Text(RespValue? reply) =>
+        reply is { Kind: RespValue.ValueKind.Simple or RespValue.ValueKind.Bulk } ? reply.Text : null;
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Rampart.Protocol;
 
 namespace Rampart.Cli.Demo;
 
@@ -134,7 +135,7 @@ internal sealed class DemoTopology : IDisposable
         var problems = new List<string>();
         foreach (var replica in Replicas)
         {
-            string info = DemoResp.Ask(replica.Port, "INFO", "replication") as string ?? "";
+            string info = DemoResp.Text(DemoResp.Ask(replica.Port, "INFO", "replication")) ?? "";
             if (!info.Contains($"master_port:{Master.Port}\r\n") || !info.Contains("master_link_status:up\r\n"))
                 problems.Add($"replica :{replica.Port} has no live link to the master :{Master.Port}");
         }
@@ -147,8 +148,8 @@ internal sealed class DemoTopology : IDisposable
         foreach (var sentinel in Sentinels)
         {
             string who = $"sentinel :{sentinel.Port}";
-            if (DemoResp.Ask(sentinel.Port, "SENTINEL", "get-master-addr-by-name", MasterName) is not object?[] { Length: 2 } addr
-                || addr[1] as string != Master.Port.ToString())
+            if (DemoResp.Ask(sentinel.Port, "SENTINEL", "get-master-addr-by-name", MasterName) is not { Kind: RespValue.ValueKind.Array, Items.Count: 2 } addr
+                || DemoResp.Text(addr.Items[1]) != Master.Port.ToString())
                 problems.Add($"{who} does not name the master :{Master.Port} yet");
             var replicas = Entries(DemoResp.Ask(sentinel.Port, "SENTINEL", "REPLICAS", MasterName));
             foreach (var replica in Replicas)
@@ -166,12 +167,9 @@ internal sealed class DemoTopology : IDisposable
     }
 
     /// <summary>SENTINEL REPLICAS / SENTINELS: an array of flat field/value arrays.</summary>
-    private static List<Dictionary<string, string>> Entries(object? reply) =>
-        reply is object?[] items
-            ? items.OfType<object?[]>()
-                .Select(fields => Enumerable.Range(0, fields.Length / 2)
-                    .ToDictionary(i => fields[2 * i] as string ?? "", i => fields[2 * i + 1] as string ?? ""))
-                .ToList()
+    private static List<Dictionary<string, string>> Entries(RespValue? reply) =>
+        reply is { Kind: RespValue.ValueKind.Array }
+            ? reply.Items.Where(entry => entry.Kind == RespValue.ValueKind.Array).Select(entry => entry.AsFieldMap()).ToList()
             : [];
 
     // ---- teardown ----

@@ -1,0 +1,70 @@
+using System.Text;
+using System.Text.Json;
+using Rampart.Proxy.Tests.Infrastructure;
+
+namespace Rampart.Proxy.Tests.ClientLibraries;
+
+/// <summary>
+/// ioredis and node-redis, installed from npm by tests/clients/node/package-lock.json, each running its common
+/// operations through a 3-server pool (tests/clients/node/*.js). The scripts check every reply themselves and exit
+/// non-zero on the first wrong one; this test then reads the keys they wrote straight from the owning servers.
+/// node-redis runs with its pure defaults, which open with HELLO 3 (RESP3), and once more with RESP: 2.
+/// </summary>
+public sealed class NodeClientTests(ShardedPoolFixture fixture) : IClassFixture<ShardedPoolFixture>
+{
+    [Theory]
+    [InlineData("ioredis.js")]
+    [InlineData("node-redis.js")] // pure defaults: HELLO 3, RESP3 replies and push messages
+    [InlineData("node-redis.js", "--resp2")]
+    public async Task Library_CommonOperations_ThroughAThreeServerPool(string script, string? option = null)
+    {
+        var (a, b) = KeysOnDifferentServers();
+        string[] args = option is null ? [fixture.Rampart.Port.ToString(), a, b] : [fixture.Rampart.Port.ToString(), a, b, option];
+        var result = await NodeScripts.RunAsync(script, args);
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        using var report = JsonDocument.Parse(result.Stdout.Trim().Split('\n')[^1]);
+        Assert.InRange(report.RootElement.GetProperty("checks").GetInt32(), 35, 1000);
+        var written = report.RootElement.GetProperty("written").EnumerateObject().ToList();
+        Assert.True(written.Count >= 8, result.Stdout);
+        foreach (var entry in written) Assert.Equal(entry.Value.GetString(), fixture.DirectGet(entry.Name));
+        Assert.True(written.Select(e => fixture.Router.ServerFor(Encoding.UTF8.GetBytes(e.Name))).Distinct().Count() >= 2,
+            "the script's keys should spread over the servers");
+    }
+
+    private (string, string) KeysOnDifferentServers()
+    {
+        string first = $"node:apart:{Guid.NewGuid():N}";
+        int owner = fixture.Router.ServerFor(Encoding.UTF8.GetBytes(first));
+        for (int i = 0; i < 10_000; i++)
+        {
+            string other = $"node:apart:{Guid.NewGuid():N}";
+            if (fixture.Router.ServerFor(Encoding.UTF8.GetBytes(other)) != owner) return (first, other);
+        }
+        throw new InvalidOperationException("no key on another server");
+    }
+}
+
+/// <summary>The Node.js client scripts under tests/clients/node, with their packages installed once by <c>npm ci</c>.</summary>
+public static class NodeScripts
+{
+    private static readonly Lazy<Task> Installed = new(InstallAsync);
+
+    public static string Directory { get; } = Path.Combine(RepositoryRoot.Path, "tests", "clients", "node");
+
+    public static async Task<ProgramResult> RunAsync(string script, params string[] args)
+    {
+        await Installed.Value;
+        return await ExternalProgram.RunAsync("node", [script, .. args], timeout: TimeSpan.FromSeconds(90), workingDirectory: Directory);
+    }
+
+    /// <summary>npm ci unless scripts/install-deps already installed exactly the locked packages.</summary>
+    private static async Task InstallAsync()
+    {
+        string installedLock = Path.Combine(Directory, "node_modules", ".package-lock.json");
+        if (File.Exists(installedLock) && File.GetLastWriteTimeUtc(installedLock) >= File.GetLastWriteTimeUtc(Path.Combine(Directory, "package-lock.json")))
+            return;
+        var result = await ExternalProgram.RunAsync("npm", ["ci", "--no-audit", "--no-fund"], timeout: TimeSpan.FromMinutes(5), workingDirectory: Directory);
+        if (result.ExitCode != 0) throw new InvalidOperationException($"npm ci failed in {Directory}: {result}");
+    }
+}
