@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Rampart.Proxy.Tests.Infrastructure;
+using static Rampart.Proxy.Tests.Infrastructure.Poll;
 
 namespace Rampart.Proxy.Tests.Pinning;
 
@@ -188,15 +189,5 @@ public sealed class BlockingCommandTests
         string info = Replies.Text(direct.Call("INFO", "clients"))!;
         string line = info.Split("\r\n").First(l => l.StartsWith("blocked_clients:"));
         return int.Parse(line["blocked_clients:".Length..]);
-    }
-
-    internal static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not reached in time");
-            await Task.Delay(20);
-        }
     }
 }

@@ -1,5 +1,6 @@
 using Rampart.Proxy.Tests.Infrastructure;
 using static Rampart.Proxy.Tests.Pinning.BlockingCommandTests;
+using static Rampart.Proxy.Tests.Infrastructure.Poll;
 
 namespace Rampart.Proxy.Tests.Pinning;
 

@@ -1,6 +1,7 @@
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Tests.Infrastructure;
 using static Rampart.Proxy.Tests.Pinning.BlockingCommandTests;
+using static Rampart.Proxy.Tests.Infrastructure.Poll;
 
 namespace Rampart.Proxy.Tests.Pinning;
 
@@ -102,13 +103,13 @@ public sealed class PinnedShareTests
 
         // A subscriber's MULTI runs on the connection it already holds as a subscriber: nothing more to take.
         using var subscriber = Resp3Client.ConnectResp3(rampart.Port);
-        Assert.Equal($">3\r\n{Bulk("subscribe")}{Bulk("news")}:1\r\n", subscriber.Call("SUBSCRIBE", "news"));
+        Assert.Equal($">3\r\n{RespText.Bulk("subscribe")}{RespText.Bulk("news")}:1\r\n", subscriber.Call("SUBSCRIBE", "news"));
         Assert.Equal("+OK\r\n", subscriber.Call("MULTI"));
         Assert.Equal("+QUEUED\r\n", subscriber.Call("SET", "from-subscriber", "1"));
         Assert.Equal("*1\r\n+OK\r\n", subscriber.Call("EXEC"));
         using var publisher = Resp3Client.Connect(rampart.Port);
         Assert.Equal(":1\r\n", publisher.Call("PUBLISH", "news", "still-here"));
-        Assert.Equal($">3\r\n{Bulk("message")}{Bulk("news")}{Bulk("still-here")}", subscriber.Read());
+        Assert.Equal($">3\r\n{RespText.Bulk("message")}{RespText.Bulk("news")}{RespText.Bulk("still-here")}", subscriber.Read());
     }
 
     [Fact]
@@ -156,7 +157,7 @@ public sealed class PinnedShareTests
         Assert.Null(await HoldAsync(clients.Open(), redis, Kind.BlockingCall, "q:after"));
         using var publisher = Resp3Client.Connect(port);
         Assert.Equal(":1\r\n", publisher.Call("PUBLISH", "news", "after-reload"));
-        Assert.Equal($"*3\r\n{Bulk("message")}{Bulk("news")}{Bulk("after-reload")}", subscriber.Read());
+        Assert.Equal($"*3\r\n{RespText.Bulk("message")}{RespText.Bulk("news")}{RespText.Bulk("after-reload")}", subscriber.Read());
     }
 
     /// <summary>
@@ -200,12 +201,12 @@ public sealed class PinnedShareTests
         if (subscriber is not null)
         {
             Assert.Equal(":1\r\n", shared.Call("PUBLISH", channel, "hello"));
-            Assert.Equal($"*3\r\n{Bulk("message")}{Bulk(channel)}{Bulk("hello")}", subscriber.Read());
+            Assert.Equal($"*3\r\n{RespText.Bulk("message")}{RespText.Bulk(channel)}{RespText.Bulk("hello")}", subscriber.Read());
         }
         if (blocked is not null)
         {
             Assert.Equal(":1\r\n", shared.Call("RPUSH", queue, "job"));
-            Assert.Equal($"*2\r\n{Bulk(queue)}{Bulk("job")}", blocked.Read());
+            Assert.Equal($"*2\r\n{RespText.Bulk(queue)}{RespText.Bulk("job")}", blocked.Read());
         }
     }
 
@@ -240,7 +241,7 @@ public sealed class PinnedShareTests
                 return multi == "+OK\r\n" ? null : multi;
             case Kind.Subscriber:
                 string confirmation = client.Call("SUBSCRIBE", name);
-                return confirmation == $"*3\r\n{Bulk("subscribe")}{Bulk(name)}:1\r\n" ? null : confirmation;
+                return confirmation == $"*3\r\n{RespText.Bulk("subscribe")}{RespText.Bulk(name)}:1\r\n" ? null : confirmation;
             default:
                 // Blocked (Redis counts one more blocked client) or refused (a reply at once).
                 int blockedBefore = BlockedClients(redis);
@@ -264,7 +265,6 @@ public sealed class PinnedShareTests
             + $"(pinned_connections), {others} hold {othersHold}, and {kept} more {(kept == 1 ? "is" : "are")} reserved for them (pinned_reserve)\r\n";
     }
 
-    private static string Bulk(string text) => $"${text.Length}\r\n{text}\r\n";
 
     /// <summary>The clients a test opened, all closed when it ends.</summary>
     private sealed class ClientSet(int port) : IDisposable

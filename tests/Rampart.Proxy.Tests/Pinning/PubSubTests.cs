@@ -1,6 +1,7 @@
 using Rampart.Proxy.Routing;
 using Rampart.Proxy.Tests.Infrastructure;
 using static Rampart.Proxy.Tests.Pinning.BlockingCommandTests;
+using static Rampart.Proxy.Tests.Infrastructure.Poll;
 
 namespace Rampart.Proxy.Tests.Pinning;
 

@@ -1,6 +1,7 @@
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Routing;
 using Rampart.Proxy.Tests.Infrastructure;
+using static Rampart.Proxy.Tests.Infrastructure.Poll;
 
 namespace Rampart.Proxy.Tests.Pinning;
 
@@ -271,7 +272,7 @@ public sealed class TransactionTests
             Assert.Equal("OK", leaver.Ask("WATCH", "watched-by-leaver"));
             Assert.Equal("subscribe", Replies.Array(leaver.Call("SUBSCRIBE", "leaving"))[0]);
         }
-        await BlockingCommandTests.WaitUntilAsync(() => pinned.Idle == 1, TimeSpan.FromSeconds(10)); // cleaned and back
+        await Poll.WaitUntilAsync(() => pinned.Idle == 1, TimeSpan.FromSeconds(10)); // cleaned and back
         Assert.Equal("OK", Replies.Text(RespFromServer(redis, "SET", "watched-by-leaver", "changed")));
 
         using var next = RespTestClient.ConnectTcp(rampart.Port);

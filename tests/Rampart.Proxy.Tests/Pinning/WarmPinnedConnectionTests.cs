@@ -2,6 +2,7 @@ using Rampart.Proxy.Pinning;
 using Rampart.Proxy.Backends;
 using Rampart.Proxy.Tests.Infrastructure;
 using static Rampart.Proxy.Tests.Pinning.BlockingCommandTests;
+using static Rampart.Proxy.Tests.Infrastructure.Poll;
 
 namespace Rampart.Proxy.Tests.Pinning;
 

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Rampart.Proxy.Routing;
 using Rampart.Proxy.Tests.Infrastructure;
+using static Rampart.Proxy.Tests.Infrastructure.Poll;
 
 namespace Rampart.Proxy.Tests.Reload;
 
