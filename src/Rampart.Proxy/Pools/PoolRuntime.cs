@@ -145,56 +145,6 @@ internal sealed partial class PoolRuntime : IDisposable
         }
     }
 
-    /// <summary>
-    /// A reload changed this pool's settings: swap the config, then the routing snapshot in one write. Servers that
-    /// stay (same address and name) keep their endpoint, connections and ejection state; new ones get an endpoint;
-    /// removed ones stop receiving keys now and close once their in-flight requests are answered. A change of
-    /// server_connections, redis_auth, redis_db or tcpkeepalive changes what a server connection is, so every server
-    /// gets a new endpoint and the old ones retire the same way. Sentinel pools restart their monitor over the new
-    /// servers (a master that stays keeps its confirmed address meanwhile).
-    /// </summary>
-    public void Apply(PoolConfig next)
-    {
-        lock (_rebuild)
-        {
-            var previous = _config;
-            var plan = Reload.ServerPlan.For(previous, next, _routing.Servers, s => s.Config);
-            _config = next;
-            if (!next.Commands.Equals(previous.Commands) || next.Name != previous.Name) _commands = PolicyFor(next);
-            var servers = new ServerEndpoint[next.Servers.Count];
-            var added = new List<ServerEndpoint>();
-            for (int i = 0; i < servers.Length; i++)
-            {
-                if (plan.Kept[i] is { } kept)
-                {
-                    kept.Update(next, next.Servers[i]);
-                    servers[i] = kept;
-                }
-                else
-                {
-                    servers[i] = NewServer(next.Servers[i]);
-                    added.Add(servers[i]);
-                }
-            }
-            var removed = plan.Removed;
-            var live = next.AutoEjectHosts ? Array.ConvertAll(servers, s => !s.IsEjected) : null;
-            _routing = new PoolRouting(next, servers, live);
-
-            long now = Time.NowMs();
-            foreach (var server in removed) _retiring.Add((server, now + RetireGraceMs, now + RetireLimitMs));
-
-            if (previous.Sentinel is not null || next.Sentinel is not null)
-            {
-                var old = _topology;
-                _topology = next.Sentinel is null ? null : NewMonitor(next, servers);
-                _topology?.Start();
-                if (old is not null) _ = old.DisposeAsync().AsTask();
-            }
-            if (next.Preconnect)
-                foreach (var server in added) server.Preconnect();
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: server {Endpoint} ejected after {Failures} consecutive failures; its keys go to the other servers for {RetryMs} ms")]
     private partial void LogEjected(string pool, string endpoint, int failures, int retryMs);
 

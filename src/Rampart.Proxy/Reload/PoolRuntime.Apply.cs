@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Rampart.Protocol;
+using Rampart.Proxy.Backends;
+using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Routing;
+using Rampart.Proxy.Clients;
+
+namespace Rampart.Proxy.Pools;
+
+/// <summary>
+/// The "apply" half of a reload for one pool (Reload/ holds the whole of it: ConfigDiff and ServerPlan decide, this and
+/// ProxyServer.Reload carry out), kept beside them as a part of the pool it changes, since it swaps the pool's own state.
+/// </summary>
+internal sealed partial class PoolRuntime
+{
+    /// <summary>
+    /// A reload changed this pool's settings: swap the config, then the routing snapshot in one write. Servers that
+    /// stay (same address and name) keep their endpoint, connections and ejection state; new ones get an endpoint;
+    /// removed ones stop receiving keys now and close once their in-flight requests are answered. A change of
+    /// server_connections, redis_auth, redis_db or tcpkeepalive changes what a server connection is, so every server
+    /// gets a new endpoint and the old ones retire the same way. Sentinel pools restart their monitor over the new
+    /// servers (a master that stays keeps its confirmed address meanwhile).
+    /// </summary>
+    public void Apply(PoolConfig next)
+    {
+        lock (_rebuild)
+        {
+            var previous = _config;
+            var plan = Reload.ServerPlan.For(previous, next, _routing.Servers, s => s.Config);
+            _config = next;
+            if (!next.Commands.Equals(previous.Commands) || next.Name != previous.Name) _commands = PolicyFor(next);
+            var servers = new ServerEndpoint[next.Servers.Count];
+            var added = new List<ServerEndpoint>();
+            for (int i = 0; i < servers.Length; i++)
+            {
+                if (plan.Kept[i] is { } kept)
+                {
+                    kept.Update(next, next.Servers[i]);
+                    servers[i] = kept;
+                }
+                else
+                {
+                    servers[i] = NewServer(next.Servers[i]);
+                    added.Add(servers[i]);
+                }
+            }
+            var removed = plan.Removed;
+            var live = next.AutoEjectHosts ? Array.ConvertAll(servers, s => !s.IsEjected) : null;
+            _routing = new PoolRouting(next, servers, live);
+
+            long now = Time.NowMs();
+            foreach (var server in removed) _retiring.Add((server, now + RetireGraceMs, now + RetireLimitMs));
+
+            if (previous.Sentinel is not null || next.Sentinel is not null)
+            {
+                var old = _topology;
+                _topology = next.Sentinel is null ? null : NewMonitor(next, servers);
+                _topology?.Start();
+                if (old is not null) _ = old.DisposeAsync().AsTask();
+            }
+            if (next.Preconnect)
+                foreach (var server in added) server.Preconnect();
+        }
+    }
+}
