@@ -85,12 +85,8 @@ public class PassThroughTests
             Assert.Equal("+OK\r\n", tracker.Call("CLIENT", "TRACKING", "on"));
             Assert.Single(TrackingConnections(redis));
         }
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (TrackingConnections(redis).Length > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the tracking connection outlived its client");
-            await Task.Delay(20);
-        }
+        Assert.True(await Poll.TryWaitUntilAsync(() => TrackingConnections(redis).Length == 0, TimeSpan.FromSeconds(5)),
+            "the tracking connection outlived its client");
     }
 
     [Fact]
@@ -109,12 +105,8 @@ public class PassThroughTests
         Assert.Equal("$-1\r\n", tracker.Read());
         Assert.Equal("$-1\r\n", tracker.Call("CLIENT", "GETNAME")); // the name went with RESET
         Assert.StartsWith("$", tracker.Call("CLIENT", "LIST")); // Rampart's own answer again
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (TrackingConnections(redis).Length > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the tracking connection outlived RESET");
-            await Task.Delay(20);
-        }
+        Assert.True(await Poll.TryWaitUntilAsync(() => TrackingConnections(redis).Length == 0, TimeSpan.FromSeconds(5)),
+            "the tracking connection outlived RESET");
     }
 
     [Fact]
