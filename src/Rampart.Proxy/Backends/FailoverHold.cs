@@ -1,48 +1,31 @@
 namespace Rampart.Proxy.Backends;
 
 /// <summary>
-/// The failover hold of one server, as a deadline: from <see cref="Begin"/> until <see cref="End"/> or
-/// <see cref="LimitMs"/> later, its requests wait instead of reaching a master that is being replaced. Only the
-/// deadline lives here; failing or releasing what waited is the caller's (ServerEndpoint). Read on the injected clock.
+/// The failover hold of one shard, as a deadline carried in its <see cref="Topology.MasterState"/>: from the first
+/// failover event until the new master is confirmed (or the failover aborted), or <see cref="LimitMs"/> later, its
+/// requests wait instead of reaching a master that is being replaced. A value: starting or ending a hold is a new
+/// MasterState swapped in whole (ServerEndpoint.BeginHold/EndHold); failing or releasing what waited is the server's.
 /// </summary>
-internal sealed class FailoverHold(TimeProvider time)
+internal readonly record struct FailoverHold(long UntilMs)
 {
     /// <summary>Longest a failover may hold traffic; what waited longer gets -TRYAGAIN.</summary>
     public const int LimitMs = 5_000;
 
-    // 0 when not holding: the request path reads no clock then.
-    private long _untilMs;
+    /// <summary>No hold (the request path then reads no clock).</summary>
+    public static FailoverHold None => default;
 
-    /// <summary>True from <see cref="Begin"/> until <see cref="End"/> or the limit passes.</summary>
-    public bool IsHolding
-    {
-        get
-        {
-            long until = Volatile.Read(ref _untilMs);
-            return until != 0 && time.NowMs() < until;
-        }
-    }
+    /// <summary>True when a hold is set, whether or not its limit has passed.</summary>
+    public bool IsSet => UntilMs != 0;
 
-    /// <summary>Starts holding, unless it already is (the limit counts from the first start). True when it started.</summary>
-    public bool Begin()
-    {
-        bool was = IsHolding;
-        if (!was) Volatile.Write(ref _untilMs, time.NowMs() + LimitMs);
-        return !was;
-    }
+    /// <summary>True from the start until the hold is ended or its limit passes.</summary>
+    public bool IsHoldingAt(long nowMs) => UntilMs != 0 && nowMs < UntilMs;
 
-    /// <summary>Ends the hold (expired or not); false when there was none to end.</summary>
-    public bool End()
-    {
-        if (Volatile.Read(ref _untilMs) == 0) return false;
-        Volatile.Write(ref _untilMs, 0);
-        return true;
-    }
+    /// <summary>
+    /// A hold started at <paramref name="nowMs"/>, or null when one is already holding: another failover event does
+    /// not extend it (the limit counts from the first).
+    /// </summary>
+    public FailoverHold? BeginAt(long nowMs) => IsHoldingAt(nowMs) ? null : new FailoverHold(nowMs + LimitMs);
 
-    /// <summary>True when a hold is still set but its limit has passed at <paramref name="nowMs"/> (the sweep ends it).</summary>
-    public bool HasExpired(long nowMs)
-    {
-        long until = Volatile.Read(ref _untilMs);
-        return until != 0 && nowMs >= until;
-    }
+    /// <summary>True when a hold is still set but its limit has passed (the sweep ends it and fails what waited).</summary>
+    public bool HasExpiredAt(long nowMs) => UntilMs != 0 && nowMs >= UntilMs;
 }

@@ -32,8 +32,8 @@ internal sealed partial class ServerEndpoint : IDisposable
     internal Transport.EventLoopGroup Loops { get; }
     private readonly ILogger _logger;
     // The shard's master as its topology source last published it (a plain server: its own address), swapped whole.
-    private volatile Topology.MasterState _master;
-    private readonly FailoverHold _hold;
+    // Read with Volatile.Read, changed with Interlocked.CompareExchange (a source and the failover events both change it).
+    private Topology.MasterState _master;
     private readonly ReconnectBackoff _backoff;
     private readonly EjectionState _ejection;
     private readonly Action<ServerEndpoint>? _onEjectionChanged;
@@ -45,7 +45,6 @@ internal sealed partial class ServerEndpoint : IDisposable
         Action<ServerEndpoint>? onEjectionChanged = null, bool recordMetrics = true)
     {
         Time = time;
-        _hold = new FailoverHold(time);
         _backoff = new ReconnectBackoff(time);
         _ejection = new EjectionState(time);
         Commands = recordMetrics ? new Observability.CommandMetrics() : null;
@@ -114,10 +113,10 @@ internal sealed partial class ServerEndpoint : IDisposable
     public bool IsIdle => AllConnections.All(c => c.IsIdle);
     public string Endpoint { get; }
     /// <summary>Where to connect: fixed for a plain server; the confirmed master for a Sentinel name, or null.</summary>
-    public EndPoint? Address => _master.Address;
+    public EndPoint? Address => Master.Address;
 
     /// <summary>The shard's master as last published (address or reason, vote, replicas): one consistent snapshot.</summary>
-    public Topology.MasterState Master => _master;
+    public Topology.MasterState Master => Volatile.Read(ref _master);
     public TimeSpan ConnectTimeout => TimeSpan.FromMilliseconds(Pool.TimeoutMs ?? DefaultConnectTimeoutMs);
     public ServerStats Stats { get; } = new();
     /// <summary>Per-command requests, errors and latency of the requests sent to this server; null when not recorded.</summary>
@@ -173,7 +172,7 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// An error reply while requests cannot go to this server: no confirmed master (Sentinel pools, fail closed), or
     /// backoff after a failed connect. Null when it may be tried.
     /// </summary>
-    public string? UnavailableReason => _master.NoMasterReason ?? (_backoff.IsWaiting ? _backoff.Reason : null);
+    public string? UnavailableReason => Master.NoMasterReason ?? (_backoff.IsWaiting ? _backoff.Reason : null);
 
     /// <summary>
     /// A topology source publishes what it now knows of this shard's master, in one swap. When the master moves,
@@ -184,8 +183,8 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// </summary>
     public bool Publish(Topology.MasterState next)
     {
-        var previous = _master;
-        _master = next;
+        // A failover hold is not the source's to drop in passing: it is ended below, with what waited released.
+        var previous = Swap(current => next with { Hold = current.Hold });
         if (next.HasMaster)
         {
             if (previous.HasMaster && previous.Address!.Equals(next.Address)) return false;
@@ -208,7 +207,14 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// confirmed, the failover is aborted, or <see cref="HoldLimitMs"/> passes): requests wait instead of reaching a
     /// master that is being replaced, so no acknowledged write is left on the old one.
     /// </summary>
-    public bool IsHolding => _hold.IsHolding;
+    public bool IsHolding
+    {
+        get
+        {
+            var hold = Master.Hold;
+            return hold.IsSet && hold.IsHoldingAt(Time.NowMs()); // no clock read while no hold is set
+        }
+    }
 
     /// <summary>Longest a failover may hold traffic; what waited longer gets -TRYAGAIN.</summary>
     public const int HoldLimitMs = FailoverHold.LimitMs;
@@ -217,27 +223,54 @@ internal sealed partial class ServerEndpoint : IDisposable
     private string HoldExpiredReason => $"TRYAGAIN rampart: failover of '{Endpoint}' did not complete within {HoldLimitMs} ms";
 
     /// <summary>Starts (or keeps) holding traffic for a failover. Returns true when it was not holding before.</summary>
-    public bool BeginHold() => _hold.Begin();
+    public bool BeginHold()
+    {
+        long now = Time.NowMs();
+        bool started = false;
+        Swap(current =>
+        {
+            var hold = current.Hold.BeginAt(now);
+            started = hold is not null;
+            return hold is { } begun ? current with { Hold = begun } : current;
+        });
+        return started;
+    }
 
     /// <summary>Ends the hold: held requests go to the now confirmed master (or fail, when the hold ran out).</summary>
     public bool EndHold(bool expired = false)
     {
-        if (!_hold.End()) return false;
+        var previous = Swap(current => current.Hold.IsSet ? current with { Hold = FailoverHold.None } : current);
+        if (!previous.Hold.IsSet) return false;
         foreach (var connection in AllConnections) connection.OnHoldEnded(expired ? HoldExpiredReason : null);
         return true;
     }
 
     /// <summary>Called by the periodic sweep: a hold past its limit fails what waited and lets traffic flow again.</summary>
-    public bool ExpireHold(long now) => _hold.HasExpired(now) && EndHold(expired: true);
+    public bool ExpireHold(long now) => Master.Hold.HasExpiredAt(now) && EndHold(expired: true);
+
+    /// <summary>
+    /// Replaces the master state with <paramref name="change"/> of the current one, atomically (a Sentinel check and a
+    /// failover event may race); returns the state it replaced.
+    /// </summary>
+    private Topology.MasterState Swap(Func<Topology.MasterState, Topology.MasterState> change)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _master);
+            var next = change(current);
+            if (ReferenceEquals(next, current) || ReferenceEquals(Interlocked.CompareExchange(ref _master, next, current), current))
+                return current;
+        }
+    }
 
     /// <summary>
     /// True from a failed connect until the next successful one, or while a Sentinel shard has no confirmed master:
     /// the admin API's "down" (a server in backoff is retried by the maintenance sweep, so this clears by itself).
     /// </summary>
-    public bool IsDown => _master.NoMasterReason is not null || _backoff.Failures > 0;
+    public bool IsDown => Master.NoMasterReason is not null || _backoff.Failures > 0;
 
     /// <summary>Why the server is down (the error its requests get), or null.</summary>
-    public string? DownReason => _master.NoMasterReason ?? (_backoff.Failures > 0 ? _backoff.Reason : null);
+    public string? DownReason => Master.NoMasterReason ?? (_backoff.Failures > 0 ? _backoff.Reason : null);
 
     /// <summary>
     /// Called by the maintenance sweep: a plain server that is down is reconnected once its backoff has passed, even
@@ -249,13 +282,13 @@ internal sealed partial class ServerEndpoint : IDisposable
     }
 
     /// <summary>The last Sentinel vote for this shard (Sentinel pools), for the admin API.</summary>
-    public Topology.SentinelView? SentinelView => _master.Vote;
+    public Topology.SentinelView? SentinelView => Master.Vote;
 
     /// <summary>Per-request debug logging (sampled); set by the pool.</summary>
     public Observability.RequestSampler? RequestSampler { get; set; }
 
     /// <summary>The confirmed master's replicas (Sentinel pools), refreshed by every check.</summary>
-    public Topology.ReplicaSet Replicas => _master.Replicas;
+    public Topology.ReplicaSet Replicas => Master.Replicas;
 
     /// <summary>Set by a Sentinel monitor: called when a reply suggests the master changed (-READONLY, -LOADING).</summary>
     public Action? TopologySuspected { get; set; }

@@ -6,9 +6,11 @@ namespace Rampart.Proxy.Topology;
 /// What a topology source knows of one shard's master, published whole with one volatile swap on its server
 /// (<see cref="Backends.ServerEndpoint.Publish"/>), as YARP swaps its ClusterState: the confirmed address or why there is
 /// none (fail closed), the vote that decided it, and the master's replicas. A reader takes one reference and sees one
-/// consistent state, never an address from one check with the replicas of another.
+/// consistent state, never an address from one check with the replicas of another, or a hold from another master.
 /// </summary>
-internal sealed record MasterState(EndPoint? Address, string? NoMasterReason, SentinelView? Vote, ReplicaSet Replicas)
+/// <param name="Hold">A failover in progress: requests wait until the new master is confirmed (or the hold's limit).</param>
+internal sealed record MasterState(EndPoint? Address, string? NoMasterReason, SentinelView? Vote, ReplicaSet Replicas,
+    Backends.FailoverHold Hold = default)
 {
     /// <summary>A plain server (no topology source): its configured address, always.</summary>
     public static MasterState Fixed(EndPoint address) => new(address, null, null, ReplicaSet.None);

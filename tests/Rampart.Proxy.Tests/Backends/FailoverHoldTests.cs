@@ -8,42 +8,45 @@ public sealed class FailoverHoldTests
 {
     private readonly FakeTimeProvider _clock = new();
 
+    private long Now => _clock.NowMs();
+
     [Fact]
     public void Hold_LastsUntilItsLimit_ThenHasExpired()
     {
-        var hold = new FailoverHold(_clock);
-        Assert.False(hold.IsHolding);
-        Assert.True(hold.Begin());
+        var hold = FailoverHold.None;
+        Assert.False(hold.IsHoldingAt(Now));
+        hold = hold.BeginAt(Now) ?? throw new Xunit.Sdk.XunitException("a hold should start");
         _clock.Advance(TimeSpan.FromMilliseconds(FailoverHold.LimitMs - 1));
-        Assert.True(hold.IsHolding);
-        Assert.False(hold.HasExpired(_clock.NowMs()));
+        Assert.True(hold.IsHoldingAt(Now));
+        Assert.False(hold.HasExpiredAt(Now));
         _clock.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.False(hold.IsHolding);
-        Assert.True(hold.HasExpired(_clock.NowMs())); // set until the sweep ends it and fails what waited
-        Assert.True(hold.End());
-        Assert.False(hold.HasExpired(_clock.NowMs()));
-        Assert.False(hold.End());
+        Assert.False(hold.IsHoldingAt(Now));
+        Assert.True(hold.HasExpiredAt(Now)); // set until the sweep ends it and fails what waited
+        Assert.True(hold.IsSet);
+        hold = FailoverHold.None; // ended
+        Assert.False(hold.HasExpiredAt(Now));
+        Assert.False(hold.IsSet);
     }
 
     [Fact]
     public void AnotherFailoverEvent_DoesNotExtendTheHold()
     {
-        var hold = new FailoverHold(_clock);
-        Assert.True(hold.Begin());
+        var hold = FailoverHold.None.BeginAt(Now)!.Value;
         _clock.Advance(TimeSpan.FromMilliseconds(3000));
-        Assert.False(hold.Begin()); // +promoted-slave after +try-failover: same hold, same limit
+        Assert.Null(hold.BeginAt(Now)); // +promoted-slave after +try-failover: same hold, same limit
         _clock.Advance(TimeSpan.FromMilliseconds(2000));
-        Assert.False(hold.IsHolding);
+        Assert.False(hold.IsHoldingAt(Now));
+        Assert.NotNull(hold.BeginAt(Now)); // once past its limit, a new failover starts a new hold
     }
 
     [Fact]
     public void EndedBeforeItsLimit_TheHoldNeverExpires()
     {
-        var hold = new FailoverHold(_clock);
-        hold.Begin();
-        Assert.True(hold.End()); // the new master was confirmed
+        var hold = FailoverHold.None.BeginAt(Now)!.Value;
+        Assert.True(hold.IsHoldingAt(Now));
+        hold = FailoverHold.None; // the new master was confirmed
         _clock.Advance(TimeSpan.FromMilliseconds(FailoverHold.LimitMs));
-        Assert.False(hold.IsHolding);
-        Assert.False(hold.HasExpired(_clock.NowMs()));
+        Assert.False(hold.IsHoldingAt(Now));
+        Assert.False(hold.HasExpiredAt(Now));
     }
 }
