@@ -12,6 +12,7 @@ namespace Rampart.Proxy.Observability;
 /// <param name="Timestamp">Stopwatch ticks at the moment of the snapshot, to measure the time between two.</param>
 public sealed record ProxySnapshot(DateTimeOffset Time, long Timestamp, PoolSnapshot[] Pools)
 {
+    // Raw clocks: the snapshot's wall time and a timestamp for rates between snapshots, shown to people, deciding nothing.
     internal static ProxySnapshot Take(ProxyServer proxy) =>
         new(DateTimeOffset.UtcNow, Stopwatch.GetTimestamp(), proxy.RunningPools.Select(PoolSnapshot.Take).ToArray());
 }
