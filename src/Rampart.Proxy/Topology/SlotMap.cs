@@ -1,0 +1,81 @@
+using Rampart.Protocol;
+using Rampart.Proxy.Routing;
+
+namespace Rampart.Proxy.Topology;
+
+/// <summary>One master of a Redis Cluster and the replicas a node reported for it (host and port as the cluster announces them).</summary>
+internal sealed record ClusterShard(string Host, int Port, string? NodeId, IReadOnlyList<(string Host, int Port)> Replicas)
+{
+    public string Endpoint => $"{Host}:{Port}";
+}
+
+/// <summary>
+/// A Redis Cluster's slot map as one node reported it: each of the 16384 slots to the shard (master) that serves it,
+/// or none. Immutable, built whole from one reply and swapped whole by its topology source (as a pool's routing
+/// snapshot is), so a request is routed entirely by one map. Read from CLUSTER SLOTS, which every server version
+/// answers; a node that serves a slot range twice in one reply is refused rather than guessed at.
+/// </summary>
+internal sealed class SlotMap
+{
+    private const short NoShard = -1;
+    private readonly short[] _shardOfSlot;
+
+    private SlotMap(IReadOnlyList<ClusterShard> shards, short[] shardOfSlot)
+    {
+        Shards = shards;
+        _shardOfSlot = shardOfSlot;
+    }
+
+    /// <summary>The masters, each once, in the order the reply first named them.</summary>
+    public IReadOnlyList<ClusterShard> Shards { get; }
+
+    /// <summary>The shard serving <paramref name="slot"/>, or null when no node serves it (the cluster is down there: fail closed).</summary>
+    public ClusterShard? ShardOf(int slot) => _shardOfSlot[slot] is var index and >= 0 ? Shards[index] : null;
+
+    /// <summary>The shard serving <paramref name="key"/>'s slot, or null.</summary>
+    public ClusterShard? ShardOf(ReadOnlySpan<byte> key) => ShardOf(ClusterSlot.Of(key));
+
+    /// <summary>How many slots some shard serves (16384 when the whole cluster is covered).</summary>
+    public int CoveredSlots => _shardOfSlot.Count(s => s != NoShard);
+
+    /// <summary>
+    /// The map in a CLUSTER SLOTS reply: an array of [start, end, master, replica...], each node [host, port, id, ...].
+    /// Throws <see cref="FormatException"/> for a reply of another shape, a slot outside 0..16383, or a slot served twice.
+    /// </summary>
+    public static SlotMap FromClusterSlots(RespValue reply)
+    {
+        if (reply.IsError) throw new FormatException($"CLUSTER SLOTS answered an error: {reply.Text}");
+        if (reply.Kind != RespValue.ValueKind.Array) throw new FormatException("CLUSTER SLOTS did not answer an array");
+        var owner = new short[ClusterSlot.Count];
+        Array.Fill(owner, NoShard);
+        var shards = new List<ClusterShard>();
+        var indexOf = new Dictionary<string, short>(StringComparer.Ordinal);
+        foreach (var range in reply.Items)
+        {
+            if (range.Items.Count < 3) throw new FormatException("a CLUSTER SLOTS entry needs a start, an end and a master");
+            long start = range.Items[0].Integer, end = range.Items[1].Integer;
+            if (start < 0 || end >= ClusterSlot.Count || start > end) throw new FormatException($"slot range {start}-{end} is not within 0-16383");
+            var master = Node(range.Items[2]);
+            string key = $"{master.Host}:{master.Port}";
+            if (!indexOf.TryGetValue(key, out short index))
+            {
+                index = (short)shards.Count;
+                indexOf[key] = index;
+                shards.Add(new ClusterShard(master.Host, master.Port, master.Id, range.Items.Skip(3).Select(r => { var n = Node(r); return (n.Host, n.Port); }).ToArray()));
+            }
+            for (long slot = start; slot <= end; slot++)
+            {
+                if (owner[slot] != NoShard) throw new FormatException($"slot {slot} is served twice in one CLUSTER SLOTS reply");
+                owner[slot] = index;
+            }
+        }
+        return new SlotMap(shards, owner);
+    }
+
+    private static (string Host, int Port, string? Id) Node(RespValue node)
+    {
+        if (node.Items.Count < 2 || node.Items[0].Text is not { } host || node.Items[1].Kind != RespValue.ValueKind.Integer)
+            throw new FormatException("a CLUSTER SLOTS node needs a host and a port");
+        return (host, (int)node.Items[1].Integer, node.Items.Count > 2 ? node.Items[2].Text : null);
+    }
+}
