@@ -12,8 +12,8 @@ internal sealed record ClusterShard(string Host, int Port, string? NodeId, IRead
 /// <summary>
 /// A Redis Cluster's slot map as one node reported it: each of the 16384 slots to the shard (master) that serves it,
 /// or none. Immutable, built whole from one reply and swapped whole by its topology source (as a pool's routing
-/// snapshot is), so a request is routed entirely by one map. Read from CLUSTER SLOTS, which every server version
-/// answers; a node that serves a slot range twice in one reply is refused rather than guessed at.
+/// snapshot is), so a request is routed entirely by one map. Read from CLUSTER SHARDS (Redis 7.0+, with each node's
+/// health), or CLUSTER SLOTS on older servers; a reply that serves a slot twice is refused rather than guessed at.
 /// </summary>
 internal sealed class SlotMap
 {
@@ -71,6 +71,60 @@ internal sealed class SlotMap
         }
         return new SlotMap(shards, owner);
     }
+
+    /// <summary>
+    /// The map in a CLUSTER SHARDS reply (Redis 7.0+): each shard's slot ranges and nodes, a map in RESP3 or a flat
+    /// field/value array in RESP2. A shard's master is its node with role master; a shard without a healthy one
+    /// (health not online) serves nothing here, so its slots fail closed. A node that announces no endpoint and no ip
+    /// (a node alone, before any MEET) is at <paramref name="askedHost"/>, the node that answered.
+    /// </summary>
+    public static SlotMap FromClusterShards(RespValue reply, string askedHost)
+    {
+        if (reply.IsError) throw new FormatException($"CLUSTER SHARDS answered an error: {reply.Text}");
+        if (reply.Kind != RespValue.ValueKind.Array) throw new FormatException("CLUSTER SHARDS did not answer an array");
+        var owner = new short[ClusterSlot.Count];
+        Array.Fill(owner, NoShard);
+        var shards = new List<ClusterShard>();
+        foreach (var shard in reply.Items)
+        {
+            var slots = Field(shard, "slots") ?? throw new FormatException("a CLUSTER SHARDS entry has no slots");
+            var nodes = Field(shard, "nodes") ?? throw new FormatException("a CLUSTER SHARDS entry has no nodes");
+            var members = nodes.Items.Select(n => (Node: n, Fields: n.AsFieldMap())).ToList();
+            var master = members.FirstOrDefault(m => m.Fields.GetValueOrDefault("role") == "master" && m.Fields.GetValueOrDefault("health") == "online");
+            if (master.Node is null || slots.Items.Count == 0) continue;
+            var replicas = members.Where(m => m.Fields.GetValueOrDefault("role") == "replica" && m.Fields.GetValueOrDefault("health") == "online")
+                .Select(m => (HostOf(m.Fields, askedHost), PortOf(m.Node))).ToArray();
+            short index = (short)shards.Count;
+            shards.Add(new ClusterShard(HostOf(master.Fields, askedHost), PortOf(master.Node), master.Fields.GetValueOrDefault("id"), replicas));
+            for (int i = 0; i + 1 < slots.Items.Count; i += 2)
+            {
+                long start = slots.Items[i].Integer, end = slots.Items[i + 1].Integer;
+                if (start < 0 || end >= ClusterSlot.Count || start > end) throw new FormatException($"slot range {start}-{end} is not within 0-16383");
+                for (long slot = start; slot <= end; slot++)
+                {
+                    if (owner[slot] != NoShard) throw new FormatException($"slot {slot} is served twice in one CLUSTER SHARDS reply");
+                    owner[slot] = index;
+                }
+            }
+        }
+        return new SlotMap(shards, owner);
+    }
+
+    /// <summary>A field of a map (RESP3) or flat field/value array (RESP2).</summary>
+    private static RespValue? Field(RespValue entry, string name)
+    {
+        for (int i = 0; i + 1 < entry.Items.Count; i += 2)
+            if (entry.Items[i].Text == name) return entry.Items[i + 1];
+        return null;
+    }
+
+    private static string HostOf(Dictionary<string, string> node, string askedHost) =>
+        node.GetValueOrDefault("endpoint") is { Length: > 0 } endpoint && endpoint != "?" ? endpoint
+        : node.GetValueOrDefault("ip") is { Length: > 0 } ip ? ip : askedHost;
+
+    private static int PortOf(RespValue node) =>
+        Field(node, "port") is { Kind: RespValue.ValueKind.Integer } port ? (int)port.Integer
+        : throw new FormatException("a CLUSTER SHARDS node has no port");
 
     private static (string Host, int Port, string? Id) Node(RespValue node)
     {
