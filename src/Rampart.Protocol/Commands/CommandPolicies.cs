@@ -132,8 +132,9 @@ internal static class CommandPolicies
 
     /// <summary>
     /// Commands Redis 7.0 holds while writes are paused (CLIENT PAUSE WRITE) besides those flagged write: the ones
-    /// that may replicate (processCommand's is_may_replicate_command; COMMAND does not report that flag).
+    /// that may replicate (processCommand's is_may_replicate_command; COMMAND does not report that flag). EXEC is held
+    /// when a command it queued would be (Rampart.Proxy's WholeTransaction looks at them).
     /// </summary>
     internal static bool MayReplicate(string name) =>
-        name is "eval" or "evalsha" or "fcall" or "publish" or "spublish" or "pfcount" or "exec";
+        name is "eval" or "evalsha" or "fcall" or "publish" or "spublish" or "pfcount";
 }

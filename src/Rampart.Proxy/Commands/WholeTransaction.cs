@@ -25,6 +25,7 @@ internal static class WholeTransaction
         var reader = session.Lookahead;
         var routing = session.Pool.Routing;
         ServerEndpoint? server = routing.Servers.Count == 1 ? routing.Default : null;
+        CommandInfo? pausable = null; // a queued command a CLIENT PAUSE WRITE would hold
         int offset = 0;
         int replies = 1; // MULTI's
         while (true)
@@ -45,6 +46,7 @@ internal static class WholeTransaction
             if (session.Pool.Commands.HandlingOf(command) != CommandHandling.Forward || command.IsBlockingCall(request)
                 || command.TakesWholeConnection) return false;
             if (routing.Servers.Count > 1 && !SameServer(routing, command, request, ref server)) return false;
+            if (command.MayWaitForWritePause) pausable = command;
         }
         server ??= routing.Default; // keyless commands only
         var whole = ProxyRequest.Rent(session);
@@ -53,7 +55,8 @@ internal static class WholeTransaction
         whole.ExtraReplies = whole.PendingReplies = replies - 1;
         session.AlsoConsume(offset);
         session.BeginCommand(multiCommand.Id); // per-command metrics count the transaction under MULTI
-        session.Forward(session.ConnectionTo(server), whole);
+        // Redis holds an EXEC under CLIENT PAUSE WRITE when a queued command would be held (under ALL, any EXEC).
+        session.Forward(session.ConnectionTo(server, server.HoldsWhilePaused(pausable ?? multiCommand)), whole);
         return true;
     }
 

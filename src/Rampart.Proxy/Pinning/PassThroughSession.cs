@@ -27,7 +27,8 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
     private readonly ClientSession _session;
     private readonly ServerEndpoint _server;
     private PinnedConnection? _conn;
-    private ProxyRequest? _relay;
+    private readonly RelaySlot _relay;
+    // The read that relayed RESET's reply completed its slot early: it still wakes the client when it is done.
     private bool _wake;
     private bool _ended;
     // Set when RESET was sent: later requests wait for its reply, after which the client is back on the shared path.
@@ -40,6 +41,7 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
     {
         _session = session;
         _server = server;
+        _relay = new RelaySlot(session);
     }
 
     /// <summary>True for CLIENT TRACKING ON and MONITOR: the command that hands the client its own connection.</summary>
@@ -220,14 +222,7 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
         lock (_gate)
         {
             if (!ReferenceEquals(from, _conn) || _ended) return;
-            if (_relay is null)
-            {
-                _relay = ProxyRequest.Rent(_session);
-                // The server applies CLIENT REPLY itself on this connection: what it sends, the client gets.
-                _session.AppendUnsilenced(_relay);
-            }
-            _relay.Payload.Write(reply);
-            _session.AccountReply(reply.Length);
+            _relay.Write(reply); // the server applies CLIENT REPLY itself on this connection: what it sends, the client gets
             if (_reset is not null && reply.SequenceEqual("+RESET\r\n"u8)) EndAfterReset(from);
         }
     }
@@ -240,9 +235,7 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
     {
         _ended = true;
         _conn = null;
-        _relay!.SetCompletedQuietly();
-        _relay = null;
-        _wake = true;
+        _wake = _relay.Complete();
         conn.Detach();
         conn.Kill("its client sent RESET");
         _session.Name = null;
@@ -254,16 +247,13 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
 
     public void OnReadDone(PinnedConnection from)
     {
+        bool wake;
         lock (_gate)
         {
-            if (_relay is { } relay)
-            {
-                _relay = null;
-                relay.SetCompletedQuietly();
-                _wake = true;
-            }
+            wake = _relay.Complete() | _wake;
+            _wake = false;
         }
-        WakeIfNeeded();
+        if (wake) _session.WakeFlusher();
     }
 
     /// <summary>
@@ -277,25 +267,10 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
             if (!ReferenceEquals(from, _conn) || _ended) return;
             _ended = true;
             _conn = null;
-            if (_relay is { } relay)
-            {
-                _relay = null;
-                relay.SetCompletedQuietly();
-            }
+            _relay.Complete();
             _reset?.TrySetResult();
         }
         _session.CloseAfterReplies();
-    }
-
-    private void WakeIfNeeded()
-    {
-        bool wake;
-        lock (_gate)
-        {
-            wake = _wake;
-            _wake = false;
-        }
-        if (wake) _session.WakeFlusher();
     }
 
     // ---------------------------------------------------------------- the client's side

@@ -28,8 +28,8 @@ internal sealed class SubscriberState
     private readonly DedicatedLink _link;
     private readonly bool _resp3;
     private Subscriptions? _subscriptionsOrNull;
-    // The slot this socket read's relayed replies go into (completed when the read is done).
-    private ProxyRequest? _relay;
+    // Where this socket read's relayed replies go (completed when the read is done).
+    private readonly RelaySlot _relay;
     // Confirmations the client already had, from the connection before a resubscription: not relayed twice.
     private int _swallow;
     // Requests forwarded so far; the count when the last fence's reply came back; the count the open fence covers.
@@ -46,6 +46,7 @@ internal sealed class SubscriberState
     public SubscriberState(ClientSession session, DedicatedLink link, bool resp3)
     {
         _session = session;
+        _relay = new RelaySlot(session);
         _link = link;
         _resp3 = resp3;
     }
@@ -91,13 +92,7 @@ internal sealed class SubscriberState
             _swallow--; // the client already had this confirmation, from the connection before the failover
             return;
         }
-        if (_relay is null)
-        {
-            _relay = ProxyRequest.Rent(_session);
-            _session.AppendUnsilenced(_relay); // pushes go out whatever CLIENT REPLY says, as from Redis
-        }
-        _relay.Payload.Write(reply);
-        _session.AccountReply(reply.Length);
+        _relay.Write(reply);
     }
 
     /// <summary>A RESP2 subscribed connection's message (message, pmessage, smessage): a push, not a reply to a command.</summary>
@@ -106,13 +101,7 @@ internal sealed class SubscriberState
         || reply.StartsWith("*3\r\n$8\r\nsmessage\r\n"u8);
 
     /// <summary>Completes the slot this read's replies were relayed into; true when there was one (wake the client).</summary>
-    public bool CompleteRelay()
-    {
-        if (_relay is not { } relay) return false;
-        _relay = null;
-        relay.SetCompletedQuietly();
-        return true;
-    }
+    public bool CompleteRelay() => _relay.Complete();
 
     /// <summary>
     /// The subscribed connection was lost: the fence gives up (what it waited for is lost), and requests sent on the

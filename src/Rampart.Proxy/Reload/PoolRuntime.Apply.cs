@@ -1,11 +1,5 @@
-using System.Collections.Concurrent;
-using System.Net;
-using Microsoft.Extensions.Logging;
-using Rampart.Protocol;
 using Rampart.Proxy.Backends;
 using Rampart.Proxy.Configuration;
-using Rampart.Proxy.Routing;
-using Rampart.Proxy.Clients;
 
 namespace Rampart.Proxy.Pools;
 

@@ -53,8 +53,6 @@ internal sealed class SlotMap
         foreach (var range in reply.Items)
         {
             if (range.Items.Count < 3) throw new FormatException("a CLUSTER SLOTS entry needs a start, an end and a master");
-            long start = range.Items[0].Integer, end = range.Items[1].Integer;
-            if (start < 0 || end >= ClusterSlot.Count || start > end) throw new FormatException($"slot range {start}-{end} is not within 0-16383");
             var master = Node(range.Items[2]);
             string key = $"{master.Host}:{master.Port}";
             if (!indexOf.TryGetValue(key, out short index))
@@ -63,11 +61,7 @@ internal sealed class SlotMap
                 indexOf[key] = index;
                 shards.Add(new ClusterShard(master.Host, master.Port, master.Id, range.Items.Skip(3).Select(r => { var n = Node(r); return (n.Host, n.Port); }).ToArray()));
             }
-            for (long slot = start; slot <= end; slot++)
-            {
-                if (owner[slot] != NoShard) throw new FormatException($"slot {slot} is served twice in one CLUSTER SLOTS reply");
-                owner[slot] = index;
-            }
+            Assign(owner, range.Items[0].Integer, range.Items[1].Integer, index, "CLUSTER SLOTS");
         }
         return new SlotMap(shards, owner);
     }
@@ -97,17 +91,20 @@ internal sealed class SlotMap
             short index = (short)shards.Count;
             shards.Add(new ClusterShard(HostOf(master.Fields, askedHost), PortOf(master.Node), master.Fields.GetValueOrDefault("id"), replicas));
             for (int i = 0; i + 1 < slots.Items.Count; i += 2)
-            {
-                long start = slots.Items[i].Integer, end = slots.Items[i + 1].Integer;
-                if (start < 0 || end >= ClusterSlot.Count || start > end) throw new FormatException($"slot range {start}-{end} is not within 0-16383");
-                for (long slot = start; slot <= end; slot++)
-                {
-                    if (owner[slot] != NoShard) throw new FormatException($"slot {slot} is served twice in one CLUSTER SHARDS reply");
-                    owner[slot] = index;
-                }
-            }
+                Assign(owner, slots.Items[i].Integer, slots.Items[i + 1].Integer, index, "CLUSTER SHARDS");
         }
         return new SlotMap(shards, owner);
+    }
+
+    /// <summary>Gives slots <paramref name="start"/>..<paramref name="end"/> to shard <paramref name="index"/>; a bad or doubly served range is refused.</summary>
+    private static void Assign(short[] owner, long start, long end, short index, string source)
+    {
+        if (start < 0 || end >= ClusterSlot.Count || start > end) throw new FormatException($"slot range {start}-{end} is not within 0-16383");
+        for (long slot = start; slot <= end; slot++)
+        {
+            if (owner[slot] != NoShard) throw new FormatException($"slot {slot} is served twice in one {source} reply");
+            owner[slot] = index;
+        }
     }
 
     /// <summary>A field of a map (RESP3) or flat field/value array (RESP2).</summary>

@@ -153,6 +153,28 @@ public class BusyCallTests
     }
 
     [Fact]
+    public async Task WhileWritesArePaused_AHeldTransactionDoesNotHoldUpOtherClientsReads()
+    {
+        using var redis = StartServer();
+        await using var rampart = await StartAllowingAsync(redis, "@admin");
+        using var writer = Connect(rampart.Port);
+        using var reader = Connect(rampart.Port);
+        Assert.Equal("OK", reader.Call("SET", "k", "before"));
+
+        Assert.Equal("OK", reader.Call("CLIENT", "PAUSE", "60000", "WRITE"));
+        // Pipelined whole: one request on a shared connection, unless Rampart sees it would be held.
+        writer.Send([.. RespTestClient.Command("MULTI"), .. RespTestClient.Command("SET", "k", "after"), .. RespTestClient.Command("EXEC")]);
+        await Task.Delay(20);
+
+        Assert.Equal("before", RespTestClient.AsText(reader.Call("GET", "k")));
+        Assert.Equal("OK", reader.Call("CLIENT", "UNPAUSE"));
+        Assert.Equal("OK", writer.ReadReply());
+        Assert.Equal("QUEUED", writer.ReadReply());
+        Assert.Equal(["OK"], Assert.IsType<object?[]>(writer.ReadReply()));
+        Assert.Equal("after", RespTestClient.AsText(reader.Call("GET", "k")));
+    }
+
+    [Fact]
     public async Task ShutdownNosave_StopsTheServer_EvenWhileAScriptIsBusy()
     {
         using var redis = StartServer();
