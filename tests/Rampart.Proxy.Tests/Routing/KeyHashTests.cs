@@ -91,11 +91,17 @@ public sealed class KeyHashTests
         var key = "user:{1000}:followers:and-a-longer-tail"u8.ToArray();
         var kinds = Enum.GetValues<HashKind>();
         foreach (var kind in kinds) KeyHash.Compute(kind, key); // warm up
-        long before = GC.GetAllocatedBytesForCurrentThread();
         uint sink = 0;
-        for (int i = 0; i < 1000; i++)
-            foreach (var kind in kinds) sink += KeyHash.Compute(kind, key);
-        long after = GC.GetAllocatedBytesForCurrentThread();
-        Assert.True(after - before < 1024, $"{after - before} bytes allocated (sink {sink})");
+        // The fewest bytes over three runs, as the protocol's allocation tests take: a one-off of the runtime's on this
+        // thread (tiered compilation) is not a per-hash allocation, which would show in every run.
+        long fewest = long.MaxValue;
+        for (int run = 0; run < 3; run++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++)
+                foreach (var kind in kinds) sink += KeyHash.Compute(kind, key);
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.True(fewest < 1024, $"{fewest} bytes allocated (sink {sink})");
     }
 }
