@@ -73,6 +73,12 @@ public sealed record PoolConfig
 
     /// <summary>Rampart: the pool's <c>sentinel:</c> block, or null. When set, each server is a Sentinel master name.</summary>
     public SentinelConfig? Sentinel { get; init; }
+
+    /// <summary>
+    /// Rampart: the pool's <c>cluster:</c> block, or null. When set, the pool fronts a Redis Cluster: <see cref="Servers"/>
+    /// holds its seed nodes, and keys go by the cluster's slot map (CRC16 slot, <c>{tag}</c> rules), not by hash.
+    /// </summary>
+    public ClusterConfig? Cluster { get; init; }
 }
 
 /// <summary>
