@@ -51,6 +51,15 @@ internal sealed class ProxyRequest
     public long StartTimestamp;
     /// <summary>The bytes its client counted for this request when it was queued (released when its reply is written).</summary>
     public int HeldCost;
+    /// <summary>Cluster pools: times this request was sent on after a MOVED, ASK or TRYAGAIN (bounded, see Pools.ClusterRedirects).</summary>
+    public byte Redirections;
+    /// <summary>
+    /// Replies the server reader drops before this request's own: the <c>+OK</c> of the ASKING sent ahead of it in its
+    /// payload after an ASK redirection (<see cref="AskingPrefix"/>).
+    /// </summary>
+    public byte SkipReplies;
+    /// <summary>The payload starts with ASKING (an ASK redirection): removed again if the request must be sent elsewhere.</summary>
+    public bool AskingPrefix;
     private volatile bool _completed;
     private volatile bool _streaming;
 
@@ -166,6 +175,8 @@ internal sealed class ProxyRequest
         Next = null;
         Silent = false;
         ExtraReplies = PendingReplies = HeldCost = 0;
+        Redirections = SkipReplies = 0;
+        AskingPrefix = false;
         _completed = false;
         _streaming = false;
         Payload.Clear();

@@ -268,6 +268,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
     {
         Interlocked.CompareExchange(ref _link, null, link);
         _server.OnDisconnected(failure: !_disposed);
+        if (!_disposed) _server.ConnectionLost?.Invoke();
         LogDisconnected(_server.Endpoint, reason, failedInFlight);
         // Requests queued but never written go out on a new link.
         if (!_pending.IsEmpty) Flush();

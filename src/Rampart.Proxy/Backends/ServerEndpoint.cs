@@ -295,6 +295,15 @@ internal sealed partial class ServerEndpoint : IDisposable
 
     public void ReportTopologySuspect() => TopologySuspected?.Invoke();
 
+    /// <summary>
+    /// Cluster pools: follows a reply that sends the request elsewhere (MOVED, ASK, TRYAGAIN), so the client never sees
+    /// it. Null in other pools, where every reply goes to its client as it is.
+    /// </summary>
+    public IRedirectFollower? Redirects { get; set; }
+
+    /// <summary>Called when a connection to this server is lost (not closed by the proxy): a cluster pool checks its slot map.</summary>
+    public Action? ConnectionLost { get; set; }
+
     private void Recycle(string reason)
     {
         foreach (var connection in AllConnections) connection.Link?.Kill(reason);

@@ -29,7 +29,15 @@ internal static class ServerHandshake
         using var output = new ByteBuffer(256);
         int required = 0;
         var names = new List<string>(3);
-        if (pool.RedisAuth is not null)
+        if (pool.Cluster is { Password: { } clusterPassword } cluster)
+        {
+            // A cluster pool authenticates with its cluster: block (a Redis 6 ACL user, or the default user).
+            if (cluster.User is { } user) WriteCommand(output, "AUTH", user, clusterPassword);
+            else WriteCommand(output, "AUTH", clusterPassword);
+            names.Add("AUTH");
+            required++;
+        }
+        else if (pool.RedisAuth is not null)
         {
             WriteCommand(output, "AUTH", pool.RedisAuth);
             names.Add("AUTH");

@@ -187,6 +187,11 @@ internal sealed class ServerLink
     /// <summary>A whole reply, for the oldest request (or the whole transaction being gathered).</summary>
     private void TakeReply(ReadOnlySpan<byte> reply)
     {
+        if (_gathering is null && InFlight.TryPeek(out var head) && head.SkipReplies != 0)
+        {
+            head.SkipReplies--; // the +OK of an ASKING sent ahead of the request (cluster ASK redirection)
+            return;
+        }
         var request = _gathering;
         if (request is null && !InFlight.TryDequeue(out request))
             throw new RespProtocolException("Protocol error from server: a reply arrived with no request waiting for it");
@@ -206,6 +211,7 @@ internal sealed class ServerLink
         var client = request.Client!;
         var parent = request.Parent;
         bool isError = reply[0] == (byte)'-';
+        if (isError && _gathering is null && _server.Redirects is { } redirects && Redirected(redirects, request, reply)) return;
         if (isError) CheckTopologyError(reply);
         RecordTiming(request, isError);
         int replyLength = reply.Length;
@@ -228,6 +234,20 @@ internal sealed class ServerLink
         // (a split command's part: the request may already be recycled here, so it is not touched again)
         Wake(client);
         _readReplies++;
+    }
+
+    /// <summary>
+    /// Hands a request the cluster sent elsewhere (MOVED, ASK, TRYAGAIN) to the redirect follower, which sends it on
+    /// with its place in its client's reply queue unchanged. It has left this link: counted here as answered, before
+    /// the follower may send it (and another link complete it).
+    /// </summary>
+    private bool Redirected(IRedirectFollower redirects, ProxyRequest request, ReadOnlySpan<byte> reply)
+    {
+        if (!redirects.IsRedirect(reply)) return false;
+        _readRequestBytes += request.Payload.Length;
+        _readReplies++;
+        redirects.Follow(_server, request, reply);
+        return true;
     }
 
     /// <summary>

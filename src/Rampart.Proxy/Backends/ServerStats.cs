@@ -17,6 +17,8 @@ internal sealed class ServerStats
     private long _ejectedAtMicros;
     private int _connections;
     private long _connectionsOpened;
+    private long _moved;
+    private long _asked;
 
     /// <summary>Requests written to the server (twemproxy's <c>requests</c>).</summary>
     public long Requests => Volatile.Read(ref _requests);
@@ -35,6 +37,13 @@ internal sealed class ServerStats
     public int Connections => Volatile.Read(ref _connections);
     /// <summary>Connections opened since start (part of the stats port's <c>total_connections</c>).</summary>
     public long ConnectionsOpened => Volatile.Read(ref _connectionsOpened);
+
+    /// <summary>Cluster pools: -MOVED replies from this node, each followed to the node it named.</summary>
+    public long Moved => Volatile.Read(ref _moved);
+    /// <summary>Cluster pools: -ASK replies from this node (a slot migrating away), each followed once with ASKING.</summary>
+    public long Asked => Volatile.Read(ref _asked);
+    public void AddMoved() => Interlocked.Increment(ref _moved);
+    public void AddAsked() => Interlocked.Increment(ref _asked);
 
     public void AddSent(long bytes) => Interlocked.Add(ref _requestBytes, bytes);
     public void AddRequests(int count) => Interlocked.Add(ref _requests, count);

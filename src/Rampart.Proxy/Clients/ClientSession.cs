@@ -112,6 +112,8 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
     /// and written on the client's loop only.
     /// </summary>
     public bool OnDetour;
+    /// <summary>Cluster pools: the slot-map version this client's requests in flight were routed by (CommandDispatcher).</summary>
+    public long RoutingVersion;
     /// <summary>The event loop this client's connection is on; its shared server connections are that loop's.</summary>
     public Transport.EventLoop Loop => _connection.Loop;
     /// <summary>True while a request of this session waits for its reply (read for graceful shutdown).</summary>

@@ -45,7 +45,27 @@ internal static class CommandDispatcher
         }
         if (command.IsBlockingCall(request)) return PinnedSession.Begin(session, command, request, raw, inline);
         if (PassThroughSession.Wants(command, request)) return PassThroughSession.Begin(session, command, request, raw, inline);
+        if (!RoutedBySameMap(session)) return false;
         Route(session, command, request, raw, inline);
+        return true;
+    }
+
+    /// <summary>
+    /// In a cluster pool, a client's requests in flight when the slot map changes were routed by the old map: one may
+    /// still be redirected (MOVED) to the node the next request would reach directly, and arrive there after it. So the
+    /// first request after a change waits until the client's earlier replies are in (false: deferred), and a client's
+    /// requests for a key run in its order across resharding. Maps change rarely; the usual cost is one comparison.
+    /// </summary>
+    private static bool RoutedBySameMap(ClientSession session)
+    {
+        var routing = session.Pool.Routing;
+        if (!routing.IsCluster || routing.Version == session.RoutingVersion) return true;
+        if (session.HasPendingReplies)
+        {
+            session.DeferUntilDrained();
+            return false;
+        }
+        session.RoutingVersion = routing.Version;
         return true;
     }
 
@@ -57,7 +77,7 @@ internal static class CommandDispatcher
     private static bool PingsTheServer(ClientSession session)
     {
         var routing = session.Pool.Routing;
-        return routing.Servers.Count == 1 && !session.HasPendingReplies && session.SharedConnectionStalled(routing.Default);
+        return routing.IsSingleServer && !session.HasPendingReplies && session.SharedConnectionStalled(routing.Default);
     }
 
     /// <summary>
@@ -128,7 +148,7 @@ internal static class CommandDispatcher
     {
         session.BeginCommand(command.Id);
         var routing = session.Pool.Routing;
-        if (routing.Servers.Count == 1)
+        if (routing.IsSingleServer)
         {
             Forward(session, routing.Default, command, request, raw, inline);
             return;
@@ -152,26 +172,31 @@ internal static class CommandDispatcher
             Forward(session, server, command, request, raw, inline);
     }
 
-    /// <summary>Finds the one server owning every key; replies an error and returns false otherwise.</summary>
+    /// <summary>
+    /// Finds the one server owning every key (in a cluster pool: every key in one slot, as Redis Cluster requires);
+    /// replies an error and returns false otherwise.
+    /// </summary>
     private static bool TryFindOwner(ClientSession session, Pools.PoolRouting routing, Request request, KeyEnumerator keys, out ServerEndpoint server)
     {
         server = null!;
+        int placement = -1;
         foreach (int index in keys)
         {
-            var owner = routing.ServerFor(request[index]);
-            if (owner is null)
+            int next = routing.PlacementOf(request[index]);
+            if (placement >= 0 && next != placement)
             {
-                session.Pool.CountForwardError();
-                session.ReplyError($"ERR rampart: pool '{session.Pool.Config.Name}' has no live server");
+                session.ReplyError(Pinning.PinRouting.CrossSlot);
                 return false;
             }
-            if (server is null) server = owner;
-            else if (!ReferenceEquals(server, owner))
-            {
-                session.ReplyError("CROSSSLOT Keys in request don't hash to the same slot");
-                return false;
-            }
+            placement = next;
         }
+        if (routing.ServerOfPlacement(placement) is not { } owner)
+        {
+            session.Pool.CountForwardError();
+            session.ReplyError(routing.NoServerError(session.Pool.Config.Name));
+            return false;
+        }
+        server = owner;
         return true;
     }
 

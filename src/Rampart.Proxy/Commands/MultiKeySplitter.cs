@@ -1,3 +1,4 @@
+using System.Buffers;
 using Rampart.Protocol;
 using Rampart.Protocol.Commands;
 using Rampart.Proxy.Backends;
@@ -8,8 +9,9 @@ using Rampart.Proxy.Pools;
 namespace Rampart.Proxy.Commands;
 
 /// <summary>
-/// Splits MGET, MSET, DEL, UNLINK, EXISTS and TOUCH by the server that owns each key (as twemproxy does): one
-/// request per server with that server's keys, in the client's order, merged back by <see cref="MultiKeyRequest"/>.
+/// Splits MGET, MSET, DEL, UNLINK, EXISTS and TOUCH by the server that owns each key (as twemproxy does), or in a
+/// Redis Cluster pool by each key's slot (a node refuses keys of two slots in one request): one request per
+/// placement with its keys, in the client's order, merged back by <see cref="MultiKeyRequest"/>.
 /// PUBSUB SHARDNUMSUB is split the same way by the server that owns each shard channel (hashed like a key).
 /// </summary>
 internal static class MultiKeySplitter
@@ -28,27 +30,36 @@ internal static class MultiKeySplitter
             CommandDispatcher.Forward(session, routing.Default, command, request, raw, inline); // PUBSUB SHARDNUMSUB alone: []
             return;
         }
-        Span<int> ownerOfKey = keys <= 256 ? stackalloc int[keys] : new int[keys];
+        // Each key's placement (its server, or in a cluster pool its slot): keys of one placement travel together.
+        Span<int> placementOfKey = keys <= 256 ? stackalloc int[keys] : new int[keys];
         int first = -1;
         bool spread = false;
         for (int k = 0; k < keys; k++)
         {
-            int owner = routing.Router.ServerFor(request[prefix + k * step]);
-            if (owner < 0)
+            int placement = routing.PlacementOf(request[prefix + k * step]);
+            if (routing.ServerOfPlacement(placement) is null)
             {
-                session.ReplyError($"ERR rampart: pool '{session.Pool.Config.Name}' has no live server");
+                session.Pool.CountForwardError();
+                session.ReplyError(routing.NoServerError(session.Pool.Config.Name));
                 return;
             }
-            ownerOfKey[k] = owner;
-            if (first < 0) first = owner;
-            else if (owner != first) spread = true;
+            placementOfKey[k] = placement;
+            if (first < 0) first = placement;
+            else if (placement != first) spread = true;
         }
         if (!spread)
         {
-            CommandDispatcher.Forward(session, routing.Servers[first], command, request, raw, inline);
+            CommandDispatcher.Forward(session, routing.ServerOfPlacement(first)!, command, request, raw, inline);
             return;
         }
+        Split(session, routing, command, request, placementOfKey, prefix, step);
+    }
 
+    /// <summary>One child request per placement, with that placement's keys in the client's order, merged by the parent.</summary>
+    private static void Split(ClientSession session, PoolRouting routing, CommandInfo command, Request request, ReadOnlySpan<int> placementOfKey,
+        int prefix, int step)
+    {
+        int keys = placementOfKey.Length;
         var parent = session.BeginLocal();
         var merge = command.Name switch
         {
@@ -59,22 +70,24 @@ internal static class MultiKeySplitter
         };
         var multi = MultiKeyRequest.Rent(parent, merge);
 
-        // Child index per server, and keys per child (for each child's array header).
-        int servers = routing.Servers.Count;
-        Span<int> childOfServer = servers <= 64 ? stackalloc int[servers] : new int[servers];
-        Span<int> keysOfChild = servers <= 64 ? stackalloc int[servers] : new int[servers];
-        Span<int> serverOfChild = servers <= 64 ? stackalloc int[servers] : new int[servers];
-        childOfServer.Fill(-1);
+        // Child index per placement (a pooled array in a cluster pool: 16384 slots), and keys and placement per child.
+        int placements = routing.PlacementCount;
+        int[]? rented = placements <= 64 ? null : ArrayPool<int>.Shared.Rent(placements);
+        Span<int> childOfPlacement = rented is null ? stackalloc int[placements] : rented;
+        int most = Math.Min(keys, placements);
+        Span<int> keysOfChild = most <= 64 ? stackalloc int[most] : new int[most];
+        Span<int> placementOfChild = most <= 64 ? stackalloc int[most] : new int[most];
+        for (int k = 0; k < keys; k++) childOfPlacement[placementOfKey[k]] = -1;
         int children = 0;
         for (int k = 0; k < keys; k++)
         {
-            int server = ownerOfKey[k];
-            if (childOfServer[server] < 0)
+            int placement = placementOfKey[k];
+            if (childOfPlacement[placement] < 0)
             {
-                serverOfChild[children] = server;
-                childOfServer[server] = children++;
+                placementOfChild[children] = placement;
+                childOfPlacement[placement] = children++;
             }
-            int child = childOfServer[server];
+            int child = childOfPlacement[placement];
             keysOfChild[child]++;
             multi.AddKeyOwner(child);
         }
@@ -89,13 +102,14 @@ internal static class MultiKeySplitter
         var parts = multi.Children;
         for (int k = 0; k < keys; k++)
         {
-            var payload = parts[childOfServer[ownerOfKey[k]]].Payload;
+            var payload = parts[childOfPlacement[placementOfKey[k]]].Payload;
             for (int a = 0; a < step; a++) RespWriter.Bulk(payload, request[prefix + k * step + a]);
         }
 
+        if (rented is not null) ArrayPool<int>.Shared.Return(rented);
         multi.Arm();
         session.Pool.CountFragments(children);
         for (int c = 0; c < children; c++)
-            session.ForwardPart(session.ConnectionTo(routing.Servers[serverOfChild[c]]), parts[c]);
+            session.ForwardPart(session.ConnectionTo(routing.ServerOfPlacement(placementOfChild[c])!), parts[c]);
     }
 }

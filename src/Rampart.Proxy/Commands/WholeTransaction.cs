@@ -24,7 +24,8 @@ internal static class WholeTransaction
         var rest = session.InputAfter(raw.Length);
         var reader = session.Lookahead;
         var routing = session.Pool.Routing;
-        ServerEndpoint? server = routing.Servers.Count == 1 ? routing.Default : null;
+        ServerEndpoint? server = routing.IsSingleServer ? routing.Default : null;
+        int placement = -1;
         CommandInfo? pausable = null; // a queued command a CLIENT PAUSE WRITE would hold
         int offset = 0;
         int replies = 1; // MULTI's
@@ -45,7 +46,7 @@ internal static class WholeTransaction
             if (command.Name == "exec") break;
             if (session.Pool.Commands.HandlingOf(command) != CommandHandling.Forward || command.IsBlockingCall(request)
                 || command.TakesWholeConnection) return false;
-            if (routing.Servers.Count > 1 && !SameServer(routing, command, request, ref server)) return false;
+            if (!routing.IsSingleServer && !SamePlacement(routing, command, request, ref placement, ref server)) return false;
             if (command.MayWaitForWritePause) pausable = command;
         }
         server ??= routing.Default; // keyless commands only
@@ -60,14 +61,17 @@ internal static class WholeTransaction
         return true;
     }
 
-    private static bool SameServer(Pools.PoolRouting routing, CommandInfo command, Request request, ref ServerEndpoint? server)
+    /// <summary>True when the command's keys share the placement (server, or cluster slot) of the ones before.</summary>
+    private static bool SamePlacement(Pools.PoolRouting routing, CommandInfo command, Request request, ref int placement, ref ServerEndpoint? server)
     {
         if (!command.TryGetKeys(request, out var keys)) return false;
         foreach (int index in keys)
         {
-            var owner = routing.ServerFor(request[index]);
-            if (owner is null || (server is not null && !ReferenceEquals(owner, server))) return false;
-            server = owner;
+            int next = routing.PlacementOf(request[index]);
+            if (placement >= 0 && next != placement) return false;
+            placement = next;
+            server = routing.ServerOfPlacement(next);
+            if (server is null) return false;
         }
         return true;
     }

@@ -60,7 +60,7 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
     public static bool Begin(ClientSession session, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
         var routing = session.Pool.Routing;
-        if (routing.Servers.Count != 1)
+        if (!routing.IsSingleServer)
         {
             session.ReplyError($"ERR rampart: '{command.DisplayName}' needs a server connection of its own to one server; pool '{session.Pool.Config.Name}' has {routing.Servers.Count} servers");
             return true;

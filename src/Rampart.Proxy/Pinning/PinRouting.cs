@@ -23,17 +23,18 @@ internal static class PinRouting
     {
         var routing = pool.Routing;
         owner = routing.Default;
-        if (routing.Servers.Count == 1) return null;
+        if (routing.IsSingleServer) return null;
         if (!command.TryGetKeys(request, out var keys)) return KeyErrorMessages.For(command, keys.Error);
-        ServerEndpoint? found = null;
+        int placement = -1;
         foreach (int index in keys)
         {
-            var server = routing.ServerFor(request[index]);
-            if (server is null) return $"ERR rampart: pool '{pool.Config.Name}' has no live server";
-            if (found is null) found = server;
-            else if (!ReferenceEquals(found, server)) return CrossSlot;
+            int next = routing.PlacementOf(request[index]);
+            if (placement >= 0 && next != placement) return CrossSlot;
+            placement = next;
         }
-        if (found is not null) owner = found;
+        if (keys.Count == 0) return null;
+        if (routing.ServerOfPlacement(placement) is not { } found) return routing.NoServerError(pool.Config.Name);
+        owner = found;
         return null;
     }
 
@@ -53,7 +54,7 @@ internal static class PinRouting
     public static bool KeysOn(PoolRuntime pool, CommandInfo command, Request request, ServerEndpoint? server)
     {
         var routing = pool.Routing;
-        if (routing.Servers.Count == 1) return ReferenceEquals(routing.Default, server);
+        if (routing.IsSingleServer) return ReferenceEquals(routing.Default, server);
         if (!command.TryGetKeys(request, out var keys)) return false;
         foreach (int index in keys)
             if (!ReferenceEquals(routing.ServerFor(request[index]), server)) return false;

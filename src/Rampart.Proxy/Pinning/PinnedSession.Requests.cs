@@ -45,7 +45,7 @@ internal sealed partial class PinnedSession
                     return PinnedResult.Done;
                 }
                 // One server: the transaction's connection is known now. Several: the first key will say which.
-                if (_link.Connection is null && _session.Pool.Routing.Servers.Count == 1 && !BindTo(_session.Pool.Routing.Default, PinnedUse.Transaction))
+                if (_link.Connection is null && _session.Pool.Routing.IsSingleServer && !BindTo(_session.Pool.Routing.Default, PinnedUse.Transaction))
                 {
                     // No connection: MULTI got the reason, and what the client queues after it must not run outside
                     // a transaction either: it gets the reason too, and EXEC answers EXECABORT.

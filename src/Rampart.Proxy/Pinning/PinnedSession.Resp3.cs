@@ -19,7 +19,7 @@ internal sealed partial class PinnedSession
     {
         if (_session.Pool.Commands.HandlingOf(command) != CommandHandling.Forward || command.IsContainer && request.Count < 2) return false;
         if (!command.ArityAccepts(request.Count) || command.IsBlockingCall(request)) return false;
-        if (_session.Pool.Routing.Servers.Count > 1)
+        if (!_session.Pool.Routing.IsSingleServer)
         {
             // Keyless commands and split ones take the shared path, where they are fanned out or split.
             if (command.MultiKeySplittable || !command.TryGetKeys(request, out var keys) || keys.Count == 0) return false;

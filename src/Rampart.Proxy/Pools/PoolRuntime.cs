@@ -35,7 +35,7 @@ internal sealed partial class PoolRuntime : IDisposable
     private volatile Commands.CommandPolicy _commands;
     private volatile PoolRouting _routing;
     private volatile PoolListener? _listener;
-    // The pool's topology source (a Sentinel monitor), or null for servers at fixed addresses.
+    // The pool's topology source (a Sentinel monitor, a cluster's slot map), or null for servers at fixed addresses.
     private Topology.ITopologySource? _topology;
     private volatile bool _draining;
     private long _drainDeadline;
@@ -64,8 +64,9 @@ internal sealed partial class PoolRuntime : IDisposable
         _logger = logger;
         _rejections = new RejectionLog(loggers.CreateLogger("Rampart.Clients"), time);
         var servers = config.Servers.Select(NewServer).ToArray();
-        _routing = new PoolRouting(config, servers);
+        _routing = config.Cluster is null ? new PoolRouting(config, servers) : FirstClusterRouting(servers);
         if (config.Sentinel is not null) _topology = NewMonitor(config, servers);
+        else if (config.Cluster is not null) _topology = NewClusterTopology(config);
     }
 
     private readonly Observability.RequestSampler? _sampler;
@@ -86,7 +87,7 @@ internal sealed partial class PoolRuntime : IDisposable
     private Topology.SentinelMonitor NewMonitor(PoolConfig config, ServerEndpoint[] servers) =>
         new(config, servers, _loggers.CreateLogger("Rampart.Sentinel"), Events, Time);
 
-    /// <summary>Starts following the Sentinels (Sentinel pools only).</summary>
+    /// <summary>Starts following the Sentinels (Sentinel pools) or the cluster's slot map (cluster pools).</summary>
     public void StartTopology()
     {
         lock (_rebuild) _topology?.Start();

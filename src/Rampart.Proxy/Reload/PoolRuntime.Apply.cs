@@ -22,6 +22,11 @@ internal sealed partial class PoolRuntime
         lock (_rebuild)
         {
             var previous = _config;
+            if (previous.Cluster is not null || next.Cluster is not null)
+            {
+                ApplyCluster(previous, next);
+                return;
+            }
             var plan = Reload.ServerPlan.For(previous, next, _routing.Servers, s => s.Config);
             _config = next;
             if (!next.Commands.Equals(previous.Commands) || next.Name != previous.Name) _commands = PolicyFor(next);
@@ -57,5 +62,46 @@ internal sealed partial class PoolRuntime
             if (next.Preconnect)
                 foreach (var server in added) server.Preconnect();
         }
+    }
+
+    /// <summary>
+    /// A reload of a cluster pool (or one that becomes or stops being one). Settings that leave the connections as they
+    /// are (timeouts, limits, the command policy, the refresh interval) keep the masters, their connections and the
+    /// slot map; a change of seeds or refresh interval restarts the topology over the map in use. A change of what a
+    /// connection is (user, password, server_connections, tcpkeepalive) or of the pool's kind starts over from the new
+    /// seeds, and the old servers retire once what they have in flight is answered.
+    /// </summary>
+    private void ApplyCluster(PoolConfig previous, PoolConfig next)
+    {
+        _config = next;
+        if (!next.Commands.Equals(previous.Commands) || next.Name != previous.Name) _commands = PolicyFor(next);
+        var old = _topology;
+        bool keepConnections = previous.Cluster is { } before && next.Cluster is { } after && before.User == after.User
+            && before.Password == after.Password && previous.ServerConnections == next.ServerConnections
+            && previous.TcpKeepalive == next.TcpKeepalive;
+        if (keepConnections)
+        {
+            foreach (var server in _routing.Servers) server.Update(next, server.Config);
+            if (previous.Cluster == next.Cluster) return;
+            _topology = NewClusterTopology(next);
+        }
+        else
+        {
+            RetireServers(_routing.Servers);
+            var seeds = next.Servers.Select(NewServer).ToArray();
+            if (next.Cluster is not null)
+            {
+                _routing = FirstClusterRouting(seeds);
+                _topology = NewClusterTopology(next);
+            }
+            else
+            {
+                _routing = new PoolRouting(next, seeds);
+                _topology = next.Sentinel is null ? null : NewMonitor(next, seeds);
+            }
+            if (next.Preconnect) foreach (var seed in seeds) seed.Preconnect();
+        }
+        _topology?.Start();
+        if (old is not null) _ = old.DisposeAsync().AsTask();
     }
 }

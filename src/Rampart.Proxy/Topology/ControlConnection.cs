@@ -26,9 +26,12 @@ internal sealed class ControlConnection : IDisposable
 
     public string Endpoint => _socket.RemoteEndPoint?.ToString() ?? "?";
 
-    /// <summary>Connects and authenticates (when a password is given); throws on refusal or timeout.</summary>
+    /// <summary>
+    /// Connects and authenticates (when a password is given: as <paramref name="user"/>, a Redis 6 ACL user, or as the
+    /// default user); throws on refusal or timeout.
+    /// </summary>
     public static async Task<ControlConnection> ConnectAsync(EndPoint endpoint, string? password, TimeSpan timeout, TimeProvider time,
-        CancellationToken cancel)
+        CancellationToken cancel, string? user = null)
     {
         var family = endpoint is DnsEndPoint ? AddressFamily.InterNetwork : endpoint.AddressFamily;
         var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -40,7 +43,9 @@ internal sealed class ControlConnection : IDisposable
             await socket.ConnectAsync(endpoint, limit.Token);
             if (password is not null)
             {
-                var reply = await connection.CallAsync(cancel, "AUTH", password);
+                var reply = user is null
+                    ? await connection.CallAsync(cancel, "AUTH", password)
+                    : await connection.CallAsync(cancel, "AUTH", user, password);
                 if (reply.IsError) throw new IOException($"AUTH refused by {endpoint}: {reply.Text}");
             }
             return connection;

@@ -35,6 +35,30 @@ internal sealed class SlotMap
     /// <summary>The shard serving <paramref name="key"/>'s slot, or null.</summary>
     public ClusterShard? ShardOf(ReadOnlySpan<byte> key) => ShardOf(ClusterSlot.Of(key));
 
+    /// <summary>The index in <see cref="Shards"/> of the shard serving <paramref name="slot"/>, or -1 when none does.</summary>
+    public short ShardIndexOf(int slot) => _shardOfSlot[slot];
+
+    /// <summary>
+    /// The map as text, one "start-end=host:port" per range in slot order: two maps with the same fingerprint send every
+    /// slot to the same node (whatever order their replies listed the shards in).
+    /// </summary>
+    public string Fingerprint => _fingerprint ??= BuildFingerprint();
+    private string? _fingerprint;
+
+    private string BuildFingerprint()
+    {
+        var text = new System.Text.StringBuilder();
+        for (int start = 0; start < _shardOfSlot.Length;)
+        {
+            int end = start;
+            while (end + 1 < _shardOfSlot.Length && _shardOfSlot[end + 1] == _shardOfSlot[start]) end++;
+            string owner = _shardOfSlot[start] == NoShard ? "-" : Shards[_shardOfSlot[start]].Endpoint;
+            text.Append(start).Append('-').Append(end).Append('=').Append(owner).Append(' ');
+            start = end + 1;
+        }
+        return text.ToString();
+    }
+
     /// <summary>How many slots some shard serves (16384 when the whole cluster is covered).</summary>
     public int CoveredSlots => _shardOfSlot.Count(s => s != NoShard);
 
