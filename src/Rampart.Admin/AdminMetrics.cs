@@ -64,6 +64,16 @@ internal sealed class AdminMetrics : IDisposable
             description: "1 when the shard has a master confirmed by a quorum and by ROLE (Sentinel pools)");
         _meter.CreateObservableGauge("rampart.replication.lag", ReplicationLag, unit: "By",
             description: "Bytes of the replication stream a connected replica lacks (Sentinel pools)");
+        _meter.CreateObservableGauge("rampart.cluster.slot_map.version", () => PerCluster(c => c.Version),
+            description: "Version of the slot map in use: each map that changed routing, and each MOVED patch, counts one (cluster pools)");
+        _meter.CreateObservableGauge("rampart.cluster.slot_map.age", () => PerClusterAge(), unit: "s",
+            description: "Seconds since a check last confirmed the slot map in use (cluster pools)");
+        _meter.CreateObservableGauge("rampart.cluster.slots_served", () => PerCluster(c => c.ServedSlots),
+            description: "Slots some master serves in the map in use; keys of the others fail closed (cluster pools)");
+        _meter.CreateObservableGauge("rampart.cluster.node.slots", () => PerClusterBackend(b => b.Slots ?? 0),
+            description: "Slots this master serves in the map in use (cluster pools)");
+        _meter.CreateObservableCounter("rampart.cluster.redirections", Redirections,
+            description: "MOVED and ASK replies followed, per node that sent them (kind=moved|ask; cluster pools)");
         _meter.CreateObservableCounter("rampart.topology.events", () => _proxy.Events.Total,
             description: "Topology events recorded (masters confirmed or lost, failovers, ejections)");
         _meter.CreateObservableCounter("rampart.clients.denied", () => PerPool(p => p.Denied),
@@ -143,6 +153,38 @@ internal sealed class AdminMetrics : IDisposable
             foreach (var backend in pool.Backends)
                 yield return new Measurement<long>(value(backend), new("pool", pool.Name), new("backend", backend.Name));
         }
+    }
+
+    private IEnumerable<Measurement<long>> PerCluster(Func<ClusterMapSnapshot, long> value)
+    {
+        foreach (var pool in Snapshot().Pools)
+            if (pool.Cluster is { } cluster) yield return new Measurement<long>(value(cluster), new KeyValuePair<string, object?>("pool", pool.Name));
+    }
+
+    private IEnumerable<Measurement<double>> PerClusterAge()
+    {
+        foreach (var pool in Snapshot().Pools)
+            if (pool.Cluster is { AgeSeconds: var age } && !double.IsNaN(age))
+                yield return new Measurement<double>(age, new KeyValuePair<string, object?>("pool", pool.Name));
+    }
+
+    private IEnumerable<Measurement<long>> PerClusterBackend(Func<BackendSnapshot, long> value)
+    {
+        foreach (var pool in Snapshot().Pools)
+            if (pool.IsCluster)
+                foreach (var backend in pool.Backends)
+                    yield return new Measurement<long>(value(backend), new("pool", pool.Name), new("backend", backend.Name));
+    }
+
+    private IEnumerable<Measurement<long>> Redirections()
+    {
+        foreach (var pool in Snapshot().Pools)
+            if (pool.IsCluster)
+                foreach (var backend in pool.Backends)
+                {
+                    yield return new Measurement<long>(backend.Moved, new("pool", pool.Name), new("backend", backend.Name), new("kind", "moved"));
+                    yield return new Measurement<long>(backend.Asked, new("pool", pool.Name), new("backend", backend.Name), new("kind", "ask"));
+                }
     }
 
     private IEnumerable<Measurement<long>> Reloads()

@@ -61,12 +61,12 @@ internal static class DashboardPage
         var window = Window.Between(pool.Requests, pool.Errors, poolBuckets, then?.Requests ?? 0, then?.Errors ?? 0, thenBuckets, seconds);
         html.Append($"""
             <section class="pool" data-pool="{E(pool.Name)}">
-            <h2>Pool {E(pool.Name)}{(pool.IsSentinel ? " (Sentinel)" : "")}</h2>
+            <h2>Pool {E(pool.Name)}{(pool.IsSentinel ? " (Sentinel)" : pool.IsCluster ? " (Redis Cluster)" : "")}</h2>{ClusterLine(pool)}
             <p>listen <code data-field="listen">{E(pool.Listen)}</code> · clients <b data-field="clients">{pool.Clients}</b>
             ({pool.ClientsTotal} accepted, {pool.Rejected} refused) · requests <b data-field="requests">{pool.Requests}</b> ·
             <span data-field="rps">{Rate(window.RequestsPerSecond)}</span> req/s · errors <b data-field="errors">{pool.Errors}</b>
             ({Rate(window.ErrorsPerSecond)}/s) · p50 <span data-field="p50">{Latency(window.P50)}</span> · p99 <span data-field="p99">{Latency(window.P99)}</span></p>
-            <table class="backends"><tr><th>backend</th><th>address</th><th>role</th><th>state</th><th>connections</th><th>requests</th><th>req/s</th><th>errors</th><th>p50</th><th>p99</th><th>{(pool.IsSentinel ? "sentinels agreeing" : "timeouts")}</th></tr>
+            <table class="backends"><tr><th>backend</th><th>address</th><th>role</th><th>state</th><th>connections</th><th>requests</th><th>req/s</th><th>errors</th><th>p50</th><th>p99</th><th>{(pool.IsSentinel ? "sentinels agreeing" : pool.IsCluster ? "slots, redirections followed" : "timeouts")}</th></tr>
 
             """);
         foreach (var backend in pool.Backends)
@@ -75,6 +75,7 @@ internal static class DashboardPage
             var w = Window.Between(backend.Requests, backend.Errors, backend.Buckets, before?.Requests ?? 0, before?.Errors ?? 0, before?.Buckets, seconds);
             string last = pool.IsSentinel
                 ? backend.Sentinel is { } v ? $"{v.Agree} of {v.Asked} (quorum {v.Needed})" : "(not checked yet)"
+                : pool.IsCluster ? $"{backend.Slots} slots, {backend.Moved} MOVED, {backend.Asked} ASK"
                 : backend.Timeouts.ToString(CultureInfo.InvariantCulture);
             html.Append($"""
                 <tr data-backend="{E(backend.Name)}"><td data-field="name">{E(backend.Name)}</td><td data-field="address"><code>{E(backend.Address)}</code></td>
@@ -99,6 +100,12 @@ internal static class DashboardPage
         }
         html.Append("</table></section>\n");
     }
+
+    /// <summary>A cluster pool's slot map under its title: version, age, slots served (fewer than 16384 fail closed).</summary>
+    private static string ClusterLine(PoolSnapshot pool) => pool.Cluster is not { } map ? "" : $"""
+
+        <p class="meta" data-field="slot-map">slot map <b>{map.Version}</b> · confirmed {(double.IsNaN(map.AgeSeconds) ? "never yet" : $"{map.AgeSeconds:0.0} s ago")} · <b>{map.ServedSlots}</b> of 16384 slots served{(map.Problem is null ? "" : $" · <span class=\"down\">{E(map.Problem)}</span>")}</p>
+        """;
 
     private static void AppendEvents(StringBuilder html, TopologyEvent[] events)
     {

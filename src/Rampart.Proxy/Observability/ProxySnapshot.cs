@@ -17,17 +17,33 @@ public sealed record ProxySnapshot(DateTimeOffset Time, long Timestamp, PoolSnap
         new(DateTimeOffset.UtcNow, Stopwatch.GetTimestamp(), proxy.RunningPools.Select(PoolSnapshot.Take).ToArray());
 }
 
-/// <summary>One running pool: its listen address (the real port when the config said 0), client counters, backends.</summary>
+/// <summary>
+/// One running pool: its listen address (the real port when the config said 0), client counters, backends, and for a
+/// Redis Cluster pool its slot map (<see cref="Cluster"/>).
+/// </summary>
 public sealed record PoolSnapshot(string Name, string Listen, bool IsSentinel, bool AutoEject, int Clients, long ClientsTotal,
-    long Rejected, long Denied, long ClientErrors, BackendSnapshot[] Backends)
+    long Rejected, long Denied, long ClientErrors, BackendSnapshot[] Backends, ClusterMapSnapshot? Cluster = null)
 {
     internal static PoolSnapshot Take(RunningPool running)
     {
         var pool = running.Pool;
+        var routing = pool.Routing;
+        var slots = routing.IsCluster ? SlotsPerServer(routing) : null;
         return new PoolSnapshot(pool.Config.Name, running.Listen, pool.Config.Sentinel is not null, pool.Config.AutoEjectHosts,
             pool.CurrentConnections, pool.TotalConnections, pool.RejectedConnections, pool.DeniedConnections, pool.ClientErrors,
-            pool.Routing.Servers.Select(BackendSnapshot.Take).ToArray());
+            routing.Servers.Select((s, i) => BackendSnapshot.Take(s, slots?[i])).ToArray(),
+            routing.IsCluster ? ClusterMapSnapshot.Take(pool, routing) : null);
     }
+
+    private static int[] SlotsPerServer(Pools.PoolRouting routing)
+    {
+        var counts = new int[routing.Servers.Count];
+        foreach (short owner in routing.SlotOwners)
+            if (owner != Pools.PoolRouting.Unserved) counts[owner]++;
+        return counts;
+    }
+
+    public bool IsCluster => Cluster is not null;
 
     public long Requests => Backends.Sum(b => b.Requests);
     public long Errors => Backends.Sum(b => b.Errors);
@@ -38,13 +54,16 @@ public sealed record PoolSnapshot(string Name, string Listen, bool IsSentinel, b
 /// is one of <see cref="Up"/>, <see cref="Ejected"/>, <see cref="Down"/>, <see cref="Failover"/>; <see cref="Buckets"/>
 /// is the latency histogram of every command together (<see cref="LatencyBuckets"/>).
 /// </summary>
+/// <param name="Slots">Cluster pools: how many slots this master serves in the map in use (null in other pools).</param>
+/// <param name="Moved">Cluster pools: MOVED replies from this node that Rampart followed.</param>
+/// <param name="Asked">Cluster pools: ASK replies from this node that Rampart followed.</param>
 public sealed record BackendSnapshot(string Name, string Address, string Role, string State, string? Reason, int Connections,
     long Requests, long Errors, long Timeouts, long[] Buckets, IReadOnlyList<CommandCounters> Commands, SentinelAgreement? Sentinel,
-    IReadOnlyList<ReplicaSnapshot> Replicas, int ReplicasKnown)
+    IReadOnlyList<ReplicaSnapshot> Replicas, int ReplicasKnown, int? Slots = null, long Moved = 0, long Asked = 0)
 {
     public const string Up = "up", Ejected = "ejected", Down = "down", Failover = "failover";
 
-    internal static BackendSnapshot Take(ServerEndpoint server)
+    internal static BackendSnapshot Take(ServerEndpoint server, int? slots = null)
     {
         var commands = server.Commands?.Snapshot() ?? [];
         var buckets = new long[LatencyBuckets.Count];
@@ -59,12 +78,12 @@ public sealed record BackendSnapshot(string Name, string Address, string Role, s
         string state = server.IsEjected ? Ejected : server.IsHolding ? Failover : server.IsDown ? Down : Up;
         string address = sentinel ? server.Address?.ToString() ?? "(no confirmed master)" : server.Config.Endpoint;
         var view = server.SentinelView;
-        return new BackendSnapshot(TwemproxyStats.NameOf(server), address, sentinel ? "master" : "server", state,
+        return new BackendSnapshot(TwemproxyStats.NameOf(server), address, sentinel || slots is not null ? "master" : "server", state,
             state == Up ? null : server.DownReason ?? (state == Ejected ? "ejected by auto_eject_hosts" : null),
             server.Stats.Connections, requests, errors, server.Stats.Timeouts, buckets, commands,
             view is null ? null : new SentinelAgreement(view.Agree, view.Asked, view.Needed),
             sentinel ? server.Replicas.Connected.Select(r => new ReplicaSnapshot(r.Address, r.LagBytes)).ToArray() : [],
-            sentinel ? server.Replicas.Known : 0);
+            sentinel ? server.Replicas.Known : 0, slots, server.Stats.Moved, server.Stats.Asked);
     }
 }
 
@@ -73,3 +92,18 @@ public sealed record SentinelAgreement(int Agree, int Asked, int Needed);
 
 /// <summary>A replica connected to a shard's confirmed master, and how many bytes of the replication stream it lacks.</summary>
 public sealed record ReplicaSnapshot(string Address, long LagBytes);
+
+/// <summary>
+/// A Redis Cluster pool's slot map: its version (each full map or MOVED patch counts one), how long ago a check last
+/// confirmed it, how many of the 16384 slots some master serves (fewer: those keys fail closed), and why the last check
+/// trusted no node's map, if it did not (no healthy master answered: the map in use stays meanwhile).
+/// </summary>
+public sealed record ClusterMapSnapshot(long Version, double AgeSeconds, int ServedSlots, string? Problem)
+{
+    internal static ClusterMapSnapshot Take(Pools.PoolRuntime pool, Pools.PoolRouting routing)
+    {
+        long confirmed = pool.SlotMapConfirmedAtMs;
+        double age = confirmed == 0 ? double.NaN : (pool.Time.NowMs() - confirmed) / 1000.0;
+        return new ClusterMapSnapshot(routing.Version, age, routing.ServedSlots, pool.SlotMapProblem);
+    }
+}

@@ -39,6 +39,9 @@ internal sealed partial class PoolRuntime
         server.ConnectionLost = RefreshSlotMap;
     }
 
+    /// <summary>Cluster pools: why the last check of the slot map trusted no node's answer (the map in use stays), or null.</summary>
+    public string? SlotMapProblem => (_topology as ClusterTopology)?.LastProblem;
+
     /// <summary>Asks the pool's cluster topology for a check of the slot map now (coalesced with one under way).</summary>
     public void RefreshSlotMap() => (_topology as ClusterTopology)?.Refresh();
 

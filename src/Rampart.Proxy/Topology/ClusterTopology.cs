@@ -15,6 +15,11 @@ namespace Rampart.Proxy.Topology;
 internal sealed partial class ClusterTopology : ITopologySource
 {
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromMilliseconds(1000);
+    /// <summary>
+    /// The wait between checks while no healthy master gives a map (a master failed and the cluster is electing its
+    /// replica): short, since the slots of the failed master come back only once Rampart has seen the new map.
+    /// </summary>
+    internal const int UntrustedRecheckMs = 100;
     /// <summary>How many nodes each check asks at most (they answer in parallel).</summary>
     private const int NodesAsked = 3;
 
@@ -27,7 +32,10 @@ internal sealed partial class ClusterTopology : ITopologySource
     private readonly RecheckSignal _recheck;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
-    private string? _lastProblem;
+    private volatile string? _lastProblem;
+
+    /// <summary>Why the last check found no map to trust (each node asked and its answer), or null when it found one.</summary>
+    public string? LastProblem => _lastProblem;
 
     /// <param name="knownMasters">The masters of the map in use now: asked first, before the seeds.</param>
     /// <param name="publish">Takes a trusted map (the pool swaps its routing snapshot).</param>
@@ -55,8 +63,8 @@ internal sealed partial class ClusterTopology : ITopologySource
             while (true)
             {
                 bool trusted = await CheckOnceAsync(stop);
-                // Without a trusted map, look again sooner: the cluster may be electing a new master.
-                int wait = RecheckSignal.NextWaitMs(_cluster.RefreshIntervalMs, anyUnconfirmed: !trusted);
+                // Without a trusted map, look again soon: the cluster may be electing a new master.
+                int wait = trusted ? _cluster.RefreshIntervalMs : Math.Min(_cluster.RefreshIntervalMs, UntrustedRecheckMs);
                 await _recheck.WaitAsync(TimeSpan.FromMilliseconds(wait), stop);
             }
         }

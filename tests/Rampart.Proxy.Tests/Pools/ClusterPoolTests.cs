@@ -1,5 +1,4 @@
 using System.Text;
-using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Routing;
 using Rampart.Proxy.Tests.Infrastructure;
 
@@ -16,25 +15,11 @@ public sealed class ClusterPoolTests : IDisposable
 
     public void Dispose() => _cluster.Dispose();
 
-    internal static PoolConfig ClusterPool(RedisClusterProcess cluster, int seeds = 1) => new()
-    {
-        Name = "cluster",
-        Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 },
-        Servers = cluster.Nodes.Take(seeds).Select(n => new ServerConfig { Host = "127.0.0.1", Port = n.Port }).ToList(),
-        Cluster = new ClusterConfig
-        {
-            Nodes = cluster.Nodes.Take(seeds).Select(n => new ClusterNodeAddress { Host = "127.0.0.1", Port = n.Port }).ToList(),
-            RefreshIntervalMs = 1000,
-        },
-        PinnedMinIdle = 0,
-    };
-
     /// <summary>Waits until the pool has a slot map (its first check runs at start).</summary>
     internal static async Task<RampartUnderTest> StartReadyAsync(RedisClusterProcess cluster, int seeds = 1)
     {
-        var rampart = await RampartUnderTest.StartAsync(ClusterPool(cluster, seeds));
-        var pool = rampart.Server.Pools.Single();
-        Assert.True(Poll.WaitUntil(() => pool.Routing.ServedSlots == ClusterSlot.Count, TimeSpan.FromSeconds(10)), "no slot map within 10 s");
+        var rampart = await RampartUnderTest.StartAsync(ClusterPoolConfig.For(cluster, seeds));
+        Assert.True(ClusterPoolConfig.WaitForSlotMap(rampart), "no slot map within 10 s");
         return rampart;
     }
 
