@@ -130,6 +130,30 @@ internal sealed class DedicatedLink
         return true;
     }
 
+    /// <summary>
+    /// Takes back the one request out when it is a blocking call the client waits for (not Rampart's own command), so
+    /// that it can be sent elsewhere: a cluster answered it -MOVED or -ASK. False, taking nothing, otherwise.
+    /// </summary>
+    public bool TryTakeOnlyBlockingCall(out ProxyRequest slot)
+    {
+        slot = null!;
+        if (_inFlight.Count != 1 || _inFlight.Peek() is not { Slot: { } only, ReplaceWith: null, Blocks: true }) return false;
+        _inFlight.Dequeue();
+        _blockedCalls--;
+        slot = only;
+        return true;
+    }
+
+    /// <summary>Answers a request with an error without waking the client (woken once the read is done).</summary>
+    public void FailQuietly(ProxyRequest slot, string error)
+    {
+        slot.Payload.Clear();
+        RespWriter.Error(slot.Payload, error);
+        slot.SetCompletedQuietly();
+        _session.AccountReply(slot.Payload.Length);
+        _wake = true;
+    }
+
     /// <summary>Fails every request still out (the connection was lost), in order.</summary>
     public void FailInFlight(string error)
     {

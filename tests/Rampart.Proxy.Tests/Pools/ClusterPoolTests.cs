@@ -129,6 +129,27 @@ public sealed class ClusterPoolTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task ABlockingCall_FollowsItsSlotWhenItMoved()
+    {
+        await using var rampart = await StartReadyAsync(_cluster);
+        const string key = "queue";
+        var source = OwnerOf(key);
+        var target = _cluster.Nodes.First(n => n.Port != source.Port);
+        ClusterSlots.Migrate(_cluster, ClusterSlot.Of(Encoding.UTF8.GetBytes(key)), source, target);
+
+        // Rampart's map still names the source: the BLPOP is answered MOVED there, and blocks on the target instead.
+        using var waiter = RespTestClient.ConnectTcp(rampart.Port);
+        waiter.Send(RespTestClient.Command("BLPOP", key, "5"));
+        Assert.True(Poll.WaitUntil(() => target.Send(RespText.Command("INFO", "clients")).Contains("blocked_clients:1"), TimeSpan.FromSeconds(5)),
+            "the BLPOP never blocked on the node that now serves its slot");
+        using var pusher = RespTestClient.ConnectTcp(rampart.Port);
+        Assert.Equal(1L, pusher.Call("RPUSH", key, "job"));
+        Assert.Equal(new object?[] { key, "job" }, (object?[])RespTestClient.AsText(waiter.ReadReply())!);
+        var pool = rampart.Server.Pools.Single();
+        Assert.Equal(1, pool.Routing.Servers.Sum(s => s.Stats.Moved)); // the BLPOP's, followed on its dedicated connection
+    }
+
     private static string Bulk(string value) => $"${value.Length}\r\n{value}\r\n";
 
     private static string RedisAsking(RedisServerProcess node, string key) =>
