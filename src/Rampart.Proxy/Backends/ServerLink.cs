@@ -40,6 +40,9 @@ internal sealed class ServerLink
     // Read by the reader only: a whole-transaction request whose first replies arrived; a request whose large reply
     // is passing on in parts; and what the current read completed, counted and must wake when it ends.
     private ProxyRequest? _gathering;
+    // Cluster pools: the gathered transaction's replies so far, kept apart from its request bytes, which are sent again
+    // if the cluster redirected it (see TakeReply). Made on first use; null in other pools.
+    private ByteBuffer? _gathered;
     private ProxyRequest? _streaming;
     /// <summary>RESP3 pushes that arrived before the reply of <see cref="_pushesFor"/> (rare: null almost always).</summary>
     private byte[]? _pushes;
@@ -201,13 +204,18 @@ internal sealed class ServerLink
             if (_gathering is null)
             {
                 _gathering = request;
-                _readRequestBytes += request.Payload.Length;
-                request.Payload.Clear();
+                if (_server.Redirects is null)
+                {
+                    _readRequestBytes += request.Payload.Length;
+                    request.Payload.Clear();
+                }
+                else (_gathered ??= new ByteBuffer(256)).Clear();
             }
-            request.Payload.Write(reply);
+            (_server.Redirects is null ? request.Payload : _gathered!).Write(reply);
             request.PendingReplies--;
             return;
         }
+        if (_gathering is not null && _server.Redirects is { } follower && TransactionRedirected(follower, request, reply)) return;
         var client = request.Client!;
         var parent = request.Parent;
         bool isError = reply[0] == (byte)'-';
@@ -248,6 +256,43 @@ internal sealed class ServerLink
         _readReplies++;
         redirects.Follow(_server, request, reply);
         return true;
+    }
+
+    /// <summary>
+    /// The end of a transaction gathered whole in a cluster pool. When the cluster refused it because its slot lives
+    /// elsewhere (a queued command answered -MOVED, and EXEC -EXECABORT: nothing ran), the follower sends the whole
+    /// transaction to the node named; otherwise the gathered replies become the request's payload, as in other pools.
+    /// </summary>
+    private bool TransactionRedirected(IRedirectFollower follower, ProxyRequest request, ReadOnlySpan<byte> reply)
+    {
+        var gathered = _gathered!;
+        _gathering = null;
+        _readRequestBytes += request.Payload.Length;
+        if (reply.StartsWith("-EXECABORT"u8) && FirstMoved(gathered.Span) is { Length: > 0 } moved)
+        {
+            _readReplies++;
+            request.PendingReplies = request.ExtraReplies;
+            follower.Follow(_server, request, moved);
+            gathered.Clear();
+            return true;
+        }
+        request.Payload.Clear();
+        request.Payload.Write(gathered.Span);
+        gathered.Clear();
+        _gathering = request; // the usual end of a gathered transaction follows, with EXEC's reply
+        return false;
+    }
+
+    /// <summary>The first -MOVED among gathered replies (MULTI's +OK, then each queued command's), or nothing.</summary>
+    private static ReadOnlySpan<byte> FirstMoved(ReadOnlySpan<byte> replies)
+    {
+        var scanner = new ReplyScanner(); // (only after an EXECABORT)
+        while (replies.Length > 0 && scanner.TryScan(replies, out int length))
+        {
+            if (replies.StartsWith("-MOVED "u8)) return replies[..length];
+            replies = replies[length..];
+        }
+        return default;
     }
 
     /// <summary>
@@ -387,6 +432,7 @@ internal sealed class ServerLink
         while (Volatile.Read(ref _writers) != 0) spin.SpinOnce();
         string error = _failWith ?? $"ERR rampart: connection to server {_server.Endpoint} lost ({_deathReason})";
         int failed = 0;
+        _gathered?.Dispose();
         if (_gathering is { } gathering)
         {
             _gathering = null;

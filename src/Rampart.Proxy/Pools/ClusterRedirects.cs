@@ -18,6 +18,8 @@ namespace Rampart.Proxy.Pools;
 /// </list>
 /// A request keeps its place in its client's reply queue throughout, so the client's replies stay in request order.
 /// Redirections per request are bounded: a map that keeps sending a request around gets the client the last reply.
+/// A transaction sent whole (MULTI ... EXEC, Commands.WholeTransaction) that the cluster refused with MOVED (so EXEC
+/// answered EXECABORT and nothing ran) goes whole to the node named, the same way.
 /// </summary>
 internal sealed class ClusterRedirects(PoolRuntime pool) : IRedirectFollower
 {
@@ -97,9 +99,17 @@ internal sealed class ClusterRedirects(PoolRuntime pool) : IRedirectFollower
         payload.Write(original);
     }
 
-    /// <summary>The client gets the reply as it is (a redirection that cannot be followed, or one too many).</summary>
+    /// <summary>
+    /// The client gets the reply as it is (a redirection that cannot be followed, or one too many); a transaction sent
+    /// whole gets it once per reply it waits for.
+    /// </summary>
     private static void Deliver(ProxyRequest request, ReadOnlySpan<byte> reply)
     {
+        if (request.ExtraReplies != 0)
+        {
+            request.Fail(System.Text.Encoding.UTF8.GetString(reply[1..^2]));
+            return;
+        }
         request.Payload.Clear();
         request.Payload.Write(reply);
         request.MarkCompleted();

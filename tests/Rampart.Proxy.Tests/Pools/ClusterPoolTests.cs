@@ -150,6 +150,29 @@ public sealed class ClusterPoolTests : IDisposable
         Assert.Equal(1, pool.Routing.Servers.Sum(s => s.Stats.Moved)); // the BLPOP's, followed on its dedicated connection
     }
 
+    [Fact]
+    public async Task ATransactionSentWhole_FollowsItsSlotWhenItMoved()
+    {
+        await using var rampart = await StartReadyAsync(_cluster);
+        using var client = RespTestClient.ConnectTcp(rampart.Port);
+        const string key = "{tx}counter";
+        Assert.Equal(1L, client.Call("INCR", key));
+        var source = OwnerOf(key);
+        var target = _cluster.Nodes.First(n => n.Port != source.Port);
+        ClusterSlots.Migrate(_cluster, ClusterSlot.Of(Encoding.UTF8.GetBytes(key)), source, target);
+
+        // Pipelined in one write, as client libraries send a transaction: Rampart sends it whole to the source, which
+        // refuses it (MOVED, then EXECABORT); it goes whole to the target, and the client sees only its replies.
+        client.Send([.. RespTestClient.Command("MULTI"), .. RespTestClient.Command("INCR", key), .. RespTestClient.Command("INCR", "{tx}other"),
+            .. RespTestClient.Command("EXEC")]);
+        Assert.Equal("OK", client.ReadReply());
+        Assert.Equal("QUEUED", client.ReadReply());
+        Assert.Equal("QUEUED", client.ReadReply());
+        Assert.Equal(new object?[] { 2L, 1L }, (object?[])client.ReadReply()!);
+        Assert.StartsWith(":3", target.Send(RespText.Command("INCR", key)));
+        Assert.True(rampart.Server.Pools.Single().Routing.Servers.Sum(s => s.Stats.Moved) >= 1);
+    }
+
     private static string Bulk(string value) => $"${value.Length}\r\n{value}\r\n";
 
     private static string RedisAsking(RedisServerProcess node, string key) =>
