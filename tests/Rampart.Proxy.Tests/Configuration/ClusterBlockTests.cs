@@ -1,4 +1,5 @@
 using Rampart.Proxy.Configuration;
+using Rampart.Proxy.Reload;
 
 namespace Rampart.Proxy.Tests.Configuration;
 
@@ -131,4 +132,27 @@ public class ClusterBlockTests
     [Fact]
     public void AClusterPoolNeedsNoServersKey() =>
         Assert.Empty(ConfigLoader.LoadText(Shop(Seeds), ConfigAssert.Source).Errors);
+
+    [Fact]
+    public void Diff_NamesEachChangedClusterKey_NeverThePassword()
+    {
+        var before = ConfigAssert.Valid(Shop(Seeds + "    user: app\n    password: old-secret\n"));
+        var after = ConfigAssert.Valid(Shop("    nodes: [10.0.0.1:7000, \"[::1]:7002\"]\n    user: ops\n    password: new-secret\n    refresh_interval: 500\n"));
+        var diff = ConfigDiff.Compute(before, after);
+        Assert.Equal(
+            ["cluster nodes [10.0.0.1:7000, 10.0.0.2:7000] -> [10.0.0.1:7000, [::1]:7002]", "cluster user app -> ops",
+             "cluster password changed", "cluster refresh_interval 1000 -> 500"],
+            Assert.Single(diff.Changed).Changes);
+        Assert.DoesNotContain("secret", diff.Describe(), StringComparison.Ordinal);
+        Assert.True(ConfigDiff.Compute(before, ConfigAssert.Valid("\n" + Shop(Seeds + "    user: app\n    password: old-secret\n"))).IsEmpty);
+    }
+
+    [Fact]
+    public void Diff_ServersToCluster_SaysSo()
+    {
+        var plain = ConfigAssert.Valid("shop:\n  listen: 127.0.0.1:6380\n  redis: true\n  servers:\n    - 127.0.0.1:6379:1\n");
+        var cluster = ConfigAssert.Valid(Shop(Seeds));
+        Assert.Equal(["servers [127.0.0.1:6379] -> cluster nodes [10.0.0.1:7000, 10.0.0.2:7000]"], Assert.Single(ConfigDiff.Compute(plain, cluster).Changed).Changes);
+        Assert.Equal(["cluster nodes [10.0.0.1:7000, 10.0.0.2:7000] -> servers [127.0.0.1:6379]"], Assert.Single(ConfigDiff.Compute(cluster, plain).Changed).Changes);
+    }
 }
