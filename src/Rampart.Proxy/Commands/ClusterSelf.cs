@@ -10,8 +10,12 @@ namespace Rampart.Proxy.Commands;
 /// </summary>
 internal readonly record struct ClusterSelf(string NodeId, string Ip, int Port, int ServedSlots)
 {
-    /// <summary>Redis's cluster bus port for a node at <see cref="Port"/> (port + 10000, cluster.h CLUSTER_PORT_INCR).</summary>
-    public int BusPort => Port + 10_000;
+    /// <summary>
+    /// Redis's cluster bus port for a node at <see cref="Port"/>: port + 10000 (cluster.h CLUSTER_PORT_INCR). Redis will
+    /// not run a cluster node above port 55535 for that reason; Rampart may listen there, and then says 0 (no bus)
+    /// rather than a port number no client could parse as one.
+    /// </summary>
+    public int BusPort => Port + 10_000 <= IPEndPoint.MaxPort ? Port + 10_000 : 0;
 
     public bool AllSlotsServed => ServedSlots >= ClusterSlot.Count;
 
