@@ -89,24 +89,18 @@ public class ClusterBlockTests
     [InlineData(Seeds + "    refresh: 1000\n", 6, "unknown key 'refresh' in pool 'shop' cluster")]
     [InlineData(Seeds + "    pasword: x\n", 6, "unknown key 'pasword' in pool 'shop' cluster (did you mean 'password'?)")]
     [InlineData("    - 10.0.0.1:7000\n", 5, "pool 'shop' cluster must be a mapping (nodes, user, password, refresh_interval)")]
-    public void ClusterBlockErrors(string block, int line, string message)
+    // What a cluster pool refuses beside its block: the cluster decides placement, database and authentication.
+    [InlineData(Seeds + "  servers:\n    - 127.0.0.1:6379:1\n", 6, "pool 'shop': servers (line 6) and cluster (line 4) cannot be used together: the cluster's nodes are learned from its seeds (cluster: nodes:)")]
+    [InlineData(Seeds + "  sentinel:\n    addresses: [127.0.0.1:26379]\n", 6, "pool 'shop': sentinel (line 6) and cluster (line 4) cannot be used together: a Redis Cluster fails over by itself, with no sentinels")]
+    [InlineData(Seeds + "  hash: murmur\n", 6, "pool 'shop': hash cannot be set in a cluster pool (cluster at line 4): the cluster decides placement: each key goes to the node serving its CRC16 slot")]
+    [InlineData(Seeds + "  distribution: modula\n", 6, "pool 'shop': distribution cannot be set in a cluster pool (cluster at line 4): the cluster decides placement: each key goes to the node serving its CRC16 slot")]
+    [InlineData(Seeds + "  hash_tag: \"{}\"\n", 6, "pool 'shop': hash_tag cannot be set in a cluster pool (cluster at line 4): the cluster always uses {...} hash tags")]
+    [InlineData(Seeds + "  auto_eject_hosts: false\n", 6, "pool 'shop': auto_eject_hosts cannot be set in a cluster pool (cluster at line 4): the cluster decides placement: each key goes to the node serving its CRC16 slot; a failed master's slots move to its replica and Rampart follows the slot map")]
+    [InlineData(Seeds + "  redis_auth: pw\n", 6, "pool 'shop': redis_auth cannot be set in a cluster pool (cluster at line 4): use the cluster block's password (and user) to authenticate with the nodes")]
+    [InlineData(Seeds + "  redis_db: 2\n", 6, "pool 'shop': redis_db 2 cannot be set in a cluster pool (cluster at line 4): a Redis Cluster has only database 0")]
+    public void ClusterPoolErrors(string body, int line, string message)
     {
-        var error = ConfigAssert.OneError(Shop(block), line, message);
-        Assert.Equal(message, error.Message);
-    }
-
-    [Theory]
-    [InlineData("  servers:\n    - 127.0.0.1:6379:1\n", 6, "pool 'shop': servers (line 6) and cluster (line 4) cannot be used together: the cluster's nodes are learned from its seeds (cluster: nodes:)")]
-    [InlineData("  sentinel:\n    addresses: [127.0.0.1:26379]\n", 6, "pool 'shop': sentinel (line 6) and cluster (line 4) cannot be used together: a Redis Cluster fails over by itself, with no sentinels")]
-    [InlineData("  hash: murmur\n", 6, "pool 'shop': hash cannot be set in a cluster pool (cluster at line 4): the cluster decides placement: each key goes to the node serving its CRC16 slot")]
-    [InlineData("  distribution: modula\n", 6, "pool 'shop': distribution cannot be set in a cluster pool (cluster at line 4): the cluster decides placement: each key goes to the node serving its CRC16 slot")]
-    [InlineData("  hash_tag: \"{}\"\n", 6, "pool 'shop': hash_tag cannot be set in a cluster pool (cluster at line 4): the cluster always uses {...} hash tags")]
-    [InlineData("  auto_eject_hosts: false\n", 6, "pool 'shop': auto_eject_hosts cannot be set in a cluster pool (cluster at line 4): the cluster decides placement: each key goes to the node serving its CRC16 slot; a failed master's slots move to its replica and Rampart follows the slot map")]
-    [InlineData("  redis_auth: pw\n", 6, "pool 'shop': redis_auth cannot be set in a cluster pool (cluster at line 4): use the cluster block's password (and user) to authenticate with the nodes")]
-    [InlineData("  redis_db: 2\n", 6, "pool 'shop': redis_db 2 cannot be set in a cluster pool (cluster at line 4): a Redis Cluster has only database 0")]
-    public void KeysACLusterPoolRefuses(string more, int line, string message)
-    {
-        var error = ConfigAssert.OneError(Shop(Seeds, more), line, message);
+        var error = ConfigAssert.OneError(Shop(body), line, message);
         Assert.Equal(message, error.Message);
     }
 
