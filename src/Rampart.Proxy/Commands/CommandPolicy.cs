@@ -17,7 +17,16 @@ internal sealed class CommandPolicy
     private readonly string?[] _refusal;
     private readonly bool[] _allowed;
 
-    public CommandPolicy(CommandRules rules, string poolName)
+    /// <summary>The policy of <paramref name="config"/>'s pool: the shared default unless it has rules or is a cluster pool.</summary>
+    public static CommandPolicy For(PoolConfig config) =>
+        config.Cluster is not null ? new(config.Commands, config.Name, cluster: true)
+        : config.Commands.IsDefault ? Default : new(config.Commands, config.Name);
+
+    /// <param name="cluster">
+    /// A Redis Cluster pool: Rampart answers cluster introspection and READONLY/READWRITE itself, as a one-node cluster
+    /// (<see cref="ClusterSelfAnswers"/>), so cluster-aware clients stay on it. The pool's deny rules still apply.
+    /// </param>
+    public CommandPolicy(CommandRules rules, string poolName, bool cluster = false)
     {
         Rules = rules;
         int count = CommandTable.Count;
@@ -29,6 +38,7 @@ internal sealed class CommandPolicy
             var command = CommandTable.ForId(id);
             _handling[id] = command.Handling;
             _refusal[id] = command.RefusalMessage;
+            if (cluster && ClusterSelfAnswers.Answers(command)) _handling[id] = CommandHandling.Local;
             if (rules.IsDefault) continue;
             bool refusedByDefault = command.Handling == CommandHandling.Unsupported;
             _allowed[id] = (!refusedByDefault || command.AllowableByPolicy) && rules.Allow.Any(rule => CommandRuleMatch.Covers(rule, command));

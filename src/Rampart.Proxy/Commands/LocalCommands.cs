@@ -61,7 +61,10 @@ internal static class LocalCommands
                 RespWriter.Bulk(output, "default"u8);
                 break;
             default:
-                if (!ClientCommands.TryAnswer(session, command, request, reply))
+                // Only a cluster pool's policy makes these Local: elsewhere they are forwarded or refused as before.
+                if (ClusterSelfAnswers.Answers(command))
+                    ClusterSelfAnswers.Write(output, command, request, ClusterSelf.Of(session.Pool.Config.Name, session.LocalEndPoint, session.Pool.ServedSlots), session.Resp3);
+                else if (!ClientCommands.TryAnswer(session, command, request, reply))
                     RespWriter.Error(output, $"ERR '{command.DisplayName}' is not answered by rampart yet");
                 break;
         }
@@ -209,7 +212,7 @@ internal static class LocalCommands
         RespWriter.Bulk(output, "id"u8);
         RespWriter.Integer(output, session.Id);
         RespWriter.Bulk(output, "mode"u8);
-        RespWriter.Bulk(output, "standalone"u8);
+        RespWriter.Bulk(output, session.Pool.Config.Cluster is null ? "standalone"u8 : "cluster"u8); // a cluster pool is a one-node cluster
         RespWriter.Bulk(output, "role"u8);
         RespWriter.Bulk(output, "master"u8);
         RespWriter.Bulk(output, "modules"u8);

@@ -17,7 +17,7 @@ internal static class PoolConfigReader
         "server_retry_timeout", "server_failure_limit", "servers",
         // Rampart
         "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
-        "pinned_reserve", "pinned_min_idle", "commands",
+        "pinned_reserve", "pinned_min_idle", "commands", "cluster",
     ];
 
     private static readonly string[] PinnedReserveKeys = ["transactions", "subscribers", "blocking"];
@@ -46,6 +46,7 @@ internal static class PoolConfigReader
         var listenLine = line;
         YamlNode? serversNode = null;
         SentinelConfig? sentinel = null;
+        ClusterConfig? cluster = null;
         bool sawRedis = false;
         int reserveLine = 0;
         int minIdleLine = 0;
@@ -159,6 +160,9 @@ internal static class PoolConfigReader
                 case "sentinel":
                     sentinel = SentinelConfigReader.Read(context, entry.Key.Line, value, errors);
                     break;
+                case "cluster":
+                    cluster = ClusterConfigReader.Read(context, entry.Key.Line, value, errors);
+                    break;
             }
         }
 
@@ -180,18 +184,21 @@ internal static class PoolConfigReader
         if (listen is null && !mapping.Entries.Any(e => e.Name == "listen"))
             errors.Add(line, $"{context}: listen is missing (nutcracker: directive \"listen:\" is missing)");
 
-        // Servers are read after every key, because a sentinel block (before or after) changes what they mean.
+        // Servers are read after every key, because a sentinel block (before or after) changes what they mean, and a
+        // cluster block replaces them.
         var hasSentinelKey = mapping.Entries.Any(e => e.Name == "sentinel");
-        var servers = serversNode is null
-            ? MissingServers(context, line, errors)
-            : ServerListReader.Read(context, serversNode, hasSentinelKey, errors);
+        var servers = ClusterPoolRules.HasClusterKey(mapping)
+            ? ClusterPoolRules.Check(context, mapping, cluster, errors)
+            : serversNode is null
+                ? MissingServers(context, line, errors)
+                : ServerListReader.Read(context, serversNode, hasSentinelKey, errors);
 
         // nutcracker's default is redis: false, so a pool without the key is a memcached pool there. Serving it as
         // Redis would speak the wrong protocol to its clients without a word; refusing it says what to change.
         if (!sawRedis)
             errors.Add(line, $"{context}: 'redis' is not set, so nutcracker would serve this pool as memcached; Rampart speaks the Redis protocol only: add 'redis: true'");
         var ok = errors.Count == errorsBefore && listen is not null;
-        return new PoolReadResult(ok ? pool with { Servers = servers, Sentinel = sentinel } : null, listen, listenLine);
+        return new PoolReadResult(ok ? pool with { Servers = servers, Sentinel = sentinel, Cluster = cluster } : null, listen, listenLine);
     }
 
     /// <summary><c>allow: [10.0.0.0/8, "::1"]</c>: CIDR blocks or single addresses, at least one.</summary>

@@ -30,7 +30,8 @@ internal static class SentinelConfigReader
             {
                 case "addresses":
                     sawAddresses = true;
-                    ReadAddresses(context, value, addresses, errors);
+                    foreach (var (host, port, at) in HostPortListReader.Read(context, "addresses", "address", value, errors))
+                        addresses.Add(new SentinelAddress { Host = host, Port = port, Line = at });
                     break;
                 case "quorum":
                     quorumLine = value.Line;
@@ -60,35 +61,5 @@ internal static class SentinelConfigReader
             CheckIntervalMs = checkInterval,
             Line = line,
         };
-    }
-
-    private static void ReadAddresses(string context, YamlNode node, List<SentinelAddress> into, ErrorSink errors)
-    {
-        if (node is not YamlSequence seq || seq.Items.Count == 0)
-        {
-            errors.Add(node.Line, $"{context}: addresses must be a non-empty list of host:port");
-            return;
-        }
-        var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        foreach (var item in seq.Items)
-        {
-            if (item is not YamlScalar { IsNull: false } s)
-            {
-                errors.Add(item.Line, $"{context}: each address must be host:port");
-                continue;
-            }
-            if (!HostPortParser.TryParse(s.Value, out var host, out var port, out var error))
-            {
-                errors.Add(s.Line, $"{context}: address {error}");
-                continue;
-            }
-            var address = new SentinelAddress { Host = host, Port = port, Line = s.Line };
-            if (!seen.TryAdd(address.ToString(), s.Line))
-            {
-                errors.Add(s.Line, $"{context}: address {address} is listed twice (first at line {seen[address.ToString()]})");
-                continue;
-            }
-            into.Add(address);
-        }
     }
 }

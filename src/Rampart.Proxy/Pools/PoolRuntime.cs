@@ -160,8 +160,7 @@ internal sealed partial class PoolRuntime : IDisposable
     /// <summary>The pool's command rules, compiled (what is forwarded, answered, refused, and with which error).</summary>
     public Commands.CommandPolicy Commands => _commands;
 
-    private static Commands.CommandPolicy PolicyFor(PoolConfig config) =>
-        config.Commands.IsDefault ? Rampart.Proxy.Commands.CommandPolicy.Default : new(config.Commands, config.Name);
+    private static Commands.CommandPolicy PolicyFor(PoolConfig config) => Rampart.Proxy.Commands.CommandPolicy.For(config);
     public RespLimits Limits { get; } = RespLimits.Default;
     public PoolRouting Routing => _routing;
     /// <summary>The redis_version a server of this pool reported when Rampart connected (for HELLO), if known.</summary>

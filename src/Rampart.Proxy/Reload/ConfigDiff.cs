@@ -83,7 +83,9 @@ internal sealed class ConfigDiff
         Key("client_output_buffer", a.ClientOutputBufferLimit, b.ClientOutputBufferLimit);
         if (!SameAllow(a.Allow, b.Allow))
             changes.Add($"allow {ShowAllow(a.Allow)} -> {ShowAllow(b.Allow)}");
-        ServerChanges(a.Servers, b.Servers, changes);
+        // A cluster pool's servers are its seeds: its block says what changed, in the block's own words.
+        if (a.Cluster is null && b.Cluster is null) ServerChanges(a.Servers, b.Servers, changes);
+        else ClusterChanges(a, b, changes);
         if (!SameSentinel(a.Sentinel, b.Sentinel)) changes.Add("sentinel block changed");
         return changes;
     }
@@ -107,6 +109,33 @@ internal sealed class ConfigDiff
             if (order.Count == nextOrder.Count && !order.SequenceEqual(nextOrder)) changes.Add("server order");
         }
     }
+
+    /// <summary>
+    /// A cluster block's changes key by key ("cluster nodes [a] -> [a, b]", "cluster password changed", never the
+    /// password), or the switch between a server list and a cluster.
+    /// </summary>
+    private static void ClusterChanges(PoolConfig a, PoolConfig b, List<string> changes)
+    {
+        if (a.Cluster is not { } before)
+        {
+            changes.Add($"servers {ShowServers(a.Servers)} -> cluster nodes {ShowServers(b.Servers)}");
+            return;
+        }
+        if (b.Cluster is not { } after)
+        {
+            changes.Add($"cluster nodes {ShowServers(a.Servers)} -> servers {ShowServers(b.Servers)}");
+            return;
+        }
+        var nodes = before.Nodes.Select(n => n.ToString()).ToList();
+        var nextNodes = after.Nodes.Select(n => n.ToString()).ToList();
+        if (!nodes.SequenceEqual(nextNodes)) changes.Add($"cluster nodes [{string.Join(", ", nodes)}] -> [{string.Join(", ", nextNodes)}]");
+        if (before.User != after.User) changes.Add($"cluster user {Show(before.User)} -> {Show(after.User)}");
+        if (before.Password != after.Password) changes.Add("cluster password changed"); // never log a password
+        if (before.RefreshIntervalMs != after.RefreshIntervalMs)
+            changes.Add($"cluster refresh_interval {before.RefreshIntervalMs} -> {after.RefreshIntervalMs}");
+    }
+
+    private static string ShowServers(IReadOnlyList<ServerConfig> servers) => $"[{string.Join(", ", servers.Select(ServerName))}]";
 
     private static string ServerName(ServerConfig server) =>
         server.Name is null || server.Name == server.Host ? server.Endpoint : $"{server.Endpoint} ({server.Name})";
