@@ -148,6 +148,33 @@ public sealed class ShardedScanTests(FourShardFixture fixture) : IClassFixture<F
         Assert.Equal(written.ToHashSet(), result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet());
     }
 
+    [Fact]
+    public async Task Resp3Client_GetsTheSameShape_WithTheWalksCursor()
+    {
+        await WriteKeys("resp3scan", 40);
+        using var client = Resp3Client.ConnectResp3(fixture.Rampart.Port);
+        string reply = client.Call("SCAN", "0", "MATCH", "resp3scan:*", "COUNT", "1000000");
+        Assert.StartsWith("*2\r\n$1\r\n1\r\n*", reply); // server 0 walked whole in one call: next is server 1 from its start
+        Assert.Equal("*2\r\n$1\r\n0\r\n", client.Call("SCAN", "3", "MATCH", "resp3scan:*", "COUNT", "1000000")[..11]);
+    }
+
+    [Fact]
+    public async Task AServerThatIsDown_FailsOnlyItsStepOfTheWalk_WhichCanBeRetried()
+    {
+        using var up = RedisServerProcess.Start();
+        var down = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(up, down);
+        using var client = RespTestClient.ConnectTcp(rampart.Port);
+        Assert.Equal("OK", client.Call("SET", "k", "v"));
+        down.Dispose();
+
+        var first = Assert.IsType<object?[]>(client.CallText("SCAN", "0", "COUNT", "1000"));
+        Assert.Equal("1", first[0]); // server 0 is done: on to server 1
+        Assert.StartsWith("ERR", Assert.IsType<RespError>(client.Call("SCAN", "1")).Message);
+        Assert.Equal("PONG", client.Call("PING")); // the client carries on
+        Assert.StartsWith("ERR", Assert.IsType<RespError>(client.Call("SCAN", "1")).Message); // the same cursor, again
+    }
+
     [Theory]
     [InlineData("SCAN", "SCAN", "0")]
     [InlineData("KEYS", "KEYS", "*")]
