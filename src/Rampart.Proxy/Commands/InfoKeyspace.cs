@@ -14,27 +14,28 @@ internal static class InfoKeyspace
 {
     public static List<string> Merge(List<string[]> perServer)
     {
-        // database number -> field -> (sum, or for avg_ttl the sum of avg_ttl * expires)
-        var databases = new SortedDictionary<int, Dictionary<string, long>>();
+        // database number -> field -> (sum, or for avg_ttl the sum of avg_ttl * expires); Int128, so that no value a
+        // server prints can overflow the product (and throw on a server's reader).
+        var databases = new SortedDictionary<int, Dictionary<string, Int128>>();
         var fieldOrder = new List<string>();
         foreach (var lines in perServer)
         {
             foreach (string line in lines)
             {
                 var (db, fields) = Parse(line);
-                if (!databases.TryGetValue(db, out var totals)) databases[db] = totals = new Dictionary<string, long>();
+                if (!databases.TryGetValue(db, out var totals)) databases[db] = totals = new Dictionary<string, Int128>();
                 long expires = fields.FirstOrDefault(f => f.Name == "expires").Value;
                 foreach (var (name, value) in fields)
                 {
                     if (!fieldOrder.Contains(name)) fieldOrder.Add(name);
-                    totals[name] = totals.GetValueOrDefault(name) + (name == "avg_ttl" ? value * expires : value);
+                    totals[name] = totals.GetValueOrDefault(name) + (name == "avg_ttl" ? (Int128)value * expires : value);
                 }
             }
         }
         return databases.Select(db => $"db{db.Key}:" + string.Join(',', fieldOrder.Where(db.Value.ContainsKey).Select(name =>
         {
-            long value = db.Value[name];
-            if (name == "avg_ttl") value = db.Value.GetValueOrDefault("expires") is > 0 and long expires ? value / expires : 0;
+            Int128 value = db.Value[name];
+            if (name == "avg_ttl") value = db.Value.GetValueOrDefault("expires") is var expires && expires > 0 ? value / expires : 0;
             return name + "=" + value.ToString(CultureInfo.InvariantCulture);
         }))).ToList();
     }

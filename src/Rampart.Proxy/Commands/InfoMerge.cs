@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Rampart.Protocol;
 
@@ -40,15 +41,15 @@ internal static class InfoMerge
                     new()
                     {
                         ["redis_mode"] = facts.Mode,
-                        ["uptime_in_seconds"] = facts.UptimeSeconds.ToString(),
-                        ["uptime_in_days"] = (facts.UptimeSeconds / 86400).ToString(),
+                        ["uptime_in_seconds"] = facts.UptimeSeconds.ToString(CultureInfo.InvariantCulture),
+                        ["uptime_in_days"] = (facts.UptimeSeconds / 86400).ToString(CultureInfo.InvariantCulture),
                     }).Append("rampart_version:" + InfoFacts.Version),
                 "# Clients" => MergeFields(perServer, field => field switch
                 {
                     "maxclients" => FieldMerge.Common,
                     _ when field.Contains("_max_", StringComparison.Ordinal) => FieldMerge.Max,
                     _ => FieldMerge.Sum,
-                }, new() { ["connected_clients"] = facts.ConnectedClients.ToString() }),
+                }, new() { ["connected_clients"] = facts.ConnectedClients.ToString(CultureInfo.InvariantCulture) }),
                 "# Stats" => MergeFields(perServer, field => field.EndsWith("_perc", StringComparison.Ordinal) ? FieldMerge.Common : FieldMerge.Sum),
                 _ => MergeFields(perServer, _ => FieldMerge.Common),
             };
@@ -66,7 +67,7 @@ internal static class InfoMerge
     private static List<string> MergeFields(List<string[]> perServer, Func<string, FieldMerge> rule, Dictionary<string, string>? replace = null)
     {
         var merged = new List<string>();
-        var fields = perServer.Select(lines => lines.Select(Split).Where(f => f.Name.Length > 0).ToDictionary(f => f.Name, f => f.Value)).ToList();
+        var fields = perServer.Select(FieldsOf).ToList();
         var missing = new HashSet<string>(replace?.Keys.AsEnumerable() ?? []);
         foreach (string line in perServer[0])
         {
@@ -85,27 +86,41 @@ internal static class InfoMerge
         return merged;
     }
 
+    /// <summary>A section's fields by name; a name a server repeats counts once, with its first value.</summary>
+    private static Dictionary<string, string> FieldsOf(string[] lines)
+    {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string line in lines)
+        {
+            var (name, value) = Split(line);
+            if (name.Length > 0) fields.TryAdd(name, value);
+        }
+        return fields;
+    }
+
     /// <summary>Null when the field is left out: a Common field that differs, or is missing on a server.</summary>
     private static string? MergeValues(List<string?> values, FieldMerge merge)
     {
-        if (merge != FieldMerge.Common && values.All(v => v is not null && long.TryParse(v, out _)))
+        if (merge != FieldMerge.Common && values.All(v => v is not null && long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)))
         {
-            var numbers = values.Select(v => long.Parse(v!));
-            return (merge == FieldMerge.Sum ? numbers.Sum() : numbers.Max()).ToString();
+            // Int128: no counter a server prints can make the sum overflow (and throw on a server's reader).
+            var numbers = values.Select(v => (Int128)long.Parse(v!, CultureInfo.InvariantCulture));
+            var result = merge == FieldMerge.Sum ? numbers.Aggregate(Int128.Zero, (a, b) => a + b) : numbers.Max();
+            return result.ToString(CultureInfo.InvariantCulture);
         }
         if (merge != FieldMerge.Common && values.All(v => v is not null && IsDecimal(v)))
         {
             // Redis prints rates with a fixed number of decimals (%.2f): keep that many.
             int decimals = values.Max(v => v!.Length - v.IndexOf('.') - 1);
-            var numbers = values.Select(v => decimal.Parse(v!, System.Globalization.CultureInfo.InvariantCulture));
+            var numbers = values.Select(v => decimal.Parse(v!, CultureInfo.InvariantCulture));
             var result = merge == FieldMerge.Sum ? numbers.Sum() : numbers.Max();
-            return result.ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture);
+            return result.ToString("F" + decimals, CultureInfo.InvariantCulture);
         }
         return values.All(v => v is not null && v == values[0]) ? values[0] : null;
     }
 
     private static bool IsDecimal(string value) =>
-        value.Contains('.') && decimal.TryParse(value, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out _);
+        value.Contains('.') && decimal.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out _);
 
     private static (string Name, string Value) Split(string line)
     {

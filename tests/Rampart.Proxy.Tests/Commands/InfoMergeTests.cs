@@ -62,6 +62,18 @@ public sealed class InfoMergeTests
     }
 
     [Fact]
+    public void HugeCounters_AndARepeatedField_MergeWithoutThrowing()
+    {
+        string big = long.MaxValue.ToString();
+        Assert.Equal($"# Stats\r\ntotal_net_input_bytes:{(Int128)long.MaxValue * 2}\r\n",
+            Merge($"# Stats\r\ntotal_net_input_bytes:{big}\r\n", $"# Stats\r\ntotal_net_input_bytes:{big}\r\ntotal_net_input_bytes:1\r\n"));
+        // avg_ttl * expires past 2^63 on the way to the mean.
+        Assert.Equal($"# Keyspace\r\ndb0:keys=2000000000,expires=2000000000,avg_ttl=31536000000000\r\n",
+            Merge("# Keyspace\r\ndb0:keys=1000000000,expires=1000000000,avg_ttl=31536000000000\r\n",
+                  "# Keyspace\r\ndb0:keys=1000000000,expires=1000000000,avg_ttl=31536000000000\r\n"));
+    }
+
+    [Fact]
     public void Resp3VerbatimStrings_AreReadAfterTheirFormat()
     {
         static byte[] Verbatim(string text) => Encoding.UTF8.GetBytes($"={Encoding.UTF8.GetByteCount(text) + 4}\r\ntxt:{text}\r\n");
