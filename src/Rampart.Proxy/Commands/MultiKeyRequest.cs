@@ -31,11 +31,10 @@ internal sealed class MultiKeyRequest : Backends.IReplyGatherer
         /// </summary>
         SameUpToOrder,
         /// <summary>
-        /// INFO: a bulk string of "field:value" lines; the answer keeps the lines every child has (the version, mode,
-        /// role, settings...) and leaves out those that differ (counters, ports, ids), with the section headers that
-        /// still head a line.
+        /// INFO: bulk strings of sections of "field:value" lines, merged section by section with Rampart's own facts
+        /// (<see cref="InfoMerge"/>, <see cref="MultiKeyRequest.Info"/>).
         /// </summary>
-        CommonLines,
+        Info,
         /// <summary>Arrays of 0/1 integers of equal length: 1 at a position only where every child has 1.</summary>
         AllOf,
         /// <summary>
@@ -63,6 +62,9 @@ internal sealed class MultiKeyRequest : Backends.IReplyGatherer
     private ProxyRequest _parent = null!;
     private MergeKind _merge;
     private int _remaining;
+
+    /// <summary>For <see cref="MergeKind.Info"/>: what Rampart says of the pool, taken when the INFO was dispatched.</summary>
+    public InfoFacts? Info { get; set; }
 
     public static MultiKeyRequest Rent(ProxyRequest parent, MergeKind merge)
     {
@@ -170,9 +172,9 @@ internal sealed class MultiKeyRequest : Backends.IReplyGatherer
             case MergeKind.AllOf:
                 MergeAllOf(output);
                 break;
-            case MergeKind.CommonLines:
+            case MergeKind.Info:
                 // In the type the servers used: a verbatim string for a RESP3 client, as Redis answers it INFO.
-                RespWriter.Text(output, InfoMerge.CommonLines(_children.Select(c => c.Payload.Span.ToArray())),
+                RespWriter.Text(output, InfoMerge.Merge(_children.Select(c => c.Payload.Span.ToArray()), Info!),
                     resp3: _children[0].Payload.Span[0] == (byte)'=');
                 break;
         }
@@ -289,6 +291,7 @@ internal sealed class MultiKeyRequest : Backends.IReplyGatherer
         _children.Clear();
         _scanner.Reset();
         _parent = null!;
+        Info = null;
         Pool.Enqueue(this);
     }
 }

@@ -9,12 +9,12 @@ namespace Rampart.Proxy.Commands;
 
 /// <summary>
 /// Commands without keys in a pool of several servers: sent to every server where the combined answer is well
-/// defined (DBSIZE sums; INFO keeps the lines every server has in common; FLUSHALL/FLUSHDB only with
-/// <c>allow_flush: true</c>), sent to the first server where every server gives the same answer (COMMAND, TIME, ACL CAT, every
-/// HELP subcommand), sent
+/// defined (DBSIZE sums; INFO merged section by section, see InfoMerge; KEYS the union; FLUSHALL/FLUSHDB only with
+/// <c>allow_flush: true</c>), walked server by server (SCAN, see ShardedScan), sent to the first server where every
+/// server gives the same answer (COMMAND, TIME, ACL CAT, every HELP subcommand), sent
 /// to the first server where plain pub/sub lives (PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT), asked of the servers that
 /// own shard channels (PUBSUB SHARDCHANNELS: every server, the union; SHARDNUMSUB: split by channel, like MGET), and
-/// refused with the reason otherwise (KEYS, SCAN, ...),
+/// refused with the reason otherwise (RANDOMKEY, CONFIG GET, ...),
 /// rather than answering for one server as if it were the whole pool.
 /// Scripts and functions: SCRIPT LOAD/EXISTS/FLUSH and FUNCTION LOAD/DELETE/FLUSH/RESTORE/LIST/DUMP go to every
 /// server, so a script or library loaded through Rampart can run wherever its keys live; EVAL/EVALSHA/FCALL (and the
@@ -39,7 +39,14 @@ internal static class ShardedKeyless
                 FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Sum);
                 return;
             case "info":
-                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.CommonLines);
+                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Info, info: InfoFacts.Of(session.Pool));
+                return;
+            case "keys":
+                // Every key lives on one server: the pool's keys are the union of the servers' (each once).
+                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Union);
+                return;
+            case "scan":
+                ShardedScan.Dispatch(session, routing.Servers, request);
                 return;
             case "flushall" or "flushdb":
                 if (session.Pool.Config.AllowFlush || session.Pool.Commands.AllowedByRule(command))
@@ -126,10 +133,11 @@ internal static class ShardedKeyless
     };
 
     private static void FanOut(ClientSession session, PoolRouting routing, ReadOnlySpan<byte> raw, bool inline, Request request,
-        MultiKeyRequest.MergeKind merge, bool control = false)
+        MultiKeyRequest.MergeKind merge, bool control = false, InfoFacts? info = null)
     {
         var parent = session.BeginLocal();
         var multi = MultiKeyRequest.Rent(parent, merge);
+        multi.Info = info;
         for (int s = 0; s < routing.Servers.Count; s++)
         {
             var part = ProxyRequest.Rent(session);

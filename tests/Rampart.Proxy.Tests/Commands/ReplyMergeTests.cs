@@ -5,38 +5,9 @@ using Rampart.Proxy.Tests.Infrastructure;
 
 namespace Rampart.Proxy.Tests.Commands;
 
-/// <summary>The pure parts of fanned-out replies: INFO's common lines and order-free comparison of arrays.</summary>
+/// <summary>The pure parts of fanned-out replies: order-free comparison of arrays (INFO: InfoMergeTests).</summary>
 public sealed class ReplyMergeTests
 {
-
-    [Fact]
-    public void InfoCommonLines_KeepsSharedLines_AndOnlyTheHeadersThatStillHeadOne()
-    {
-        string a = "# Server\r\nredis_version:7.0.15\r\ntcp_port:1\r\n\r\n# Clients\r\nconnected_clients:3\r\n\r\n# Replication\r\nrole:master\r\n";
-        string b = "# Server\r\nredis_version:7.0.15\r\ntcp_port:2\r\n\r\n# Clients\r\nconnected_clients:4\r\n\r\n# Replication\r\nrole:master\r\n";
-        Assert.Equal("# Server\r\nredis_version:7.0.15\r\n\r\n# Replication\r\nrole:master\r\n", InfoMerge.CommonLines([Encoding.UTF8.GetBytes(RespText.Bulk(a)), Encoding.UTF8.GetBytes(RespText.Bulk(b))]));
-    }
-
-    [Fact]
-    public void InfoCommonLines_NothingShared_IsEmpty()
-    {
-        Assert.Equal("", InfoMerge.CommonLines([Encoding.UTF8.GetBytes(RespText.Bulk("# Server\r\nx:1\r\n")), Encoding.UTF8.GetBytes(RespText.Bulk("# Server\r\nx:2\r\n"))]));
-    }
-
-    [Fact]
-    public void InfoCommonLines_OfResp3VerbatimStrings_ReadsTheTextAfterItsFormat()
-    {
-        static byte[] Verbatim(string text) => Encoding.UTF8.GetBytes($"={Encoding.UTF8.GetByteCount(text) + 4}\r\ntxt:{text}\r\n");
-        Assert.Equal("# Server\r\nredis_version:7.0.15\r\n",
-            InfoMerge.CommonLines([Verbatim("# Server\r\nredis_version:7.0.15\r\ntcp_port:1\r\n"), Verbatim("# Server\r\nredis_version:7.0.15\r\ntcp_port:2\r\n")]));
-    }
-
-    [Fact]
-    public void InfoCommonLines_ANonBulkReply_IsAProtocolError()
-    {
-        Assert.Throws<RespProtocolException>(() => InfoMerge.CommonLines([":1\r\n"u8.ToArray()]));
-    }
-
     [Theory]
     [InlineData("*2\r\n$1\r\na\r\n$1\r\nb\r\n", "*2\r\n$1\r\nb\r\n$1\r\na\r\n", true)]
     [InlineData("*1\r\n*2\r\n:1\r\n:2\r\n", "*1\r\n*2\r\n:2\r\n:1\r\n", true)]
