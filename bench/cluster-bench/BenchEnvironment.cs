@@ -50,6 +50,9 @@ public sealed class BenchEnvironment : IDisposable
                 ConnectTimeout = 2000,
                 SyncTimeout = 5000,
                 AsyncTimeout = 5000,
+                // StackExchange.Redis sends no write to a node it last saw as a replica, so after a failover it relies
+                // on this periodic check (60 s by default) to learn the new roles; 1 s, as the node timeout.
+                ConfigCheckSeconds = 1,
             });
             return new BenchEnvironment(cluster, rampart, direct, dir);
         }

@@ -66,8 +66,8 @@ public static class FailoverScenario
         try
         {
             Thread.Sleep(TimeSpan.FromSeconds(o.LoadSeconds));
+            env.Cluster.Kill(victim); // returns once the process is gone: no write sent after this reaches it
             at = Stopwatch.GetTimestamp();
-            env.Cluster.Kill(victim);
             if (RedisClusterProcess.WaitForRole(replica, "master", TimeSpan.FromSeconds(30))) failoverTime = Stopwatch.GetElapsedTime(at);
             Thread.Sleep(TimeSpan.FromSeconds(o.LoadSeconds));
         }
@@ -76,7 +76,7 @@ public static class FailoverScenario
             load.Stop();
         }
         long end = Stopwatch.GetTimestamp();
-        var resumed = load.FirstAckAfter(1, at) is { } first ? Stopwatch.GetElapsedTime(at, first) : (TimeSpan?)null;
+        var resumed = load.FirstAckOfWriteSentAfter(1, at) is { } first ? Stopwatch.GetElapsedTime(at, first) : (TimeSpan?)null;
         return Report(env, load, $"kill -9 of master {victim.Port} (replica {replica.Port})", failoverTime,
             $"resume {Stats.Ms(resumed)}", load.LongestClientGap(at, end));
     }

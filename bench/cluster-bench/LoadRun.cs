@@ -15,7 +15,8 @@ public sealed class LoadRun
     public const int MaxOpsPerClient = 2_000_000;
     public const int Categories = 2;
 
-    public sealed record Ack(string Key, string Value, long At, int Category);
+    /// <summary>An acknowledged write: <see cref="Sent"/> and <see cref="At"/> are Stopwatch timestamps of the request and its reply.</summary>
+    public sealed record Ack(string Key, string Value, long Sent, long At, int Category);
 
     private sealed class ClientState
     {
@@ -63,6 +64,7 @@ public sealed class LoadRun
         {
             string key = $"k:{c}:{n}", value = $"v:{_run}:{c}:{n}";
             int category = _category(key);
+            long sent = Stopwatch.GetTimestamp();
             try
             {
                 client.Set(key, value);
@@ -72,7 +74,7 @@ public sealed class LoadRun
                 Error(state, category, e);
                 continue;
             }
-            lock (state) state.Acks.Add(new Ack(key, value, Stopwatch.GetTimestamp(), category));
+            lock (state) state.Acks.Add(new Ack(key, value, sent, Stopwatch.GetTimestamp(), category));
             Read(client, state, state.Acks[^1]);
             if (n % 8 == 0) Read(client, state, state.Acks[random.Next(state.Acks.Count)]);
         }
@@ -99,11 +101,12 @@ public sealed class LoadRun
     private void Error(ClientState state, int category, Exception e)
     {
         Interlocked.Increment(ref state.Errors[category]);
-        Sample($"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
+        Sample($"{e.GetType().Name}: {e.Message.Split('\n')[0]}" + (e.InnerException is { } inner ? $" <- {inner.GetType().Name}: {inner.Message.Split('\n')[0]}" : ""));
     }
 
     private void Sample(string message)
     {
+        if (message.Length > 240) message = message[..240] + "...";
         if (_errorSamples.Count < 5 && !_errorSamples.Contains(message)) _errorSamples.Enqueue(message);
     }
 
@@ -124,9 +127,12 @@ public sealed class LoadRun
     public TimeSpan LongestCategoryGap(int category, long from, long to) =>
         LongestGap(Acks.Where(a => a.Category == category && a.At >= from && a.At <= to).Select(a => a.At).Order().Prepend(from).Append(to));
 
-    /// <summary>The first acknowledgement of a write to <paramref name="category"/>'s slots after <paramref name="after"/>, if any.</summary>
-    public long? FirstAckAfter(int category, long after) =>
-        Acks.Where(a => a.Category == category && a.At > after).Select(a => (long?)a.At).Min();
+    /// <summary>
+    /// When the first write to <paramref name="category"/>'s slots sent after <paramref name="after"/> was acknowledged,
+    /// if any (a write already in flight at that moment does not count: its reply may have been on its way).
+    /// </summary>
+    public long? FirstAckOfWriteSentAfter(int category, long after) =>
+        Acks.Where(a => a.Category == category && a.Sent > after).Select(a => (long?)a.At).Min();
 
     private static TimeSpan LongestGap(IEnumerable<long> times)
     {
