@@ -129,10 +129,10 @@ public sealed class RedisClusterProcess : IDisposable
     }
 
     /// <summary>SIGSTOP: the node keeps its sockets but answers nothing, as a hung node.</summary>
-    public static void Freeze(ClusterNode node) => node.Server.Freeze();
+    public void Freeze(ClusterNode node) => node.Server.Freeze();
 
     /// <summary>SIGCONT after <see cref="Freeze"/>.</summary>
-    public static void Thaw(ClusterNode node) => node.Server.Thaw();
+    public void Thaw(ClusterNode node) => node.Server.Thaw();
 
     /// <summary>
     /// CLUSTER FAILOVER on <paramref name="replica"/>, then waits until it says ROLE master; returns the time from the
