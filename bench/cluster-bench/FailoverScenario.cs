@@ -69,6 +69,9 @@ public static class FailoverScenario
             env.Cluster.Kill(victim); // returns once the process is gone: no write sent after this reaches it
             at = Stopwatch.GetTimestamp();
             if (RedisClusterProcess.WaitForRole(replica, "master", TimeSpan.FromSeconds(30))) failoverTime = Stopwatch.GetElapsedTime(at);
+            // Clients may sit in a timeout on the dead node past the promotion: wait (bounded) for writes to its slots
+            // to come back, then the usual load after.
+            Poll.WaitUntil(() => load.FirstAckOfWriteSentAfter(1, at) is not null, TimeSpan.FromSeconds(15));
             Thread.Sleep(TimeSpan.FromSeconds(o.LoadSeconds));
         }
         finally

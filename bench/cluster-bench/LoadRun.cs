@@ -118,9 +118,9 @@ public sealed class LoadRun
     public long Errors(int category) => _states.Sum(s => Interlocked.Read(ref s.Errors[category]));
     public long Wrong(int category) => _states.Sum(s => Interlocked.Read(ref s.Wrong[category]));
 
-    /// <summary>The longest time one client went between two acknowledged writes, over acks in [from, to] (timestamps).</summary>
+    /// <summary>The longest time one client went without an acknowledged write within [from, to] (timestamps; the edges count, so a client stuck throughout shows the whole window).</summary>
     public TimeSpan LongestClientGap(long from, long to) => _states
-        .Select(s => { lock (s) return LongestGap(s.Acks.Where(a => a.At >= from && a.At <= to).Select(a => a.At)); })
+        .Select(s => { lock (s) return LongestGap(s.Acks.Where(a => a.At >= from && a.At <= to).Select(a => a.At).Prepend(from).Append(to)); })
         .DefaultIfEmpty(TimeSpan.Zero).Max();
 
     /// <summary>The longest time no client got any write to <paramref name="category"/>'s slots acknowledged, within [from, to].</summary>
