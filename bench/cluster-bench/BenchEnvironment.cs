@@ -1,0 +1,87 @@
+using Rampart.Proxy.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace ClusterBench;
+
+/// <summary>
+/// What one scenario runs against: its own cluster (3 masters + 3 replicas on free ports, in a temp dir), Rampart in
+/// front of it (unless --direct-only) with its config and log in a second temp dir, and a cluster-aware
+/// StackExchange.Redis connection direct to the cluster (for key slots, and as the load client with --direct-only).
+/// Disposing stops Rampart and every node by PID and removes both dirs.
+/// </summary>
+public sealed class BenchEnvironment : IDisposable
+{
+    public RedisClusterProcess Cluster { get; }
+    public RampartServer? Rampart { get; }
+    public ConnectionMultiplexer Direct { get; }
+    public string Dir { get; }
+
+    /// <summary>What the load clients talk to, for the tables.</summary>
+    public string TargetName => Rampart is null ? "direct (StackExchange.Redis, cluster-aware)" : "rampart";
+
+    private BenchEnvironment(RedisClusterProcess cluster, RampartServer? rampart, ConnectionMultiplexer direct, string dir)
+    {
+        Cluster = cluster;
+        Rampart = rampart;
+        Direct = direct;
+        Dir = dir;
+    }
+
+    public static BenchEnvironment Start(Options options)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"cluster-bench-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        RedisClusterProcess? cluster = null;
+        RampartServer? rampart = null;
+        try
+        {
+            cluster = RedisClusterProcess.StartWithReplicas();
+            Console.Error.WriteLine($"cluster: {string.Join(", ", cluster.ClusterNodes.Select(n => $"{n.Port} {n.Role} pid {n.Pid}"))}");
+            var seeds = cluster.Masters.Take(2).Select(m => m.Endpoint).ToList();
+            if (!options.DirectOnly)
+            {
+                rampart = RampartServer.Start(options.Rampart, dir, seeds);
+                Console.Error.WriteLine($"rampart: 127.0.0.1:{rampart.Port} pid {rampart.Pid}, log {rampart.LogFile}");
+            }
+            var direct = ConnectionMultiplexer.Connect(new ConfigurationOptions
+            {
+                EndPoints = { seeds[0], seeds[1] },
+                AbortOnConnectFail = false,
+                ConnectTimeout = 2000,
+                SyncTimeout = 5000,
+                AsyncTimeout = 5000,
+                // StackExchange.Redis sends no write to a node it last saw as a replica, so after a failover it relies
+                // on this periodic check (60 s by default) to learn the new roles; 1 s, as the node timeout.
+                ConfigCheckSeconds = 1,
+            });
+            return new BenchEnvironment(cluster, rampart, direct, dir);
+        }
+        catch
+        {
+            rampart?.Dispose();
+            cluster?.Dispose();
+            Directory.Delete(dir, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>A new load client: its own plain connection to Rampart, or (direct-only) the shared cluster-aware one.</summary>
+    public IKvClient NewClient() => Rampart is { } r ? new PlainKvClient(r.Port) : new ClusterKvClient(Direct.GetDatabase());
+
+    /// <summary>The cluster slot of a key (CRC16 with hash tags), by StackExchange.Redis: not by the engine under test.</summary>
+    public int SlotOf(string key) => Direct.HashSlot(key);
+
+    public IEnumerable<int> ClusterPids => Cluster.ClusterNodes.Select(n => n.Pid);
+
+    private int _disposed;
+
+    /// <summary>Once only: Ctrl-C, ProcessExit and the scenario's own end may all get here.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        Direct.Dispose();
+        Rampart?.Dispose();
+        Cluster.Dispose();
+        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
+    }
+}
