@@ -8,8 +8,8 @@ internal sealed partial class PoolRuntime
 {
     /// <summary>
     /// How many of the 16384 slots this pool can serve now: CLUSTER INFO's cluster_slots_ok, and cluster_state:ok only
-    /// when all are. Every slot until the cluster routing engine publishes a slot map; then the map's covered slots
-    /// (a slot no healthy master serves fails closed, and the client is told the cluster is down there).
+    /// when all are: the slots the trusted slot map gives a master (none before the first map is trusted; a slot no
+    /// healthy master serves fails closed, and the client is told the cluster is down there).
     /// </summary>
-    public int ServedSlots => Rampart.Proxy.Routing.ClusterSlot.Count;
+    public int ServedSlots => Routing.ServedSlots;
 }

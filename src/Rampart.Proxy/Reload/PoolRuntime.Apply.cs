@@ -74,7 +74,9 @@ internal sealed partial class PoolRuntime
     private void ApplyCluster(PoolConfig previous, PoolConfig next)
     {
         _config = next;
-        if (!next.Commands.Equals(previous.Commands) || next.Name != previous.Name) _commands = PolicyFor(next);
+        // A pool that becomes or stops being a cluster pool answers CLUSTER ... itself or stops doing so.
+        bool kindChanged = (previous.Cluster is null) != (next.Cluster is null);
+        if (kindChanged || !next.Commands.Equals(previous.Commands) || next.Name != previous.Name) _commands = PolicyFor(next);
         var old = _topology;
         bool keepConnections = previous.Cluster is { } before && next.Cluster is { } after && before.User == after.User
             && before.Password == after.Password && previous.ServerConnections == next.ServerConnections
