@@ -75,6 +75,9 @@ public sealed class BenchEnvironment : IDisposable
 
     private int _disposed;
 
+    /// <summary>Where the Rampart log of the last scenario is kept.</summary>
+    public static readonly string LastLog = Path.Combine(Path.GetTempPath(), "cluster-bench-last-rampart.log");
+
     /// <summary>Once only: Ctrl-C, ProcessExit and the scenario's own end may all get here.</summary>
     public void Dispose()
     {
@@ -82,6 +85,8 @@ public sealed class BenchEnvironment : IDisposable
         Direct.Dispose();
         Rampart?.Dispose();
         Cluster.Dispose();
+        // The last scenario's Rampart log outlives its directory, to read what Rampart saw (e.g. slot-map changes).
+        if (Rampart is not null) File.Copy(Rampart.LogFile, LastLog, overwrite: true);
         try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
     }
 }

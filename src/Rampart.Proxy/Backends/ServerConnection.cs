@@ -229,6 +229,8 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
             if (_server.OnConnectFailed(reason) == 1) LogConnectFailed(_server.Endpoint, reason);
             else LogStillUnreachable(_server.Endpoint, reason);
             FailPending(_server.UnavailableReason ?? $"ERR rampart: server {_server.Endpoint} unavailable: {reason}");
+            // A node that cannot be reached may have failed: its pool may have a newer map (a cluster's replica promoted).
+            if (!_disposed) _server.ConnectionLost?.Invoke();
             return ReleaseWriter();
         }
     }

@@ -92,7 +92,7 @@ internal sealed partial class PoolRuntime
             long version = ++_slotMapVersion;
             _routing = new PoolRouting(servers, owners, version);
             _clusterFingerprint = map.Fingerprint;
-            RetireServers(byEndpoint.Values);
+            RetireServers(byEndpoint.Values, "is no longer a master in the cluster's slot map");
             string masters = string.Join(", ", servers.Select(s => s.Endpoint));
             LogSlotMap(config.Name, version, servers.Length, map.CoveredSlots, masters);
             Events.Add(config.Name, "slot-map", null, $"slot map {version}: {map.CoveredSlots} slots on {servers.Length} masters ({masters})");
@@ -143,10 +143,10 @@ internal sealed partial class PoolRuntime
     }
 
     /// <summary>Servers out of the routing: they close once their in-flight requests are answered (or the retire limit).</summary>
-    private void RetireServers(IEnumerable<ServerEndpoint> removed)
+    private void RetireServers(IEnumerable<ServerEndpoint> removed, string why)
     {
         long now = Time.NowMs();
-        foreach (var server in removed) _retiring.Add((server, now + RetireGraceMs, now + RetireLimitMs));
+        foreach (var server in removed) _retiring.Add((server, now + RetireGraceMs, now + RetireLimitMs, why));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pool {Pool}: slot map {Version}: {Slots} slots on {Masters} masters ({Endpoints})")]

@@ -30,7 +30,7 @@ internal sealed partial class PoolRuntime : IDisposable
     private readonly object _rebuild = new();
     private readonly ConcurrentDictionary<long, ClientSession> _sessions = new();
     // Servers a reload removed, closed once their in-flight requests are answered (guarded by _rebuild).
-    private readonly List<(ServerEndpoint Server, long GraceUntil, long Deadline)> _retiring = [];
+    private readonly List<(ServerEndpoint Server, long GraceUntil, long Deadline, string Why)> _retiring = [];
     private volatile PoolConfig _config;
     private volatile Commands.CommandPolicy _commands;
     private volatile PoolRouting _routing;
@@ -262,13 +262,13 @@ internal sealed partial class PoolRuntime : IDisposable
         {
             for (int i = _retiring.Count - 1; i >= 0; i--)
             {
-                var (server, graceUntil, deadline) = _retiring[i];
+                var (server, graceUntil, deadline, why) = _retiring[i];
                 server.ExpireHold(now);
                 server.CheckTimeouts(now);
                 bool idle = server.IsIdle;
                 if ((now < graceUntil || !idle) && now < deadline) continue;
                 _retiring.RemoveAt(i);
-                server.Retire($"server {server.Endpoint} was removed from pool '{Config.Name}' by a configuration reload");
+                server.Retire($"server {server.Endpoint} {why}");
                 LogRetired(Config.Name, server.Endpoint, idle ? "every in-flight request answered" : $"requests still in flight after {RetireLimitMs} ms failed");
             }
         }
@@ -306,7 +306,7 @@ internal sealed partial class PoolRuntime : IDisposable
         foreach (var server in _routing.Servers) server.Dispose();
         lock (_rebuild)
         {
-            foreach (var (server, _, _) in _retiring) server.Dispose();
+            foreach (var (server, _, _, _) in _retiring) server.Dispose();
             _retiring.Clear();
         }
     }

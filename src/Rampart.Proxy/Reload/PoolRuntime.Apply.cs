@@ -50,7 +50,7 @@ internal sealed partial class PoolRuntime
             _routing = new PoolRouting(next, servers, live);
 
             long now = Time.NowMs();
-            foreach (var server in removed) _retiring.Add((server, now + RetireGraceMs, now + RetireLimitMs));
+            foreach (var server in removed) _retiring.Add((server, now + RetireGraceMs, now + RetireLimitMs, RemovedByReload));
 
             if (previous.Sentinel is not null || next.Sentinel is not null)
             {
@@ -71,6 +71,8 @@ internal sealed partial class PoolRuntime
     /// connection is (user, password, server_connections, tcpkeepalive) or of the pool's kind starts over from the new
     /// seeds, and the old servers retire once what they have in flight is answered.
     /// </summary>
+    private string RemovedByReload => $"was removed from pool '{Config.Name}' by a configuration reload";
+
     private void ApplyCluster(PoolConfig previous, PoolConfig next)
     {
         _config = next;
@@ -89,7 +91,7 @@ internal sealed partial class PoolRuntime
         }
         else
         {
-            RetireServers(_routing.Servers);
+            RetireServers(_routing.Servers, RemovedByReload);
             var seeds = next.Servers.Select(NewServer).ToArray();
             if (next.Cluster is not null)
             {

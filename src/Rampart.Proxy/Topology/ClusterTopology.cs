@@ -33,6 +33,8 @@ internal sealed partial class ClusterTopology : ITopologySource
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
     private volatile string? _lastProblem;
+    /// <summary>A master of the map in use did not answer the last check at all (it may be dead: its replica is next).</summary>
+    private bool _masterUnreachable;
 
     /// <summary>Why the last check found no map to trust (each node asked and its answer), or null when it found one.</summary>
     public string? LastProblem => _lastProblem;
@@ -63,8 +65,10 @@ internal sealed partial class ClusterTopology : ITopologySource
             while (true)
             {
                 bool trusted = await CheckOnceAsync(stop);
-                // Without a trusted map, look again soon: the cluster may be electing a new master.
-                int wait = trusted ? _cluster.RefreshIntervalMs : Math.Min(_cluster.RefreshIntervalMs, UntrustedRecheckMs);
+                // Without a trusted map, or with a master of the map not answering, look again soon: the cluster may
+                // be electing a new master, and its slots come back only once Rampart has seen the new map.
+                bool settled = trusted && !_masterUnreachable;
+                int wait = settled ? _cluster.RefreshIntervalMs : Math.Min(_cluster.RefreshIntervalMs, UntrustedRecheckMs);
                 await _recheck.WaitAsync(TimeSpan.FromMilliseconds(wait), stop);
             }
         }
@@ -76,9 +80,11 @@ internal sealed partial class ClusterTopology : ITopologySource
     /// <summary>One check: ask, choose, publish. True when a trusted map was published.</summary>
     internal async Task<bool> CheckOnceAsync(CancellationToken stop)
     {
-        var candidates = Candidates();
+        var known = _knownMasters();
+        var candidates = Candidates(known);
         var answers = await Task.WhenAll(candidates.Take(NodesAsked).Select(node => AskAsync(node, stop)));
         var trusted = answers.Where(a => a.Map is not null).ToList();
+        _masterUnreachable = answers.Take(known.Count).Any(a => a.Unreachable); // the known masters come first
         if (trusted.Count == 0 && candidates.Count > NodesAsked)
         {
             // The nodes asked first are all down or not masters: try the rest before giving up.
@@ -98,11 +104,11 @@ internal sealed partial class ClusterTopology : ITopologySource
     }
 
     /// <summary>The known masters first (they have the newest map), then the seeds, each once.</summary>
-    private List<(string Host, int Port)> Candidates()
+    private List<(string Host, int Port)> Candidates(IReadOnlyList<(string Host, int Port)> known)
     {
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var list = new List<(string Host, int Port)>();
-        foreach (var node in _knownMasters().Concat(_cluster.Nodes.Select(n => (n.Host, n.Port))))
+        foreach (var node in known.Concat(_cluster.Nodes.Select(n => (n.Host, n.Port))))
             if (seen.Add($"{node.Host}:{node.Port}")) list.Add(node);
         return list;
     }
@@ -111,7 +117,8 @@ internal sealed partial class ClusterTopology : ITopologySource
     private static SlotMap MostAgreed(IEnumerable<SlotMap> maps) =>
         maps.GroupBy(m => m.Fingerprint).OrderByDescending(g => g.Count()).First().First();
 
-    private sealed record Answer(string Node, SlotMap? Map, string? Problem);
+    /// <param name="Unreachable">No connection or no answer at all (as opposed to an answer not trusted).</param>
+    private sealed record Answer(string Node, SlotMap? Map, string? Problem, bool Unreachable = false);
 
     /// <summary>One node's map, when the node is a healthy master; else why its answer is not trusted.</summary>
     private async Task<Answer> AskAsync((string Host, int Port) node, CancellationToken stop)
@@ -138,7 +145,7 @@ internal sealed partial class ClusterTopology : ITopologySource
                                    or RespProtocolException)
         {
             if (stop.IsCancellationRequested) throw;
-            return new Answer(label, null, e is OperationCanceledException ? "no answer within 1 s" : e.Message);
+            return new Answer(label, null, e is OperationCanceledException ? "no answer within 1 s" : e.Message, Unreachable: true);
         }
     }
 
