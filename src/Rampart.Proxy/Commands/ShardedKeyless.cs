@@ -70,6 +70,9 @@ internal static class ShardedKeyless
                 // Shard channels live on the server that owns their name: the pool's list is every server's.
                 FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Union);
                 return;
+            case "cluster" when routing.IsCluster && command.Name is "cluster|countkeysinslot" or "cluster|getkeysinslot":
+                ForwardBySlotArgument(session, routing, command, request, raw, inline);
+                return;
             case "pubsub" when command.Name is "pubsub|shardnumsub":
                 MultiKeySplitter.Dispatch(session, routing, command, request, raw, inline);
                 return;
@@ -77,6 +80,22 @@ internal static class ShardedKeyless
                 session.ReplyError($"ERR rampart: '{command.DisplayName}' names no key, so no single server of pool '{session.Pool.Config.Name}' ({routing.Servers.Count} servers) can answer it for the whole pool; ask a server directly");
                 return;
         }
+    }
+
+    /// <summary>
+    /// CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT name a slot, not a key: the master serving that slot answers. A slot
+    /// that is not one (not a number, out of range) goes to any master, so the client gets Redis's own error for it.
+    /// </summary>
+    private static void ForwardBySlotArgument(ClientSession session, PoolRouting routing, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
+    {
+        bool isSlot = System.Buffers.Text.Utf8Parser.TryParse(request[2], out int slot, out int used) && used == request[2].Length
+                      && slot >= 0 && slot < ClusterSlot.Count;
+        if (!isSlot)
+            CommandDispatcher.Forward(session, routing.Default, command, request, raw, inline);
+        else if (routing.ServerOfPlacement(slot) is { } owner)
+            CommandDispatcher.Forward(session, owner, command, request, raw, inline);
+        else
+            session.ReplyError(routing.NoServerError(session.Pool.Config.Name));
     }
 
     /// <summary>

@@ -69,6 +69,23 @@ public sealed class ClusterPoolTests : IDisposable
         Assert.Equal(1L, client.Call("SUNIONSTORE", "{t}dest", "{t}a", "{t}b"));
     }
 
+    [Fact]
+    public async Task CountAndGetKeysInSlot_AskTheMasterServingTheSlot()
+    {
+        await using var rampart = await StartReadyAsync(_cluster);
+        using var client = RespTestClient.ConnectTcp(rampart.Port);
+        foreach (int slot in new[] { 0, 8000, 16383 }) // one per master
+        {
+            var keys = Enumerable.Range(0, 3).Select(i => ClusterSlots.KeyInSlot(slot, $"in-slot:{i}")).ToArray();
+            foreach (var key in keys) Assert.Equal("OK", client.CallText("SET", key, "v"));
+            Assert.Equal(3L, client.Call("CLUSTER", "COUNTKEYSINSLOT", slot.ToString()));
+            Assert.Equal(keys.Order(), ((object?[])client.CallText("CLUSTER", "GETKEYSINSLOT", slot.ToString(), "10")!).Cast<string>().Order());
+        }
+        // Not a slot: Redis's own errors, from a master.
+        Assert.Equal(new RespError("ERR Invalid slot"), client.Call("CLUSTER", "COUNTKEYSINSLOT", "16384"));
+        Assert.Equal(new RespError("ERR value is not an integer or out of range"), client.Call("CLUSTER", "GETKEYSINSLOT", "x", "10"));
+    }
+
     private (string, string) TwoSlotsOnOneNode()
     {
         var bytes = Encoding.UTF8;
