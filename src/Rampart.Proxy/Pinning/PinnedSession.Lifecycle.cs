@@ -19,7 +19,7 @@ internal sealed partial class PinnedSession
         {
             if (!_link.Owns(from)) return;
             if (_sub.Active) _sub.OnReply(reply, _tx.InMulti);
-            else if (FollowedRedirect(reply)) return;
+            else if (FollowedRedirect(reply) || FollowedTransactionRedirect(reply)) return;
             else if (_link.Complete(from, reply)) MaybeRelease();
         }
     }
