@@ -20,6 +20,7 @@ internal sealed partial class PinnedSession
             if (!_link.Owns(from)) return;
             if (_sub.Active)
             {
+                if (FollowedShardSubscribeRedirect(reply)) return;
                 _sub.OnReply(reply, _tx.InMulti);
                 FollowShardMovesIfAny();
             }

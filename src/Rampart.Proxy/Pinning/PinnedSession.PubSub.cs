@@ -35,6 +35,7 @@ internal sealed partial class PinnedSession
             return PinnedResult.Done;
         }
         if (!BindTo(server, PinnedUse.Subscriber)) return PinnedResult.Done;
+        if (command.Name == "ssubscribe" && _session.Pool.Routing.IsCluster) KeepShardSubscribe(request, raw, inline);
         _sub.Active = true;
         _sub.Forward(request, raw, inline);
         return PinnedResult.Done;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Rampart.Protocol;
 using Rampart.Proxy.Backends;
 
 namespace Rampart.Proxy.Pinning;
@@ -20,6 +21,43 @@ namespace Rampart.Proxy.Pinning;
 internal sealed partial class PinnedSession
 {
     private const int ShardFollowGiveUpMs = 10_000;
+
+    /// <summary>Keeps the SSUBSCRIBE that begins a cluster pool's subscriber, to send it again if it is redirected.</summary>
+    private void KeepShardSubscribe(Request request, ReadOnlySpan<byte> raw, bool inline)
+    {
+        if (inline)
+        {
+            using var encoded = new ByteBuffer(64);
+            Commands.CommandDispatcher.WriteMultibulk(encoded, request);
+            _sub.ShardSubscribeOut = encoded.Span.ToArray();
+        }
+        else _sub.ShardSubscribeOut = raw.ToArray();
+        _sub.ShardSubscribeRedirects = 0;
+        _sub.ShardSubscribeSeq = _sub.ForwardSeq + 1; // it is forwarded next
+    }
+
+    /// <summary>
+    /// The SSUBSCRIBE that began this subscriber was answered -MOVED (the map was stale): nothing is subscribed yet,
+    /// so the subscriber moves to the node named, the map is patched, and it is sent there. The client sees only the
+    /// confirmation. Under the lock.
+    /// </summary>
+    private bool FollowedShardSubscribeRedirect(ReadOnlySpan<byte> reply)
+    {
+        if (_sub.ShardSubscribeOut is not { } subscribe || reply.Length == 0 || reply[0] != (byte)'-') return false;
+        // Only MOVED: a migrating slot's source serves shard channels itself (Redis counts no missing keys for them).
+        // Anything the client sent after it went to the old node too, and its reply would be lost with it.
+        if (_sub.ForwardSeq != _sub.ShardSubscribeSeq) return false;
+        if (_sub.Channels.Count > 0 || !Routing.ClusterRedirect.TryParse(reply, out var redirect) || redirect.IsAsk) return false;
+        if (_sub.ShardSubscribeRedirects++ >= Pools.ClusterRedirects.MaxRedirections) return false; // the client sees it
+        var from = _link.Server!;
+        from.Stats.AddMoved();
+        string host = redirect.Host.Length == 0 ? from.Config.Host : redirect.Host;
+        var target = _session.Pool.ClusterServerAt(host, redirect.Port, redirect.Slot);
+        if (!_link.TryMoveTo(target, PinnedUse.Subscriber, out _)) return false; // the client sees the redirect
+        _link.TrySend(subscribe);
+        _link.Flush();
+        return true;
+    }
 
     /// <summary>Starts following moved shard channels when some wait and no task follows them (under the lock).</summary>
     private void FollowShardMovesIfAny()

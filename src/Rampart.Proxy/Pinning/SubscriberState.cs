@@ -64,6 +64,17 @@ internal sealed class SubscriberState
     /// <summary>RESP3, in MULTI: the refusal being dispatched has had its fence (which flagged the transaction).</summary>
     public bool RefusalFenced { get; set; }
 
+    /// <summary>
+    /// Cluster pools: the SSUBSCRIBE that began this subscriber, until its confirmation comes (the slot map may be
+    /// stale: a MOVED for it is followed, PinnedSession.ShardChannels.cs), and the redirections it followed.
+    /// </summary>
+    public byte[]? ShardSubscribeOut { get; set; }
+    public int ShardSubscribeRedirects { get; set; }
+
+    /// <summary>Requests forwarded so far (the SSUBSCRIBE above is followed only while it is the last).</summary>
+    public long ForwardSeq => _forwardSeq;
+    public long ShardSubscribeSeq { get; set; }
+
     /// <summary>Cluster pools: shard channels whose slot left the node, held back from the client until followed.</summary>
     public ShardSlotMoves Moves => _moves ??= new ShardSlotMoves();
 
@@ -108,6 +119,7 @@ internal sealed class SubscriberState
             && _session.Pool.Routing.IsCluster && Moves.TryHoldUnasked(reply, held)) return;
         // RESP3: only a push is a confirmation (an EXEC's array may look like one). RESP2: arrays of known kinds.
         bool confirmation = (!_resp3 || reply[0] == (byte)'>') && Channels.Observe(reply);
+        if (confirmation) ShardSubscribeOut = null;
         bool push = _resp3 ? reply[0] == (byte)'>' : confirmation || IsResp2Message(reply);
         if (!push && _streamReplies > 0)
         {

@@ -48,6 +48,26 @@ public sealed class ClusterShardSubscriptionTests(ClusterPinnedFixture fixture) 
     }
 
     [Fact]
+    public void ShardSubscribe_AfterItsSlotMoved_GoesToTheNewOwner()
+    {
+        const string channel = "{late}orders";
+        int slot = ClusterSlot.Of(Encoding.UTF8.GetBytes(channel));
+        var source = ClusterSlots.OwnerOf(Cluster, channel);
+        var target = ClusterSlots.OtherThan(Cluster, source);
+        ClusterSlots.Migrate(Cluster, slot, source, target); // Rampart's map still names the source
+        long moved = fixture.Redirects().Moved;
+        using var subscriber = RespTestClient.ConnectTcp(fixture.Rampart.Port);
+        subscriber.ReadTimeoutMs = 10_000;
+
+        subscriber.Send(RespTestClient.Command("SSUBSCRIBE", channel)); // MOVED on the source, followed
+        Assert.Equal(new object?[] { "ssubscribe", channel, 1L }, Frame(subscriber));
+        Assert.Contains(":1\r\n", ShardSubscribers(target, channel));
+        Assert.True(fixture.Redirects().Moved > moved, "the SSUBSCRIBE was never redirected: the test did not exercise a move");
+        Assert.Equal(":1\r\n", target.Send(RespText.Command("SPUBLISH", channel, "hello")));
+        Assert.Equal(new object?[] { "smessage", channel, "hello" }, Frame(subscriber));
+    }
+
+    [Fact]
     public void ClientsOwnSunsubscribe_IsConfirmedAsUsual()
     {
         const string channel = "{alerts}disk";
