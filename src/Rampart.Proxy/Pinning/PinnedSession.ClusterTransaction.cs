@@ -44,11 +44,7 @@ internal sealed partial class PinnedSession
         }
         if (!_link.TryTakeOnlyRequest(out var call)) return false;
         _replay.Redirections++;
-        var from = _link.Server!;
-        if (redirect.IsAsk) from.Stats.AddAsked();
-        else from.Stats.AddMoved();
-        string host = redirect.Host.Length == 0 ? from.Config.Host : redirect.Host;
-        var target = pool.ClusterServerAt(host, redirect.Port, redirect.IsAsk ? -1 : redirect.Slot);
+        var target = RedirectTarget(redirect);
         // Nothing else is out on the old connection: it goes back after DISCARD and UNWATCH (an error when there is
         // no MULTI is harmless there).
         _link.GiveBack(asIs: false, inMulti: true, subscribed: false);

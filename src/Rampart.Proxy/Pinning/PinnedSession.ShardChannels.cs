@@ -49,10 +49,7 @@ internal sealed partial class PinnedSession
         if (_sub.ForwardSeq != _sub.ShardSubscribeSeq) return false;
         if (_sub.Channels.Count > 0 || !Routing.ClusterRedirect.TryParse(reply, out var redirect) || redirect.IsAsk) return false;
         if (_sub.ShardSubscribeRedirects++ >= Pools.ClusterRedirects.MaxRedirections) return false; // the client sees it
-        var from = _link.Server!;
-        from.Stats.AddMoved();
-        string host = redirect.Host.Length == 0 ? from.Config.Host : redirect.Host;
-        var target = _session.Pool.ClusterServerAt(host, redirect.Port, redirect.Slot);
+        var target = RedirectTarget(redirect);
         if (!_link.TryMoveTo(target, PinnedUse.Subscriber, out _)) return false; // the client sees the redirect
         _link.TrySend(subscribe);
         _link.Flush();

@@ -18,6 +18,16 @@ public sealed class ClusterShardSubscriptionTests(ClusterPinnedFixture fixture) 
 
     private static object?[] Frame(RespTestClient client) => (object?[])RespTestClient.AsText(client.ReadReply())!;
 
+    /// <summary>A client of Rampart subscribed to <paramref name="channel"/> (its confirmation read).</summary>
+    private RespTestClient ShardSubscriber(string channel)
+    {
+        var subscriber = RespTestClient.ConnectTcp(fixture.Rampart.Port);
+        subscriber.ReadTimeoutMs = 10_000;
+        subscriber.Send(RespTestClient.Command("SSUBSCRIBE", channel));
+        Assert.Equal(new object?[] { "ssubscribe", channel, 1L }, Frame(subscriber));
+        return subscriber;
+    }
+
     [Fact]
     public void ShardSubscription_FollowsItsSlot_AndTheClientSeesNoSunsubscribe()
     {
@@ -25,10 +35,7 @@ public sealed class ClusterShardSubscriptionTests(ClusterPinnedFixture fixture) 
         int slot = ClusterSlot.Of(Encoding.UTF8.GetBytes(channel));
         var source = ClusterSlots.OwnerOf(Cluster, channel);
         var target = ClusterSlots.OtherThan(Cluster, source);
-        using var subscriber = RespTestClient.ConnectTcp(fixture.Rampart.Port);
-        subscriber.ReadTimeoutMs = 10_000;
-        subscriber.Send(RespTestClient.Command("SSUBSCRIBE", channel));
-        Assert.Equal(new object?[] { "ssubscribe", channel, 1L }, Frame(subscriber));
+        using var subscriber = ShardSubscriber(channel);
         Assert.Contains(":1\r\n", ShardSubscribers(source, channel));
 
         ClusterSlots.Migrate(Cluster, slot, source, target); // the source unsubscribes the channel: "sunsubscribe"
@@ -56,11 +63,8 @@ public sealed class ClusterShardSubscriptionTests(ClusterPinnedFixture fixture) 
         var target = ClusterSlots.OtherThan(Cluster, source);
         ClusterSlots.Migrate(Cluster, slot, source, target); // Rampart's map still names the source
         long moved = fixture.Redirects().Moved;
-        using var subscriber = RespTestClient.ConnectTcp(fixture.Rampart.Port);
-        subscriber.ReadTimeoutMs = 10_000;
 
-        subscriber.Send(RespTestClient.Command("SSUBSCRIBE", channel)); // MOVED on the source, followed
-        Assert.Equal(new object?[] { "ssubscribe", channel, 1L }, Frame(subscriber));
+        using var subscriber = ShardSubscriber(channel); // MOVED on the source, followed
         Assert.Contains(":1\r\n", ShardSubscribers(target, channel));
         Assert.True(fixture.Redirects().Moved > moved, "the SSUBSCRIBE was never redirected: the test did not exercise a move");
         Assert.Equal(":1\r\n", target.Send(RespText.Command("SPUBLISH", channel, "hello")));
@@ -71,10 +75,7 @@ public sealed class ClusterShardSubscriptionTests(ClusterPinnedFixture fixture) 
     public void ClientsOwnSunsubscribe_IsConfirmedAsUsual()
     {
         const string channel = "{alerts}disk";
-        using var subscriber = RespTestClient.ConnectTcp(fixture.Rampart.Port);
-        subscriber.ReadTimeoutMs = 10_000;
-        subscriber.Send(RespTestClient.Command("SSUBSCRIBE", channel));
-        Assert.Equal(new object?[] { "ssubscribe", channel, 1L }, Frame(subscriber));
+        using var subscriber = ShardSubscriber(channel);
         subscriber.Send(RespTestClient.Command("SUNSUBSCRIBE", channel));
         Assert.Equal(new object?[] { "sunsubscribe", channel, 0L }, Frame(subscriber));
         Assert.Equal("PONG", subscriber.Call("PING")); // out of subscribed mode, as with Redis
