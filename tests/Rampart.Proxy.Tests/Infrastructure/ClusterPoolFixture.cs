@@ -25,6 +25,8 @@ public sealed class ClusterPoolFixture : IAsyncLifetime
     {
         Cluster = RedisClusterProcess.Start();
         Rampart = await RampartUnderTest.StartAsync(Pool(Cluster));
+        // Until a healthy master's map is trusted no slot is served (fail closed): tests start from a served cluster.
+        if (!ClusterPoolConfig.WaitForSlotMap(Rampart, "shop")) throw new InvalidOperationException("the cluster pool never trusted a slot map");
     }
 
     public async Task DisposeAsync()
