@@ -59,6 +59,7 @@ internal sealed class DedicatedLink
     /// </summary>
     public bool TryRent(ServerEndpoint server, PinnedUse use, out string? error)
     {
+        AskedSlot = -1;
         var conn = server.Pinned.TryRent(_receiver, _resp3, use, out error);
         if (conn is not null && conn.IsDead)
         {
@@ -71,6 +72,12 @@ internal sealed class DedicatedLink
         _conn = conn;
         return true;
     }
+
+    /// <summary>
+    /// In a cluster pool, the slot this connection's node was reached for by an ASK (it imports that slot, and answers
+    /// for it only behind ASKING), or -1. Set by the session after <see cref="TryRent"/>, which clears it.
+    /// </summary>
+    public int AskedSlot { get; set; } = -1;
 
     /// <summary>The connection is gone (its owner heard OnLost): what it still owed is failed by the caller.</summary>
     public void Lost() => _conn = null;
@@ -141,6 +148,42 @@ internal sealed class DedicatedLink
         _inFlight.Dequeue();
         _blockedCalls--;
         slot = only;
+        return true;
+    }
+
+    /// <summary>
+    /// Takes back the one request out when it is a plain request the client waits for (not a blocking call, not
+    /// Rampart's own command), so that it can be sent to another node. False, taking nothing, otherwise.
+    /// </summary>
+    public bool TryTakeOnlyRequest(out ProxyRequest slot)
+    {
+        slot = null!;
+        if (_inFlight.Count != 1 || _inFlight.Peek() is not { Slot: { } only, ReplaceWith: null, Blocks: false }) return false;
+        _inFlight.Dequeue();
+        slot = only;
+        return true;
+    }
+
+    /// <summary>
+    /// Moves a subscriber to a connection to <paramref name="server"/> (its shard channel's slot moved there): the new
+    /// connection is taken first, so that when there is none the old one stays; the old one goes back cleaned of its
+    /// subscriptions. False with the reason when no connection could be had.
+    /// </summary>
+    public bool TryMoveTo(ServerEndpoint server, PinnedUse use, out string? error)
+    {
+        var old = _conn;
+        var oldServer = Server;
+        if (!TryRent(server, use, out error))
+        {
+            _conn = old;
+            Server = oldServer;
+            return false;
+        }
+        if (old is not null)
+        {
+            old.Flush();
+            old.CleanAndReturn(multi: false, subscribed: true);
+        }
         return true;
     }
 

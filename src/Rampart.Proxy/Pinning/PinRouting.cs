@@ -41,12 +41,15 @@ internal static class PinRouting
     /// <summary>
     /// Where a subscription lives in a pool of several servers: shard channels (SSUBSCRIBE/SPUBLISH) on the server
     /// their name hashes to, like keys; plain channels and patterns (SUBSCRIBE/PSUBSCRIBE/PUBLISH) on the pool's first
-    /// server, the one place where every publisher and every pattern subscriber meet. Null when found, else the error.
+    /// server, the one place where every publisher and every pattern subscriber meet. In a cluster every node hears every
+    /// PUBLISH, so a subscriber already on a node (<paramref name="current"/>, where its shard channels took it) keeps
+    /// its plain channels and patterns there. Null when found, else the error.
     /// </summary>
-    public static string? ChannelServerOf(PoolRuntime pool, CommandInfo command, Request request, out ServerEndpoint server)
+    public static string? ChannelServerOf(PoolRuntime pool, CommandInfo command, Request request, out ServerEndpoint server, ServerEndpoint? current = null)
     {
         if (command.Name == "ssubscribe") return OwnerOf(pool, command, request, out server);
-        server = pool.Routing.Default;
+        var routing = pool.Routing;
+        server = routing.IsCluster && current is not null ? current : routing.Default;
         return null;
     }
 

@@ -28,11 +28,7 @@ internal sealed partial class PinnedSession
             return true;
         }
         call.Redirections++;
-        var from = _link.Server!;
-        if (redirect.IsAsk) from.Stats.AddAsked();
-        else from.Stats.AddMoved();
-        string host = redirect.Host.Length == 0 ? from.Config.Host : redirect.Host;
-        var target = pool.ClusterServerAt(host, redirect.Port, redirect.IsAsk ? -1 : redirect.Slot);
+        var target = RedirectTarget(redirect);
         _link.GiveBack(asIs: true, inMulti: false, subscribed: false); // nothing is out on it any more
         if (!_link.TryRent(target, PinnedUse.BlockingCall, out var error))
         {
@@ -44,5 +40,18 @@ internal sealed partial class PinnedSession
         _link.Enqueue(call, null, null, blocks: true, failWith: null);
         _link.Flush();
         return true;
+    }
+
+    /// <summary>
+    /// The node a redirect from this pin's node names, counted on that node's stats; a MOVED patches the pool's map
+    /// (and asks for a full check), an ASK leaves it. An empty host means the node that answered.
+    /// </summary>
+    private ServerEndpoint RedirectTarget(ClusterRedirect redirect)
+    {
+        var from = _link.Server!;
+        if (redirect.IsAsk) from.Stats.AddAsked();
+        else from.Stats.AddMoved();
+        string host = redirect.Host.Length == 0 ? from.Config.Host : redirect.Host;
+        return _session.Pool.ClusterServerAt(host, redirect.Port, redirect.IsAsk ? -1 : redirect.Slot);
     }
 }

@@ -18,8 +18,13 @@ internal sealed partial class PinnedSession
         lock (_gate)
         {
             if (!_link.Owns(from)) return;
-            if (_sub.Active) _sub.OnReply(reply, _tx.InMulti);
-            else if (FollowedRedirect(reply)) return;
+            if (_sub.Active)
+            {
+                if (FollowedShardSubscribeRedirect(reply)) return;
+                _sub.OnReply(reply, _tx.InMulti);
+                FollowShardMovesIfAny();
+            }
+            else if (FollowedRedirect(reply) || FollowedTransactionRedirect(reply)) return;
             else if (_link.Complete(from, reply)) MaybeRelease();
         }
     }

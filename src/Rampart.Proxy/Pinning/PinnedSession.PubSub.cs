@@ -35,6 +35,7 @@ internal sealed partial class PinnedSession
             return PinnedResult.Done;
         }
         if (!BindTo(server, PinnedUse.Subscriber)) return PinnedResult.Done;
+        if (command.Name == "ssubscribe" && _session.Pool.Routing.IsCluster) KeepShardSubscribe(request, raw, inline);
         _sub.Active = true;
         _sub.Forward(request, raw, inline);
         return PinnedResult.Done;
@@ -58,11 +59,14 @@ internal sealed partial class PinnedSession
             case var family when _tx.InMulti && SubscriberState.IsSubscribeFamily(family):
                 break; // a RESP3 subscriber's MULTI: refused below (StreamTransaction), as on the request/reply path
             case "ping" or "unsubscribe" or "punsubscribe" or "sunsubscribe" or "":
+                // A shard channel moving to another node is not followed once the client ends it (cluster pools).
+                if (name == "sunsubscribe" && command!.ArityAccepts(request.Count) && _session.Pool.Routing.IsCluster)
+                    _sub.ClientShardUnsubscribe(request);
                 // The server answers: its subscribed-mode PING reply, unknown-command error.
                 _sub.Forward(request, raw, inline, expectsReply: name is "ping" or "" || !command!.ArityAccepts(request.Count));
                 return PinnedResult.Done;
             case "subscribe" or "psubscribe" or "ssubscribe":
-                if (command!.ArityAccepts(request.Count) && PinRouting.ChannelServerOf(_session.Pool, command, request, out var server) is null
+                if (command!.ArityAccepts(request.Count) && PinRouting.ChannelServerOf(_session.Pool, command, request, out var server, _link.Server) is null
                     && !ReferenceEquals(server, _link.Server))
                 {
                     if (!fenced) return Fence();

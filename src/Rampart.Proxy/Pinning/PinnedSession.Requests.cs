@@ -41,9 +41,10 @@ internal sealed partial class PinnedSession
                 if (_tx.InMulti)
                 {
                     if (_link.Connection is null) _session.ReplyError("ERR MULTI calls can not be nested");
-                    else Send(request, raw, inline);
+                    else Send(command, request, raw, inline);
                     return PinnedResult.Done;
                 }
+                if (!_tx.Watching) _replay.Clear(); // a new transaction state: nothing before it goes again
                 // One server: the transaction's connection is known now. Several: the first key will say which.
                 if (_link.Connection is null && _session.Pool.Routing.IsSingleServer && !BindTo(_session.Pool.Routing.Default, PinnedUse.Transaction))
                 {
@@ -53,7 +54,7 @@ internal sealed partial class PinnedSession
                     return PinnedResult.Done;
                 }
                 _tx.Begin();
-                if (_link.Connection is not null) Send(request, raw, inline);
+                if (_link.Connection is not null) Send(command, request, raw, inline);
                 else
                 {
                     _tx.Hold(request, raw, inline);
@@ -67,18 +68,19 @@ internal sealed partial class PinnedSession
                 if (_tx.InMulti)
                 {
                     if (_link.Connection is null) _session.ReplyError("ERR WATCH inside MULTI is not allowed");
-                    else Send(request, raw, inline);
+                    else Send(command, request, raw, inline);
                     return PinnedResult.Done;
                 }
-                if (!TryOwner(command, request, out var owner) || !BindTo(owner, PinnedUse.Transaction)) return PinnedResult.Done;
+                if (!TryOwner(command, request, out var owner) || !BindTo(OwnerGivenAsk(owner, command, request), PinnedUse.Transaction)) return PinnedResult.Done;
+                if (!_tx.Watching) _replay.Clear();
                 _tx.Watching = true;
-                Send(request, raw, inline);
+                Send(command, request, raw, inline);
                 return PinnedResult.Done;
             case "unwatch":
                 if (_tx.InMulti) return QueueInTransaction(command, request, raw, inline);
                 if (_link.Connection is null) return Ok();
                 _tx.Watching = false;
-                Send(request, raw, inline);
+                Send(command, request, raw, inline);
                 return PinnedResult.Done;
             case var family when SubscriberState.IsSubscribeFamily(family):
                 return StartStreaming(command, request, raw, inline);
@@ -92,7 +94,7 @@ internal sealed partial class PinnedSession
         if (!_tx.InMulti)
         {
             // Only reached with a connection (WATCH); Redis answers, and keeps the WATCH, as it does.
-            if (_link.Connection is not null) Send(request, raw, inline);
+            if (_link.Connection is not null) Send(command, request, raw, inline);
             else _session.ReplyError(exec ? "ERR EXEC without MULTI" : "ERR DISCARD without MULTI");
             return PinnedResult.Done;
         }
@@ -118,7 +120,7 @@ internal sealed partial class PinnedSession
             _session.AppendSlot(slot);
             _link.Enqueue(slot, RespCommand("DISCARD"), TransactionState.ExecAbort, blocks: false, _tx.Broken);
         }
-        else Send(request, raw, inline);
+        else Send(command, request, raw, inline);
         return PinnedResult.Done;
     }
 
@@ -129,13 +131,14 @@ internal sealed partial class PinnedSession
         if (keys.Count > 0)
         {
             if (!TryOwner(command, request, out var owner, abortOnError: true)) return PinnedResult.Done;
+            owner = OwnerGivenAsk(owner, command, request);
             if (_link.Connection is null)
             {
                 if (!BindTo(owner, PinnedUse.Transaction)) return AbortWith(_tx.Broken!);
             }
             else if (!ReferenceEquals(owner, _link.Server)) return AbortWith(PinRouting.CrossSlot);
         }
-        SendOrHold(request, raw, inline);
+        SendOrHold(command, request, raw, inline);
         _tx.Queued++;
         return PinnedResult.Done;
     }
@@ -164,18 +167,19 @@ internal sealed partial class PinnedSession
             return PinnedResult.Shared;
         }
         if (!TryOwner(command, request, out var owner)) return PinnedResult.Done;
+        owner = OwnerGivenAsk(owner, command, request);
         bool blocks = command.IsBlockingCall(request); // outside MULTI: it may wait on the server
         if (_link.Connection is null)
         {
             // A new pin (a blocking call): its connection is the one to the keys' server.
-            if (BindTo(owner, PinnedUse.BlockingCall)) Send(request, raw, inline, blocks);
+            if (BindTo(owner, PinnedUse.BlockingCall)) Send(command, request, raw, inline, blocks);
             return PinnedResult.Done;
         }
         if (ReferenceEquals(owner, _link.Server))
         {
             // A blocking call on the connection of a WATCH (or of replies still due): it counts as one from now on.
             if (blocking && !BindTo(owner, PinnedUse.BlockingCall)) return PinnedResult.Done;
-            Send(request, raw, inline, blocks);
+            Send(command, request, raw, inline, blocks);
             return PinnedResult.Done;
         }
         if (blocking)
@@ -280,17 +284,18 @@ internal sealed partial class PinnedSession
             // MULTI and the keyless commands before the first key; the client already has their +OK/+QUEUED. An
             // error here flags the transaction on the server, so EXEC still answers for it (EXECABORT).
             _link.SendUnanswered(commands.Span, _tx.HeldCount);
+            if (_session.Pool.Routing.IsCluster) _replay.AddUnanswered(commands.Span, _tx.HeldCount);
             _tx.DropHeld();
         }
         return true;
     }
 
     /// <summary>A request that waits for the transaction's server to be known (its first key), or goes now.</summary>
-    private void SendOrHold(Request request, ReadOnlySpan<byte> raw, bool inline)
+    private void SendOrHold(CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
         if (_link.Connection is not null)
         {
-            Send(request, raw, inline);
+            Send(command, request, raw, inline);
             return;
         }
         _tx.Hold(request, raw, inline);
@@ -300,12 +305,16 @@ internal sealed partial class PinnedSession
     }
 
     /// <summary>Sends the request on the dedicated connection, in a new slot of the client's reply queue.</summary>
-    private void Send(Request request, ReadOnlySpan<byte> raw, bool inline, bool blocks = false)
+    private void Send(CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline, bool blocks = false)
     {
         var slot = ProxyRequest.Rent(_session);
         if (inline) CommandDispatcher.WriteMultibulk(slot.Payload, request);
         else slot.Payload.Write(raw);
         _session.AppendSlot(slot);
+        string name = command.Name;
+        // A cluster pool records its transaction state's requests, to send them again if the slot moves.
+        if (_tx.HoldsPin || name is "exec" or "discard")
+            BeforeClusterSend(slot.Payload.Span, command, serverInMulti: name is "exec" or "discard" || name != "multi" && _tx.InMulti);
         _link.Enqueue(slot, null, null, blocks, _tx.Broken);
     }
 }

@@ -53,6 +53,9 @@ internal sealed partial class PinnedSession : IPinnedReceiver, IClientPin
     private readonly bool _resp3;
     private readonly DedicatedLink _link;
     private readonly TransactionState _tx = new();
+    // Cluster pools: the transaction state's requests, sent again when its slot moves (PinnedSession.ClusterTransaction.cs).
+    private readonly TransactionReplay _replay = new();
+    private bool _replayLastIsExec;
     private readonly SubscriberState _sub;
     // A command of this client went on the shared path while pinned: the next one for the dedicated connection waits
     // for its reply (Redis must run them in the order sent).
@@ -180,6 +183,7 @@ internal sealed partial class PinnedSession : IPinnedReceiver, IClientPin
         if (ReferenceEquals(_session.Pin, this)) _session.Pin = null;
         _sub.Close();
         _tx.DropHeld();
+        _replay.Dispose();
         bool asIs = clean && !_tx.InMulti && !_tx.Watching && !_sub.Active;
         _link.GiveBack(asIs, _tx.InMulti, _sub.Active);
     }

@@ -42,6 +42,7 @@ internal sealed class SubscriberState
     private int _streamReplies;
     private int _backlogReplies;
     private readonly ReplyNumbering _numbering = new();
+    private ShardSlotMoves? _moves;
 
     public SubscriberState(ClientSession session, DedicatedLink link, bool resp3)
     {
@@ -63,6 +64,40 @@ internal sealed class SubscriberState
     /// <summary>RESP3, in MULTI: the refusal being dispatched has had its fence (which flagged the transaction).</summary>
     public bool RefusalFenced { get; set; }
 
+    /// <summary>
+    /// Cluster pools: the SSUBSCRIBE that began this subscriber, until its confirmation comes (the slot map may be
+    /// stale: a MOVED for it is followed, PinnedSession.ShardChannels.cs), and the redirections it followed.
+    /// </summary>
+    public byte[]? ShardSubscribeOut { get; set; }
+    public int ShardSubscribeRedirects { get; set; }
+
+    /// <summary>Requests forwarded so far (the SSUBSCRIBE above is followed only while it is the last).</summary>
+    public long ForwardSeq => _forwardSeq;
+    public long ShardSubscribeSeq { get; set; }
+
+    /// <summary>Cluster pools: shard channels whose slot left the node, held back from the client until followed.</summary>
+    public ShardSlotMoves Moves => _moves ??= new ShardSlotMoves();
+
+    /// <summary>A moved shard channel waits to be followed and no task follows it yet.</summary>
+    public bool ShardMoveToFollow => _moves is { Following: false, Moved.Count: > 0 };
+
+    /// <summary>
+    /// The client's SUNSUBSCRIBE (cluster pools), before it is forwarded: see <see cref="ShardSlotMoves.ClientUnsubscribes"/>.
+    /// Moved channels the node will not confirm are confirmed now, from the frames the node sent when they left.
+    /// </summary>
+    public void ClientShardUnsubscribe(Request request)
+    {
+        if (Moves.ClientUnsubscribes(request, Channels) is not { } confirmations) return;
+        foreach (var frame in confirmations) RelayConfirmation(frame);
+    }
+
+    /// <summary>Gives a held sunsubscribe to the client as the node sent it (the channel is no longer held).</summary>
+    public void RelayConfirmation(byte[] frame)
+    {
+        Channels.Observe(frame);
+        _relay.Write(frame);
+    }
+
     public static bool IsSubscribeFamily(string name) =>
         name is "subscribe" or "psubscribe" or "ssubscribe" or "unsubscribe" or "punsubscribe" or "sunsubscribe";
 
@@ -79,8 +114,12 @@ internal sealed class SubscriberState
             CompleteFence(arrived: true);
             return;
         }
+        // A shard channel's slot left the node (cluster pools): the client does not see it until it is followed.
+        if (_subscriptionsOrNull is { ShardChannelCount: > 0 } held && (!_resp3 || reply[0] == (byte)'>')
+            && _session.Pool.Routing.IsCluster && Moves.TryHoldUnasked(reply, held)) return;
         // RESP3: only a push is a confirmation (an EXEC's array may look like one). RESP2: arrays of known kinds.
         bool confirmation = (!_resp3 || reply[0] == (byte)'>') && Channels.Observe(reply);
+        if (confirmation) ShardSubscribeOut = null;
         bool push = _resp3 ? reply[0] == (byte)'>' : confirmation || IsResp2Message(reply);
         if (!push && _streamReplies > 0)
         {

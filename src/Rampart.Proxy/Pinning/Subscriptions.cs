@@ -44,10 +44,35 @@ internal sealed class Subscriptions
         return true;
     }
 
+    /// <summary>The shard channels held (the ones moving to another node included until they are followed).</summary>
+    public IEnumerable<string> ShardChannels => _shardChannels;
+
+    public bool HoldsShardChannel(string name) => _shardChannels.Contains(name);
+
+    /// <summary>True when <paramref name="reply"/> is a <c>sunsubscribe</c> confirmation of a named shard channel.</summary>
+    public static bool TryReadShardUnsubscribe(ReadOnlySpan<byte> reply, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? channel)
+    {
+        channel = null;
+        if (reply.Length < 20 || reply[0] is not ((byte)'*' or (byte)'>') || reply[1] != (byte)'3') return false;
+        int pos = 4;
+        if (!TryBulk(reply, ref pos, out var kind, out _) || !kind.SequenceEqual("sunsubscribe"u8)) return false;
+        if (!TryBulk(reply, ref pos, out var name, out bool isNull) || isNull) return false;
+        channel = Encoding.Latin1.GetString(name);
+        return true;
+    }
+
     /// <summary>Writes SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE for everything held; returns the confirmations to expect.</summary>
     public int WriteResubscribe(ByteBuffer output)
     {
-        return Write(output, "SUBSCRIBE", _channels) + Write(output, "PSUBSCRIBE", _patterns) + Write(output, "SSUBSCRIBE", _shardChannels);
+        int count = Write(output, "SUBSCRIBE", _channels) + Write(output, "PSUBSCRIBE", _patterns);
+        // One SSUBSCRIBE per shard channel: in a cluster, channels of several slots in one call are CROSSSLOT.
+        foreach (var name in _shardChannels)
+        {
+            RespWriter.ArrayHeader(output, 2);
+            RespWriter.Bulk(output, "SSUBSCRIBE");
+            RespWriter.Bulk(output, Encoding.Latin1.GetBytes(name));
+        }
+        return count + _shardChannels.Count;
     }
 
     private static int Write(ByteBuffer output, string command, HashSet<string> names)

@@ -58,6 +58,24 @@ public static class ClusterSlots
         }
     }
 
+    /// <summary>The master serving <paramref name="key"/>'s slot now, as the cluster says (asked live, not from a map).</summary>
+    public static RedisServerProcess OwnerOf(RedisClusterProcess cluster, string key)
+    {
+        var first = cluster.Nodes[0];
+        string reply = first.Send(RespText.Command("GET", key));
+        if (!reply.StartsWith("-MOVED", StringComparison.Ordinal)) return first;
+        int port = int.Parse(reply.Trim().Split(':')[^1]);
+        return cluster.Nodes.Single(n => n.Port == port);
+    }
+
+    /// <summary>A master other than <paramref name="node"/> (a slot's move target).</summary>
+    public static RedisServerProcess OtherThan(RedisClusterProcess cluster, RedisServerProcess node) =>
+        cluster.Nodes.First(n => n.Port != node.Port);
+
+    /// <summary>A command run on <paramref name="node"/> behind ASKING (reads or writes a slot it imports); its reply's raw text.</summary>
+    public static string Asking(RedisServerProcess node, params string[] command) =>
+        RedisProgram.ExchangeOnce(node.Port, RespText.Command("ASKING") + RespText.Command(command))["+OK\r\n".Length..];
+
     private static void Expect(RedisServerProcess node, params string[] command)
     {
         string reply = node.Send(RespText.Command(command));

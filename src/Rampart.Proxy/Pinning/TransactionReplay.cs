@@ -1,0 +1,69 @@
+using Rampart.Protocol;
+
+namespace Rampart.Proxy.Pinning;
+
+/// <summary>
+/// In a Redis Cluster pool, the requests a pin sent on its dedicated connection since its transaction state began
+/// (WATCH or MULTI, the commands queued, EXEC): what must be sent again, in order, on a connection to another node when
+/// the slot moves before the state has done anything the old node alone remembers. It records whether a WATCH is among
+/// them, since a WATCH that ran holds the old node's watch and cannot be carried over (PinnedSession.ClusterTransaction).
+/// </summary>
+/// <remarks>Not thread-safe: touched only under the owning <see cref="PinnedSession"/>'s lock. Only a cluster pool's
+/// pin writes to it; its buffer is taken on the first request recorded and given back with the pin.</remarks>
+internal sealed class TransactionReplay : IDisposable
+{
+    private ByteBuffer? _bytes;
+    // Where the last request recorded starts: the one a redirect answers when it is the only request out.
+    private int _lastStart;
+
+    /// <summary>Requests recorded (each takes one reply).</summary>
+    public int Count { get; private set; }
+
+    /// <summary>A WATCH is among them.</summary>
+    public bool HasWatch { get; private set; }
+
+    /// <summary>MOVED/ASK followed in this state (bounded like the shared path's).</summary>
+    public int Redirections { get; set; }
+
+    /// <summary>A new transaction state begins: nothing before it is sent again.</summary>
+    public void Clear()
+    {
+        _bytes?.Clear();
+        _lastStart = 0;
+        Count = 0;
+        HasWatch = false;
+        Redirections = 0;
+    }
+
+    /// <summary>Records one request sent (<paramref name="watch"/>: it is a WATCH).</summary>
+    public void Add(ReadOnlySpan<byte> request, bool watch)
+    {
+        Count++;
+        // After a WATCH nothing is sent again but the WATCH itself, alone: the rest is only counted, so a client that
+        // keeps a WATCH for long does not grow this buffer.
+        if (HasWatch) return;
+        _bytes ??= new ByteBuffer(256);
+        _lastStart = _bytes.Length;
+        _bytes.Write(request);
+        HasWatch = watch;
+    }
+
+    /// <summary>Records requests sent together whose replies nobody reads (a held MULTI and keyless commands).</summary>
+    public void AddUnanswered(ReadOnlySpan<byte> requests, int count)
+    {
+        _bytes ??= new ByteBuffer(256);
+        _bytes.Write(requests);
+        _lastStart = _bytes.Length;
+        Count += count;
+    }
+
+    /// <summary>Every request recorded before the last one (the client already has their replies).</summary>
+    public ReadOnlySpan<byte> BeforeLast => _bytes is null ? default : _bytes.Span[.._lastStart];
+
+    public void Dispose()
+    {
+        _bytes?.Dispose();
+        _bytes = null;
+        Count = 0;
+    }
+}
