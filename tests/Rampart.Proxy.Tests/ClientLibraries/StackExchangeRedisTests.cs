@@ -97,10 +97,13 @@ public abstract class StackExchangeRedisTests(RampartUnderTest rampart, ITestOut
 
     private static string Unique(string name) => $"se:{name}:{Guid.NewGuid():N}";
 
+    /// <summary>How the application configures the library: by default only "host:port".</summary>
+    protected virtual ConfigurationOptions Options() => ConfigurationOptions.Parse(rampart.Endpoint);
+
     protected async Task<ConnectionMultiplexer> ConnectAsync()
     {
         var log = new StringWriter();
-        var mux = await ConnectionMultiplexer.ConnectAsync(rampart.Endpoint, log);
+        var mux = await ConnectionMultiplexer.ConnectAsync(Options(), log);
         output.WriteLine(log.ToString());
         Assert.True(mux.IsConnected, log.ToString());
         return mux;
@@ -110,7 +113,7 @@ public abstract class StackExchangeRedisTests(RampartUnderTest rampart, ITestOut
     public async Task DefaultConnect_ComesUp_AndLogsNoFailure()
     {
         var log = new StringWriter();
-        await using var mux = await ConnectionMultiplexer.ConnectAsync(rampart.Endpoint, log);
+        await using var mux = await ConnectionMultiplexer.ConnectAsync(Options(), log);
         string text = log.ToString();
         output.WriteLine(text);
         Assert.True(mux.IsConnected);
@@ -135,7 +138,7 @@ public abstract class StackExchangeRedisTests(RampartUnderTest rampart, ITestOut
     [Fact]
     public async Task ClientName_ChosenByTheLibrary_IsWhatRampartReports()
     {
-        var options = ConfigurationOptions.Parse(rampart.Endpoint);
+        var options = Options();
         options.ClientName = "se-" + Guid.NewGuid().ToString("N")[..8];
         await using var mux = await ConnectionMultiplexer.ConnectAsync(options);
         var db = mux.GetDatabase();
