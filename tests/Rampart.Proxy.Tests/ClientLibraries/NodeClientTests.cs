@@ -19,17 +19,8 @@ public sealed class NodeClientTests(ShardedPoolFixture fixture) : IClassFixture<
     public async Task Library_CommonOperations_ThroughAThreeServerPool(string script, string? option = null)
     {
         var (a, b) = KeysOnDifferentServers();
-        string[] args = option is null ? [fixture.Rampart.Port.ToString(), a, b] : [fixture.Rampart.Port.ToString(), a, b, option];
-        var result = await NodeScripts.RunAsync(script, args);
-        Assert.True(result.ExitCode == 0, result.ToString());
-
-        using var report = JsonDocument.Parse(result.Stdout.Trim().Split('\n')[^1]);
-        Assert.InRange(report.RootElement.GetProperty("checks").GetInt32(), 35, 1000);
-        var written = report.RootElement.GetProperty("written").EnumerateObject().ToList();
-        Assert.True(written.Count >= 8, result.Stdout);
-        foreach (var entry in written) Assert.Equal(entry.Value.GetString(), fixture.DirectGet(entry.Name));
-        Assert.True(written.Select(e => fixture.Router.ServerFor(Encoding.UTF8.GetBytes(e.Name))).Distinct().Count() >= 2,
-            "the script's keys should spread over the servers");
+        await NodeScripts.RunAndCheckAsync(script, fixture.Rampart.Port, [a, b], option, fixture.DirectGet,
+            key => fixture.Router.ServerFor(Encoding.UTF8.GetBytes(key)));
     }
 
     private (string, string) KeysOnDifferentServers()
@@ -51,6 +42,26 @@ public static class NodeScripts
     private static readonly Lazy<Task> Installed = new(InstallAsync);
 
     public static string Directory { get; } = Path.Combine(RepositoryRoot.Path, "tests", "clients", "node");
+
+    /// <summary>
+    /// Runs <paramref name="script"/> against Rampart's <paramref name="port"/> with two keys of different servers
+    /// (<paramref name="apart"/>); then every value it reports written must be on the server that owns its key (read
+    /// there with <paramref name="directGet"/>), and those servers (by <paramref name="serverOf"/>) must be at least two.
+    /// </summary>
+    public static async Task RunAndCheckAsync(string script, int port, string[] apart, string? option,
+        Func<string, string?> directGet, Func<string, int> serverOf)
+    {
+        string[] args = option is null ? [port.ToString(), .. apart] : [port.ToString(), .. apart, option];
+        var result = await RunAsync(script, args);
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        using var report = JsonDocument.Parse(result.Stdout.Trim().Split('\n')[^1]);
+        Assert.InRange(report.RootElement.GetProperty("checks").GetInt32(), 35, 1000);
+        var written = report.RootElement.GetProperty("written").EnumerateObject().ToList();
+        Assert.True(written.Count >= 8, result.Stdout);
+        foreach (var entry in written) Assert.Equal(entry.Value.GetString(), directGet(entry.Name));
+        Assert.True(written.Select(e => serverOf(e.Name)).Distinct().Count() >= 2, "the script's keys should spread over the servers");
+    }
 
     public static async Task<ProgramResult> RunAsync(string script, params string[] args)
     {
