@@ -15,9 +15,6 @@ public sealed class NodeClusterClientTests(ClusterPoolFixture fixture) : IClassF
     [InlineData("ioredis.js", "--cluster")]
     [InlineData("node-redis.js")]
     [InlineData("node-redis.js", "--cluster")]
-    public async Task Library_CommonOperations_ThroughAClusterPool(string script, string? option = null)
-    {
-        var apart = fixture.KeysOnEveryMaster("node:apart")[..2];
-        await NodeScripts.RunAndCheckAsync(script, fixture.Rampart.Port, apart, option, fixture.DirectGet, key => fixture.OwnerOf(key).Port);
-    }
+    public Task Library_CommonOperations_ThroughAClusterPool(string script, string? option = null) =>
+        NodeScripts.RunAndCheckAsync(script, fixture, option);
 }

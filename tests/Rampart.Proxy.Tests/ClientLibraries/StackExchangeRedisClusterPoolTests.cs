@@ -60,7 +60,7 @@ internal static class StackExchangeRedisClusterPool
     {
         await using var _ = mux;
         var db = mux.GetDatabase();
-        var keys = Enumerable.Range(0, 10).SelectMany(i => fixture.KeysOnEveryMaster($"se:spread{i}")).ToArray();
+        var keys = Enumerable.Range(0, 10).SelectMany(i => fixture.KeysOnEveryServer($"se:spread{i}")).ToArray();
         var values = keys.ToDictionary(k => k, _ => Guid.NewGuid().ToString());
         var batch = db.CreateBatch();
         var sets = keys.Select(k => batch.StringSetAsync(k, values[k])).ToArray();

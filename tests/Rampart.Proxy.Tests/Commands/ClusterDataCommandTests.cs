@@ -17,7 +17,7 @@ public sealed class ClusterDataCommandTests(ClusterPoolFixture fixture)
     [Fact]
     public async Task SplitCommands_OverKeysOfEveryMaster_StoreEachOnItsOwner()
     {
-        var keys = fixture.KeysOnEveryMaster("split");
+        var keys = fixture.KeysOnEveryServer("split");
         Assert.Equal(3, keys.Select(k => fixture.OwnerOf(k).Port).Distinct().Count());
         Assert.True(await _db.StringSetAsync(keys.Select(k => new KeyValuePair<RedisKey, RedisValue>(k, "v-" + k)).ToArray()));
         foreach (var k in keys) Assert.Equal("v-" + k, fixture.DirectGet(k));
@@ -41,7 +41,7 @@ public sealed class ClusterDataCommandTests(ClusterPoolFixture fixture)
     public async Task OtherMultiKeyCommands_OverTwoSlots_GetRedisCrossSlotError_AndChangeNothing(string command)
     {
         // {a}, {b}, {c} stand for keys of different masters: Redis refuses them whatever node they live on.
-        var keys = fixture.KeysOnEveryMaster("cross");
+        var keys = fixture.KeysOnEveryServer("cross");
         await _db.StringSetAsync(keys[0], "source");
         string[] args = command.Split('|').Select(a => a.Replace("{a}", keys[0]).Replace("{b}", keys[1]).Replace("{c}", keys[2])).ToArray();
         var e = await Assert.ThrowsAsync<RedisServerException>(() => _db.ExecuteAsync(args[0], args[1..].Cast<object>().ToArray()));

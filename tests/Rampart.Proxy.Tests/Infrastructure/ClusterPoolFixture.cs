@@ -49,42 +49,14 @@ public sealed class ClusterPoolFixture : IAsyncLifetime, IProxiedPool
         Client = await ConnectionMultiplexer.ConnectAsync(Standalone(Rampart.Endpoint));
     }
 
+    /// <summary>The masters now (ROLE asked of each node).</summary>
+    public IReadOnlyList<RedisServerProcess> Servers => Cluster.Masters.Select(m => m.Server).ToList();
+
     /// <summary>The master serving <paramref name="key"/>'s slot now, from CLUSTER SLOTS asked of the first node.</summary>
     public RedisServerProcess OwnerOf(byte[] key)
     {
         int port = RedisClusterProcess.SlotOwners(Cluster.ClusterNodes[0])[ClusterSlot.Of(key)];
         return Cluster.Nodes.Single(n => n.Port == port);
-    }
-
-    public RedisServerProcess OwnerOf(string key) => OwnerOf(System.Text.Encoding.UTF8.GetBytes(key));
-
-    /// <summary>GET on the owning master itself; a MOVED (the key is not where the cluster serves it) throws.</summary>
-    public byte[]? DirectGet(byte[] key)
-    {
-        using var client = RespTestClient.ConnectTcp(OwnerOf(key).Port);
-        client.Send(RespTestClient.Command("GET"u8.ToArray(), key));
-        return client.ReadReply() switch
-        {
-            RespError e => throw new InvalidOperationException($"GET on the owning node answered -{e.Message}"),
-            var reply => (byte[]?)reply,
-        };
-    }
-
-    public string? DirectGet(string key) => DirectGet(System.Text.Encoding.UTF8.GetBytes(key)) is { } v ? System.Text.Encoding.UTF8.GetString(v) : null;
-
-    /// <summary>A fresh key named from <paramref name="prefix"/> whose slot each given master serves, one per master.</summary>
-    public string[] KeysOnEveryMaster(string prefix)
-    {
-        var owners = RedisClusterProcess.SlotOwners(Cluster.ClusterNodes[0]);
-        var ports = owners.Distinct().Order().ToArray();
-        var keys = new string?[ports.Length];
-        for (int i = 0; i < 100_000 && keys.Any(k => k is null); i++)
-        {
-            string key = $"{prefix}:{Guid.NewGuid():N}";
-            int at = Array.IndexOf(ports, owners[ClusterSlot.Of(System.Text.Encoding.UTF8.GetBytes(key))]);
-            keys[at] ??= key;
-        }
-        return keys.Select(k => k ?? throw new InvalidOperationException("no key for some master")).ToArray();
     }
 
     public async Task DisposeAsync()
