@@ -28,7 +28,22 @@ public sealed class ShardedPoolTests(ShardedPoolFixture fixture) : SplitPoolTest
 /// HELLO): StackExchange.Redis takes a server for a cluster by INFO's redis_mode, and then refuses to send multi-key
 /// commands over several slots, which is what a standalone client of a cluster pool gets Rampart to split.
 /// </summary>
-public sealed class ClusterSplitPoolTests(ClusterPoolFixture fixture) : SplitPoolTests(fixture, "standalone"), IClassFixture<ClusterPoolFixture>;
+public sealed class ClusterSplitPoolTests(ClusterPoolFixture fixture) : SplitPoolTests(fixture, "standalone"), IClassFixture<ClusterPoolFixture>
+{
+    [Fact]
+    public async Task Flushall_WithAllowFlush_EmptiesEveryMaster()
+    {
+        // A second Rampart on the class's cluster, allowed to flush (the class's tests run one at a time).
+        await using var flushing = await RampartUnderTest.StartAsync(ClusterPoolFixture.Pool(fixture.Cluster, "flush") with { AllowFlush = true });
+        Assert.True(ClusterPoolConfig.WaitForSlotMap(flushing, "flush"), "no slot map within 10 s");
+        using var client = new RawClient(flushing.Port);
+        foreach (string key in fixture.KeysOnEveryServer("flush")) { client.Send(RespText.Command("SET", key, "1")); Assert.Equal("+OK", client.ReadLine()); }
+        Assert.All(fixture.Servers, s => Assert.NotEqual(":0", s.Send(RespText.Command("DBSIZE")).Trim()));
+        client.Send(RespText.Command("FLUSHALL"));
+        Assert.Equal("+OK", client.ReadLine());
+        Assert.All(fixture.Servers, s => Assert.Equal(":0", s.Send(RespText.Command("DBSIZE")).Trim()));
+    }
+}
 
 /// <summary>
 /// A pool of three servers (shards, or a cluster's masters): MGET/MSET/DEL/EXISTS/TOUCH/UNLINK split over the servers
