@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Rampart.Proxy.Tests.Infrastructure;
 
@@ -16,33 +15,8 @@ public sealed class NodeClientTests(ShardedPoolFixture fixture) : IClassFixture<
     [InlineData("ioredis.js")]
     [InlineData("node-redis.js")] // pure defaults: HELLO 3, RESP3 replies and push messages
     [InlineData("node-redis.js", "--resp2")]
-    public async Task Library_CommonOperations_ThroughAThreeServerPool(string script, string? option = null)
-    {
-        var (a, b) = KeysOnDifferentServers();
-        string[] args = option is null ? [fixture.Rampart.Port.ToString(), a, b] : [fixture.Rampart.Port.ToString(), a, b, option];
-        var result = await NodeScripts.RunAsync(script, args);
-        Assert.True(result.ExitCode == 0, result.ToString());
-
-        using var report = JsonDocument.Parse(result.Stdout.Trim().Split('\n')[^1]);
-        Assert.InRange(report.RootElement.GetProperty("checks").GetInt32(), 35, 1000);
-        var written = report.RootElement.GetProperty("written").EnumerateObject().ToList();
-        Assert.True(written.Count >= 8, result.Stdout);
-        foreach (var entry in written) Assert.Equal(entry.Value.GetString(), fixture.DirectGet(entry.Name));
-        Assert.True(written.Select(e => fixture.Router.ServerFor(Encoding.UTF8.GetBytes(e.Name))).Distinct().Count() >= 2,
-            "the script's keys should spread over the servers");
-    }
-
-    private (string, string) KeysOnDifferentServers()
-    {
-        string first = $"node:apart:{Guid.NewGuid():N}";
-        int owner = fixture.Router.ServerFor(Encoding.UTF8.GetBytes(first));
-        for (int i = 0; i < 10_000; i++)
-        {
-            string other = $"node:apart:{Guid.NewGuid():N}";
-            if (fixture.Router.ServerFor(Encoding.UTF8.GetBytes(other)) != owner) return (first, other);
-        }
-        throw new InvalidOperationException("no key on another server");
-    }
+    public Task Library_CommonOperations_ThroughAThreeServerPool(string script, string? option = null) =>
+        NodeScripts.RunAndCheckAsync(script, fixture, option);
 }
 
 /// <summary>The Node.js client scripts under tests/clients/node, with their packages installed once by <c>npm ci</c>.</summary>
@@ -51,6 +25,26 @@ public static class NodeScripts
     private static readonly Lazy<Task> Installed = new(InstallAsync);
 
     public static string Directory { get; } = Path.Combine(RepositoryRoot.Path, "tests", "clients", "node");
+
+    /// <summary>
+    /// Runs <paramref name="script"/> through <paramref name="pool"/>'s Rampart with two keys of different servers (for
+    /// its CROSSSLOT checks); then every value it reports written must be on the server that owns its key, and those
+    /// servers must be at least two.
+    /// </summary>
+    public static async Task RunAndCheckAsync(string script, IProxiedPool pool, string? option)
+    {
+        string[] apart = pool.KeysOnEveryServer("node:apart")[..2];
+        string[] args = option is null ? [pool.Rampart.Port.ToString(), .. apart] : [pool.Rampart.Port.ToString(), .. apart, option];
+        var result = await RunAsync(script, args);
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        using var report = JsonDocument.Parse(result.Stdout.Trim().Split('\n')[^1]);
+        Assert.InRange(report.RootElement.GetProperty("checks").GetInt32(), 35, 1000);
+        var written = report.RootElement.GetProperty("written").EnumerateObject().ToList();
+        Assert.True(written.Count >= 8, result.Stdout);
+        foreach (var entry in written) Assert.Equal(entry.Value.GetString(), pool.DirectGet(entry.Name));
+        Assert.True(written.Select(e => pool.OwnerOf(e.Name).Port).Distinct().Count() >= 2, "the script's keys should spread over the servers");
+    }
 
     public static async Task<ProgramResult> RunAsync(string script, params string[] args)
     {

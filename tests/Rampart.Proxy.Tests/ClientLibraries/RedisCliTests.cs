@@ -3,17 +3,29 @@ using Rampart.Proxy.Tests.Infrastructure;
 
 namespace Rampart.Proxy.Tests.ClientLibraries;
 
+/// <summary>redis-cli through a 3-server pool.</summary>
+public sealed class RedisCliShardedTests(ShardedPoolFixture fixture) : RedisCliTests(fixture), IClassFixture<ShardedPoolFixture>;
+
+/// <summary>redis-cli, plain, through a cluster pool: keys spread over the cluster's masters by Rampart.</summary>
+public sealed class RedisCliClusterTests(ClusterPoolFixture fixture) : RedisCliTests(fixture), IClassFixture<ClusterPoolFixture>;
+
 /// <summary>
-/// The real redis-cli through a 3-server pool, with no option beyond host and port: commands as arguments, -x, -r,
-/// commands piped on standard input, --eval and --pipe mass insertion. Values are unique per run and read back from
-/// the server that owns each key.
+/// redis-cli -c (cluster mode, which follows MOVED and ASK itself) through a cluster pool: Rampart owns every slot, so
+/// it is never redirected and prints what plain redis-cli prints.
 /// </summary>
-public sealed class RedisCliTests(ShardedPoolFixture fixture) : IClassFixture<ShardedPoolFixture>
+public sealed class RedisCliClusterModeTests(ClusterPoolFixture fixture) : RedisCliTests(fixture, "-c"), IClassFixture<ClusterPoolFixture>;
+
+/// <summary>
+/// The real redis-cli through a pool of several servers, with no option beyond host and port (and
+/// <paramref name="options"/>): commands as arguments, -x, -r, commands piped on standard input, --eval and --pipe mass
+/// insertion. Values are unique per run and read back from the server that owns each key.
+/// </summary>
+public abstract class RedisCliTests(IProxiedPool fixture, params string[] options)
 {
     private Task<ProgramResult> Cli(params string[] args) => CliWithInput(null, args);
 
     private Task<ProgramResult> CliWithInput(byte[]? stdin, params string[] args) =>
-        ExternalProgram.RunAsync("redis-cli", ["-h", "127.0.0.1", "-p", fixture.Rampart.Port.ToString(), .. args], stdin);
+        ExternalProgram.RunAsync("redis-cli", [.. options, "-h", "127.0.0.1", "-p", fixture.Rampart.Port.ToString(), .. args], stdin);
 
     private static string Unique(string name) => $"cli:{name}:{Guid.NewGuid():N}";
 
@@ -26,10 +38,14 @@ public sealed class RedisCliTests(ShardedPoolFixture fixture) : IClassFixture<Sh
     [Fact]
     public async Task CommandsAsArguments_StringsHashesListsExpiry()
     {
-        string s = Unique("s"), h = Unique("h"), l = Unique("l"), value = Guid.NewGuid().ToString("N");
+        // s and t live on two different servers; each value is read where it lives.
+        var apart = fixture.KeysOnEveryServer("cli:s");
+        string s = apart[0], t = apart[1], h = Unique("h"), l = Unique("l"), value = Guid.NewGuid().ToString("N");
         Assert.Equal(["OK"], OutputLines(await Cli("SET", s, value)));
         Assert.Equal([value], OutputLines(await Cli("GET", s)));
         Assert.Equal(value, fixture.DirectGet(s));
+        Assert.Equal(["OK"], OutputLines(await Cli("SET", t, value + "t")));
+        Assert.Equal(value + "t", fixture.DirectGet(t));
         Assert.Equal(["2"], OutputLines(await Cli("HSET", h, "f", value, "g", "2")));
         Assert.Equal(["f", value, "g", "2"], OutputLines(await Cli("HGETALL", h)));
         Assert.Equal(["3"], OutputLines(await Cli("RPUSH", l, "a", value, "c")));
@@ -45,7 +61,7 @@ public sealed class RedisCliTests(ShardedPoolFixture fixture) : IClassFixture<Sh
         string key = Unique("x");
         byte[] payload = Encoding.UTF8.GetBytes($"line one {Guid.NewGuid()}\nline two\n");
         Assert.Equal(["OK"], OutputLines(await CliWithInput(payload, "-x", "SET", key)));
-        Assert.Equal(Encoding.UTF8.GetString(payload), ReadDirect(key));
+        Assert.Equal(Encoding.UTF8.GetString(payload), fixture.DirectGet(key));
         Assert.Equal([payload.Length.ToString()], OutputLines(await Cli("STRLEN", key)));
     }
 
@@ -102,7 +118,7 @@ public sealed class RedisCliTests(ShardedPoolFixture fixture) : IClassFixture<Sh
         {
             string key = $"{prefix}:{i}";
             Assert.Equal($"value-{i}-{prefix}", fixture.DirectGet(key));
-            owners.Add(fixture.Router.ServerFor(Encoding.UTF8.GetBytes(key)));
+            owners.Add(fixture.OwnerOf(key).Port);
         }
         Assert.Equal(3, owners.Count);
         Assert.Equal("b", fixture.DirectGet($"{prefix}:n1900"));
@@ -129,10 +145,10 @@ public sealed class RedisCliTests(ShardedPoolFixture fixture) : IClassFixture<Sh
     }
 
     [Fact]
-    public Task Subscribe_PrintsEachPublishedMessage() => SubscribePrintsEachPublishedMessage("cli");
+    public Task Subscribe_PrintsEachPublishedMessage() => SubscribePrintsEachPublishedMessage("cli", options);
 
     /// <summary>redis-cli SUBSCRIBE through Rampart (with <paramref name="options"/>): each message printed as published.</summary>
-    private async Task SubscribePrintsEachPublishedMessage(string prefix, params string[] options)
+    private async Task SubscribePrintsEachPublishedMessage(string prefix, string[] cliOptions)
     {
         string channel = $"{prefix}:ch:{Guid.NewGuid():N}";
         var psi = new System.Diagnostics.ProcessStartInfo("redis-cli")
@@ -141,7 +157,7 @@ public sealed class RedisCliTests(ShardedPoolFixture fixture) : IClassFixture<Sh
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in options.Concat(["-h", "127.0.0.1", "-p", fixture.Rampart.Port.ToString(), "SUBSCRIBE", channel]))
+        foreach (var arg in cliOptions.Concat(["-h", "127.0.0.1", "-p", fixture.Rampart.Port.ToString(), "SUBSCRIBE", channel]))
             psi.ArgumentList.Add(arg);
         using var cli = System.Diagnostics.Process.Start(psi)!;
         try
@@ -178,7 +194,7 @@ public sealed class RedisCliTests(ShardedPoolFixture fixture) : IClassFixture<Sh
             "MULTI", $"INCR {{{tag}}}:n", $"GET {{{tag}}}:none", "EXEC",
         ]) + "\n";
         string proxiedTag = Guid.NewGuid().ToString("N"), directTag = Guid.NewGuid().ToString("N");
-        var owner = fixture.Servers[fixture.Router.ServerFor(Encoding.UTF8.GetBytes($"{{{directTag}}}:s"))];
+        var owner = fixture.OwnerOf($"{{{directTag}}}:s");
         var proxied = await CliWithInput(Encoding.UTF8.GetBytes(Commands(proxiedTag)), "-3");
         var direct = await ExternalProgram.RunAsync("redis-cli", ["-3", "-h", "127.0.0.1", "-p", owner.Port.ToString()],
             Encoding.UTF8.GetBytes(Commands(directTag)));
@@ -187,13 +203,5 @@ public sealed class RedisCliTests(ShardedPoolFixture fixture) : IClassFixture<Sh
     }
 
     [Fact]
-    public Task Resp3_Subscribe_PrintsEachPublishedMessage() => SubscribePrintsEachPublishedMessage("cli3", "-3");
-
-    /// <summary>A value with newlines, read from its server with a RESP client (DirectGet splits on CRLF only).</summary>
-    private string? ReadDirect(string key)
-    {
-        var server = fixture.Servers[fixture.Router.ServerFor(Encoding.UTF8.GetBytes(key))];
-        using var client = RespTestClient.ConnectTcp(server.Port);
-        return client.CallText("GET", key) as string;
-    }
+    public Task Resp3_Subscribe_PrintsEachPublishedMessage() => SubscribePrintsEachPublishedMessage("cli3", [.. options, "-3"]);
 }

@@ -23,15 +23,30 @@ public sealed class StackExchangeRedisResp3ShardedTests(ShardedPoolFixture fixtu
     : StackExchangeRedisStatefulTests(fixture.Rampart, RedisProtocol.Resp3), IClassFixture<ShardedPoolFixture>;
 
 /// <summary>
+/// The same in front of a cluster pool, StackExchange.Redis as a standalone client (so that it sends the common
+/// operations' multi-key commands over several slots; its cluster mode is in StackExchangeRedisClusterModeTests):
+/// transactions on one slot, subscriptions from any node.
+/// </summary>
+public sealed class StackExchangeRedisStatefulClusterTests(ClusterPoolFixture fixture)
+    : StackExchangeRedisStatefulTests(ClusterPoolFixture.Standalone(fixture.Rampart.Endpoint)), IClassFixture<ClusterPoolFixture>;
+
+/// <summary>The same with RESP3 in front of a cluster pool.</summary>
+public sealed class StackExchangeRedisResp3ClusterTests(ClusterPoolFixture fixture)
+    : StackExchangeRedisStatefulTests(ClusterPoolFixture.Standalone(fixture.Rampart.Endpoint), RedisProtocol.Resp3), IClassFixture<ClusterPoolFixture>;
+
+/// <summary>
 /// What StackExchange.Redis does with connection state, through Rampart's dedicated connections: transactions with
 /// and without conditions (WATCH, MULTI, EXEC) and subscriptions on its subscription connection; and its common
 /// operations, which matter here for the RESP3 runs.
 /// </summary>
-public abstract class StackExchangeRedisStatefulTests(RampartUnderTest rampart, RedisProtocol? protocol = null)
+public abstract class StackExchangeRedisStatefulTests(ConfigurationOptions baseOptions, RedisProtocol? protocol = null)
 {
+    protected StackExchangeRedisStatefulTests(RampartUnderTest rampart, RedisProtocol? protocol = null)
+        : this(ConfigurationOptions.Parse(rampart.Endpoint), protocol) { }
+
     private Task<ConnectionMultiplexer> ConnectAsync()
     {
-        var options = ConfigurationOptions.Parse(rampart.Endpoint);
+        var options = baseOptions.Clone();
         if (protocol is { } chosen) options.Protocol = chosen;
         return ConnectionMultiplexer.ConnectAsync(options);
     }

@@ -7,10 +7,8 @@ namespace Rampart.Proxy.Tests.ClientLibraries;
 
 /// <summary>StackExchange.Redis with its defaults, in front of one server.</summary>
 public sealed class StackExchangeRedisSingleServerTests(ProxiedRedisFixture fixture, ITestOutputHelper output)
-    : StackExchangeRedisTests(fixture.Rampart, output), IClassFixture<ProxiedRedisFixture>
+    : StackExchangeRedisTests(fixture, output), IClassFixture<ProxiedRedisFixture>
 {
-    protected override string? DirectGet(string key) => fixture.Direct.GetDatabase().StringGet(key);
-
     [Fact]
     public async Task DefaultConnect_LearnsTheRealServerVersion()
     {
@@ -49,10 +47,8 @@ public sealed class StackExchangeRedisSingleServerTests(ProxiedRedisFixture fixt
 
 /// <summary>StackExchange.Redis with its defaults, in front of a 3-server pool.</summary>
 public sealed class StackExchangeRedisShardedTests(ShardedPoolFixture fixture, ITestOutputHelper output)
-    : StackExchangeRedisTests(fixture.Rampart, output), IClassFixture<ShardedPoolFixture>
+    : StackExchangeRedisTests(fixture, output), IClassFixture<ShardedPoolFixture>
 {
-    protected override string? DirectGet(string key) => fixture.DirectGet(key);
-
     [Theory]
     [InlineData("CONFIG|GET|databases", "CONFIG GET")]
     [InlineData("CLUSTER|NODES", "CLUSTER NODES")]
@@ -73,16 +69,42 @@ public sealed class StackExchangeRedisShardedTests(ShardedPoolFixture fixture, I
         Assert.Equal(Version.Parse(version), server.Version);
         Assert.Equal(ServerType.Standalone, server.ServerType);
     }
+}
 
+/// <summary>
+/// StackExchange.Redis in cluster mode (its defaults) in front of a cluster pool: it reads CLUSTER NODES from Rampart,
+/// sees one node owning every slot, and sends everything there; Rampart spreads the keys over the real masters.
+/// </summary>
+public sealed class StackExchangeRedisClusterModeTests(ClusterPoolFixture fixture, ITestOutputHelper output)
+    : StackExchangeRedisTests(fixture, output), IClassFixture<ClusterPoolFixture>
+{
     [Fact]
-    public async Task KeysOfOneBatch_LandOnEveryServer()
+    public async Task DefaultConnect_SeesOneClusterNodeOwningEverySlot()
     {
         await using var mux = await ConnectAsync();
-        var db = mux.GetDatabase();
-        var keys = Enumerable.Range(0, 30).Select(i => $"spread:{Guid.NewGuid():N}").ToArray();
-        await Task.WhenAll(keys.Select(k => db.StringSetAsync(k, k)));
-        Assert.Equal(3, keys.Select(k => fixture.Router.ServerFor(Encoding.UTF8.GetBytes(k))).Distinct().Count());
-        foreach (var k in keys) Assert.Equal(k, fixture.DirectGet(k));
+        var server = mux.GetServer(fixture.Rampart.Endpoint);
+        Assert.Equal(ServerType.Cluster, server.ServerType);
+        var node = Assert.Single(server.ClusterConfiguration!.Nodes);
+        Assert.Equal(fixture.Rampart.Endpoint, node.EndPoint!.ToString());
+        Assert.Equal(16384, node.Slots.Sum(r => r.To - r.From + 1));
+        Assert.Single(mux.GetEndPoints());
+    }
+}
+
+/// <summary>
+/// StackExchange.Redis as a standalone client of a cluster pool (CLUSTER disabled in its command map, so it never
+/// learns of slots): the same operations, keys spread over the real masters by Rampart alone.
+/// </summary>
+public sealed class StackExchangeRedisStandaloneOnClusterTests(ClusterPoolFixture fixture, ITestOutputHelper output)
+    : StackExchangeRedisTests(fixture, output), IClassFixture<ClusterPoolFixture>
+{
+    protected override ConfigurationOptions Options() => ClusterPoolFixture.Standalone(fixture.Rampart.Endpoint);
+
+    [Fact]
+    public async Task Connect_IsStandalone()
+    {
+        await using var mux = await ConnectAsync();
+        Assert.Equal(ServerType.Standalone, mux.GetServer(fixture.Rampart.Endpoint).ServerType);
     }
 }
 
@@ -91,16 +113,19 @@ public sealed class StackExchangeRedisShardedTests(ShardedPoolFixture fixture, I
 /// with no proxy option. The connection must come up (IsConnected) and the common operations must do what they do
 /// against Redis, checked on the servers themselves.
 /// </summary>
-public abstract class StackExchangeRedisTests(RampartUnderTest rampart, ITestOutputHelper output)
+public abstract class StackExchangeRedisTests(IProxiedPool pool, ITestOutputHelper output)
 {
-    protected abstract string? DirectGet(string key);
+    private string? DirectGet(string key) => pool.DirectGet(key);
 
     private static string Unique(string name) => $"se:{name}:{Guid.NewGuid():N}";
+
+    /// <summary>How the application configures the library: by default only "host:port".</summary>
+    protected virtual ConfigurationOptions Options() => ConfigurationOptions.Parse(pool.Rampart.Endpoint);
 
     protected async Task<ConnectionMultiplexer> ConnectAsync()
     {
         var log = new StringWriter();
-        var mux = await ConnectionMultiplexer.ConnectAsync(rampart.Endpoint, log);
+        var mux = await ConnectionMultiplexer.ConnectAsync(Options(), log);
         output.WriteLine(log.ToString());
         Assert.True(mux.IsConnected, log.ToString());
         return mux;
@@ -110,7 +135,7 @@ public abstract class StackExchangeRedisTests(RampartUnderTest rampart, ITestOut
     public async Task DefaultConnect_ComesUp_AndLogsNoFailure()
     {
         var log = new StringWriter();
-        await using var mux = await ConnectionMultiplexer.ConnectAsync(rampart.Endpoint, log);
+        await using var mux = await ConnectionMultiplexer.ConnectAsync(Options(), log);
         string text = log.ToString();
         output.WriteLine(text);
         Assert.True(mux.IsConnected);
@@ -135,7 +160,7 @@ public abstract class StackExchangeRedisTests(RampartUnderTest rampart, ITestOut
     [Fact]
     public async Task ClientName_ChosenByTheLibrary_IsWhatRampartReports()
     {
-        var options = ConfigurationOptions.Parse(rampart.Endpoint);
+        var options = Options();
         options.ClientName = "se-" + Guid.NewGuid().ToString("N")[..8];
         await using var mux = await ConnectionMultiplexer.ConnectAsync(options);
         var db = mux.GetDatabase();
@@ -217,5 +242,20 @@ public abstract class StackExchangeRedisTests(RampartUnderTest rampart, ITestOut
         string key2 = Unique("lua");
         Assert.Equal(value.Length, (long)await db.ScriptEvaluateAsync(script, new { key = (RedisKey)key2, value }));
         Assert.Equal(value, DirectGet(key2));
+    }
+
+    [Fact]
+    public async Task KeysOfOneBatch_AreStoredOnTheirServers_OverEveryServer()
+    {
+        await using var mux = await ConnectAsync();
+        var db = mux.GetDatabase();
+        var keys = Enumerable.Range(0, 10).SelectMany(i => pool.KeysOnEveryServer($"se:spread{i}")).ToArray();
+        var values = keys.ToDictionary(k => k, _ => Guid.NewGuid().ToString());
+        var batch = db.CreateBatch();
+        var sets = keys.Select(k => batch.StringSetAsync(k, values[k])).ToArray();
+        batch.Execute();
+        Assert.All(await Task.WhenAll(sets), Assert.True);
+        Assert.Equal(pool.Servers.Count, keys.Select(k => pool.OwnerOf(k).Port).Distinct().Count());
+        foreach (var k in keys) Assert.Equal(values[k], DirectGet(k));
     }
 }

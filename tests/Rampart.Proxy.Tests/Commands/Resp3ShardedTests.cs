@@ -3,25 +3,22 @@ using Rampart.Proxy.Tests.Infrastructure;
 
 namespace Rampart.Proxy.Tests.Commands;
 
+/// <summary>A RESP3 client through a pool of four shards.</summary>
+public sealed class Resp3ShardedTests(FourShardFixture fixture) : Resp3SplitTests(fixture), IClassFixture<FourShardFixture>;
+
+/// <summary>A RESP3 client through a cluster pool of three masters.</summary>
+public sealed class Resp3ClusterTests(ClusterPoolFixture fixture) : Resp3SplitTests(fixture), IClassFixture<ClusterPoolFixture>;
+
 /// <summary>
-/// A RESP3 client (HELLO 3) through a pool of four servers: what Rampart splits, fans out and merges comes back in
+/// A RESP3 client (HELLO 3) through a pool of several servers: what Rampart splits, fans out and merges comes back in
 /// RESP3's types, as one Redis would answer a RESP3 client (RESP3 nulls inside MGET, INFO as a verbatim string,
 /// FUNCTION LIST's maps).
 /// </summary>
-public sealed class Resp3ShardedTests(FourShardFixture fixture) : IClassFixture<FourShardFixture>
+public abstract class Resp3SplitTests(IProxiedPool fixture)
 {
-    private string[] KeysOnEveryServer(string prefix)
-    {
-        var keys = new List<string>();
-        var covered = new HashSet<int>();
-        for (int i = 0; covered.Count < fixture.Servers.Count || keys.Count < 8; i++)
-        {
-            string key = $"resp3:{prefix}:{Guid.NewGuid():N}";
-            covered.Add(fixture.Router.ServerFor(Encoding.UTF8.GetBytes(key)));
-            keys.Add(key);
-        }
-        return keys.ToArray();
-    }
+    /// <summary>At least one key per server, and at least eight keys.</summary>
+    private string[] KeysOnEveryServer(string prefix) =>
+        [.. fixture.KeysOnEveryServer($"resp3:{prefix}"), .. Enumerable.Range(0, 8).Select(_ => $"resp3:{prefix}:{Guid.NewGuid():N}")];
 
     [Fact]
     public void SplitCommands_MergeInResp3()

@@ -4,27 +4,34 @@ using Rampart.Proxy.Tests.Infrastructure;
 
 namespace Rampart.Proxy.Tests.Commands;
 
+/// <summary>Scripts through a 3-server pool: keyless scripts run on the pool's designated (first) server.</summary>
+public sealed class ShardedScriptTests(ShardedPoolFixture fixture) : ScriptTests(fixture), IClassFixture<ShardedPoolFixture>
+{
+    [Fact]
+    public void Eval_WithNoKeys_RunsOnTheFirstServerOfThePool_EveryTime()
+    {
+        string marker = $"marker:{Guid.NewGuid():N}";
+        for (int s = 0; s < fixture.Servers.Length; s++)
+        {
+            using var direct = RespTestClient.ConnectTcp(fixture.Servers[s].Port);
+            Assert.Equal("OK", direct.Call("SET", marker, $"server{s}"));
+        }
+        using var client = RespTestClient.ConnectTcp(fixture.Rampart.Port);
+        for (int i = 0; i < 5; i++)
+            Assert.Equal("server0", client.CallText("EVAL", "return redis.call('GET', ARGV[1])", "0", marker));
+    }
+}
+
+/// <summary>Scripts through a cluster pool: EVAL/FCALL go by the slot of their keys, management to every master.</summary>
+public sealed class ClusterScriptTests(ClusterPoolFixture fixture) : ScriptTests(fixture), IClassFixture<ClusterPoolFixture>;
+
 /// <summary>
-/// Scripts and functions through a 3-server pool: EVAL*/FCALL* routed by their keys, SCRIPT and FUNCTION management
-/// sent to every server with the replies merged, keyless scripts on the pool's designated (first) server.
+/// Scripts and functions through a pool of several servers: EVAL*/FCALL* routed by their keys, SCRIPT and FUNCTION
+/// management sent to every server with the replies merged.
 /// </summary>
-public sealed class ScriptTests(ShardedPoolFixture fixture) : IClassFixture<ShardedPoolFixture>
+public abstract class ScriptTests(IProxiedPool fixture)
 {
     private const string SetScript = "return redis.call('SET', KEYS[1], ARGV[1])";
-
-    /// <summary>One fresh key per server of the pool, found with Rampart's own router.</summary>
-    private string[] KeyOnEachServer(string prefix)
-    {
-        var keys = new string[fixture.Servers.Length];
-        for (int i = 0; keys.Any(k => k is null); i++)
-        {
-            Assert.True(i < 10_000, "the router never chose some server");
-            string key = $"{prefix}:{Guid.NewGuid():N}";
-            int owner = fixture.Router.ServerFor(Encoding.UTF8.GetBytes(key));
-            keys[owner] ??= key;
-        }
-        return keys;
-    }
 
     private RespTestClient Proxy() => RespTestClient.ConnectTcp(fixture.Rampart.Port);
 
@@ -39,12 +46,12 @@ public sealed class ScriptTests(ShardedPoolFixture fixture) : IClassFixture<Shar
         string script = SetScript + " -- " + Guid.NewGuid().ToString("N");
         using var client = Proxy();
         Assert.Equal(Sha1Hex(script), client.CallText("SCRIPT", "LOAD", script));
-        for (int s = 0; s < fixture.Servers.Length; s++)
+        for (int s = 0; s < fixture.Servers.Count; s++)
         {
             using var direct = Direct(s);
             Assert.Equal(new object?[] { 1L }, direct.Call("SCRIPT", "EXISTS", Sha1Hex(script)));
         }
-        var keys = KeyOnEachServer("evalsha");
+        var keys = fixture.KeysOnEveryServer("evalsha");
         for (int s = 0; s < keys.Length; s++)
         {
             Assert.Equal("OK", client.Call("EVALSHA", Sha1Hex(script), "1", keys[s], $"v{s}"));
@@ -80,7 +87,7 @@ public sealed class ScriptTests(ShardedPoolFixture fixture) : IClassFixture<Shar
         using var client = Proxy();
         client.Call("SCRIPT", "LOAD", script);
         Assert.Equal("OK", client.Call("SCRIPT", "FLUSH", "SYNC"));
-        for (int s = 0; s < fixture.Servers.Length; s++)
+        for (int s = 0; s < fixture.Servers.Count; s++)
         {
             using var direct = Direct(s);
             Assert.Equal(new object?[] { 0L }, direct.Call("SCRIPT", "EXISTS", Sha1Hex(script)));
@@ -92,7 +99,7 @@ public sealed class ScriptTests(ShardedPoolFixture fixture) : IClassFixture<Shar
     public void Eval_WithKeysOnOneShard_RunsThere_AndAcrossShardsGetsCrossSlot()
     {
         using var client = Proxy();
-        var keys = KeyOnEachServer("eval");
+        var keys = fixture.KeysOnEveryServer("eval");
         Assert.Equal("OK", client.Call("EVAL", SetScript, "1", keys[2], "two"));
         Assert.Equal("two", fixture.DirectGet(keys[2]));
         Assert.Equal("two", client.CallText("EVAL_RO", "return redis.call('GET', KEYS[1])", "1", keys[2]));
@@ -103,20 +110,6 @@ public sealed class ScriptTests(ShardedPoolFixture fixture) : IClassFixture<Shar
         Assert.Equal(2L, client.Call("EVAL", "redis.call('SET', KEYS[1], 'a'); redis.call('SET', KEYS[2], 'b'); return #KEYS",
             "2", $"{{{tag}}}:a", $"{{{tag}}}:b"));
         Assert.Equal("b", fixture.DirectGet($"{{{tag}}}:b"));
-    }
-
-    [Fact]
-    public void Eval_WithNoKeys_RunsOnTheFirstServerOfThePool_EveryTime()
-    {
-        string marker = $"marker:{Guid.NewGuid():N}";
-        for (int s = 0; s < fixture.Servers.Length; s++)
-        {
-            using var direct = Direct(s);
-            Assert.Equal("OK", direct.Call("SET", marker, $"server{s}"));
-        }
-        using var client = Proxy();
-        for (int i = 0; i < 5; i++)
-            Assert.Equal("server0", client.CallText("EVAL", "return redis.call('GET', ARGV[1])", "0", marker));
     }
 
     [Fact]
@@ -139,7 +132,7 @@ public sealed class ScriptTests(ShardedPoolFixture fixture) : IClassFixture<Shar
         var again = Assert.IsType<RespError>(client.Call("FUNCTION", "LOAD", code));
         Assert.Equal($"ERR Library '{library}' already exists", again.Message);
 
-        var keys = KeyOnEachServer("fcall");
+        var keys = fixture.KeysOnEveryServer("fcall");
         for (int s = 0; s < keys.Length; s++)
         {
             Assert.Equal("OK", client.Call("FCALL", $"{library}_set", "1", keys[s], $"f{s}"));
@@ -151,7 +144,7 @@ public sealed class ScriptTests(ShardedPoolFixture fixture) : IClassFixture<Shar
         Assert.Single(list);
 
         Assert.Equal("OK", client.Call("FUNCTION", "DELETE", library));
-        for (int s = 0; s < fixture.Servers.Length; s++)
+        for (int s = 0; s < fixture.Servers.Count; s++)
         {
             using var direct = Direct(s);
             Assert.Equal(Array.Empty<object?>(), direct.Call("FUNCTION", "LIST", "LIBRARYNAME", library));

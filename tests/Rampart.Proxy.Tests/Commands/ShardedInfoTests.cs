@@ -4,27 +4,50 @@ using StackExchange.Redis;
 
 namespace Rampart.Proxy.Tests.Commands;
 
+/// <summary>INFO through a pool of four shards; StackExchange.Redis reads it and takes the pool for a standalone server.</summary>
+public sealed class ShardedInfoTests(FourShardFixture fixture) : MergedInfoTests(fixture), IClassFixture<FourShardFixture>
+{
+    [Fact]
+    public async Task StackExchangeRedis_ReadsTheVersionAndStandaloneMode()
+    {
+        // Admin mode only so that the test may call IServer.Info itself; the connect handshake is the default one.
+        await using var mux = await ConnectionMultiplexer.ConnectAsync(fixture.Rampart.Endpoint + ",allowAdmin=true");
+        var server = mux.GetServer(fixture.Rampart.Endpoint);
+        Assert.Equal(Version.Parse(Fields(DirectInfo("server")[0])["redis_version"]), server.Version);
+        Assert.Equal(ServerType.Standalone, server.ServerType);
+        Assert.False(server.IsReplica);
+        // A key, so the keyspace section has a line whichever tests ran before (empty, it is only its header).
+        Assert.True(await mux.GetDatabase().StringSetAsync($"se:info:{Guid.NewGuid():N}", "v"));
+        var keyspace = (await server.InfoAsync("keyspace")).Single();
+        Assert.Equal("Keyspace", keyspace.Key);
+    }
+}
+
+/// <summary>INFO through a cluster pool of three masters (whose own INFO says cluster, and Rampart's standalone).</summary>
+public sealed class ClusterInfoTests(ClusterPoolFixture fixture) : MergedInfoTests(fixture), IClassFixture<ClusterPoolFixture>;
+
 /// <summary>
-/// INFO through a pool of four real servers, compared with each server's own INFO: sections in Redis's order with
-/// their headers, keyspace and stats summed, Rampart's own clients, version, uptime and mode.
+/// INFO through a pool of several real servers (shards, or a cluster's masters), compared with each server's own INFO:
+/// sections in Redis's order with their headers, keyspace and stats summed, Rampart's own clients, version, uptime and
+/// mode.
 /// </summary>
-public sealed class ShardedInfoTests(FourShardFixture fixture) : IClassFixture<FourShardFixture>
+public abstract class MergedInfoTests(IProxiedPool fixture)
 {
     private readonly IDatabase _db = fixture.Client.GetDatabase();
 
-    private string Info(params string[] args)
+    protected string Info(params string[] args)
     {
         using var client = RespTestClient.ConnectTcp(fixture.Rampart.Port);
         return Assert.IsType<string>(client.CallText(["INFO", .. args]));
     }
 
-    private string[] DirectInfo(params string[] args) => fixture.Servers.Select(s =>
+    protected string[] DirectInfo(params string[] args) => fixture.Servers.Select(s =>
     {
         using var direct = RespTestClient.ConnectTcp(s.Port);
         return Assert.IsType<string>(direct.CallText(["INFO", .. args]));
     }).ToArray();
 
-    private static Dictionary<string, string> Fields(string info) =>
+    protected static Dictionary<string, string> Fields(string info) =>
         info.Split("\r\n").Where(l => l.Length > 0 && !l.StartsWith('#')).ToDictionary(l => l[..l.IndexOf(':')], l => l[(l.IndexOf(':') + 1)..]);
 
     private static string[] Headers(string info) => info.Split("\r\n").Where(l => l.StartsWith('#')).ToArray();
@@ -120,18 +143,5 @@ public sealed class ShardedInfoTests(FourShardFixture fixture) : IClassFixture<F
             Assert.Equal(direct.Sum(d => long.Parse(d[field])).ToString(), merged[field]);
         Assert.True(long.Parse(merged["keyspace_hits"]) >= 100);
         Assert.True(long.Parse(merged["keyspace_misses"]) >= 100);
-    }
-
-    [Fact]
-    public async Task StackExchangeRedis_ReadsTheVersionAndStandaloneMode()
-    {
-        // Admin mode only so that the test may call IServer.Info itself; the connect handshake is the default one.
-        await using var mux = await ConnectionMultiplexer.ConnectAsync(fixture.Rampart.Endpoint + ",allowAdmin=true");
-        var server = mux.GetServer(fixture.Rampart.Endpoint);
-        Assert.Equal(Version.Parse(Fields(DirectInfo("server")[0])["redis_version"]), server.Version);
-        Assert.Equal(ServerType.Standalone, server.ServerType);
-        Assert.False(server.IsReplica);
-        var keyspace = (await server.InfoAsync("keyspace")).Single();
-        Assert.Equal("Keyspace", keyspace.Key);
     }
 }

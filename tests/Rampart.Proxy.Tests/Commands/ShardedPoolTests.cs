@@ -5,7 +5,52 @@ using StackExchange.Redis;
 
 namespace Rampart.Proxy.Tests.Commands;
 
-public sealed class ShardedPoolTests(ShardedPoolFixture fixture) : IClassFixture<ShardedPoolFixture>
+/// <summary>A 3-server sharded pool: Redis's standalone mode, keyless server commands refused with the reason.</summary>
+public sealed class ShardedPoolTests(ShardedPoolFixture fixture) : SplitPoolTests(fixture, "standalone"), IClassFixture<ShardedPoolFixture>
+{
+    [Fact]
+    public void KeylessServerCommands_AreRefusedWithReason_NotAnsweredForOneServer()
+    {
+        using var client = new RawClient(fixture.Rampart.Port);
+        foreach (var command in new[] { new[] { "RANDOMKEY" }, ["CONFIG", "GET", "maxmemory"] })
+        {
+            client.Send(RespText.Command(command));
+            string reply = client.ReadLine();
+            Assert.StartsWith($"-ERR rampart: '{string.Join(' ', command.Take(command[0] == "CONFIG" ? 2 : 1))}' names no key", reply);
+        }
+        client.Send(RespText.Command("TIME"));
+        Assert.Equal("*2", client.ReadLine());
+    }
+}
+
+/// <summary>
+/// A cluster pool of three masters: the same splitting and keyless policy. Its merged INFO says standalone (unlike its
+/// HELLO): StackExchange.Redis takes a server for a cluster by INFO's redis_mode, and then refuses to send multi-key
+/// commands over several slots, which is what a standalone client of a cluster pool gets Rampart to split.
+/// </summary>
+public sealed class ClusterSplitPoolTests(ClusterPoolFixture fixture) : SplitPoolTests(fixture, "standalone"), IClassFixture<ClusterPoolFixture>
+{
+    [Fact]
+    public async Task Flushall_WithAllowFlush_EmptiesEveryMaster()
+    {
+        // A second Rampart on the class's cluster, allowed to flush (the class's tests run one at a time).
+        await using var flushing = await RampartUnderTest.StartAsync(ClusterPoolFixture.Pool(fixture.Cluster, "flush") with { AllowFlush = true });
+        Assert.True(ClusterPoolConfig.WaitForSlotMap(flushing, "flush"), "no slot map within 10 s");
+        using var client = new RawClient(flushing.Port);
+        foreach (string key in fixture.KeysOnEveryServer("flush")) { client.Send(RespText.Command("SET", key, "1")); Assert.Equal("+OK", client.ReadLine()); }
+        Assert.All(fixture.Servers, s => Assert.NotEqual(":0", s.Send(RespText.Command("DBSIZE")).Trim()));
+        client.Send(RespText.Command("FLUSHALL"));
+        Assert.Equal("+OK", client.ReadLine());
+        Assert.All(fixture.Servers, s => Assert.Equal(":0", s.Send(RespText.Command("DBSIZE")).Trim()));
+    }
+}
+
+/// <summary>
+/// A pool of three servers (shards, or a cluster's masters): MGET/MSET/DEL/EXISTS/TOUCH/UNLINK split over the servers
+/// and merged, other multi-key commands across servers refused with CROSSSLOT, DBSIZE summed, FLUSHALL refused unless
+/// allowed, INFO merged with the pool's <paramref name="mode"/>.
+/// </summary>
+public abstract class SplitPoolTests(IProxiedPool fixture, string mode)
 {
     private readonly IDatabase _db = fixture.Client.GetDatabase();
 
@@ -15,7 +60,7 @@ public sealed class ShardedPoolTests(ShardedPoolFixture fixture) : IClassFixture
     [Fact]
     public void KeysOfTheTest_ReallySpreadOverAllServers()
     {
-        var owners = Keys("spread", 60).Select(k => fixture.Router.ServerFor(System.Text.Encoding.UTF8.GetBytes(k))).Distinct().Count();
+        var owners = Keys("spread", 60).Select(k => fixture.OwnerOf(k).Port).Distinct().Count();
         Assert.Equal(3, owners);
     }
 
@@ -94,20 +139,6 @@ public sealed class ShardedPoolTests(ShardedPoolFixture fixture) : IClassFixture
     }
 
     [Fact]
-    public void KeylessServerCommands_AreRefusedWithReason_NotAnsweredForOneServer()
-    {
-        using var client = new RawClient(fixture.Rampart.Port);
-        foreach (var command in new[] { new[] { "RANDOMKEY" }, ["CONFIG", "GET", "maxmemory"] })
-        {
-            client.Send(RespText.Command(command));
-            string reply = client.ReadLine();
-            Assert.StartsWith($"-ERR rampart: '{string.Join(' ', command.Take(command[0] == "CONFIG" ? 2 : 1))}' names no key", reply);
-        }
-        client.Send(RespText.Command("TIME"));
-        Assert.Equal("*2", client.ReadLine());
-    }
-
-    [Fact]
     public void Info_KeepsTheLinesEveryServerHasInCommon_AndNoOneServersCountersOrIds()
     {
         using var client = new RespTestClient_(fixture.Rampart.Port);
@@ -115,15 +146,15 @@ public sealed class ShardedPoolTests(ShardedPoolFixture fixture) : IClassFixture
         var perServer = fixture.Servers.Select(s => Lines(RespTestClient_.InfoOf(s.Port))).ToArray();
         string version = perServer[0].First(l => l.StartsWith("redis_version:"));
         Assert.Contains(version, Lines(merged));
-        Assert.Contains("redis_mode:standalone", Lines(merged));
+        Assert.Contains($"redis_mode:{mode}", Lines(merged));
         Assert.Contains("role:master", Lines(merged));
         Assert.StartsWith("# Server\r\n", merged);
         Assert.DoesNotContain(Lines(merged), l => l.StartsWith("tcp_port:") || l.StartsWith("run_id:") || l.StartsWith("process_id:"));
         // The server section holds no counters, so taken again it still says the same: every line kept is on every
-        // server, but for Rampart's own uptime and version (ShardedInfoTests).
+        // server, but for Rampart's own uptime, version and mode (ShardedInfoTests; a cluster's nodes say cluster).
         var serverSection = perServer.Select(p => p.TakeWhile(l => l.Length > 0).ToArray()).ToArray();
         foreach (string line in Lines(client.Info("INFO", "server"))
-                     .Where(l => l.Length > 0 && !l.StartsWith('#') && !l.StartsWith("uptime_in_") && !l.StartsWith("rampart_version:")))
+                     .Where(l => l.Length > 0 && !l.StartsWith('#') && !l.StartsWith("uptime_in_") && !l.StartsWith("rampart_version:") && !l.StartsWith("redis_mode:")))
             Assert.All(serverSection, server => Assert.Contains(line, server));
         Assert.Contains("# Replication", client.Info("INFO", "replication"));
         Assert.DoesNotContain("# Server", client.Info("INFO", "replication"));

@@ -7,7 +7,6 @@ namespace Rampart.Proxy.Tests.Infrastructure;
 public sealed class FourShardFixture : IAsyncLifetime, IProxiedPool
 {
     private RedisServerProcess[] _servers = [];
-    private ConnectionMultiplexer[] _direct = [];
     private KeyRouter _router = null!;
     private RampartUnderTest _rampart = null!;
 
@@ -23,15 +22,13 @@ public sealed class FourShardFixture : IAsyncLifetime, IProxiedPool
         _router = KeyRouter.Create(pool);
         _rampart = await RampartUnderTest.StartAsync(pool);
         Client = await ConnectionMultiplexer.ConnectAsync(_rampart.Endpoint);
-        _direct = await Task.WhenAll(_servers.Select(s => ConnectionMultiplexer.ConnectAsync(s.Endpoint)));
     }
 
-    public byte[]? DirectGet(byte[] key) => _direct[_router.ServerFor(key)].GetDatabase().StringGet(key);
+    public RedisServerProcess OwnerOf(byte[] key) => _servers[_router.ServerFor(key)];
 
     public async Task DisposeAsync()
     {
         Client?.Dispose();
-        foreach (var d in _direct) d.Dispose();
         if (_rampart is not null) await _rampart.DisposeAsync();
         foreach (var s in _servers) s.Dispose();
     }

@@ -5,7 +5,7 @@ using StackExchange.Redis;
 namespace Rampart.Proxy.Tests.Infrastructure;
 
 /// <summary>Three real servers behind one pool: multi-key commands split and merged, keyless commands decided.</summary>
-public sealed class ShardedPoolFixture : IAsyncLifetime
+public sealed class ShardedPoolFixture : IAsyncLifetime, IProxiedPool
 {
     public RedisServerProcess[] Servers { get; private set; } = [];
     public RampartUnderTest Rampart { get; private set; } = null!;
@@ -23,13 +23,9 @@ public sealed class ShardedPoolFixture : IAsyncLifetime
         Client = await ConnectionMultiplexer.ConnectAsync(Rampart.Endpoint);
     }
 
-    /// <summary>The value stored on the server that owns the key, read straight from that server.</summary>
-    public string? DirectGet(string key)
-    {
-        var server = Servers[Router.ServerFor(System.Text.Encoding.UTF8.GetBytes(key))];
-        string reply = server.Send(RespText.Command("GET", key));
-        return reply.StartsWith("$-1") ? null : reply.Split("\r\n")[1];
-    }
+    IReadOnlyList<RedisServerProcess> IProxiedPool.Servers => Servers;
+
+    public RedisServerProcess OwnerOf(byte[] key) => Servers[Router.ServerFor(key)];
 
     public async Task DisposeAsync()
     {

@@ -1,12 +1,16 @@
 'use strict';
-// ioredis with its default options through Rampart: node ioredis.js <port>
+// ioredis with its default options through Rampart: node ioredis.js <port> [keyA keyB] [--cluster]
+// --cluster: Redis.Cluster pointed at Rampart, which it asks for CLUSTER SLOTS and finds one node owning every slot.
 const Redis = require('ioredis');
 const { Checks, runMain } = require('./check');
 
 async function main(port, apart) {
-  const c = new Checks('ioredis');
-  const redis = new Redis(port, '127.0.0.1'); // defaults: ready check (INFO), auto-reconnect, offline queue
+  const cluster = process.argv.includes('--cluster');
+  const c = new Checks(cluster ? 'ioredis-cluster' : 'ioredis');
+  // defaults: ready check (INFO), auto-reconnect, offline queue; the cluster client's: slots read at connect
+  const redis = cluster ? new Redis.Cluster([{ host: '127.0.0.1', port }]) : new Redis(port, '127.0.0.1');
   try {
+    if (cluster) await clusterView(c, redis);
     await strings(c, redis);
     await hashesAndLists(c, redis);
     await expiry(c, redis);
@@ -19,6 +23,16 @@ async function main(port, apart) {
     redis.disconnect();
   }
   c.report();
+}
+
+async function clusterView(c, redis) {
+  await new Promise((resolve, reject) => {
+    if (redis.status === 'ready') resolve();
+    redis.once('ready', resolve);
+    redis.once('error', reject);
+  });
+  const nodes = redis.nodes('all');
+  c.equal(nodes.map((n) => `${n.options.host}:${n.options.port}`), [`127.0.0.1:${process.argv[2]}`], 'the one node is Rampart');
 }
 
 async function strings(c, redis) {

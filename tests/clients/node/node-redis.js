@@ -1,16 +1,17 @@
 'use strict';
-// node-redis (the "redis" package) through Rampart: node node-redis.js <port> [keyA keyB] [--resp2]
+// node-redis (the "redis" package) through Rampart: node node-redis.js <port> [keyA keyB] [--resp2] [--cluster]
 // With node-redis's pure defaults: node-redis 6 opens with HELLO 3 (RESP3), and Rampart serves it on server
 // connections that said HELLO 3 too (maps, nulls, push messages as Redis gives them). --resp2 runs the same checks
-// with RESP: 2, the other protocol.
-const { createClient, defineScript } = require('redis');
+// with RESP: 2, the other protocol. --cluster: createCluster with Rampart as its one root node; it reads Rampart's
+// cluster view (one master owning every slot, at Rampart's address) and sends everything there.
+const { createClient, createCluster, defineScript } = require('redis');
 const { Checks, runMain } = require('./check');
 
 async function main(port, apart) {
-  const c = new Checks('node-redis');
-  const client = createClient({
+  const cluster = process.argv.includes('--cluster');
+  const c = new Checks(cluster ? 'node-redis-cluster' : 'node-redis');
+  const options = {
     ...(process.argv.includes('--resp2') ? { RESP: 2 } : {}),
-    socket: { host: '127.0.0.1', port, reconnectStrategy: false },
     scripts: {
       setAndLength: defineScript({
         NUMBER_OF_KEYS: 1,
@@ -22,17 +23,25 @@ async function main(port, apart) {
         transformReply: undefined,
       }),
     },
-  });
+  };
+  const socket = { host: '127.0.0.1', port, reconnectStrategy: false };
+  const client = cluster
+    ? createCluster({ ...options, rootNodes: [{ socket }], defaults: { socket: { reconnectStrategy: false } } })
+    : createClient({ ...options, socket });
   const errors = [];
   client.on('error', (e) => errors.push(e));
   await client.connect();
   try {
+    if (cluster) {
+      c.equal(client.masters.map((m) => `${m.host}:${m.port}`), [`127.0.0.1:${port}`], 'the one master is Rampart');
+    }
     await strings(c, client);
     await hashesAndLists(c, client);
     await expiry(c, client);
     await pipelines(c, client);
     await scripts(c, client, apart);
-    await clientCommands(c, client);
+    // A cluster client has no keyless CLIENT commands of its own: they go to a node's client, here Rampart's.
+    await clientCommands(c, cluster ? await client.nodeClient(client.masters[0]) : client);
     await transactions(c, client, apart);
     await pubsub(c, client);
   } finally {
@@ -140,9 +149,11 @@ async function transactions(c, client, apart) {
   const watcher = client.duplicate();
   await watcher.connect();
   try {
-    c.equal(await watcher.watch(`${tag}:a`), 'OK', 'WATCH');
+    // A cluster client WATCHes on the node client of the key's slot (its documented way), here Rampart's connection.
+    const watching = watcher.getNodeClientForKey ? await watcher.getNodeClientForKey(`${tag}:a`) : watcher;
+    c.equal(await watching.watch(`${tag}:a`), 'OK', 'WATCH');
     await client.set(`${tag}:a`, 'changed');
-    await c.rejects(watcher.multi().set(`${tag}:a`, 'mine').exec(), /WATCH|watched/i, 'EXEC after a watched key changed');
+    await c.rejects(watching.multi().set(`${tag}:a`, 'mine').exec(), /WATCH|watched/i, 'EXEC after a watched key changed');
     c.equal(await client.get(`${tag}:a`), 'changed', 'the other client\'s write stands');
     c.stored(`${tag}:a`, 'changed');
   } finally {
