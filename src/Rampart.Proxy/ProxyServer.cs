@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Rampart.Proxy.Clients;
@@ -105,6 +106,13 @@ public sealed partial class ProxyServer : IAsyncDisposable
         try
         {
             pool.Listener = new PoolListener(pool, config.Listen, config.Backlog, ClientLogger);
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            pool.Dispose();
+            // The socket's own message ("Address already in use") names neither the address nor the pool; a reload
+            // says the same thing in the same words (ProxyServer.Reload.Bind).
+            throw new IOException($"{_config.Source}:{config.Line}: pool '{config.Name}': cannot listen on {config.Listen}: {e.Message}", e);
         }
         catch
         {

@@ -8,21 +8,35 @@ namespace Rampart.Proxy.Backends;
 /// </summary>
 internal sealed class EjectionState(TimeProvider time)
 {
+    private readonly Lock _lock = new();
     private int _failures;
     private long _ejectedUntilMs;
 
     /// <summary>True while the server is kept out of the key distribution.</summary>
     public bool IsEjected => time.NowMs() < Volatile.Read(ref _ejectedUntilMs);
 
-    /// <summary>Counts one failure; true when it is the one that ejects the server (the count then starts again).</summary>
+    /// <summary>
+    /// Counts one failure; true when it is the one that ejects the server (the count then starts again). Failures while
+    /// ejected are not counted: they are requests that were in flight, or other connections to the server failing, and
+    /// belong to the ejection already made. nutcracker counts one ejection per retry period in the same way (traffic
+    /// stops going to an ejected server); counting them ejected a dead server again and again, logging each time.
+    /// </summary>
     public bool CountFailure(int failureLimit, int retryTimeoutMs)
     {
-        if (Interlocked.Increment(ref _failures) < failureLimit) return false;
-        Volatile.Write(ref _failures, 0);
-        Volatile.Write(ref _ejectedUntilMs, time.NowMs() + retryTimeoutMs);
-        return true;
+        // Off the request path (failures only): a lock keeps concurrent failures from ejecting twice.
+        lock (_lock)
+        {
+            if (IsEjected) return false;
+            if (++_failures < failureLimit) return false;
+            _failures = 0;
+            Volatile.Write(ref _ejectedUntilMs, time.NowMs() + retryTimeoutMs);
+            return true;
+        }
     }
 
     /// <summary>A connect succeeded: failures toward ejection start from zero.</summary>
-    public void OnConnected() => Volatile.Write(ref _failures, 0);
+    public void OnConnected()
+    {
+        lock (_lock) _failures = 0;
+    }
 }

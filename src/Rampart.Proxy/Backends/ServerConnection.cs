@@ -271,7 +271,9 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
         Interlocked.CompareExchange(ref _link, null, link);
         _server.OnDisconnected(failure: !_disposed);
         if (!_disposed) _server.ConnectionLost?.Invoke();
-        LogDisconnected(_server.Endpoint, reason, failedInFlight);
+        // Closed on purpose (shutdown, a reload retiring the server) is not trouble, unless requests failed by it.
+        if (_disposed && failedInFlight == 0) LogClosed(_server.Endpoint, reason);
+        else LogDisconnected(_server.Endpoint, reason, failedInFlight);
         // Requests queued but never written go out on a new link.
         if (!_pending.IsEmpty) Flush();
     }
@@ -329,6 +331,9 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Server {Endpoint} still unreachable: {Reason}")]
     private partial void LogStillUnreachable(string endpoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Closed connection to server {Endpoint}: {Reason}")]
+    private partial void LogClosed(string endpoint, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost connection to server {Endpoint}: {Reason}; {FailedInFlight} in-flight requests failed")]
     private partial void LogDisconnected(string endpoint, string reason, int failedInFlight);

@@ -36,6 +36,12 @@ internal static class YamlTreeReader
                 errors.Add(LineOf(second.Start), "the file must contain exactly one YAML document; found a second one");
             return root;
         }
+        catch (YamlException e) when (e.Message.Contains(" tab ", StringComparison.Ordinal)
+            && YamlTabs.FirstTabIndentedLine(text, LineOf(e.Start)) is int tabbed)
+        {
+            errors.Add(tabbed, "YAML syntax error: a tab indents this line; YAML indents with spaces only");
+            return null;
+        }
         catch (YamlException e)
         {
             errors.Add(LineOf(e.Start), "YAML syntax error: " + StripMarks(e.Message));

@@ -123,15 +123,16 @@ internal sealed partial class SentinelMonitor : ITopologySource
             return;
         }
         var candidate = Endpoint(vote.Host!, vote.Port);
-        var roleReply = await RoleAsync(candidate, stop);
+        var (roleReply, noAnswer) = await RoleAsync(candidate, stop);
         string? role = roleReply?.Items[0].Text;
         if (role != "master")
         {
-            string reason = $"ERR rampart: no confirmed master for '{name}' ({vote.Host}:{vote.Port} is named by {vote.Agree} of {vote.Asked} sentinels but answers ROLE {role ?? "nothing"})";
+            string answer = role is null ? $"does not answer ROLE ({noAnswer})" : $"answers ROLE {role}";
+            string reason = $"ERR rampart: no confirmed master for '{name}' ({vote.Host}:{vote.Port} is named by {vote.Agree} of {vote.Asked} sentinels but {answer})";
             if (server.Publish(MasterState.None(reason, view)))
             {
-                LogNotMaster(_pool.Name, name, $"{vote.Host}:{vote.Port}", role ?? "nothing");
-                _events.Add(_pool.Name, "not-master", name, $"{vote.Host}:{vote.Port} is named by the sentinels but answers ROLE {role ?? "nothing"}");
+                LogNotMaster(_pool.Name, name, $"{vote.Host}:{vote.Port}", answer);
+                _events.Add(_pool.Name, "not-master", name, $"{vote.Host}:{vote.Port} is named by the sentinels but {answer}");
             }
             return;
         }
@@ -187,19 +188,28 @@ internal sealed partial class SentinelMonitor : ITopologySource
     }
 
     /// <summary>The node's own ROLE reply, or null when it cannot be asked.</summary>
-    private async Task<RespValue?> RoleAsync(EndPoint node, CancellationToken stop)
+    /// <summary>The node's ROLE reply, or null and why there is none, in words for the operator ("connection refused").</summary>
+    private async Task<(RespValue? Reply, string? NoAnswer)> RoleAsync(EndPoint node, CancellationToken stop)
     {
         try
         {
             using var connection = await ControlConnection.ConnectAsync(node, _pool.RedisAuth, RoleTimeout, _time, stop);
             var role = await connection.CallAsync(stop, "ROLE");
-            return role.Items.Count > 0 ? role : null;
+            if (role.IsError) return (null, role.Text);
+            return role.Items.Count > 0 ? (role, null) : (null, "an empty reply");
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException
                                    or Rampart.Protocol.RespProtocolException)
         {
             if (stop.IsCancellationRequested) throw;
-            return null;
+            return (null, e switch
+            {
+                System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } => "connection refused",
+                System.Net.Sockets.SocketException s => s.Message,
+                OperationCanceledException => $"no reply within {RoleTimeout.TotalMilliseconds} ms",
+                Rampart.Protocol.RespProtocolException => "a reply that is not RESP",
+                _ => e.Message,
+            });
         }
     }
 
@@ -327,8 +337,8 @@ internal sealed partial class SentinelMonitor : ITopologySource
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: no confirmed master for '{Master}' ({Agree} of {Asked} sentinels agree, {Needed} needed); its commands fail until one is confirmed")]
     private partial void LogNoMaster(string pool, string master, int agree, int asked, int needed);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: '{Master}' at {Address} is named by the sentinels but answers ROLE {Role}; not routing to it")]
-    private partial void LogNotMaster(string pool, string master, string address, string role);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: '{Master}' at {Address} is named by the sentinels but {RoleAnswer}; not routing to it")]
+    private partial void LogNotMaster(string pool, string master, string address, string roleAnswer);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: failover of '{Master}' under way ({Event}); holding its traffic for up to {LimitMs} ms until the new master is confirmed")]
     private partial void LogHold(string pool, string master, string @event, int limitMs);

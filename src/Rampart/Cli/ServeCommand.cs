@@ -155,13 +155,20 @@ internal static class ServeCommand
         // SIGHUP reloads the configuration (a bad file changes nothing) and, as nutcracker, reopens the log file, so
         // logrotate works. Its default action would end the process, so it is handled from the start, before the
         // reloader exists (a SIGHUP during start-up only reopens the log).
+        // A parent that ignores SIGHUP (nohup) passes that on, and .NET would keep it ignored: undo it first.
         ConfigReloader? reloadTarget = null;
+        bool sighupWasIgnored = InheritedSignals.UnignoreSighup();
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
-            logFile?.Reopen();
+            if (logFile is not null)
+            {
+                logFile.Reopen();
+                logger.LogInformation("SIGHUP received: reopened the log file {LogFile}", settings.LogFile);
+            }
             Volatile.Read(ref reloadTarget)?.Request("SIGHUP");
         });
+        if (sighupWasIgnored) logger.LogInformation("SIGHUP was ignored by the parent process (nohup?); it is handled anyway: it reloads the configuration and reopens the log file");
 
         // Per-command metrics are recorded only when the admin server, which exports them, runs.
         var server = new ProxyServer(config, loggers, recordMetrics: adminOptions is not null, time: TimeProvider.System);

@@ -81,6 +81,48 @@ public sealed class AutoEjectTests
     }
 
     [Fact]
+    public async Task DeadServer_IsEjectedOncePerRetryPeriod_NotOncePerFailure()
+    {
+        using var live = RedisServerProcess.Start();
+        var dead = RedisServerProcess.Start();
+        try
+        {
+            var pool = RampartUnderTest.Pool(live, dead) with
+            {
+                AutoEjectHosts = true, ServerFailureLimit = 2, ServerRetryTimeoutMs = 1000, TimeoutMs = 500, ServerConnections = 4,
+            };
+            var router = KeyRouter.Create(pool);
+            string onDead = Enumerable.Range(0, 1000).Select(i => $"once:{i}").First(k => router.ServerFor(Encoding.UTF8.GetBytes(k)) == 1);
+            await using var rampart = await RampartUnderTest.StartAsync(pool);
+            dead.Kill();
+
+            // 8 clients hammer the dead server's key for 3.5 s: many failures at once, on 4 connections, and in flight.
+            var started = DateTime.UtcNow;
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            {
+                using var client = new RawClient(rampart.Port);
+                while (DateTime.UtcNow - started < TimeSpan.FromSeconds(3.5))
+                {
+                    client.Send(RespText.Command("SET", onDead, "v"));
+                    string reply = client.ReadLine();
+                    Assert.True(reply == "+OK" || reply.StartsWith("-ERR", StringComparison.Ordinal), reply);
+                }
+            })));
+            double periods = (DateTime.UtcNow - started).TotalMilliseconds / 1000;
+
+            // As nutcracker counts: one ejection, then at most one more each time the retry period ends and the server
+            // fails again.
+            using var stats = System.Text.Json.JsonDocument.Parse(rampart.Server.GetTwemproxyStatsJson());
+            long ejects = stats.RootElement.GetProperty("test").GetProperty("server_ejects").GetInt64();
+            Assert.InRange(ejects, 1, (long)Math.Ceiling(periods) + 1);
+        }
+        finally
+        {
+            dead.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task WithoutAutoEject_DeadShardFailsFast_NoHang()
     {
         var servers = Enumerable.Range(0, 2).Select(_ => RedisServerProcess.Start()).ToArray();

@@ -39,6 +39,33 @@ public sealed class EjectionStateTests
     }
 
     [Fact]
+    public void WhileEjected_FurtherFailuresDoNotEjectAgain_NorExtendTheEjection()
+    {
+        var ejection = new EjectionState(_clock);
+        Assert.False(ejection.CountFailure(2, 1000));
+        Assert.True(ejection.CountFailure(2, 1000));
+        // Requests in flight and the other connections fail too: one ejection, not one per failure.
+        for (int i = 0; i < 10; i++) Assert.False(ejection.CountFailure(2, 1000));
+        _clock.Advance(TimeSpan.FromMilliseconds(1000));
+        Assert.False(ejection.IsEjected); // the retry time counts from the ejection, not from the last failure
+        Assert.False(ejection.CountFailure(2, 1000)); // and the count starts from zero after it
+        Assert.True(ejection.CountFailure(2, 1000));
+    }
+
+    [Fact]
+    public async Task ConcurrentFailures_EjectOnce()
+    {
+        var ejection = new EjectionState(_clock);
+        using var start = new Barrier(8);
+        var ejections = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+        {
+            start.SignalAndWait();
+            return Enumerable.Range(0, 1000).Count(_ => ejection.CountFailure(2, 1000));
+        })));
+        Assert.Equal(1, ejections.Sum());
+    }
+
+    [Fact]
     public void ASuccessfulConnect_ClearsTheFailuresTowardEjection()
     {
         var ejection = new EjectionState(_clock);

@@ -182,6 +182,13 @@ public class ValidationErrorTests
         Assert.DoesNotContain("Line:", error.Message);
     }
 
+    [Theory]
+    [InlineData("p:\n  listen: 127.0.0.1:22121\n\tredis: true\n  servers:\n    - 127.0.0.1:6379:1\n", 3)]
+    [InlineData("p:\n  listen: 127.0.0.1:22121\n  redis: true\n  servers:\n\t- 127.0.0.1:6379:1\n", 5)]
+    [InlineData("# a tab before a comment is fine:\n\t# here\np:\n  listen: 127.0.0.1:22121\n  servers:\n  \t- 127.0.0.1:6379:1\n", 6)]
+    public void TabInTheIndentationIsReportedOnItsOwnLine(string yaml, int line) =>
+        ConfigAssert.OneError(yaml, line, "YAML syntax error: a tab indents this line; YAML indents with spaces only");
+
     [Fact]
     public void UnterminatedQuoteIsReportedWhereTheQuoteOpens() =>
         ConfigAssert.OneError("p:\n  listen: \"127.0.0.1:22121\n  servers:\n", 2, "YAML syntax error");

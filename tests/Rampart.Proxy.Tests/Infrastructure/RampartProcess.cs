@@ -29,9 +29,18 @@ public sealed class RampartProcess : IDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
-    public static RampartProcess Start(params string[] args)
+    public static RampartProcess Start(params string[] args) => Start(ExecutablePath, args);
+
+    /// <summary>
+    /// Starts it as <c>nohup</c> leaves it: a shell ignores SIGHUP, which exec passes on, then becomes rampart (the
+    /// pid is rampart's).
+    /// </summary>
+    public static RampartProcess StartWithSighupIgnored(params string[] args) =>
+        Start("/bin/sh", ["-c", "trap '' HUP; exec \"$0\" \"$@\"", ExecutablePath, .. args]);
+
+    private static RampartProcess Start(string file, string[] args)
     {
-        var psi = new ProcessStartInfo(ExecutablePath)
+        var psi = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -39,6 +48,13 @@ public sealed class RampartProcess : IDisposable
         };
         foreach (var arg in args) psi.ArgumentList.Add(arg);
         return new RampartProcess(Process.Start(psi)!);
+    }
+
+    /// <summary>Whether the process ignores SIGHUP now (bit 0 of SigIgn in /proc/PID/status).</summary>
+    public bool IgnoresSighup()
+    {
+        string line = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 1) != 0;
     }
 
     /// <summary>Runs to completion (bounded) and returns the exit code and everything printed.</summary>
@@ -68,7 +84,13 @@ public sealed class RampartProcess : IDisposable
         kill.WaitForExit();
     }
 
-    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+    /// <summary>Waits for the exit, then for the output readers, so <see cref="Output"/> holds every last line.</summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout)) return false;
+        _process.WaitForExit();
+        return true;
+    }
 
     public void Dispose()
     {

@@ -75,6 +75,8 @@ public sealed class SentinelPoolTests
         }
         Assert.Equal(20, acknowledged.Count);
         Assert.Contains(errors, e => e.Contains("no confirmed master for 'mymaster'"));
+        // Until the sentinels agree the master is down they still name it; the reason says why Rampart does not follow.
+        Assert.Contains(errors, e => e.EndsWith($"(127.0.0.1:{oldMaster} is named by 3 of 3 sentinels but does not answer ROLE (connection refused))", StringComparison.Ordinal));
 
         // Every acknowledged write is on the master the sentinels settled on.
         int newMaster = await topology.WaitForMasterChangeAsync(oldMaster, TimeSpan.FromSeconds(10));

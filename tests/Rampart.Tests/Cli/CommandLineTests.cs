@@ -118,6 +118,18 @@ public sealed class CommandLineTests : IDisposable
         Assert.Contains($"{path}:", output);
     }
 
+    [Fact]
+    public void Serve_ListenAddressInUse_ExitsOneNamingTheAddressAndThePool()
+    {
+        using var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        busy.Start();
+        int port = ((System.Net.IPEndPoint)busy.LocalEndpoint).Port;
+        string path = WriteConfig($"alpha:\n  listen: 127.0.0.1:{port}\n  redis: true\n  servers:\n    - 127.0.0.1:6379:1\n");
+        var (code, output) = RampartProcess.Run("serve", "--config", path);
+        Assert.Equal(1, code);
+        Assert.Contains($"Cannot start: {path}:1: pool 'alpha': cannot listen on 127.0.0.1:{port}: Address already in use", output);
+    }
+
     [Theory]
     [InlineData("check")]
     [InlineData("serve")]
