@@ -30,6 +30,7 @@ internal static class DemoCommand
     {
         using var loggers = ConsoleLogging.Create(json: false, LogLevel.Information);
         using var stop = new CancellationTokenSource();
+        InheritedSignals.UnignoreSigint();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         DemoTopology? topology = null;

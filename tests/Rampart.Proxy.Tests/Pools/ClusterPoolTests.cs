@@ -157,8 +157,8 @@ public sealed class ClusterPoolTests : IDisposable
 
         // Rampart's map still names the source: the BLPOP is answered MOVED there, and blocks on the target instead.
         using var waiter = RespTestClient.ConnectTcp(rampart.Port);
-        waiter.Send(RespTestClient.Command("BLPOP", key, "5"));
-        Assert.True(Poll.WaitUntil(() => target.Send(RespText.Command("INFO", "clients")).Contains("blocked_clients:1"), TimeSpan.FromSeconds(5)),
+        waiter.Send(RespTestClient.Command("BLPOP", key, "20"));
+        Assert.True(Poll.WaitUntil(() => target.Send(RespText.Command("INFO", "clients")).Contains("blocked_clients:1"), TimeSpan.FromSeconds(15)),
             "the BLPOP never blocked on the node that now serves its slot");
         using var pusher = RespTestClient.ConnectTcp(rampart.Port);
         Assert.Equal(1L, pusher.Call("RPUSH", key, "job"));
