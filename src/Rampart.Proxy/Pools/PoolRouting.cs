@@ -36,6 +36,7 @@ internal sealed class PoolRouting
         _slotOwner = slotOwner;
         Live = Array.ConvertAll(servers, _ => true);
         Version = version;
+        ServedSlots = slotOwner.Count(s => s != Unserved); // counted once: the snapshot never changes
     }
 
     /// <summary>Which servers receive keys in this snapshot (false: ejected by auto_eject_hosts).</summary>
@@ -83,7 +84,7 @@ internal sealed class PoolRouting
     internal ReadOnlySpan<short> SlotOwners => _slotOwner;
 
     /// <summary>How many slots some server serves (16384 in a healthy cluster; a twemproxy pool serves everything).</summary>
-    public int ServedSlots => _slotOwner is null ? ClusterSlot.Count : _slotOwner.Count(s => s != Unserved);
+    public int ServedSlots { get; } = ClusterSlot.Count;
 
     /// <summary>
     /// The error for a key with no server: in a cluster pool Redis's own CLUSTERDOWN text for a slot no node serves
