@@ -35,7 +35,9 @@ public sealed class Resp3PubSubTests(ShardedPoolFixture fixture) : IClassFixture
         Assert.Equal("OK", publisher.Ask("SET", there, "t"));
 
         // (The fixture's StackExchange.Redis client holds one dedicated connection for its own subscription.)
+        // Earlier tests' subscribers give their connections back after they close: wait for that before counting.
         var pinned = fixture.Rampart.Server.GetPool("test").Routing.Default.Pinned;
+        await WaitUntilAsync(() => pinned.Open - pinned.Idle <= 1, TimeSpan.FromSeconds(10));
         int busyBefore = pinned.Open - pinned.Idle;
         using var sub = Resp3Client.ConnectResp3(fixture.Rampart.Port);
         Assert.Equal(Push("subscribe", channel, ":1"), sub.Call("SUBSCRIBE", channel));
