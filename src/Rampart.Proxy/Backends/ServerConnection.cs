@@ -71,6 +71,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
         }
         else if (_server.UnavailableReason is { } down)
         {
+            if (_server.Fallback is { } fallback && fallback.TryResend(request)) return;
             _server.Stats.AddForwardError();
             _server.RecordFailure(request);
             request.Fail(down);
@@ -257,8 +258,10 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
 
     private void FailPending(string error)
     {
+        var fallback = _server.Fallback;
         while (TryTake(out var request))
         {
+            if (fallback is not null && fallback.TryResend(request)) continue;
             _server.Stats.AddForwardError();
             _server.RecordFailure(request);
             request.Fail(error);

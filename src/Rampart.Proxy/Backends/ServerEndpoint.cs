@@ -134,6 +134,26 @@ internal sealed partial class ServerEndpoint : IDisposable
     }
     /// <summary>redis_version from INFO at the last connect.</summary>
     public string? ServerVersion { get; set; }
+    /// <summary>A master's replicas that reads may go to (pools with <c>read_from</c>), published by the replica tracker.</summary>
+    public ReplicaReads ReadReplicas
+    {
+        get => Volatile.Read(ref _readReplicas);
+        set => Volatile.Write(ref _readReplicas, value);
+    }
+    private ReplicaReads _readReplicas = ReplicaReads.NotChecked;
+
+    /// <summary>Takes over requests this server could not answer instead of failing them (a replica's reads), or null.</summary>
+    public IFailureFallback? Fallback { get; set; }
+
+    /// <summary>
+    /// Closes every shared connection now (a replica that stopped answering): what is in flight fails, or goes to
+    /// <see cref="Fallback"/>. Traffic opens new connections.
+    /// </summary>
+    public void DropConnections(string reason)
+    {
+        foreach (var connection in AllConnections) connection.Link?.Kill(reason);
+    }
+
     /// <summary>Every shared connection of both lanes (RESP2, then RESP3 once made).</summary>
     public IEnumerable<ServerConnection> AllConnections
     {

@@ -450,8 +450,10 @@ internal sealed class ServerLink
             streaming.SetCompletedQuietly();
             failed++;
         }
+        var fallback = _server.Fallback;
         while (InFlight.TryDequeue(out var request))
         {
+            if (fallback is not null && fallback.TryResend(request)) continue;
             _server.RecordFailure(request);
             request.Fail(error);
             failed++;

@@ -161,6 +161,11 @@ internal sealed partial class ClientSession
                     else previous.Return();
                     if (_output.Length >= SendThreshold) await SendOutputAsync();
                 }
+                if (Volatile.Read(ref _writesQueued) != Volatile.Read(ref _writesSettled))
+                {
+                    long queued = Volatile.Read(ref _writesQueued); // read before the queue is seen empty
+                    if (Volatile.Read(ref _head.Next) is null) SettleWrites(queued);
+                }
                 if (_output.Length > 0) await SendOutputAsync();
                 if (_closeAfterReplies && _head.Next is null) Close();
                 if (_drainWaiter is not null && Volatile.Read(ref _head.Next) is null) ReleaseDrainWaiter();

@@ -16,6 +16,15 @@ internal static class CommandDispatcher
     /// <summary>Returns false when the request must wait (the session defers it and dispatches it again).</summary>
     public static bool Dispatch(ClientSession session, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
+        if (!session.Pool.Config.ReadYourWritesApplies) return DispatchRequest(session, request, raw, inline);
+        // Read-your-writes: a write is counted once it is queued (after, never before: see ClientSession.ReadYourWrites).
+        bool done = DispatchRequest(session, request, raw, inline);
+        if (done && CommandTable.Find(request.Command) is not { IsReadOnly: true }) session.NoteWriteQueued();
+        return done;
+    }
+
+    private static bool DispatchRequest(ClientSession session, Request request, ReadOnlySpan<byte> raw, bool inline)
+    {
         // A client with connection state goes through its dedicated connection (the only cost to the shared path).
         if (session.Pin is { } pin)
         {
@@ -150,7 +159,7 @@ internal static class CommandDispatcher
         var routing = session.Pool.Routing;
         if (routing.IsSingleServer)
         {
-            Forward(session, routing.Default, command, request, raw, inline);
+            ForwardRead(session, routing.Default, command, request, raw, inline);
             return;
         }
         if (command.MultiKeySplittable)
@@ -169,7 +178,14 @@ internal static class CommandDispatcher
             return;
         }
         if (TryFindOwner(session, routing, request, keys, out var server))
-            Forward(session, server, command, request, raw, inline);
+            ForwardRead(session, server, command, request, raw, inline);
+    }
+
+    /// <summary>Forwards to the master, or for a read in a pool with <c>read_from</c> to the replica it picks.</summary>
+    private static void ForwardRead(ClientSession session, ServerEndpoint master, CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
+    {
+        var server = session.Pool.Config.ReadsFromReplicas ? ReplicaReadRouting.TargetOf(session, master, command) : master;
+        if (server is not null) Forward(session, server, command, request, raw, inline);
     }
 
     /// <summary>

@@ -71,6 +71,33 @@ public sealed record PoolConfig
 
     public required IReadOnlyList<ServerConfig> Servers { get; init; }
 
+    /// <summary>Rampart: where read-only commands go (<c>read_from:</c>); the master by default.</summary>
+    public ReadFrom ReadFrom { get; init; } = ReadFrom.Master;
+
+    /// <summary>
+    /// Rampart: a replica further behind its master than this (in ms, from the replication offsets) gets no reads
+    /// (<c>max_replica_lag:</c>).
+    /// </summary>
+    public int MaxReplicaLagMs { get; init; } = 1000;
+
+    /// <summary>
+    /// Rampart: after a client's write, its reads go to the master until every replica it could read from has that
+    /// write (<c>read_your_writes:</c>; null: the default, on for prefer-replica and replica, off for nearest).
+    /// </summary>
+    public bool? ReadYourWritesSetting { get; init; }
+
+    /// <summary>Whether read-your-writes applies (see <see cref="ReadYourWritesSetting"/>).</summary>
+    public bool ReadYourWrites => ReadYourWritesSetting ?? ReadFrom is ReadFrom.PreferReplica or ReadFrom.Replica;
+
+    /// <summary>Rampart: a single-server pool's replicas (<c>replicas:</c>), read from by <see cref="ReadFrom"/>.</summary>
+    public IReadOnlyList<ServerConfig> Replicas { get; init; } = [];
+
+    /// <summary>True when some reads may go to replicas.</summary>
+    public bool ReadsFromReplicas => ReadFrom != ReadFrom.Master;
+
+    /// <summary>True when clients' writes must be tracked: reads from replicas, with read-your-writes.</summary>
+    public bool ReadYourWritesApplies => ReadsFromReplicas && ReadYourWrites;
+
     /// <summary>Rampart: the pool's <c>sentinel:</c> block, or null. When set, each server is a Sentinel master name.</summary>
     public SentinelConfig? Sentinel { get; init; }
 

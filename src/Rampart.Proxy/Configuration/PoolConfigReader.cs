@@ -17,7 +17,8 @@ internal static class PoolConfigReader
         "server_retry_timeout", "server_failure_limit", "servers",
         // Rampart
         "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
-        "pinned_reserve", "pinned_min_idle", "commands", "cluster",
+        "pinned_reserve", "pinned_min_idle", "commands", "cluster", "read_from", "max_replica_lag", "read_your_writes",
+        "replicas",
     ];
 
     private static readonly string[] PinnedReserveKeys = ["transactions", "subscribers", "blocking"];
@@ -154,6 +155,20 @@ internal static class PoolConfigReader
                 case "allow":
                     if (ReadAllow(context, value, errors) is { } allow) pool = pool with { Allow = allow };
                     break;
+                case "read_from":
+                    if (OneOf(v, key, value, ReadFromNames.All) is { } readFrom) pool = pool with { ReadFrom = ReadFromNames.Parse(readFrom) };
+                    break;
+                case "max_replica_lag":
+                    if (v.Int(key, value, 0, "milliseconds a replica may be behind its master and still serve reads") is { } lag)
+                        pool = pool with { MaxReplicaLagMs = lag };
+                    break;
+                case "read_your_writes":
+                    if (v.Bool(key, value) is { } ryw) pool = pool with { ReadYourWritesSetting = ryw };
+                    break;
+                case "replicas":
+                    pool = pool with { Replicas = HostPortListReader.Read(context, key, "replica", value, errors)
+                        .Select(r => new ServerConfig { Host = r.Host, Port = r.Port, Line = r.Line }).ToList() };
+                    break;
                 case "servers":
                     serversNode = value;
                     break;
@@ -192,6 +207,8 @@ internal static class PoolConfigReader
             : serversNode is null
                 ? MissingServers(context, line, errors)
                 : ServerListReader.Read(context, serversNode, hasSentinelKey, errors);
+
+        ReplicaReadRules.Check(context, mapping, pool, servers, errors);
 
         // nutcracker's default is redis: false, so a pool without the key is a memcached pool there. Serving it as
         // Redis would speak the wrong protocol to its clients without a word; refusing it says what to change.

@@ -90,7 +90,11 @@ internal sealed partial class PoolRuntime : IDisposable
     /// <summary>Starts following the Sentinels (Sentinel pools) or the cluster's slot map (cluster pools).</summary>
     public void StartTopology()
     {
-        lock (_rebuild) _topology?.Start();
+        lock (_rebuild)
+        {
+            _topology?.Start();
+            RestartReplicaChecks(_config, _routing.Servers);
+        }
     }
 
     public async ValueTask StopTopologyAsync()
@@ -102,6 +106,7 @@ internal sealed partial class PoolRuntime : IDisposable
             _topology = null;
         }
         if (monitor is not null) await monitor.DisposeAsync();
+        await StopReplicaChecksAsync();
     }
 
     /// <summary>The listener accepting this pool's clients now (a reload may replace it when <c>listen</c> changes).</summary>
@@ -258,6 +263,7 @@ internal sealed partial class PoolRuntime : IDisposable
             server.RetryIfDown(now);
             server.Pinned.KeepWarm(now); // pinned_min_idle: opened here, never on a client's request
         }
+        CheckReplicaTimeouts(now);
         lock (_rebuild)
         {
             for (int i = _retiring.Count - 1; i >= 0; i--)

@@ -80,6 +80,11 @@ internal sealed class ConfigDiff
         if (a.RedisAuth != b.RedisAuth) changes.Add("redis_auth changed"); // never log a password
         Key("redis_db", a.RedisDb, b.RedisDb);
         Key("allow_flush", a.AllowFlush, b.AllowFlush);
+        Key("read_from", ReadFromNames.Name(a.ReadFrom), ReadFromNames.Name(b.ReadFrom));
+        Key("max_replica_lag", a.MaxReplicaLagMs, b.MaxReplicaLagMs);
+        Key("read_your_writes", a.ReadYourWrites, b.ReadYourWrites);
+        if (!a.Replicas.Select(r => r.Endpoint).SequenceEqual(b.Replicas.Select(r => r.Endpoint)))
+            changes.Add($"replicas {ShowServers(a.Replicas)} -> {ShowServers(b.Replicas)}");
         Key("client_output_buffer", a.ClientOutputBufferLimit, b.ClientOutputBufferLimit);
         if (!SameAllow(a.Allow, b.Allow))
             changes.Add($"allow {ShowAllow(a.Allow)} -> {ShowAllow(b.Allow)}");

@@ -59,6 +59,7 @@ internal sealed partial class PoolRuntime
                 _topology?.Start();
                 if (old is not null) _ = old.DisposeAsync().AsTask();
             }
+            if (previous.ReadsFromReplicas || next.ReadsFromReplicas) RestartReplicaChecks(next, servers);
             if (next.Preconnect)
                 foreach (var server in added) server.Preconnect();
         }
