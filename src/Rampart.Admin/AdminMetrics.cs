@@ -64,6 +64,14 @@ internal sealed class AdminMetrics : IDisposable
             description: "1 when the shard has a master confirmed by a quorum and by ROLE (Sentinel pools)");
         _meter.CreateObservableGauge("rampart.replication.lag", ReplicationLag, unit: "By",
             description: "Bytes of the replication stream a connected replica lacks (Sentinel pools)");
+        _meter.CreateObservableCounter("rampart.replica.reads", () => PerReadReplica(r => r.Reads),
+            description: "Reads routed to the replica (pools with read_from)");
+        _meter.CreateObservableCounter("rampart.replica.reads_resent", () => PerReadReplica(r => r.ResentToMaster),
+            description: "Reads the replica failed (it died or stopped answering) that went to the master instead (pools with read_from)");
+        _meter.CreateObservableGauge("rampart.replica.lag", () => PerReadReplica(r => r.LagMs), unit: "ms",
+            description: "How far behind its master the replica was at the last check, from the replication offsets (pools with read_from)");
+        _meter.CreateObservableGauge("rampart.replica.eligible", () => PerReadReplica(r => r.ExcludedBecause is null ? 1 : 0),
+            description: "1 while the replica may serve reads; 0 while it is excluded (unreachable, link down, or behind max_replica_lag)");
         _meter.CreateObservableGauge("rampart.cluster.slot_map.version", () => PerCluster(c => c.Version),
             description: "Version of the slot map in use: each map that changed routing, and each MOVED patch, counts one (cluster pools)");
         _meter.CreateObservableGauge("rampart.cluster.slot_map.age", () => PerClusterAge(), unit: "s",
@@ -199,6 +207,14 @@ internal sealed class AdminMetrics : IDisposable
             foreach (var backend in pool.Backends)
                 foreach (var replica in backend.Replicas)
                     yield return new Measurement<long>(replica.LagBytes, new("pool", pool.Name), new("backend", backend.Name), new("replica", replica.Address));
+    }
+
+    private IEnumerable<Measurement<long>> PerReadReplica(Func<ReadReplicaSnapshot, long> value)
+    {
+        foreach (var pool in Snapshot().Pools)
+            foreach (var backend in pool.Backends)
+                foreach (var replica in backend.ReadReplicas)
+                    yield return new Measurement<long>(value(replica), new("pool", pool.Name), new("backend", backend.Name), new("replica", replica.Address));
     }
 
     public void Dispose() => _meter.Dispose();

@@ -95,6 +95,16 @@ internal static class DashboardPage
 
                     """);
             }
+            foreach (var replica in backend.ReadReplicas)
+            {
+                string state = replica.ExcludedBecause is null ? "up" : "excluded";
+                html.Append($"""
+                    <tr class="replica" data-read-replica="{E(replica.Address)}"><td>reads for {E(backend.Name)}</td><td><code>{E(replica.Address)}</code></td>
+                    <td>replica</td><td class="{(state == "up" ? "up" : "down")}" data-field="state">{state}</td><td colspan="7"><span data-field="reads">{replica.Reads}</span> reads,
+                    lag <span data-field="lag-ms">{replica.LagMs}</span> ms, <span data-field="resent">{replica.ResentToMaster}</span> resent to the master{(replica.ExcludedBecause is { } why ? $": <span data-field=\"why\">{E(why)}</span>" : "")}</td></tr>
+
+                    """);
+            }
             if (pool.IsSentinel && backend.ReplicasKnown > backend.Replicas.Count)
                 html.Append($"<tr class=\"replica\"><td colspan=\"11\">{backend.ReplicasKnown - backend.Replicas.Count} replica(s) known to the sentinels but not connected to the master</td></tr>\n");
         }

@@ -31,7 +31,7 @@ public sealed record PoolSnapshot(string Name, string Listen, bool IsSentinel, b
         var slots = routing.IsCluster ? SlotsPerServer(routing) : null;
         return new PoolSnapshot(pool.Config.Name, running.Listen, pool.Config.Sentinel is not null, pool.Config.AutoEjectHosts,
             pool.CurrentConnections, pool.TotalConnections, pool.RejectedConnections, pool.DeniedConnections, pool.ClientErrors,
-            routing.Servers.Select((s, i) => BackendSnapshot.Take(s, slots?[i])).ToArray(),
+            routing.Servers.Select((s, i) => BackendSnapshot.Take(s, slots?[i]) with { ReadReplicas = ReadReplicaSnapshot.Of(pool, s) }).ToArray(),
             routing.IsCluster ? ClusterMapSnapshot.Take(pool, routing) : null);
     }
 
@@ -61,6 +61,9 @@ public sealed record BackendSnapshot(string Name, string Address, string Role, s
     long Requests, long Errors, long Timeouts, long[] Buckets, IReadOnlyList<CommandCounters> Commands, SentinelAgreement? Sentinel,
     IReadOnlyList<ReplicaSnapshot> Replicas, int ReplicasKnown, int? Slots = null, long Moved = 0, long Asked = 0)
 {
+    /// <summary>Pools with <c>read_from</c>: the replicas this master's reads may go to, as the last check found them.</summary>
+    public IReadOnlyList<ReadReplicaSnapshot> ReadReplicas { get; init; } = [];
+
     public const string Up = "up", Ejected = "ejected", Down = "down", Failover = "failover";
 
     internal static BackendSnapshot Take(ServerEndpoint server, int? slots = null)
@@ -89,6 +92,23 @@ public sealed record BackendSnapshot(string Name, string Address, string Role, s
 
 /// <summary>The last check of a Sentinel shard: how many Sentinels named the master it confirmed, of how many asked, and the quorum.</summary>
 public sealed record SentinelAgreement(int Agree, int Asked, int Needed);
+
+/// <summary>
+/// A replica that a master's reads may go to (<c>read_from</c>): reads routed to it, reads it failed that went to the
+/// master instead, how far behind it was at the last check (ms), and why it gets no reads now (null: it is eligible).
+/// </summary>
+public sealed record ReadReplicaSnapshot(string Address, long Reads, long ResentToMaster, long LagMs, string? ExcludedBecause)
+{
+    internal static IReadOnlyList<ReadReplicaSnapshot> Of(Pools.PoolRuntime pool, ServerEndpoint master)
+    {
+        if (pool.ReplicaChecks is not { } checks) return [];
+        var shard = checks.Shards.FirstOrDefault(s => ReferenceEquals(s.Master, master));
+        if (shard is null) return [];
+        return shard.Replicas.OrderBy(r => r.Endpoint.Endpoint, StringComparer.Ordinal)
+            .Select(r => new ReadReplicaSnapshot(r.Endpoint.Endpoint, r.Reads, (r.Endpoint.Fallback as Replicas.ReadFallback)?.Resent ?? 0, r.LagMs, r.ExcludedBecause))
+            .ToArray();
+    }
+}
 
 /// <summary>A replica connected to a shard's confirmed master, and how many bytes of the replication stream it lacks.</summary>
 public sealed record ReplicaSnapshot(string Address, long LagBytes);

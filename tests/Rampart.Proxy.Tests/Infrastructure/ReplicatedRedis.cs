@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using Rampart.Proxy.Configuration;
-using Rampart.Proxy.Tests.Pinning;
 
 namespace Rampart.Proxy.Tests.Infrastructure;
 
@@ -54,7 +53,7 @@ public sealed class ReplicatedRedis : IDisposable
     {
         using var client = RespTestClient.ConnectTcp(node.Port);
         client.ReadTimeoutMs = 2000;
-        return client.Ask("INFO", section) ?? "";
+        return client.CallText("INFO", section) as string ?? "";
     }
 
     /// <summary>How many times <paramref name="command"/> ran on the node since its last CONFIG RESETSTAT (INFO commandstats).</summary>
@@ -67,7 +66,7 @@ public sealed class ReplicatedRedis : IDisposable
     public static void ResetStats(RedisServerProcess node)
     {
         using var client = RespTestClient.ConnectTcp(node.Port);
-        client.Ask("CONFIG", "RESETSTAT");
+        client.Call("CONFIG", "RESETSTAT");
     }
 
     public void Dispose()

@@ -126,6 +126,12 @@ public sealed class ReplicaReadTests
             await Task.WhenAll(readers);
             Assert.Empty(problems);
             Assert.Equal([redis.Replicas[1].Port], pool.Routing.Default.ReadReplicas.Eligible.Select(r => r.Endpoint.Config.Port));
+            // What the dashboard and /metrics show: the victim excluded with the reason, both with the reads they served.
+            var shown = rampart.Server.TakeSnapshot().Pools.Single().Backends.Single().ReadReplicas;
+            var victimShown = shown.Single(r => r.Address == victim.Endpoint);
+            Assert.StartsWith("unreachable", victimShown.ExcludedBecause);
+            Assert.Null(shown.Single(r => r.Address == redis.Replicas[1].Endpoint).ExcludedBecause);
+            Assert.All(shown, r => Assert.True(r.Reads > 0));
             Console.WriteLine($"replica {(freeze ? "stopped" : "killed")}: excluded after {excludedAfter.TotalMilliseconds:F0} ms ({target.ExcludedBecause}); {Interlocked.Read(ref reads)} reads, 0 errors");
         }
         finally
