@@ -60,6 +60,13 @@ internal sealed class ProxyRequest
     public byte SkipReplies;
     /// <summary>The payload starts with ASKING (an ASK redirection): removed again if the request must be sent elsewhere.</summary>
     public bool AskingPrefix;
+    /// <summary>
+    /// A write in a pool with <c>min_replicas_ack</c>: its connection sends a WAIT after its batch, and its reply is held
+    /// until the WAIT answers (see <see cref="WriteAcks"/>).
+    /// </summary>
+    public bool AwaitsReplicas;
+    /// <summary>The WAIT a connection sent after a batch of writes (see <see cref="WriteAcks"/>): no client waits for it.</summary>
+    public bool IsAckProbe;
     private volatile bool _completed;
     private volatile bool _streaming;
 
@@ -129,6 +136,21 @@ internal sealed class ProxyRequest
     /// <summary>Marks done without waking anyone (the caller wakes the client).</summary>
     public void SetCompletedQuietly() => _completed = true;
 
+    /// <summary>Takes the reply like <see cref="CompleteQuietly(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>, without completing: it waits for the replicas' acknowledgement.</summary>
+    public void HoldReply(ReadOnlySpan<byte> pushes, ReadOnlySpan<byte> reply)
+    {
+        ClearForReply();
+        if (!pushes.IsEmpty) Payload.Write(pushes);
+        Payload.Write(reply);
+    }
+
+    /// <summary>Replaces a held reply with an error (the replicas did not acknowledge the write in time).</summary>
+    public void ReplaceReply(string error)
+    {
+        ClearForReply();
+        RespWriter.Error(Payload, error);
+    }
+
     /// <summary>The server reader starts passing the reply on in parts: the request bytes are not needed any more.</summary>
     public void BeginStream()
     {
@@ -176,7 +198,7 @@ internal sealed class ProxyRequest
         Silent = false;
         ExtraReplies = PendingReplies = HeldCost = 0;
         Redirections = SkipReplies = 0;
-        AskingPrefix = false;
+        AskingPrefix = AwaitsReplicas = IsAckProbe = false;
         _completed = false;
         _streaming = false;
         Payload.Clear();

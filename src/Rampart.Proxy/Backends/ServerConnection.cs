@@ -126,6 +126,8 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
 
             int batch = 0;
             ProxyRequest? large = null;
+            bool awaitsReplicas = false;
+            byte[]? ackAfterLarge = null;
             link.BeginWrite();
             // One clock reading per batch: its requests leave in one write, so their timeouts start together.
             long sentMs = _server.Time.NowMs();
@@ -150,6 +152,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
                     if (!direct) _sendBuffer.Write(request.Payload.Span);
                     request.SentTick = sentMs;
                     link.InFlight.Enqueue(request);
+                    awaitsReplicas |= request.AwaitsReplicas;
                     batch++;
                     if (direct)
                     {
@@ -160,6 +163,17 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
             }
             finally
             {
+                // Durable writes: one WAIT after the batch, answered after every reply of it (see WriteAcks).
+                if (awaitsReplicas && !link.IsDead)
+                {
+                    var acks = WriteAcks.For(_server.Pool.MinReplicasAck, _server.Pool.AckTimeoutMs);
+                    var probe = acks.NewProbe();
+                    probe.SentTick = sentMs;
+                    link.InFlight.Enqueue(probe);
+                    batch++;
+                    if (large is null) _sendBuffer.Write(acks.Command);
+                    else ackAfterLarge = acks.Command;
+                }
                 // Counted before the bytes leave, so the reader can never see a reply for an uncounted request.
                 if (batch > 0) link.AddInFlight(batch, _sendBuffer.Length + (large?.Payload.Length ?? 0));
                 link.EndWrite();
@@ -183,6 +197,11 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
                 {
                     sent += large.Payload.Length;
                     await link.Connection.SendAsync(large.Payload.Memory);
+                }
+                if (ackAfterLarge is not null)
+                {
+                    sent += ackAfterLarge.Length;
+                    await link.Connection.SendAsync(ackAfterLarge);
                 }
                 _server.Stats.AddSent(sent);
                 _server.Stats.AddRequests(batch);

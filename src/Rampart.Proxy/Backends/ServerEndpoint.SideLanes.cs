@@ -18,6 +18,7 @@ internal sealed partial class ServerEndpoint
     // Made on first use (SideLane); read with Volatile.Read.
     private ServerConnection[]? _controlConnections;
     private ServerConnection[]? _detourConnections;
+    private ServerConnection[]? _durableConnections;
     // CLIENT PAUSE sent through Rampart: until when (ms on the proxy's TimeProvider; 0 = none known) and whether ALL commands.
     private long _pausedUntil;
     private volatile bool _pausedAll;
@@ -35,6 +36,12 @@ internal sealed partial class ServerEndpoint
 
     /// <summary>The detour lane's connection of an event loop, for a protocol.</summary>
     public ServerConnection DetourConnection(int loop, bool resp3) => SideLane(ref _detourConnections)[loop * 2 + (resp3 ? 1 : 0)];
+
+    /// <summary>
+    /// The durable lane's connection of an event loop (pools with <c>min_replicas_ack</c>): the writes, and what their
+    /// clients pipeline behind them, so the WAIT sent after each batch of writes never holds up another client's reads.
+    /// </summary>
+    public ServerConnection DurableConnection(int loop, bool resp3) => SideLane(ref _durableConnections)[loop * 2 + (resp3 ? 1 : 0)];
 
     /// <summary>The control lane's connection, for a command that ends a busy call (<see cref="Rampart.Protocol.Commands.CommandInfo.RunsBesideBusyCalls"/>).</summary>
     public ServerConnection ControlConnection(int loop, bool resp3) => SideLane(ref _controlConnections)[loop * 2 + (resp3 ? 1 : 0)];

@@ -163,6 +163,7 @@ internal sealed partial class ServerEndpoint : IDisposable
             if (_resp3Connections is { } resp3) all = all.Concat(resp3);
             if (Volatile.Read(ref _controlConnections) is { } control) all = all.Concat(control);
             if (Volatile.Read(ref _detourConnections) is { } detour) all = all.Concat(detour);
+            if (Volatile.Read(ref _durableConnections) is { } durable) all = all.Concat(durable);
             return all;
         }
     }
@@ -381,6 +382,7 @@ internal sealed partial class ServerEndpoint : IDisposable
         if (_resp3Connections is { } resp3) foreach (var connection in resp3) connection.CheckTimeout(now, timeout);
         if (Volatile.Read(ref _controlConnections) is { } control) foreach (var connection in control) connection.CheckTimeout(now, timeout);
         if (Volatile.Read(ref _detourConnections) is { } detour) foreach (var connection in detour) connection.CheckTimeout(now, timeout);
+        if (Volatile.Read(ref _durableConnections) is { } durable) foreach (var connection in durable) connection.CheckTimeout(now, timeout);
     }
 
     public void Dispose()

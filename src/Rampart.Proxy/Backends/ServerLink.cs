@@ -55,6 +55,8 @@ internal sealed class ServerLink
     private TimeSpan _streamWaitLeft;
     private string _deathReason = "connection closed";
     private string? _failWith;
+    // Durable writes answered by the master, waiting for the WAIT after their batch (reader thread only).
+    private List<ProxyRequest>? _awaitingAck;
 
     public Transport.LoopSocket Connection { get; }
     /// <summary>Written requests awaiting their replies, oldest first. Producer: the writer; consumer: the reader.</summary>
@@ -216,6 +218,11 @@ internal sealed class ServerLink
             return;
         }
         if (_gathering is not null && _server.Redirects is { } follower && TransactionRedirected(follower, request, reply)) return;
+        if (request.IsAckProbe)
+        {
+            ReleaseAwaitingAck(reply);
+            return;
+        }
         var client = request.Client!;
         var parent = request.Parent;
         bool isError = reply[0] == (byte)'-';
@@ -227,6 +234,13 @@ internal sealed class ServerLink
         {
             _readRequestBytes += request.Payload.Length; // still the request: the reply replaces it below
             var pushes = TakePushes(request);
+            if (request.AwaitsReplicas && !isError)
+            {
+                request.HoldReply(pushes, reply); // answered when the WAIT after its batch answers
+                (_awaitingAck ??= []).Add(request);
+                _readReplies++;
+                return;
+            }
             request.CompleteQuietly(pushes, reply);
             replyLength += pushes.Length;
         }
@@ -242,6 +256,39 @@ internal sealed class ServerLink
         // (a split command's part: the request may already be recycled here, so it is not touched again)
         Wake(client);
         _readReplies++;
+    }
+
+    /// <summary>
+    /// The WAIT sent after a batch of durable writes answered (<see cref="WriteAcks"/>): the writes it covers are
+    /// answered now, with their own replies when enough replicas have them, otherwise with the shortfall error.
+    /// </summary>
+    private void ReleaseAwaitingAck(ReadOnlySpan<byte> reply)
+    {
+        _readReplies++;
+        var acks = WriteAcks.For(_server.Pool.MinReplicasAck, _server.Pool.AckTimeoutMs);
+        long acknowledged = reply[0] == (byte)':' && Rampart.Protocol.RespNumber.TryParse(reply[1..^2], out long n) ? n : 0;
+        bool enough = acknowledged >= acks.Replicas;
+        if (!enough) _server.Stats.AddAckShortfall();
+        if (_awaitingAck is not { Count: > 0 } held) return;
+        _server.Stats.AddAckedWrites(held.Count);
+        foreach (var request in held)
+        {
+            if (!enough) request.ReplaceReply(acks.Shortfall(acknowledged));
+            Deliver(request);
+        }
+        held.Clear();
+    }
+
+    /// <summary>Completes a request whose reply is in its payload, and wakes its client.</summary>
+    private void Deliver(ProxyRequest request)
+    {
+        var client = request.Client!;
+        var parent = request.Parent;
+        int replyLength = request.Payload.Length;
+        request.SetCompletedQuietly();
+        if (parent is null) client.AccountReply(replyLength);
+        else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
+        Wake(client);
     }
 
     /// <summary>
@@ -451,8 +498,20 @@ internal sealed class ServerLink
             failed++;
         }
         var fallback = _server.Fallback;
+        if (_awaitingAck is { Count: > 0 } held)
+        {
+            // Writes the master answered but no WAIT confirmed: they may or may not persist, and the error says so.
+            foreach (var request in held)
+            {
+                _server.RecordFailure(request);
+                request.Fail(error);
+                failed++;
+            }
+            held.Clear();
+        }
         while (InFlight.TryDequeue(out var request))
         {
+            if (request.IsAckProbe) continue; // no client waits for it
             if (fallback is not null && fallback.TryResend(request)) continue;
             _server.RecordFailure(request);
             request.Fail(error);

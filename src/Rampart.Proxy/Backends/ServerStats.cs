@@ -19,6 +19,8 @@ internal sealed class ServerStats
     private long _connectionsOpened;
     private long _moved;
     private long _asked;
+    private long _ackedWrites;
+    private long _ackShortfalls;
 
     /// <summary>Requests written to the server (twemproxy's <c>requests</c>).</summary>
     public long Requests => Volatile.Read(ref _requests);
@@ -44,6 +46,14 @@ internal sealed class ServerStats
     public long Asked => Volatile.Read(ref _asked);
     public void AddMoved() => Interlocked.Increment(ref _moved);
     public void AddAsked() => Interlocked.Increment(ref _asked);
+
+    /// <summary>Durable writes (<c>min_replicas_ack</c>) held until a WAIT answered.</summary>
+    public long AckedWrites => Volatile.Read(ref _ackedWrites);
+    public void AddAckedWrites(int count) => Interlocked.Add(ref _ackedWrites, count);
+
+    /// <summary>WAITs that answered with fewer replicas than <c>min_replicas_ack</c> (their writes got NOREPLICAS).</summary>
+    public long AckShortfalls => Volatile.Read(ref _ackShortfalls);
+    public void AddAckShortfall() => Interlocked.Increment(ref _ackShortfalls);
 
     public void AddSent(long bytes) => Interlocked.Add(ref _requestBytes, bytes);
     public void AddRequests(int count) => Interlocked.Add(ref _requests, count);

@@ -13,12 +13,22 @@ internal sealed partial class ClientSession
     /// <c>-BUSY</c>). It stays there until its replies are all in, so its requests never run out of order: the lane
     /// is chosen only when nothing of the client's is in flight anywhere.
     /// </summary>
-    public ServerConnection ConnectionTo(ServerEndpoint server, bool mayBePaused = false)
+    public ServerConnection ConnectionTo(ServerEndpoint server, bool mayBePaused = false, bool durableWrite = false)
     {
         var shared = server.SharedConnection(Loop.Index, Id, Resp3);
-        if (!HasPendingReplies) OnDetour = mayBePaused || shared.IsStalled();
-        return OnDetour ? server.DetourConnection(Loop.Index, Resp3) : shared;
+        if (!HasPendingReplies)
+        {
+            OnDetour = mayBePaused || shared.IsStalled();
+            OnDurableLane = durableWrite;
+        }
+        return OnDetour ? server.DetourConnection(Loop.Index, Resp3) : OnDurableLane ? server.DurableConnection(Loop.Index, Resp3) : shared;
     }
+
+    /// <summary>
+    /// True while this client's requests take the durable lane (<c>min_replicas_ack</c>): from a write sent with nothing
+    /// in flight until its replies are all in, so what it pipelines behind a write keeps its order.
+    /// </summary>
+    public bool OnDurableLane;
 
     /// <summary>The control connection to <paramref name="server"/>, for a command that ends a busy call.</summary>
     public ServerConnection ControlConnectionTo(ServerEndpoint server) => server.ControlConnection(Loop.Index, Resp3);

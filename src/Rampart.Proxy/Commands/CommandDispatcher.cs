@@ -54,6 +54,11 @@ internal static class CommandDispatcher
         }
         if (command.IsBlockingCall(request)) return PinnedSession.Begin(session, command, request, raw, inline);
         if (PassThroughSession.Wants(command, request)) return PassThroughSession.Begin(session, command, request, raw, inline);
+        if (MustWaitForDurableLane(session, command))
+        {
+            session.DeferUntilDrained();
+            return false;
+        }
         if (!RoutedBySameMap(session)) return false;
         Route(session, command, request, raw, inline);
         return true;
@@ -77,6 +82,13 @@ internal static class CommandDispatcher
         session.RoutingVersion = routing.Version;
         return true;
     }
+
+    /// <summary>
+    /// A durable write (<c>min_replicas_ack</c>) goes on the durable lane, which a client may only change to with nothing
+    /// in flight: a write after reads still on the shared lane waits for their replies (else it could overtake them).
+    /// </summary>
+    private static bool MustWaitForDurableLane(ClientSession session, CommandInfo command) =>
+        command.IsWrite && !session.OnDurableLane && session.Pool.Config.WritesDurably && session.HasPendingReplies;
 
     /// <summary>
     /// PING is answered by Rampart, except while the one server of the pool holds the client's shared connection (a
@@ -226,9 +238,11 @@ internal static class CommandDispatcher
         if (inline) WriteMultibulk(forwarded.Payload, request);
         else forwarded.Payload.Write(raw);
         if (command.ChangesPause) NotePause(server, command, request);
+        bool durableWrite = command.IsWrite && session.Pool.Config.WritesDurably;
+        forwarded.AwaitsReplicas = durableWrite;
         var connection = command.RunsBesideBusyCalls
             ? session.ControlConnectionTo(server)
-            : session.ConnectionTo(server, server.HoldsWhilePaused(command));
+            : session.ConnectionTo(server, server.HoldsWhilePaused(command), durableWrite);
         session.Forward(connection, forwarded);
     }
 

@@ -109,7 +109,11 @@ internal static class MultiKeySplitter
         if (rented is not null) ArrayPool<int>.Shared.Return(rented);
         multi.Arm();
         session.Pool.CountFragments(children);
+        bool durableWrite = command.IsWrite && session.Pool.Config.WritesDurably; // MSET, DEL, UNLINK, TOUCH
         for (int c = 0; c < children; c++)
-            session.ForwardPart(session.ConnectionTo(routing.ServerOfPlacement(placementOfChild[c])!), parts[c]);
+        {
+            parts[c].AwaitsReplicas = durableWrite;
+            session.ForwardPart(session.ConnectionTo(routing.ServerOfPlacement(placementOfChild[c])!, durableWrite: durableWrite), parts[c]);
+        }
     }
 }

@@ -92,6 +92,18 @@ public sealed record PoolConfig
     /// <summary>Rampart: a single-server pool's replicas (<c>replicas:</c>), read from by <see cref="ReadFrom"/>.</summary>
     public IReadOnlyList<ServerConfig> Replicas { get; init; } = [];
 
+    /// <summary>
+    /// Rampart: a write is acknowledged to its client only once this many replicas have it (<c>min_replicas_ack:</c>,
+    /// confirmed with one WAIT per batch of writes on a server connection); 0 = as soon as the master answers.
+    /// </summary>
+    public int MinReplicasAck { get; init; }
+
+    /// <summary>Rampart: how long the WAIT for <see cref="MinReplicasAck"/> replicas may take, in ms (<c>ack_timeout:</c>).</summary>
+    public int AckTimeoutMs { get; init; } = 100;
+
+    /// <summary>True when writes wait for replicas (<see cref="MinReplicasAck"/>).</summary>
+    public bool WritesDurably => MinReplicasAck > 0;
+
     /// <summary>True when some reads may go to replicas.</summary>
     public bool ReadsFromReplicas => ReadFrom != ReadFrom.Master;
 

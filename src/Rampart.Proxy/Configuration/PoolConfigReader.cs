@@ -18,7 +18,7 @@ internal static class PoolConfigReader
         // Rampart
         "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
         "pinned_reserve", "pinned_min_idle", "commands", "cluster", "read_from", "max_replica_lag", "read_your_writes",
-        "replicas",
+        "replicas", "min_replicas_ack", "ack_timeout",
     ];
 
     private static readonly string[] PinnedReserveKeys = ["transactions", "subscribers", "blocking"];
@@ -164,6 +164,14 @@ internal static class PoolConfigReader
                     break;
                 case "read_your_writes":
                     if (v.Bool(key, value) is { } ryw) pool = pool with { ReadYourWritesSetting = ryw };
+                    break;
+                case "min_replicas_ack":
+                    if (v.Int(key, value, 0, "replicas that must have a write before its client is answered; 0 = none") is { } acks)
+                        pool = pool with { MinReplicasAck = acks };
+                    break;
+                case "ack_timeout":
+                    if (v.Int(key, value, 1, "milliseconds the replicas have to acknowledge a write") is { } ackTimeout)
+                        pool = pool with { AckTimeoutMs = ackTimeout };
                     break;
                 case "replicas":
                     pool = pool with { Replicas = HostPortListReader.Read(context, key, "replica", value, errors)

@@ -82,6 +82,8 @@ internal sealed class ConfigDiff
         Key("allow_flush", a.AllowFlush, b.AllowFlush);
         Key("read_from", ReadFromNames.Name(a.ReadFrom), ReadFromNames.Name(b.ReadFrom));
         Key("max_replica_lag", a.MaxReplicaLagMs, b.MaxReplicaLagMs);
+        Key("min_replicas_ack", a.MinReplicasAck, b.MinReplicasAck);
+        Key("ack_timeout", a.AckTimeoutMs, b.AckTimeoutMs);
         Key("read_your_writes", a.ReadYourWrites, b.ReadYourWrites);
         if (!a.Replicas.Select(r => r.Endpoint).SequenceEqual(b.Replicas.Select(r => r.Endpoint)))
             changes.Add($"replicas {ShowServers(a.Replicas)} -> {ShowServers(b.Replicas)}");

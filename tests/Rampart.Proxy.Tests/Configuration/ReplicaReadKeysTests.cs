@@ -73,3 +73,27 @@ public class ReplicaReadKeysTests
     public void ANegativeLagIsRefused() =>
         ConfigAssert.OneError(Pool("  read_from: replica\n  max_replica_lag: -1\n  replicas: [10.0.0.2:6379]\n"), 7, "max_replica_lag");
 }
+
+/// <summary><c>min_replicas_ack</c> and <c>ack_timeout</c>.</summary>
+public class DurableWriteKeysTests
+{
+    private const string Pool = "app:\n  listen: 127.0.0.1:6380\n  redis: true\n  servers:\n    - 10.0.0.1:6379:1\n";
+
+    [Fact]
+    public void OffByDefault_With100MsWhenOn()
+    {
+        var off = ConfigAssert.SinglePool(Pool);
+        Assert.False(off.WritesDurably);
+        var on = ConfigAssert.SinglePool(Pool + "  min_replicas_ack: 1\n");
+        Assert.Equal((1, 100, true), (on.MinReplicasAck, on.AckTimeoutMs, on.WritesDurably));
+        Assert.Equal(250, ConfigAssert.SinglePool(Pool + "  min_replicas_ack: 2\n  ack_timeout: 250\n").AckTimeoutMs);
+    }
+
+    [Fact]
+    public void AZeroTimeoutIsRefused() => ConfigAssert.OneError(Pool + "  min_replicas_ack: 1\n  ack_timeout: 0\n", 7, "ack_timeout");
+
+    [Fact]
+    public void AClusterPoolDoesNotWaitForReplicasYet() =>
+        ConfigAssert.OneError("shop:\n  listen: 127.0.0.1:6380\n  redis: true\n  min_replicas_ack: 1\n  cluster:\n    nodes: [10.0.0.1:7000]\n",
+            4, "min_replicas_ack is not supported in a cluster pool yet");
+}

@@ -49,6 +49,9 @@ public sealed class RespTestClient : IDisposable
 
     public void Send(ReadOnlySpan<byte> bytes) => _stream.Write(bytes);
 
+    /// <summary>Bytes received and not read yet (0: no reply has come since the last read).</summary>
+    public int Available => _input.Length + _socket.Available;
+
     public object? Call(params string[] args)
     {
         Send(Command(args));
