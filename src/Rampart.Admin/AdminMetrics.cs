@@ -64,6 +64,10 @@ internal sealed class AdminMetrics : IDisposable
             description: "1 when the shard has a master confirmed by a quorum and by ROLE (Sentinel pools)");
         _meter.CreateObservableGauge("rampart.replication.lag", ReplicationLag, unit: "By",
             description: "Bytes of the replication stream a connected replica lacks (Sentinel pools)");
+        _meter.CreateObservableCounter("rampart.backend.writes_acked", () => PerBackend(b => b.WritesAcked),
+            description: "Writes held until a WAIT confirmed min_replicas_ack replicas, or came back short (pools with min_replicas_ack)");
+        _meter.CreateObservableCounter("rampart.backend.ack_shortfalls", () => PerBackend(b => b.AckShortfalls),
+            description: "WAITs that answered with fewer than min_replicas_ack replicas within ack_timeout: their writes got NOREPLICAS");
         _meter.CreateObservableCounter("rampart.replica.reads", () => PerReadReplica(r => r.Reads),
             description: "Reads routed to the replica (pools with read_from)");
         _meter.CreateObservableCounter("rampart.replica.reads_resent", () => PerReadReplica(r => r.ResentToMaster),

@@ -87,6 +87,8 @@ internal static class DashboardPage
                 """);
             if (backend.Reason is not null)
                 html.Append($"<tr class=\"reason\"><td></td><td colspan=\"10\">{E(backend.Reason)}</td></tr>\n");
+            if (backend.WritesAcked > 0 || backend.AckShortfalls > 0)
+                html.Append($"<tr class=\"reason\"><td></td><td colspan=\"10\">durable writes: <span data-field=\"writes-acked\">{backend.WritesAcked}</span> held for replicas, <span data-field=\"ack-shortfalls\">{backend.AckShortfalls}</span> WAITs short (NOREPLICAS)</td></tr>\n");
             foreach (var replica in backend.Replicas)
             {
                 html.Append($"""

@@ -31,7 +31,12 @@ public sealed record PoolSnapshot(string Name, string Listen, bool IsSentinel, b
         var slots = routing.IsCluster ? SlotsPerServer(routing) : null;
         return new PoolSnapshot(pool.Config.Name, running.Listen, pool.Config.Sentinel is not null, pool.Config.AutoEjectHosts,
             pool.CurrentConnections, pool.TotalConnections, pool.RejectedConnections, pool.DeniedConnections, pool.ClientErrors,
-            routing.Servers.Select((s, i) => BackendSnapshot.Take(s, slots?[i]) with { ReadReplicas = ReadReplicaSnapshot.Of(pool, s) }).ToArray(),
+            routing.Servers.Select((s, i) => BackendSnapshot.Take(s, slots?[i]) with
+            {
+                ReadReplicas = ReadReplicaSnapshot.Of(pool, s),
+                WritesAcked = s.Stats.AckedWrites,
+                AckShortfalls = s.Stats.AckShortfalls,
+            }).ToArray(),
             routing.IsCluster ? ClusterMapSnapshot.Take(pool, routing) : null);
     }
 
@@ -63,6 +68,12 @@ public sealed record BackendSnapshot(string Name, string Address, string Role, s
 {
     /// <summary>Pools with <c>read_from</c>: the replicas this master's reads may go to, as the last check found them.</summary>
     public IReadOnlyList<ReadReplicaSnapshot> ReadReplicas { get; init; } = [];
+
+    /// <summary>Pools with <c>min_replicas_ack</c>: writes held until a WAIT answered.</summary>
+    public long WritesAcked { get; init; }
+
+    /// <summary>Pools with <c>min_replicas_ack</c>: WAITs that answered with too few replicas (their writes got NOREPLICAS).</summary>
+    public long AckShortfalls { get; init; }
 
     public const string Up = "up", Ejected = "ejected", Down = "down", Failover = "failover";
 
