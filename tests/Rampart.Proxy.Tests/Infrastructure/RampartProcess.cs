@@ -29,16 +29,17 @@ public sealed class RampartProcess : IDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
-    public static RampartProcess Start(params string[] args) => Start(ExecutablePath, args);
+    public static RampartProcess Start(params string[] args) => StartProgram(ExecutablePath, args);
 
     /// <summary>
     /// Starts it as <c>nohup</c> leaves it: a shell ignores SIGHUP, which exec passes on, then becomes rampart (the
     /// pid is rampart's).
     /// </summary>
     public static RampartProcess StartWithSighupIgnored(params string[] args) =>
-        Start("/bin/sh", ["-c", "trap '' HUP; exec \"$0\" \"$@\"", ExecutablePath, .. args]);
+        StartProgram("/bin/sh", ["-c", "trap '' HUP; exec \"$0\" \"$@\"", ExecutablePath, .. args]);
 
-    private static RampartProcess Start(string file, string[] args)
+    /// <summary>Starts <paramref name="file"/> (another rampart, such as the installed package's, or a wrapper that execs it).</summary>
+    public static RampartProcess StartProgram(string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file)
         {
