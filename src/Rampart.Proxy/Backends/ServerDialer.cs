@@ -22,7 +22,7 @@ internal static class ServerDialer
         try
         {
             await connection.ConnectAsync(target, cts.Token);
-            var (version, clientId) = await ServerHandshake.RunAsync(connection, server.Pool, resp3, cts.Token, askClientId);
+            var (version, clientId) = await ServerHandshake.RunAsync(connection, server.Pool, resp3, cts.Token, askClientId, server.IsClusterReplica);
             server.ServerVersion = version ?? server.ServerVersion;
             return (connection, address, clientId);
         }

@@ -142,6 +142,9 @@ internal sealed partial class ServerEndpoint : IDisposable
     }
     private ReplicaReads _readReplicas = ReplicaReads.NotChecked;
 
+    /// <summary>A Redis Cluster replica that serves reads: its connections say READONLY in their handshake.</summary>
+    public bool IsClusterReplica { get; init; }
+
     /// <summary>Takes over requests this server could not answer instead of failing them (a replica's reads), or null.</summary>
     public IFailureFallback? Fallback { get; set; }
 

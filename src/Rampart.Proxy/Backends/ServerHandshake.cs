@@ -24,7 +24,9 @@ internal static class ServerHandshake
     /// the connection's own id on the server (CLIENT ID, in the same round trip), if it said: a dedicated connection's,
     /// so that CLIENT UNBLOCK of the Rampart client it is lent to can name it.
     /// </summary>
-    public static async Task<(string? Version, long? ClientId)> RunAsync(Transport.LoopSocket connection, PoolConfig pool, bool resp3, CancellationToken cancel, bool askClientId = false)
+    /// <param name="clusterReplica">A Redis Cluster replica that serves reads: READONLY, or it would redirect them to its master.</param>
+    public static async Task<(string? Version, long? ClientId)> RunAsync(Transport.LoopSocket connection, PoolConfig pool, bool resp3, CancellationToken cancel,
+        bool askClientId = false, bool clusterReplica = false)
     {
         using var output = new ByteBuffer(256);
         int required = 0;
@@ -54,6 +56,12 @@ internal static class ServerHandshake
         {
             WriteCommand(output, "SELECT", pool.RedisDb.ToString(System.Globalization.CultureInfo.InvariantCulture));
             names.Add("SELECT");
+            required++;
+        }
+        if (clusterReplica)
+        {
+            WriteCommand(output, "READONLY");
+            names.Add("READONLY");
             required++;
         }
         // Named so that operators can tell Rampart's connections apart in CLIENT LIST.

@@ -24,9 +24,7 @@ internal static class ReplicaReadRules
         if (cluster && pool.WritesDurably && mapping.Entries.FirstOrDefault(e => e.Name == "min_replicas_ack") is { } acks)
             errors.Add(acks.Key.Line, $"{context}: min_replicas_ack is not supported in a cluster pool yet");
         if (readFrom is null || pool.ReadFrom == ReadFrom.Master) return;
-        if (cluster)
-            errors.Add(readFrom.Key.Line, $"{context}: read_from {ReadFromNames.Name(pool.ReadFrom)} is not supported in a cluster pool yet: reads go to the slot's master");
-        else if (!sentinel && replicas is null)
-            errors.Add(readFrom.Key.Line, $"{context}: read_from {ReadFromNames.Name(pool.ReadFrom)} needs replicas: a sentinel block, or a replicas list under a pool of one server");
+        if (!sentinel && !cluster && replicas is null)
+            errors.Add(readFrom.Key.Line, $"{context}: read_from {ReadFromNames.Name(pool.ReadFrom)} needs replicas: a sentinel or cluster block, or a replicas list under a pool of one server");
     }
 }

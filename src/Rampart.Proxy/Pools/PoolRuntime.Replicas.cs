@@ -17,12 +17,12 @@ internal sealed partial class PoolRuntime
     /// <summary>The replica checks, or null when every read goes to the master.</summary>
     internal ReplicaTracker? ReplicaChecks => _replicas;
 
-    /// <summary>Starts (or restarts, after a reload) the replica checks over <paramref name="masters"/>. Under _rebuild.</summary>
-    private void RestartReplicaChecks(PoolConfig config, IReadOnlyList<ServerEndpoint> masters)
+    /// <summary>Starts (or restarts, after a reload) the replica checks over the pool's masters. Under _rebuild.</summary>
+    private void RestartReplicaChecks(PoolConfig config)
     {
         var old = _replicas;
         _replicas = config.ReadsFromReplicas
-            ? new ReplicaTracker(config, masters, NewReplica, _loggers.CreateLogger("Rampart.Replicas"), Events, Time)
+            ? new ReplicaTracker(config, () => _routing.Servers, NewReplica, _loggers.CreateLogger("Rampart.Replicas"), Events, Time)
             : null;
         _replicas?.Start();
         if (old is not null) _ = old.DisposeAsync().AsTask();
@@ -30,12 +30,16 @@ internal sealed partial class PoolRuntime
 
     private ServerEndpoint NewReplica(ServerConfig replica, ServerEndpoint master)
     {
-        // The pool's connection settings (auth, db, timeouts), at a fixed address: no Sentinel, cluster or ejection.
-        var settings = _config with { Sentinel = null, Cluster = null, AutoEjectHosts = false, Replicas = [] };
+        // The pool's connection settings (auth, db, timeouts; a cluster's user and password), at a fixed address: no
+        // Sentinel or ejection. A cluster replica says READONLY, and a MOVED from it (a slot it does not replicate) is
+        // followed like a master's.
+        var settings = _config with { Sentinel = null, AutoEjectHosts = false, Replicas = [] };
         return new ServerEndpoint(settings, replica, Loops, _logger, Time, onEjectionChanged: null, _recordMetrics)
         {
             RequestSampler = _sampler,
             Fallback = new ReadFallback(master),
+            IsClusterReplica = settings.Cluster is not null,
+            Redirects = master.Redirects,
         };
     }
 

@@ -93,7 +93,7 @@ internal sealed partial class PoolRuntime : IDisposable
         lock (_rebuild)
         {
             _topology?.Start();
-            RestartReplicaChecks(_config, _routing.Servers);
+            RestartReplicaChecks(_config);
         }
     }
 

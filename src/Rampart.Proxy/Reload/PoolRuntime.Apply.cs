@@ -25,6 +25,7 @@ internal sealed partial class PoolRuntime
             if (previous.Cluster is not null || next.Cluster is not null)
             {
                 ApplyCluster(previous, next);
+                if (previous.ReadsFromReplicas || next.ReadsFromReplicas) RestartReplicaChecks(next);
                 return;
             }
             var plan = Reload.ServerPlan.For(previous, next, _routing.Servers, s => s.Config);
@@ -59,7 +60,7 @@ internal sealed partial class PoolRuntime
                 _topology?.Start();
                 if (old is not null) _ = old.DisposeAsync().AsTask();
             }
-            if (previous.ReadsFromReplicas || next.ReadsFromReplicas) RestartReplicaChecks(next, servers);
+            if (previous.ReadsFromReplicas || next.ReadsFromReplicas) RestartReplicaChecks(next);
             if (next.Preconnect)
                 foreach (var server in added) server.Preconnect();
         }

@@ -16,7 +16,10 @@ internal sealed partial class ReplicaTracker : IAsyncDisposable
     /// <summary>Between checks: a dead or stopped replica is out within this plus <see cref="RoleProbe.Timeout"/>.</summary>
     public const int IntervalMs = 100;
 
-    private readonly ShardReplicas[] _shards;
+    // One per master, by endpoint: a cluster's masters change with its slot map, a Sentinel pool's endpoints stay.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ServerEndpoint, ShardReplicas> _shards = new(ReferenceEqualityComparer.Instance);
+    private readonly Func<IReadOnlyList<ServerEndpoint>> _masters;
+    private readonly Func<ServerEndpoint, ShardReplicas> _newShard;
     private readonly RoleProbe _probe;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -24,18 +27,40 @@ internal sealed partial class ReplicaTracker : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task _run = Task.CompletedTask;
 
-    public ReplicaTracker(PoolConfig pool, IReadOnlyList<ServerEndpoint> masters, Func<ServerConfig, ServerEndpoint, ServerEndpoint> newReplica,
+    /// <param name="masters">The pool's masters now (read at every check: a cluster's change with its slot map).</param>
+    public ReplicaTracker(PoolConfig pool, Func<IReadOnlyList<ServerEndpoint>> masters, Func<ServerConfig, ServerEndpoint, ServerEndpoint> newReplica,
         ILogger logger, Observability.TopologyEventLog events, TimeProvider time)
     {
         _time = time;
         _logger = logger;
         _pool = pool.Name;
-        _probe = new RoleProbe(pool.RedisAuth, time);
-        _shards = masters.Select(m => new ShardReplicas(pool, m, r => newReplica(r, m), _probe, logger, events, time)).ToArray();
+        _masters = masters;
+        _probe = pool.Cluster is { } cluster ? new RoleProbe(cluster.User, cluster.Password, time) : new RoleProbe(null, pool.RedisAuth, time);
+        _newShard = m => new ShardReplicas(pool, m, r => newReplica(r, m), _probe, logger, events, time);
+        FollowMasters();
     }
 
     /// <summary>Each master with its replicas, for the sweep, the dashboard and metrics.</summary>
-    public IReadOnlyList<ShardReplicas> Shards => _shards;
+    public ICollection<ShardReplicas> Shards => _shards.Values;
+
+    /// <summary>Adds the masters that appeared; a master that left (a cluster's failover) takes its replicas with it.</summary>
+    private void FollowMasters()
+    {
+        var current = _masters();
+        foreach (var master in current) _shards.GetOrAdd(master, _newShard);
+        foreach (var (master, shard) in _shards)
+        {
+            if (current.Contains(master)) continue;
+            _shards.TryRemove(master, out _);
+            Retire(shard);
+        }
+    }
+
+    private static void Retire(ShardReplicas shard)
+    {
+        shard.Master.ReadReplicas = ReplicaReads.NotChecked;
+        foreach (var replica in shard.Replicas) replica.Endpoint.Retire("reads from replicas stopped (its master left, the configuration changed, or the proxy is stopping)");
+    }
 
     public void Start() => _run = RunAsync(_stop.Token);
 
@@ -45,7 +70,8 @@ internal sealed partial class ReplicaTracker : IAsyncDisposable
         {
             try
             {
-                await Task.WhenAll(_shards.Select(s => s.CheckAsync(stop)));
+                FollowMasters();
+                await Task.WhenAll(_shards.Values.Select(s => s.CheckAsync(stop)));
                 await Task.Delay(TimeSpan.FromMilliseconds(IntervalMs), _time, stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -66,11 +92,7 @@ internal sealed partial class ReplicaTracker : IAsyncDisposable
     {
         _stop.Cancel();
         try { await _run; } catch (OperationCanceledException) { }
-        foreach (var shard in _shards)
-        {
-            shard.Master.ReadReplicas = ReplicaReads.NotChecked;
-            foreach (var replica in shard.Replicas) replica.Endpoint.Retire("reads from replicas stopped (configuration changed or proxy stopping)");
-        }
+        foreach (var shard in _shards.Values) Retire(shard);
         _probe.Dispose();
         _stop.Dispose();
     }

@@ -65,9 +65,9 @@ public class ReplicaReadKeysTests
         ConfigAssert.OneError(Pool("  replicas: [10.0.0.3:6379]\n" + Sentinel, servers: "  servers:\n    - mymaster\n"), 6, "replicas cannot be listed in a sentinel pool");
 
     [Fact]
-    public void AClusterPoolDoesNotReadFromReplicasYet() =>
-        ConfigAssert.OneError("shop:\n  listen: 127.0.0.1:6380\n  redis: true\n  read_from: replica\n  cluster:\n    nodes: [10.0.0.1:7000]\n",
-            4, "not supported in a cluster pool yet");
+    public void AClusterPoolReadsFromTheSlotsReplicas() =>
+        Assert.Equal(ReadFrom.PreferReplica, ConfigAssert.SinglePool(
+            "shop:\n  listen: 127.0.0.1:6380\n  redis: true\n  read_from: prefer-replica\n  cluster:\n    nodes: [10.0.0.1:7000]\n").ReadFrom);
 
     [Fact]
     public void ANegativeLagIsRefused() =>
