@@ -17,7 +17,7 @@ internal static class PoolConfigReader
         "server_retry_timeout", "server_failure_limit", "servers",
         // Rampart
         "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
-        "pinned_reserve", "pinned_min_idle", "commands", "cluster",
+        "pinned_reserve", "pinned_min_idle", "commands", "cluster", "users",
     ];
 
     private static readonly string[] PinnedReserveKeys = ["transactions", "subscribers", "blocking"];
@@ -154,6 +154,9 @@ internal static class PoolConfigReader
                 case "allow":
                     if (ReadAllow(context, value, errors) is { } allow) pool = pool with { Allow = allow };
                     break;
+                case "users":
+                    if (ReadUsers(context, value, errors) is { } users) pool = pool with { Users = users, UsersLine = entry.Key.Line };
+                    break;
                 case "servers":
                     serversNode = value;
                     break;
@@ -202,6 +205,23 @@ internal static class PoolConfigReader
     }
 
     /// <summary><c>allow: [10.0.0.0/8, "::1"]</c>: CIDR blocks or single addresses, at least one.</summary>
+    /// <summary>users: [alice, bob]: the ACL users this pool admits (checked against rampart: acl by the loader).</summary>
+    private static IReadOnlyList<string>? ReadUsers(string context, YamlNode node, ErrorSink errors)
+    {
+        if (node is not YamlSequence seq || seq.Items.Count == 0)
+        {
+            errors.Add(node.Line, $"{context}: users must be a non-empty list of ACL user names, such as [alice, ops]");
+            return null;
+        }
+        var names = new List<string>();
+        foreach (var item in seq.Items)
+        {
+            if (item is YamlScalar { IsNull: false } s) names.Add(s.Value);
+            else errors.Add(item.Line, $"{context}: each users entry must be a user name");
+        }
+        return names;
+    }
+
     private static IReadOnlyList<System.Net.IPNetwork>? ReadAllow(string context, YamlNode node, ErrorSink errors)
     {
         if (node is not YamlSequence seq || seq.Items.Count == 0)
