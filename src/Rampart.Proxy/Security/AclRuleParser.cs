@@ -231,7 +231,10 @@ public static class AclRuleParser
         {
             var text = new StringBuilder("user ").Append(name).Append(_enabled ? " on" : " off");
             if (_noPass) text.Append(" nopass");
+            var summary = new StringBuilder(text.ToString());
+            if (_hashes.Count > 0) summary.Append(_hashes.Count == 1 ? " (1 password)" : $" ({_hashes.Count} passwords)");
             foreach (var hash in _hashes) text.Append(" #").Append(Convert.ToHexStringLower(hash));
+            int rulesFrom = text.Length;
             if (_allKeys) text.Append(" ~*");
             foreach (var key in _keys)
                 text.Append(key.Grants switch { KeyAccess.Read => " %R~", KeyAccess.Write => " %W~", _ => " ~" })
@@ -240,8 +243,9 @@ public static class AclRuleParser
             foreach (var channel in _channels) text.Append(" &").Append(Encoding.UTF8.GetString(channel));
             text.Append(' ').Append(_commandBase);
             foreach (var rule in _commandRules) text.Append(' ').Append(rule);
+            summary.Append(text, rulesFrom, text.Length - rulesFrom);
             return new AclUser(name, _enabled, _noPass, [.. _hashes], (ulong[])_bits.Clone(), _allKeys, [.. _keys],
-                _allChannels, [.. _channels], text.ToString());
+                _allChannels, [.. _channels], text.ToString(), summary.ToString());
         }
     }
 }

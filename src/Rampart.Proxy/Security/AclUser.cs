@@ -15,7 +15,7 @@ public sealed record AclKeyPattern(byte[] Pattern, KeyAccess Grants);
 public sealed class AclUser
 {
     internal AclUser(string name, bool enabled, bool noPass, byte[][] passwordHashes, ulong[] commandBits,
-        bool allKeys, AclKeyPattern[] keys, bool allChannels, byte[][] channels, string description)
+        bool allKeys, AclKeyPattern[] keys, bool allChannels, byte[][] channels, string description, string summary)
     {
         Name = name;
         NameBytes = Encoding.UTF8.GetBytes(name);
@@ -28,6 +28,7 @@ public sealed class AclUser
         AllChannels = allChannels;
         Channels = channels;
         Description = description;
+        Summary = summary;
         AllowsAllCommands = Array.TrueForAll(CommandTable.All.ToArray(), c => AllowsCommandId(c.Id));
         AllowsEverything = AllowsAllCommands && allKeys && allChannels;
     }
@@ -50,6 +51,9 @@ public sealed class AclUser
 
     /// <summary>The rules as ACL LIST shows them: passwords as <c>#sha256</c>, never in clear.</summary>
     public string Description { get; }
+
+    /// <summary>The same without the hashes ("(1 password)"), for <c>rampart check</c> and logs.</summary>
+    public string Summary { get; }
 
     public bool AllowsCommandId(int id) => (_commandBits[id >> 6] & (1UL << (id & 63))) != 0;
 
