@@ -85,6 +85,27 @@ public sealed class AclEndToEndTests
     }
 
     [Fact]
+    public async Task Reload_SwapsTheUsers_AndConnectedClientsGetTheNewPermissionsAtOnce()
+    {
+        using var redis = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis), acl: Users);
+        using var client = RespTestClient.ConnectTcp(rampart.Port);
+        Assert.Equal("OK", client.CallText("AUTH", "alice", "alice-secret"));
+        Assert.IsType<RespError>(client.CallText("GET", "other"));
+
+        var config = rampart.Server.Config;
+        var widened = Table("user alice on >alice-secret ~* +@read +acl|whoami", "user ops on >ops-secret ~* &* +@all");
+        Assert.True(rampart.Server.Reload(config with { Settings = config.Settings with { Acl = widened } }).Success);
+        Assert.Null(client.CallText("GET", "other"));            // the same connection, the new rules
+        Assert.IsType<RespError>(client.CallText("SET", "other", "v"));
+
+        // A user the reload removes is logged out: its next command gets NOAUTH.
+        var without = Table("user ops on >ops-secret ~* &* +@all", "user default on nopass ~* &* +@all");
+        Assert.True(rampart.Server.Reload(config with { Settings = config.Settings with { Acl = without } }).Success);
+        Assert.Equal(new RespError("NOAUTH Authentication required."), client.CallText("GET", "other"));
+    }
+
+    [Fact]
     public void Config_ReadsAclListAndFile_WithLineNumbersForBadRules()
     {
         var file = Path.Combine(Path.GetTempPath(), $"rampart-acl-{Guid.NewGuid():N}.acl");
