@@ -27,6 +27,7 @@ public sealed class CommandInfo
         Step = raw.Step;
         Keys = CommandPolicies.KeyKind(raw.Name, raw.FirstKey);
         KeyAccess = raw.KeyAccess is { } access ? Array.ConvertAll(access.ToCharArray(), AccessOf) : [];
+        _variableKeyAccess = raw.Name switch { "set" => 1, "bitfield" => 2, _ => 0 };
         KeywordSearchFrom = CommandPolicies.KeywordSearchFrom(raw.Name);
         Handling = CommandPolicies.Handling(raw.Name, out string? reason);
         Reason = reason;
@@ -103,10 +104,13 @@ public sealed class CommandInfo
     {
         var table = KeyAccess;
         if (table.Length == 0) return Commands.KeyAccess.None;
-        if (Name == "set") return SetGets(request) ? Commands.KeyAccess.ReadWrite : Commands.KeyAccess.Write;
-        if (Name == "bitfield") return BitfieldReadOnly(request) ? Commands.KeyAccess.Read : Commands.KeyAccess.ReadWrite;
+        if (_variableKeyAccess == 1) return SetGets(request) ? Commands.KeyAccess.ReadWrite : Commands.KeyAccess.Write;
+        if (_variableKeyAccess == 2) return BitfieldReadOnly(request) ? Commands.KeyAccess.Read : Commands.KeyAccess.ReadWrite;
         return table[Math.Min(ordinal, table.Length - 1)];
     }
+
+    // 1 = SET, 2 = BITFIELD: set once so the check compares an int, not the name, per key.
+    private readonly int _variableKeyAccess;
 
     /// <summary>True when an ACL checks this command's keys (a NOT_KEY shard channel is checked as a channel instead).</summary>
     public bool HasAclKeys => KeyAccess.Length > 0;
