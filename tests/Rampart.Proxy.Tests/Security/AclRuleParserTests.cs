@@ -71,6 +71,19 @@ public sealed class AclRuleParserTests
         Assert.Equal(AclDenial.Key, AclRequests.Check(user, "EVAL", "return 1", "1", "x"));
     }
 
+    [Theory]
+    [InlineData("MGET", "app:1", "app:2", "other")]
+    [InlineData("SET", "app:1", "v", "GET")]
+    [InlineData("EVAL", "return 1", "2", "app:1", "app:2")]
+    [InlineData("SUBSCRIBE", "news.a", "news.b")]
+    [InlineData("CONFIG", "SET", "a", "b")]
+    public void Check_AllocatesNothing(params string[] args)
+    {
+        var user = AclRequests.User("user a on %R~app:* ~x* &news.* +@all -config|set");
+        Assert.NotNull(AclRequests.Check(user, args, repeat: 1000, out long allocated));
+        Assert.Equal(0, allocated);
+    }
+
     [Fact]
     public void Channels_PsubscribeMatchesLiterally_OthersByGlob()
     {
