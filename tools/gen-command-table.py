@@ -5,7 +5,7 @@ Usage: python3 tools/gen-command-table.py [--redis-server PATH]
 
 Starts redis-server on a free loopback port (no persistence), reads COMMAND (the same data as COMMAND INFO for
 every command, subcommands included), kills the server by PID and writes the facts Redis states: name, arity,
-flags, ACL categories and the legacy first/last/step key range. Rampart's own decisions (handling, key-spec kind of movable-key
+flags, ACL categories, the legacy first/last/step key range and what each key spec reads or writes (for ACL key patterns). Rampart's own decisions (handling, key-spec kind of movable-key
 commands, splitting) live in CommandPolicies.cs, so regenerating never loses them. Python 3 stdlib only.
 """
 import argparse
@@ -113,12 +113,33 @@ def cs_categories(categories, name):
     return " | ".join("C." + CATEGORIES[c] for c in categories) if categories else "C.None"
 
 
+def key_access(cmd):
+    """One letter per key spec, in COMMAND's order, saying what an ACL key pattern must grant (acl.c's
+    ACLSelectorCheckKey): r (the spec has ACCESS), w (INSERT, DELETE or UPDATE), b (both), n (neither: any pattern).
+    A spec Redis cannot locate that only reads (SORT's BY/GET patterns) names no argument and is left out, as is a NOT_KEY spec (a shard channel: ACL checks it as a channel), so the
+    n-th key found takes the n-th letter (the last letter for the rest)."""
+    specs = cmd[8] if len(cmd) > 8 and cmd[8] else []
+    letters = ""
+    for spec in specs:
+        d = dict(zip(spec[0::2], spec[1::2]))
+        flags = [f.lower() for f in d["flags"]]
+        if d["begin_search"][1] == "unknown" and "ro" in flags or "not_key" in flags:
+            continue
+        read = "access" in flags
+        write = any(f in flags for f in ("insert", "delete", "update"))
+        letters += "b" if read and write else "r" if read else "w" if write else "n"
+    return letters
+
+
 def emit(cmd, indent):
     name, arity, flags, first, last, step = cmd[:6]
     categories = cmd[6] if len(cmd) > 6 else []
     subs = sorted(cmd[9], key=lambda c: c[0]) if len(cmd) > 9 and cmd[9] else []
+    access = key_access(cmd)
     head = '%snew("%s", %d, %s, %s, %d, %d, %d' % (indent, name, arity, cs_flags(flags, name),
                                                   cs_categories(categories, name), first, last, step)
+    if access:
+        head += ', KeyAccess: "%s"' % access
     if not subs:
         return [head + "),"]
     lines = [head + ", ["]
@@ -157,7 +178,7 @@ def main():
         '    /// <summary>The Redis version the table was generated from.</summary>',
         '    internal const string RedisVersion = "%s";' % version,
         "",
-        "    /// <summary>Every command as Redis describes it: name, arity, flags, ACL categories, legacy first/last/step.</summary>",
+        "    /// <summary>Every command as Redis describes it: name, arity, flags, ACL categories, legacy first/last/step, key access per key spec.</summary>",
         "    internal static RawCommand[] Commands() =>",
         "    [",
     ]

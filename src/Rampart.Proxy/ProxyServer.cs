@@ -103,6 +103,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private PoolRuntime CreatePool(PoolConfig config)
     {
         var pool = NewPoolRuntime(config);
+        pool.UseAcl(_config.Settings.Acl);
         try
         {
             pool.Listener = new PoolListener(pool, config.Listen, config.Backlog, ClientLogger);

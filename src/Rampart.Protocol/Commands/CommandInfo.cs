@@ -26,6 +26,8 @@ public sealed class CommandInfo
         LastKey = raw.LastKey;
         Step = raw.Step;
         Keys = CommandPolicies.KeyKind(raw.Name, raw.FirstKey);
+        KeyAccess = raw.KeyAccess is { } access ? Array.ConvertAll(access.ToCharArray(), AccessOf) : [];
+        _variableKeyAccess = raw.Name switch { "set" => 1, "bitfield" => 2, _ => 0 };
         KeywordSearchFrom = CommandPolicies.KeywordSearchFrom(raw.Name);
         Handling = CommandPolicies.Handling(raw.Name, out string? reason);
         Reason = reason;
@@ -85,6 +87,65 @@ public sealed class CommandInfo
 
     /// <summary>How the keys are found; see <see cref="GetKeys"/>.</summary>
     public KeySpecKind Keys { get; }
+
+    /// <summary>
+    /// What an ACL key pattern must grant for each key spec, in Redis's order (empty: the command has no keys an ACL
+    /// checks). The n-th key <see cref="GetKeys"/> yields takes entry n, and the keys past the last take the last.
+    /// </summary>
+    internal KeyAccess[] KeyAccess { get; }
+
+    /// <summary>
+    /// What an ACL key pattern must grant for the <paramref name="ordinal"/>-th key of <paramref name="request"/>
+    /// (0-based, in <see cref="GetKeys"/> order). SET and BITFIELD are Redis's two "variable flags" commands: their
+    /// getkeys procs (db.c) decide by the arguments, SET needing read access only with GET, BITFIELD write access
+    /// unless every operation is a GET.
+    /// </summary>
+    public KeyAccess KeyAccessOf(Request request, int ordinal)
+    {
+        var table = KeyAccess;
+        if (table.Length == 0) return Commands.KeyAccess.None;
+        if (_variableKeyAccess == 1) return SetGets(request) ? Commands.KeyAccess.ReadWrite : Commands.KeyAccess.Write;
+        if (_variableKeyAccess == 2) return BitfieldReadOnly(request) ? Commands.KeyAccess.Read : Commands.KeyAccess.ReadWrite;
+        return table[Math.Min(ordinal, table.Length - 1)];
+    }
+
+    // 1 = SET, 2 = BITFIELD: set once so the check compares an int, not the name, per key.
+    private readonly int _variableKeyAccess;
+
+    /// <summary>True when an ACL checks this command's keys (a NOT_KEY shard channel is checked as a channel instead).</summary>
+    public bool HasAclKeys => KeyAccess.Length > 0;
+
+    private static KeyAccess AccessOf(char letter) => letter switch
+    {
+        'r' => Commands.KeyAccess.Read,
+        'w' => Commands.KeyAccess.Write,
+        'b' => Commands.KeyAccess.ReadWrite,
+        _ => Commands.KeyAccess.None,
+    };
+
+    // db.c setGetKeys: a GET among the options (from the 4th argument) reads the old value.
+    private static bool SetGets(Request request)
+    {
+        for (int i = 3; i < request.Count; i++)
+            if (request[i].Length == 3 && Ascii.EqualsIgnoreCase(request[i], "GET"u8)) return true;
+        return false;
+    }
+
+    // db.c bitfieldGetKeys: read-only while every operation is GET (or OVERFLOW); anything else, a syntax error
+    // included, counts as a write.
+    private static bool BitfieldReadOnly(Request request)
+    {
+        for (int i = 2; i < request.Count; i++)
+        {
+            int rest = request.Count - i - 1;
+            var arg = request[i];
+            if (Ascii.EqualsIgnoreCase(arg, "GET"u8) && rest >= 2) i += 2;
+            else if ((Ascii.EqualsIgnoreCase(arg, "SET"u8) || Ascii.EqualsIgnoreCase(arg, "INCRBY"u8)) && rest >= 3) return false;
+            else if (Ascii.EqualsIgnoreCase(arg, "OVERFLOW"u8) && rest >= 1) i += 1;
+            else return false;
+        }
+        return true;
+    }
 
     /// <summary>Where Streams and GeoradiusStore start looking for their keyword (Redis's key spec "startfrom").</summary>
     internal int KeywordSearchFrom { get; }

@@ -73,7 +73,13 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
         _lastInteraction = Environment.TickCount64; // the raw clock of LastInteraction, see there
         ConnectedAt = pool.Time.GetUtcNow().UtcDateTime;
         IsAuthenticated = pool.Config.RedisAuth is null;
+        if (pool.Acl is { } acl) Security.AclGate.Start(this, acl);
     }
+
+    /// <summary>The ACL user this client is, or null (no ACL configured, or not authenticated). Immutable; see AclGate.</summary>
+    public Security.AclUser? AclUser;
+    /// <summary>The pool's users <see cref="AclUser"/> was found in; another one after a reload makes AclGate look it up again.</summary>
+    public Security.PoolAcl? AclSource;
 
     public long Id { get; }
     public string RemoteEndPoint { get; }

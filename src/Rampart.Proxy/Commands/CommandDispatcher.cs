@@ -33,6 +33,11 @@ internal static class CommandDispatcher
         }
         if (!TryResolve(session, request, out var command)) return true;
 
+        if (session.Pool.Acl is { } acl && AclCommands.Answers(command))
+        {
+            AclCommands.Answer(session, acl, command);
+            return true;
+        }
         var policy = session.Pool.Commands;
         switch (policy.HandlingOf(command))
         {
@@ -134,6 +139,12 @@ internal static class CommandDispatcher
         if (!session.IsAuthenticated && !LocalCommands.AllowedBeforeAuth(command))
         {
             Reject(session, command, "NOAUTH Authentication required.");
+            return false;
+        }
+        // No ACL configured: one null test. With one, Redis's check after its authentication check.
+        if (session.Pool.Acl is { } acl && Security.AclGate.Refusal(session, acl, command, request) is { } refusal)
+        {
+            Reject(session, command, refusal);
             return false;
         }
         return true;

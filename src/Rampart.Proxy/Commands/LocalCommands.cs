@@ -42,6 +42,7 @@ internal static class LocalCommands
                 session.ResetReplyMode(reply);
                 session.Name = null;
                 session.IsAuthenticated = session.Pool.Config.RedisAuth is null;
+                if (session.Pool.Acl is { } acl) Security.AclGate.Start(session, acl);
                 session.Resp3 = false; // Redis's RESET goes back to RESP2 too
                 RespWriter.SimpleString(output, "RESET"u8);
                 break;
@@ -58,7 +59,7 @@ internal static class LocalCommands
                 RespWriter.Integer(output, CommandTable.All.Count);
                 break;
             case "acl|whoami":
-                RespWriter.Bulk(output, "default"u8);
+                RespWriter.Bulk(output, session.AclUser?.NameBytes ?? "default"u8);
                 break;
             default:
                 // Only a cluster pool's policy makes these Local: elsewhere they are forwarded or refused as before.
@@ -94,6 +95,16 @@ internal static class LocalCommands
         if (request.Count > 3)
         {
             RespWriter.Error(output, "ERR syntax error"u8);
+            return;
+        }
+        if (session.Pool.Acl is { } acl)
+        {
+            if (request.Count == 2 && acl.Default is { NoPass: true })
+                RespWriter.Error(output, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"u8);
+            else if (Security.AclGate.Authenticate(session, acl, request.Count == 2 ? "default"u8 : request[1], request[request.Count - 1]))
+                RespWriter.SimpleString(output, "OK"u8);
+            else
+                RespWriter.Error(output, "WRONGPASS invalid username-password pair or user is disabled."u8);
             return;
         }
         if (password is null && request.Count == 2)
@@ -186,7 +197,10 @@ internal static class LocalCommands
         }
         if (user > 0)
         {
-            if (!Authenticates(request[user], request[user + 1], session.Pool.Config.RedisAuth))
+            bool ok = session.Pool.Acl is { } acl
+                ? Security.AclGate.Authenticate(session, acl, request[user], request[user + 1])
+                : Authenticates(request[user], request[user + 1], session.Pool.Config.RedisAuth);
+            if (!ok)
             {
                 RespWriter.Error(output, "WRONGPASS invalid username-password pair or user is disabled."u8);
                 return;

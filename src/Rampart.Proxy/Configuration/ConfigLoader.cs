@@ -119,6 +119,12 @@ public static class ConfigLoader
         if (adminListen is not null && listens.TryGetValue(adminListen.ToString(), out var clash))
             errors.Add(adminLine, $"rampart admin listen address '{adminListen}' is also the listen address of pool '{clash.Pool}'");
 
+        foreach (var pool in pools.Where(p => p.Users is not null))
+            foreach (var user in pool.Users!.Where(u => u != "default" && settings.Acl?.Find(u) is null))
+                errors.Add(pool.UsersLine, settings.Acl is null
+                    ? $"pool '{pool.Name}': users needs ACL users (rampart: acl or acl_file)"
+                    : $"pool '{pool.Name}': users names '{user}', which rampart: acl does not define");
+
         if (poolLines.Count == 0)
             errors.Add(top.Line, "the configuration has no pools (nutcracker: has no pools)");
 

@@ -42,6 +42,9 @@ public sealed record PoolConfig
     /// (a unix socket has no client address: its file mode is its access control).
     /// </summary>
     public IReadOnlyList<System.Net.IPNetwork>? Allow { get; init; }
+    /// <summary>users: the ACL users this pool admits (null: every user of rampart: acl). Needs rampart: acl.</summary>
+    public IReadOnlyList<string>? Users { get; init; }
+    public int UsersLine { get; init; }
 
     /// <summary>
     /// Rampart: most dedicated connections per server, lent to clients with connection state (MULTI/WATCH,

@@ -17,8 +17,8 @@ internal static class PoolConfigReader
         "server_retry_timeout", "server_failure_limit", "servers",
         // Rampart
         "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
-        "pinned_reserve", "pinned_min_idle", "commands", "cluster", "read_from", "max_replica_lag", "read_your_writes",
-        "replicas", "min_replicas_ack", "ack_timeout",
+        "pinned_reserve", "pinned_min_idle", "commands", "cluster", "users", "read_from", "max_replica_lag",
+        "read_your_writes", "replicas", "min_replicas_ack", "ack_timeout",
     ];
 
     private static readonly string[] PinnedReserveKeys = ["transactions", "subscribers", "blocking"];
@@ -177,6 +177,9 @@ internal static class PoolConfigReader
                     pool = pool with { Replicas = HostPortListReader.Read(context, key, "replica", value, errors)
                         .Select(r => new ServerConfig { Host = r.Host, Port = r.Port, Line = r.Line }).ToList() };
                     break;
+                case "users":
+                    if (ReadUsers(context, value, errors) is { } users) pool = pool with { Users = users, UsersLine = entry.Key.Line };
+                    break;
                 case "servers":
                     serversNode = value;
                     break;
@@ -227,6 +230,23 @@ internal static class PoolConfigReader
     }
 
     /// <summary><c>allow: [10.0.0.0/8, "::1"]</c>: CIDR blocks or single addresses, at least one.</summary>
+    /// <summary>users: [alice, bob]: the ACL users this pool admits (checked against rampart: acl by the loader).</summary>
+    private static IReadOnlyList<string>? ReadUsers(string context, YamlNode node, ErrorSink errors)
+    {
+        if (node is not YamlSequence seq || seq.Items.Count == 0)
+        {
+            errors.Add(node.Line, $"{context}: users must be a non-empty list of ACL user names, such as [alice, ops]");
+            return null;
+        }
+        var names = new List<string>();
+        foreach (var item in seq.Items)
+        {
+            if (item is YamlScalar { IsNull: false } s) names.Add(s.Value);
+            else errors.Add(item.Line, $"{context}: each users entry must be a user name");
+        }
+        return names;
+    }
+
     private static IReadOnlyList<System.Net.IPNetwork>? ReadAllow(string context, YamlNode node, ErrorSink errors)
     {
         if (node is not YamlSequence seq || seq.Items.Count == 0)

@@ -22,4 +22,9 @@ public sealed record RampartSettings
     public bool WatchConfig { get; init; }
     /// <summary>Event loop threads; null = 1, as twemproxy. Read at start (a reload keeps the running number).</summary>
     public int? EventLoops { get; init; }
+    /// <summary>
+    /// The ACL users of <c>acl</c> and <c>acl_file</c>, or null when neither is given: then each pool has only Redis's
+    /// default user, with its <c>redis_auth</c> as the password, exactly as before ACLs existed.
+    /// </summary>
+    public Security.AclTable? Acl { get; init; }
 }

@@ -3,7 +3,7 @@ namespace Rampart.Proxy.Configuration;
 /// <summary>The reserved top-level key <c>rampart:</c>: process settings, never a pool.</summary>
 internal static class RampartSettingsReader
 {
-    private static readonly string[] Keys = ["admin", "max_connections", "watch_config", "event_loops"];
+    private static readonly string[] Keys = ["admin", "max_connections", "watch_config", "event_loops", "acl", "acl_file"];
     private static readonly string[] AdminKeys = ["listen", "user", "password"];
     /// <summary>Event loop threads at most: far more than the cores of any machine a proxy runs on.</summary>
     private const int MaxEventLoops = 64;
@@ -21,8 +21,22 @@ internal static class RampartSettingsReader
         ListenAddress? adminListen = null;
         var adminLine = 0;
         var values = new ScalarValues(errors, "rampart");
+        List<Security.AclUser>? aclList = null, aclFile = null;
+        int aclLine = 0;
         foreach (var (name, entry) in MappingKeys.Known(mapping, Keys, "rampart", errors))
         {
+            if (name == "acl")
+            {
+                aclLine = entry.Key.Line;
+                aclList = AclConfigReader.ReadList(entry.Value, errors);
+                continue;
+            }
+            if (name == "acl_file")
+            {
+                aclLine = entry.Key.Line;
+                if (values.String(name, entry.Value) is { } path) aclFile = AclConfigReader.ReadFile(path, entry.Value.Line, errors);
+                continue;
+            }
             if (name == "max_connections")
             {
                 if (values.Int(name, entry.Value, 0, "client connections over all pools, 0 = unlimited") is { } max)
@@ -78,6 +92,7 @@ internal static class RampartSettingsReader
             if (userLine is null != passwordLine is null)
                 errors.Add(userLine ?? passwordLine ?? admin.Line, "rampart admin: user and password must be given together");
         }
+        if (AclConfigReader.Combine(aclList, aclFile, aclLine, errors) is { } acl) settings = settings with { Acl = acl };
         return (settings, adminListen, adminLine);
     }
 }

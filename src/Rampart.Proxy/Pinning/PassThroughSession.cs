@@ -120,6 +120,12 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
     private void Relay(CommandInfo command, Request request, ReadOnlySpan<byte> raw, bool inline)
     {
         _session.LastCommand = command;
+        // ACL users: the same check as on the shared path (the server answers the error in order with the rest).
+        if (_session.Pool.Acl is { } acl && Security.AclGate.Refusal(_session, acl, command, request) is { } refusal)
+        {
+            SendError(refusal);
+            return;
+        }
         var policy = _session.Pool.Commands;
         if (policy.HandlingOf(command) == CommandHandling.Unsupported)
         {

@@ -162,6 +162,15 @@ internal sealed partial class PoolRuntime : IDisposable
 
     public PoolConfig Config => _config;
 
+    private volatile Security.PoolAcl? _acl;
+
+    /// <summary>The ACL users this pool admits, or null when no ACL is configured (then only redis_auth applies, as before).</summary>
+    public Security.PoolAcl? Acl => _acl;
+
+    /// <summary>Builds this pool's users from the process's table and the pool's own redis_auth and users list; swapped in one write.</summary>
+    public void UseAcl(Security.AclTable? table) =>
+        _acl = table is null ? null : Security.PoolAcl.For(table, _config.RedisAuth, _config.Users);
+
     /// <summary>The pool's command rules, compiled (what is forwarded, answered, refused, and with which error).</summary>
     public Commands.CommandPolicy Commands => _commands;
 

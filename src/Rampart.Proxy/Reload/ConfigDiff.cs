@@ -78,6 +78,8 @@ internal sealed class ConfigDiff
         Key("server_retry_timeout", a.ServerRetryTimeoutMs, b.ServerRetryTimeoutMs);
         Key("server_failure_limit", a.ServerFailureLimit, b.ServerFailureLimit);
         if (a.RedisAuth != b.RedisAuth) changes.Add("redis_auth changed"); // never log a password
+        if (!(a.Users ?? []).SequenceEqual(b.Users ?? []))
+            changes.Add($"users [{string.Join(", ", a.Users ?? [])}] -> [{string.Join(", ", b.Users ?? [])}]");
         Key("redis_db", a.RedisDb, b.RedisDb);
         Key("allow_flush", a.AllowFlush, b.AllowFlush);
         Key("read_from", ReadFromNames.Name(a.ReadFrom), ReadFromNames.Name(b.ReadFrom));
@@ -167,6 +169,7 @@ internal sealed class ConfigDiff
         if (a.WatchConfig != b.WatchConfig) changes.Add($"watch_config {Show(a.WatchConfig)} -> {Show(b.WatchConfig)}");
         if (a.AdminListen != b.AdminListen || a.AdminUser != b.AdminUser || a.AdminPassword != b.AdminPassword)
             changes.Add("admin changed (applies at the next restart)");
+        if (a.Acl?.Text != b.Acl?.Text) changes.Add("acl users changed"); // never log a password hash
         if (a.EventLoops != b.EventLoops)
             changes.Add($"event_loops {a.EventLoops?.ToString() ?? "default"} -> {b.EventLoops?.ToString() ?? "default"} (applies at the next restart)");
         return changes;

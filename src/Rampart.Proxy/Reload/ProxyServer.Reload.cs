@@ -71,6 +71,7 @@ public sealed partial class ProxyServer
                 foreach (var config in diff.Added)
                 {
                     var pool = NewPoolRuntime(config);
+                    pool.UseAcl(next.Settings.Acl);
                     added.Add(pool);
                     if (held.Contains(ListenKey(config.Listen))) rebind.Add((pool, config));
                     else pool.Listener = Bind(pool, config);
@@ -140,6 +141,8 @@ public sealed partial class ProxyServer
                 current[pool.Config.Name] = pool;
             }
 
+            // Every pool swaps to the new users whole; sessions look their user up again by name (Security/AclGate).
+            foreach (var pool in current.Values) pool.UseAcl(next.Settings.Acl);
             _budget.Max = next.Settings.MaxConnections;
             _pools = next.Pools.Select(p => current[p.Name]).ToArray();
             int period = SweepPeriod(next);

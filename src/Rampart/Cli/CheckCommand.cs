@@ -27,7 +27,22 @@ internal static class CheckCommand
         // Only cluster pools get a line: a twemproxy config checks with nutcracker -t's output, word for word.
         foreach (var pool in loaded.Config!.Pools)
             if (pool.Cluster is { } cluster) Console.Out.WriteLine(DescribeCluster(pool, cluster));
+        foreach (var line in DescribeAcl(loaded.Config)) Console.Out.WriteLine(line);
         return 0;
+    }
+
+    /// <summary>
+    /// The ACL users and which pool admits whom, one line each: "acl user alice on (1 password) ~app:* ...". Never a
+    /// password or its hash. Nothing without ACL users, so a twemproxy config's output is unchanged.
+    /// </summary>
+    internal static IEnumerable<string> DescribeAcl(ProxyConfig config)
+    {
+        if (config.Settings.Acl is not { } acl) yield break;
+        foreach (var user in acl.Users) yield return "acl " + user.Summary;
+        if (acl.Find("default") is null)
+            yield return "acl user default: not listed, so as in Redis: on, every command, key and channel; each pool's redis_auth is its password (nopass without one)";
+        foreach (var pool in config.Pools)
+            yield return $"pool '{pool.Name}' admits {(pool.Users is { } users ? "users " + string.Join(", ", users) : "every acl user")}";
     }
 
     /// <summary>

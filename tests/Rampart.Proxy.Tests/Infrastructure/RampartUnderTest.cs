@@ -34,9 +34,10 @@ public sealed class RampartUnderTest : IAsyncDisposable
     /// </summary>
     public const int DefaultEventLoops = 2;
 
-    public static async Task<RampartUnderTest> StartAsync(PoolConfig pool, ILoggerFactory? loggers = null, int eventLoops = DefaultEventLoops)
+    public static async Task<RampartUnderTest> StartAsync(PoolConfig pool, ILoggerFactory? loggers = null, int eventLoops = DefaultEventLoops,
+        Rampart.Proxy.Security.AclTable? acl = null)
     {
-        var config = new ProxyConfig { Source = "(test)", Pools = [pool], Settings = new RampartSettings { EventLoops = eventLoops } };
+        var config = new ProxyConfig { Source = "(test)", Pools = [pool], Settings = new RampartSettings { EventLoops = eventLoops, Acl = acl } };
         var server = new ProxyServer(config, loggers);
         await server.StartAsync();
         var endpoint = (IPEndPoint)server.GetListenEndPoint(pool.Name);

@@ -56,6 +56,21 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void Check_AclUsers_DescribesThemWithoutPasswordsOrHashes()
+    {
+        string path = WriteConfig("rampart:\n  acl:\n    - user alice on >hunter2-secret ~app:* &news.* +@read -@dangerous\n"
+            + "cache:\n  listen: 127.0.0.1:22121\n  redis: true\n  redis_auth: other-secret\n  users: [alice]\n  servers:\n    - 127.0.0.1:6379:1\n");
+        var (code, output) = RampartProcess.Run("check", "--config", path);
+        Assert.Equal(0, code);
+        Assert.Contains("acl user alice on (1 password) ~app:* resetchannels &news.* -@all +@read -@dangerous", output);
+        Assert.Contains("acl user default: not listed", output);
+        Assert.Contains("pool 'cache' admits users alice", output);
+        Assert.DoesNotContain("hunter2", output);
+        Assert.DoesNotContain("other-secret", output);
+        Assert.DoesNotContain("#", output); // no hash either
+    }
+
+    [Fact]
     public void Check_BrokenClusterBlock_ExitsOneWithFileLineReason()
     {
         string path = WriteConfig("shop:\n  listen: 127.0.0.1:6380\n  redis: true\n  cluster:\n    nodes: [10.0.0.1:7000]\n    user: app\n  hash: murmur\n");

@@ -1,0 +1,70 @@
+using Rampart.Proxy.Security;
+
+namespace Rampart.Proxy.Configuration;
+
+/// <summary>
+/// <c>rampart: acl</c> (a list of Redis ACL lines) and <c>acl_file</c> (Redis's aclfile format: one "user ..." line per
+/// user, blank lines skipped). A wrong rule is an error at its line, in the YAML or in the file (file:line), so a bad
+/// reload keeps the running users.
+/// </summary>
+internal static class AclConfigReader
+{
+    public static List<AclUser> ReadList(YamlNode node, ErrorSink errors)
+    {
+        var users = new List<AclUser>();
+        if (node is not YamlSequence seq)
+        {
+            errors.Add(node.Line, "rampart acl must be a list of Redis ACL lines, such as \"user alice on >secret ~app:* +@read\"");
+            return users;
+        }
+        foreach (var item in seq.Items)
+        {
+            if (item is not YamlScalar { IsNull: false } line)
+            {
+                errors.Add(item.Line, "rampart acl: each entry must be one ACL line (\"user NAME rules...\")");
+                continue;
+            }
+            if (AclRuleParser.ParseLine(line.Value, out var error) is { } user) users.Add(user);
+            else errors.Add(item.Line, "rampart acl: " + error);
+        }
+        return users;
+    }
+
+    public static List<AclUser> ReadFile(string path, int line, ErrorSink errors)
+    {
+        var users = new List<AclUser>();
+        string full = Path.IsPathRooted(path) || errors.File is not { Length: > 0 } config || !File.Exists(config)
+            ? path
+            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(config)) ?? "", path);
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            errors.Add(line, $"rampart acl_file: cannot read {full}: {e.Message}");
+            return users;
+        }
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(lines[i])) continue;
+            if (AclRuleParser.ParseLine(lines[i], out var error) is { } user) users.Add(user);
+            else errors.Add(line, $"rampart acl_file {full}:{i + 1}: {error}");
+        }
+        return users;
+    }
+
+    /// <summary>Both sources together; a user defined twice is an error (Redis's ACL LOAD refuses duplicates too).</summary>
+    public static AclTable? Combine(List<AclUser>? fromList, List<AclUser>? fromFile, int line, ErrorSink errors)
+    {
+        if (fromList is null && fromFile is null) return null;
+        var all = new List<AclUser>();
+        foreach (var user in (fromList ?? []).Concat(fromFile ?? []))
+        {
+            if (all.Exists(u => u.Name == user.Name)) errors.Add(line, $"rampart acl: user '{user.Name}' is defined twice");
+            else all.Add(user);
+        }
+        return new AclTable(all);
+    }
+}
