@@ -106,7 +106,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
         pool.UseAcl(_config.Settings.Acl);
         try
         {
-            pool.Listener = new PoolListener(pool, config.Listen, config.Backlog, ClientLogger);
+            pool.Listener = new PoolListener(pool, config.Listen, config.Backlog, ClientLogger, TakeInherited(config.Listen));
         }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {

@@ -105,6 +105,17 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
     public long LastInteraction => Volatile.Read(ref _lastInteraction);
     private long _lastInteraction;
     public bool IsClosed => _closed;
+    /// <summary>True once <see cref="CloseAfterReplies"/> was called.</summary>
+    public bool ClosingAfterReplies => _closeAfterReplies;
+
+    /// <summary>
+    /// A takeover drain (ProxyServer.Handover.cs): after the next read whose requests are all dispatched, with no
+    /// connection state, the session stops reading and closes once those replies are written. The close then
+    /// follows a reply at once, so a client that checks its connection before its next request sees it closed at a
+    /// request boundary; a request is never read and left unanswered.
+    /// </summary>
+    public void RequestDrain() => _drainRequested = true;
+    private volatile bool _drainRequested;
     public ILogger Logger => _logger;
 
     /// <summary>
@@ -164,6 +175,9 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
                     ProcessInput();
                     FlushTouched();
                 }
+                // A takeover drain: this read's requests are all dispatched; their replies go out, then the
+                // connection closes right behind them (one volatile read per socket read, nothing else).
+                if (_drainRequested && _input.Length == 0 && Pin is null) CloseAfterReplies();
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)

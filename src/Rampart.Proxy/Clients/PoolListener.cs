@@ -21,15 +21,40 @@ internal sealed partial class PoolListener : IDisposable
     private readonly ILogger _logger;
     private readonly Socket _socket;
     private Task? _acceptLoop;
+    private readonly CancellationTokenSource _stopAccepting = new();
+    // Received from the process this one took over: that process may still hold the same socket, so it is released
+    // with ListenerHandover.CloseShared, which keeps any shutdown by the .NET close off the shared socket.
+    private readonly bool _inherited;
+    // Given to the process that took this one over: never closed or unlinked here (the new process serves it).
+    private volatile bool _handedOver;
 
-    /// <summary>Binds <paramref name="listen"/> (the pool's, or the one a reload moves it to); accepting starts with <see cref="Start"/>.</summary>
-    public PoolListener(PoolRuntime pool, ListenAddress listen, int backlog, ILogger logger)
+    /// <summary>
+    /// Binds <paramref name="listen"/> (the pool's, or the one a reload moves it to), or adopts
+    /// <paramref name="inherited"/>, the same address's listening socket received from the process taken over;
+    /// accepting starts with <see cref="Start"/>.
+    /// </summary>
+    public PoolListener(PoolRuntime pool, ListenAddress listen, int backlog, ILogger logger, Socket? inherited = null)
     {
         _pool = pool;
         _logger = logger;
         Listen = listen;
-        _socket = Bind(listen, backlog);
+        _inherited = inherited is not null;
+        _socket = inherited ?? Bind(listen, backlog);
+        if (inherited is not null) inherited.Listen(backlog); // listen() again only sets the queue length
         LocalEndPoint = _socket.LocalEndPoint!;
+    }
+
+    /// <summary>The listening socket, for handing it to a new process (<see cref="ListenerHandover"/>).</summary>
+    public Socket Socket => _socket;
+
+    /// <summary>
+    /// A new process took this listener over: stop accepting (the socket stays open, its queue is the new process's
+    /// now) and never close or unlink it here. A connection accepted at that very moment is served and drained.
+    /// </summary>
+    public void HandOver()
+    {
+        _handedOver = true;
+        _stopAccepting.Cancel();
     }
 
     /// <summary>The address as configured.</summary>
@@ -66,7 +91,7 @@ internal sealed partial class PoolListener : IDisposable
         return socket;
     }
 
-    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_socket, Admit, OnAcceptError, _pool.Time);
+    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_socket, Admit, OnAcceptError, _pool.Time, _stopAccepting.Token);
 
     /// <summary>Out of descriptors or buffers: pause 100 ms before accepting again; any other failure: go on at once.</summary>
     private TimeSpan OnAcceptError(SocketException e)
@@ -125,7 +150,10 @@ internal sealed partial class PoolListener : IDisposable
     {
         // Once only: a later pool may have bound the same unix path, and its socket file must stay.
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _socket.Dispose();
+        _stopAccepting.Cancel();
+        if (_handedOver) return; // the process that took over serves this socket and its unix path now
+        if (_inherited) ListenerHandover.CloseShared(_socket);
+        else _socket.Dispose();
         if (Listen.IsUnix)
         {
             try { File.Delete(Listen.UnixPath!); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }

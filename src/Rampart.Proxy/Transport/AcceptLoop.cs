@@ -12,16 +12,22 @@ public static class AcceptLoop
 {
     /// <summary>
     /// Accepts on <paramref name="listener"/> until it is closed, handing each connection to <paramref name="admit"/>
-    /// (which must not block: it runs on the loop).
+    /// (which must not block: it runs on the loop), or until <paramref name="stop"/> is cancelled: the socket then stays
+    /// open and its queue intact for another process that shares it (a takeover, <see cref="ListenerHandover"/>).
     /// </summary>
-    public static async Task RunAsync(Socket listener, Action<Socket> admit, Func<SocketException, TimeSpan> onError, TimeProvider time)
+    public static async Task RunAsync(Socket listener, Action<Socket> admit, Func<SocketException, TimeSpan> onError, TimeProvider time,
+        CancellationToken stop = default)
     {
         while (true)
         {
             Socket client;
             try
             {
-                client = await listener.AcceptAsync();
+                client = await listener.AcceptAsync(stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
             catch (ObjectDisposedException)
             {

@@ -25,6 +25,8 @@ internal sealed record ServeSettings
     public string? PidFile { get; init; }
     /// <summary>Admin HTTP listen address overriding the config's <c>rampart: admin: listen</c>; null: as the config says.</summary>
     public string? AdminListen { get; init; }
+    /// <summary>Take over from the rampart whose pid file this is (zero-downtime upgrade); this process then owns the pid file.</summary>
+    public string? Takeover { get; init; }
     /// <summary>Reload when the file changes (as well as on SIGHUP), whatever <c>rampart: {watch_config}</c> says.</summary>
     public bool WatchConfig { get; init; }
 }
@@ -60,8 +62,20 @@ internal static class ServeCommand
         {
             Description = "Reload the configuration when its file changes (SIGHUP always reloads)",
         };
+        var pidFile = new Option<string?>("--pid-file", "-p")
+        {
+            Description = "Write the process id to this file (removed on exit) and accept takeovers on FILE.takeover",
+            HelpName = "file",
+        };
+        var takeover = new Option<string?>("--takeover")
+        {
+            Description = "Zero-downtime upgrade: take the listening sockets of the rampart whose pid file this is, then it drains and exits; this process writes the pid file",
+            HelpName = "pidfile",
+        };
         var command = new Command("serve", "Run the proxy");
         command.Options.Add(watch);
+        command.Options.Add(pidFile);
+        command.Options.Add(takeover);
         command.Options.Add(config);
         command.Options.Add(jsonLogs);
         command.Options.Add(level);
@@ -79,6 +93,8 @@ internal static class ServeCommand
             StatsAddress = result.GetValue(statsAddr)!,
             AdminListen = result.GetValue(adminListen),
             WatchConfig = result.GetValue(watch),
+            PidFile = result.GetValue(takeover) ?? result.GetValue(pidFile),
+            Takeover = result.GetValue(takeover),
         }));
         return command;
     }
@@ -115,15 +131,28 @@ internal static class ServeCommand
         var levels = new RuntimeLogLevels(settings.Level);
         using var loggers = ConsoleLogging.Create(settings.JsonLogs, levels, logFile);
         var logger = loggers.CreateLogger("Rampart");
-        bool pidWritten = false;
+        var pid = new PidFileState();
+        TakeoverClaim? claim = null;
         try
         {
-            if (settings.PidFile is not null)
+            if (settings.Takeover is not null)
+            {
+                // The pid file is written once this process accepts (RunProxyAsync); until then it names the old one.
+                claim = TakeoverClaim.Open(settings.Takeover, out string error);
+                if (claim is null)
+                {
+                    logger.LogCritical("Cannot take over: {Reason}", error);
+                    Console.Error.WriteLine($"rampart: cannot take over: {error}");
+                    return 1;
+                }
+                logger.LogInformation("Takeover: received {Count} listening socket(s) from pid {Pid}", claim.Listeners.Count, claim.OldPid);
+            }
+            else if (settings.PidFile is not null)
             {
                 try
                 {
                     File.WriteAllText(settings.PidFile, $"{Environment.ProcessId}\n");
-                    pidWritten = true;
+                    pid.Written = true;
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -132,11 +161,12 @@ internal static class ServeCommand
                     return 1;
                 }
             }
-            return await RunProxyAsync(settings, loaded.Config!, loggers, logger, logFile, levels, adminOptions);
+            return await RunProxyAsync(settings, loaded.Config!, loggers, logger, logFile, levels, adminOptions, claim, pid);
         }
         finally
         {
-            if (pidWritten)
+            claim?.Dispose();
+            if (pid.Written && !pid.HandedOver)
             {
                 try { File.Delete(settings.PidFile!); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             }
@@ -145,8 +175,15 @@ internal static class ServeCommand
         }
     }
 
+    /// <summary>Whether this process wrote the pid file, and whether a new process took it over (then it is not removed).</summary>
+    private sealed class PidFileState
+    {
+        public bool Written;
+        public volatile bool HandedOver;
+    }
+
     private static async Task<int> RunProxyAsync(ServeSettings settings, ProxyConfig config, ILoggerFactory loggers, ILogger logger,
-        LogFileWriter? logFile, RuntimeLogLevels levels, AdminOptions? adminOptions)
+        LogFileWriter? logFile, RuntimeLogLevels levels, AdminOptions? adminOptions, TakeoverClaim? claim, PidFileState pid)
     {
         string path = settings.ConfigPath;
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -173,11 +210,13 @@ internal static class ServeCommand
         // Per-command metrics are recorded only when the admin server, which exports them, runs.
         var server = new ProxyServer(config, loggers, recordMetrics: adminOptions is not null, time: TimeProvider.System);
         server.RequestSampler.Follow(levels);
+        if (claim is not null) server.Inherit(claim.Listeners);
         StatsServer? stats = null;
         AdminServer? admin = null;
         try
         {
             await server.StartAsync();
+            if (claim is not null) CompleteTakeover(settings, server, claim, pid, logger);
             if (adminOptions is not null) admin = await AdminStartup.StartAsync(server, adminOptions, levels, loggers);
             if (settings.StatsPort is int statsPort)
             {
@@ -195,6 +234,9 @@ internal static class ServeCommand
         }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {
+            // A takeover not committed yet leaves the old process serving; the received sockets are released without
+            // a shutdown (the pools' listeners: ListenerHandover.CloseShared; the rest: CloseUnusedInherited).
+            if (claim is not null && !pid.Written) CloseUnused(server, logger);
             logger.LogCritical("Cannot start: {Reason}", e.Message);
             if (logFile is not null) Console.Error.WriteLine($"rampart: cannot start: {e.Message}");
             stats?.Dispose();
@@ -205,19 +247,79 @@ internal static class ServeCommand
         logger.LogInformation("Rampart {Version} running with {Config}", typeof(ServeCommand).Assembly.GetName().Version, path);
         using var reloader = new ConfigReloader(server, path, settings.WatchConfig, loggers.CreateLogger("Rampart.Reload"));
         Volatile.Write(ref reloadTarget, reloader);
+        using var offer = settings.PidFile is null ? null : OfferTakeover(settings.PidFile, server, logger, CloseAdminPorts, stop);
         await stop.Task;
         Volatile.Write(ref reloadTarget, null);
+        await CloseAdminPorts();
+        if (offer?.HandedOver == true)
+        {
+            pid.HandedOver = true;
+            logger.LogInformation("Takeover: draining clients at request boundaries for up to {Drain} ms (connections with state once it ends)", settings.Drain.TotalMilliseconds);
+            await server.DrainClientsAsync(settings.Drain);
+            await server.StopAsync(TimeSpan.Zero);
+            logger.LogInformation("Stopped after takeover");
+            return 0;
+        }
         logger.LogInformation("Stopping: no new connections; waiting up to {Drain} ms for in-flight requests", settings.Drain.TotalMilliseconds);
-        stats?.Dispose();
-        if (admin is not null) await admin.DisposeAsync();
         await server.StopAsync(settings.Drain);
         logger.LogInformation("Stopped");
         return 0;
+
+        // The admin and stats ports close before a new process that took over binds them (and at any stop).
+        async Task CloseAdminPorts()
+        {
+            Interlocked.Exchange(ref stats, null)?.Dispose();
+            if (Interlocked.Exchange(ref admin, null) is { } closing) await closing.DisposeAsync();
+        }
 
         void Stop(PosixSignalContext context)
         {
             context.Cancel = true;
             stop.TrySetResult();
+        }
+    }
+
+    /// <summary>This process accepts on the received sockets: tell the old one to drain, then own the pid file.</summary>
+    private static void CompleteTakeover(ServeSettings settings, ProxyServer server, TakeoverClaim claim, PidFileState pid, ILogger logger)
+    {
+        CloseUnused(server, logger);
+        bool confirmed = claim.Commit();
+        if (confirmed) logger.LogInformation("Takeover: accepting; pid {Pid} stopped accepting and drains", claim.OldPid);
+        else logger.LogWarning("Takeover: accepting; pid {Pid} did not confirm it stopped accepting (it drains on its own once it reads DRAIN)", claim.OldPid);
+        try
+        {
+            File.WriteAllText(settings.PidFile!, $"{Environment.ProcessId}\n");
+            pid.Written = true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Too late to give up (the old process is draining): serve, and say why the next takeover will not work.
+            logger.LogError("Takeover: cannot write pid file '{PidFile}': {Reason}; serving anyway", settings.PidFile, e.Message);
+        }
+    }
+
+    /// <summary>Listening sockets the old process had but this configuration does not.</summary>
+    private static void CloseUnused(ProxyServer server, ILogger logger)
+    {
+        foreach (string listen in server.CloseUnusedInherited())
+            logger.LogInformation("Takeover: {Listen} is not in this configuration; its listening socket closes with the old process", listen);
+    }
+
+    /// <summary>With a pid file, accept takeovers; a failure to offer one is logged, never fatal.</summary>
+    private static TakeoverOffer? OfferTakeover(string pidFile, ProxyServer server, ILogger logger, Func<Task> closeAdminPorts, TaskCompletionSource stop)
+    {
+        try
+        {
+            return new TakeoverOffer(pidFile, server, logger, async _ =>
+            {
+                await closeAdminPorts();
+                stop.TrySetResult();
+            });
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("Takeover not offered: cannot listen on {Path}: {Reason}", TakeoverOffer.ControlPath(pidFile), e.Message);
+            return null;
         }
     }
 }
