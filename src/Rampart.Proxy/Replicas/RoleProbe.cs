@@ -46,14 +46,7 @@ internal sealed class RoleProbe(string? user, string? password, TimeProvider tim
         {
             connection?.Dispose();
             if (stop.IsCancellationRequested) throw;
-            return new RoleAnswer(null, 0, e switch
-            {
-                System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } => "connection refused",
-                System.Net.Sockets.SocketException s => s.Message,
-                OperationCanceledException => $"no reply within {Timeout.TotalMilliseconds} ms",
-                RespProtocolException => "a reply that is not RESP",
-                _ => e.Message,
-            });
+            return new RoleAnswer(null, 0, ControlConnection.Describe(e, Timeout));
         }
     }
 

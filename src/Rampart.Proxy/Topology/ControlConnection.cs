@@ -89,6 +89,16 @@ internal sealed class ControlConnection : IDisposable
         }
     }
 
+    /// <summary>Why a call failed, in words for the operator ("connection refused", "no reply within 300 ms").</summary>
+    public static string Describe(Exception e, TimeSpan timeout) => e switch
+    {
+        SocketException { SocketErrorCode: SocketError.ConnectionRefused } => "connection refused",
+        SocketException s => s.Message,
+        OperationCanceledException => $"no reply within {timeout.TotalMilliseconds} ms",
+        RespProtocolException => "a reply that is not RESP",
+        _ => e.Message,
+    };
+
     public void Dispose()
     {
         _socket.Dispose();

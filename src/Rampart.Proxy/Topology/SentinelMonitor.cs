@@ -202,14 +202,7 @@ internal sealed partial class SentinelMonitor : ITopologySource
                                    or Rampart.Protocol.RespProtocolException)
         {
             if (stop.IsCancellationRequested) throw;
-            return (null, e switch
-            {
-                System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } => "connection refused",
-                System.Net.Sockets.SocketException s => s.Message,
-                OperationCanceledException => $"no reply within {RoleTimeout.TotalMilliseconds} ms",
-                Rampart.Protocol.RespProtocolException => "a reply that is not RESP",
-                _ => e.Message,
-            });
+            return (null, ControlConnection.Describe(e, RoleTimeout));
         }
     }
 
