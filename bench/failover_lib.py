@@ -8,7 +8,6 @@ Standard library only.
 
 import importlib.util
 import os
-import signal
 import sys
 from importlib.machinery import SourceFileLoader
 
@@ -44,6 +43,8 @@ HOST = fb.HOST
 MASTER_NAME = fb.MASTER_NAME
 DEFAULT_RAMPART = fb.DEFAULT_RAMPART
 REPO_ROOT = fb.REPO_ROOT
+ClientThreads = fb.ClientThreads  # client threads with start() / finish() (subclasses define _run(cid))
+run_main = fb.run_main  # main(argv) with signals turned into KeyboardInterrupt, BenchError into exit code 2
 
 
 def rampart_config(listen_port, sentinel_ports, extra=None):
@@ -80,23 +81,28 @@ def start_rampart(a, topo, procs, extra=None, ready_timeout=30.0):
     raise BenchError("rampart not ready after %.0f s:\n%s" % (ready_timeout, tail(logpath)))
 
 
-def prepare_rampart(a):
-    """Resolve --rampart into a.rampart_argv (building the default binary if missing), as failover-bench does."""
-    a.targets = ["rampart"]
+def add_common_args(p, json_help):
+    """The options every bench here shares: --ready-timeout, --rampart, --json, --keep-tmp."""
+    p.add_argument("--ready-timeout", type=float, default=30.0, help="max seconds for topology / Rampart start")
+    p.add_argument("--rampart", default=DEFAULT_RAMPART,
+                   help="Rampart command prefix (relative to the repo root); built with "
+                        "`dotnet build src/Rampart -c Release` if it is the default and missing")
+    p.add_argument("--json", metavar="FILE", help=json_help)
+    p.add_argument("--keep-tmp", action="store_true", help="keep configs and logs (prints the directory)")
+
+
+def comma_list(p, value, allowed, what):
+    """Split a comma list and refuse (argparse error) anything not in `allowed`."""
+    items = [x.strip() for x in value.split(",") if x.strip()]
+    for x in items:
+        if x not in allowed:
+            p.error("unknown %s %r" % (what, x))
+    return items
+
+
+def prepare(a, rampart=True):
+    """Check redis-server and resolve --rampart into a.rampart_argv (building the default binary if missing), as
+    failover-bench does."""
+    a.targets = ["rampart"] if rampart else []
+    a.haproxy = "haproxy"
     fb.prepare(a)
-
-
-def run_main(main):
-    """Run main(argv) with Ctrl-C / SIGTERM / SIGHUP turned into KeyboardInterrupt (so every process we started is
-    stopped by PID in the finally blocks) and BenchError turned into exit code 2."""
-    def on_signal(signum, frame):
-        raise KeyboardInterrupt("signal %d" % signum)
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except BenchError as e:
-        log("error: %s" % e)
-        sys.exit(2)
