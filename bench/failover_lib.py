@@ -7,8 +7,12 @@ Standard library only.
 """
 
 import importlib.util
+import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from importlib.machinery import SourceFileLoader
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -47,38 +51,10 @@ ClientThreads = fb.ClientThreads  # client threads with start() / finish() (subc
 run_main = fb.run_main  # main(argv) with signals turned into KeyboardInterrupt, BenchError into exit code 2
 
 
-def rampart_config(listen_port, sentinel_ports, extra=None):
-    """failover-bench's Sentinel pool, plus extra pool keys ({"min_replicas_ack": 1, "read_from": "replica"})."""
-    cfg = fb.rampart_config(listen_port, sentinel_ports)
-    for k, v in (extra or {}).items():
-        cfg += "  %s: %s\n" % (k, v)
-    return cfg
-
-
-def start_rampart(a, topo, procs, extra=None, ready_timeout=30.0):
-    """Start Rampart in front of topo with the extra pool keys; ready once 10 SETs in a row succeed.
-    Returns (port, Popen, logpath)."""
-    port = free_port()
-    name = "rampart-" + "-".join("%s=%s" % kv for kv in (extra or {}).items()) if extra else "rampart"
-    logpath = os.path.join(topo.tmp, "%s.log" % name)
-    cfg = os.path.join(topo.tmp, "%s.yml" % name)
-    with open(cfg, "w") as f:
-        f.write(rampart_config(port, topo.sentinel_ports, extra))
-    p = procs.start(name, a.rampart_argv + ["serve", "--config", cfg], logpath, cwd=REPO_ROOT)
-    deadline = now() + ready_timeout
-    streak = 0
-    while now() < deadline:
-        if p.poll() is not None:
-            raise BenchError("rampart exited (rc %s):\n%s" % (p.returncode, tail(logpath)))
-        r = try_call(port, "SET", "ready", "1", timeout=1.0)
-        if r == "OK":
-            streak += 1
-            if streak >= 10:
-                return port, p, logpath
-            continue
-        streak = 0
-        fb.time.sleep(0.2)
-    raise BenchError("rampart not ready after %.0f s:\n%s" % (ready_timeout, tail(logpath)))
+def start_rampart(a, topo, procs, extra=None):
+    """Rampart in front of topo (failover-bench's Sentinel pool plus the `extra` pool keys), ready once 10 SETs in a
+    row succeed (at most a.ready_timeout s). Returns (port, Popen, logpath)."""
+    return fb.start_target("rampart", a, topo, procs, extra)
 
 
 def add_common_args(p, json_help):
@@ -106,3 +82,31 @@ def prepare(a, rampart=True):
     a.targets = ["rampart"] if rampart else []
     a.haproxy = "haproxy"
     fb.prepare(a)
+
+
+def run_in_tmp(a, prefix, body):
+    """body(tmp) in a fresh temp dir; Ctrl-C / SIGTERM end it early (partial results stay); the dir is removed unless
+    --keep-tmp."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        body(tmp)
+    except KeyboardInterrupt:
+        log("interrupted; partial results follow")
+    finally:
+        if a.keep_tmp:
+            log("kept %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def redis_version():
+    out = subprocess.run(["redis-server", "--version"], stdout=subprocess.PIPE).stdout.decode().strip()
+    return out.split(" sha")[0]
+
+
+def write_json(a, cmd, results):
+    """--json FILE: the command and every run."""
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"command": cmd, "runs": results}, f)
+        log("wrote %s" % a.json)
