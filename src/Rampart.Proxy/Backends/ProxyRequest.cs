@@ -65,8 +65,11 @@ internal sealed class ProxyRequest
     /// until the WAIT answers (see <see cref="WriteAcks"/>).
     /// </summary>
     public bool AwaitsReplicas;
-    /// <summary>The WAIT a connection sent after a batch of writes (see <see cref="WriteAcks"/>): no client waits for it.</summary>
-    public bool IsAckProbe;
+    /// <summary>Set on the WAIT a connection sent after a batch of writes: what it asked for. No client waits for it.</summary>
+    public WriteAcks? AckProbe;
+
+    /// <summary>True for the WAIT a connection sent after a batch of writes (<see cref="AckProbe"/>).</summary>
+    public bool IsAckProbe => AckProbe is not null;
     private volatile bool _completed;
     private volatile bool _streaming;
 
@@ -198,7 +201,8 @@ internal sealed class ProxyRequest
         Silent = false;
         ExtraReplies = PendingReplies = HeldCost = 0;
         Redirections = SkipReplies = 0;
-        AskingPrefix = AwaitsReplicas = IsAckProbe = false;
+        AskingPrefix = AwaitsReplicas = false;
+        AckProbe = null;
         _completed = false;
         _streaming = false;
         Payload.Clear();

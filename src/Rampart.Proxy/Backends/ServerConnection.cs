@@ -166,7 +166,9 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
                 // Durable writes: one WAIT after the batch, answered after every reply of it (see WriteAcks).
                 if (awaitsReplicas && !link.IsDead)
                 {
-                    var acks = WriteAcks.For(_server.Pool.MinReplicasAck, _server.Pool.AckTimeoutMs);
+                    var pool = _server.Pool;
+                    bool shortNow = sentMs < _server.ReplicasShortUntilMs;
+                    var acks = WriteAcks.For(pool.MinReplicasAck, shortNow ? WriteAcks.ShortWaitMs : pool.AckTimeoutMs);
                     var probe = acks.NewProbe();
                     probe.SentTick = sentMs;
                     link.InFlight.Enqueue(probe);

@@ -142,6 +142,18 @@ internal sealed partial class ServerEndpoint : IDisposable
     }
     private ReplicaReads _readReplicas = ReplicaReads.NotChecked;
 
+    private long _replicasShortUntilMs;
+
+    /// <summary>Until when this master's WAITs use the short wait (<see cref="WriteAcks.ShortWaitMs"/>): its replicas were short.</summary>
+    public long ReplicasShortUntilMs => Volatile.Read(ref _replicasShortUntilMs);
+
+    /// <summary>A WAIT answered: enough replicas end the short state; a full WAIT that came back short starts it.</summary>
+    public void NoteReplicaAcks(bool enough, bool fullWait)
+    {
+        if (enough) Volatile.Write(ref _replicasShortUntilMs, 0);
+        else if (fullWait) Volatile.Write(ref _replicasShortUntilMs, Time.NowMs() + WriteAcks.ShortRecheckMs);
+    }
+
     /// <summary>A Redis Cluster replica that serves reads: its connections say READONLY in their handshake.</summary>
     public bool IsClusterReplica { get; init; }
 

@@ -218,9 +218,9 @@ internal sealed class ServerLink
             return;
         }
         if (_gathering is not null && _server.Redirects is { } follower && TransactionRedirected(follower, request, reply)) return;
-        if (request.IsAckProbe)
+        if (request.AckProbe is { } probe)
         {
-            ReleaseAwaitingAck(reply);
+            ReleaseAwaitingAck(probe, reply);
             return;
         }
         var client = request.Client!;
@@ -262,12 +262,12 @@ internal sealed class ServerLink
     /// The WAIT sent after a batch of durable writes answered (<see cref="WriteAcks"/>): the writes it covers are
     /// answered now, with their own replies when enough replicas have them, otherwise with the shortfall error.
     /// </summary>
-    private void ReleaseAwaitingAck(ReadOnlySpan<byte> reply)
+    private void ReleaseAwaitingAck(WriteAcks acks, ReadOnlySpan<byte> reply)
     {
         _readReplies++;
-        var acks = WriteAcks.For(_server.Pool.MinReplicasAck, _server.Pool.AckTimeoutMs);
         long acknowledged = reply[0] == (byte)':' && Rampart.Protocol.RespNumber.TryParse(reply[1..^2], out long n) ? n : 0;
         bool enough = acknowledged >= acks.Replicas;
+        _server.NoteReplicaAcks(enough, fullWait: acks.TimeoutMs != WriteAcks.ShortWaitMs);
         if (!enough) _server.Stats.AddAckShortfall();
         if (_awaitingAck is not { Count: > 0 } held) return;
         _server.Stats.AddAckedWrites(held.Count);

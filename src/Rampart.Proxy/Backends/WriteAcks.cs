@@ -29,17 +29,22 @@ internal sealed class WriteAcks
 
     private static int Digits(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture).Length;
 
-    private static WriteAcks? _last;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int), WriteAcks> Made = new();
 
-    /// <summary>The settings' WAIT (the same object while they stay the same: a pool's connections share it).</summary>
-    public static WriteAcks For(int replicas, int timeoutMs)
-    {
-        var last = Volatile.Read(ref _last);
-        if (last is not null && last.Replicas == replicas && last.TimeoutMs == timeoutMs) return last;
-        var made = new WriteAcks(replicas, timeoutMs);
-        Volatile.Write(ref _last, made);
-        return made;
-    }
+    /// <summary>The WAIT for these settings (one object per settings, shared by every connection).</summary>
+    public static WriteAcks For(int replicas, int timeoutMs) => Made.GetOrAdd((replicas, timeoutMs), k => new WriteAcks(k.Item1, k.Item2));
+
+    /// <summary>
+    /// While a server's replicas are short (its last full WAIT came back with fewer than asked), its WAITs wait this
+    /// long instead of <c>ack_timeout</c>: each WAIT holds its connection for as long as it waits, so with a replica
+    /// down every batch would hold the writers' lane for the whole timeout, and their writes would queue behind one
+    /// another until the pool's <c>timeout</c> failed them. They get NOREPLICAS at once instead; a full WAIT is tried
+    /// again every <see cref="ShortRecheckMs"/>, and one that gets enough replicas ends the short state.
+    /// </summary>
+    public const int ShortWaitMs = 1;
+
+    /// <summary>How long a server stays "short" before a batch waits the full <c>ack_timeout</c> again.</summary>
+    public const int ShortRecheckMs = 1000;
 
     /// <summary>The error a held write gets when fewer than <see cref="Replicas"/> acknowledged it in time.</summary>
     public string Shortfall(long acknowledged) =>
@@ -49,7 +54,7 @@ internal sealed class WriteAcks
     public ProxyRequest NewProbe()
     {
         var probe = ProxyRequest.Rent(Nobody);
-        probe.IsAckProbe = true;
+        probe.AckProbe = this;
         probe.Payload.Write(Command);
         return probe;
     }
