@@ -168,7 +168,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
                 {
                     var pool = _server.Pool;
                     bool shortNow = sentMs < _server.ReplicasShortUntilMs;
-                    var acks = WriteAcks.For(pool.MinReplicasAck, shortNow ? WriteAcks.ShortWaitMs : pool.AckTimeoutMs);
+                    var acks = WriteAcks.For(pool.MinReplicasAck, pool.AckTimeoutMs, full: !shortNow);
                     var probe = acks.NewProbe();
                     probe.SentTick = sentMs;
                     link.InFlight.Enqueue(probe);

@@ -144,7 +144,7 @@ internal sealed partial class ServerEndpoint : IDisposable
 
     private long _replicasShortUntilMs;
 
-    /// <summary>Until when this master's WAITs use the short wait (<see cref="WriteAcks.ShortWaitMs"/>): its replicas were short.</summary>
+    /// <summary>Until when this master's batches end with a short WAIT (<see cref="WriteAcks.ShortRecheckMs"/>): its replicas were short.</summary>
     public long ReplicasShortUntilMs => Volatile.Read(ref _replicasShortUntilMs);
 
     /// <summary>A WAIT answered: enough replicas end the short state; a full WAIT that came back short starts it.</summary>

@@ -267,7 +267,7 @@ internal sealed class ServerLink
         _readReplies++;
         long acknowledged = reply[0] == (byte)':' && Rampart.Protocol.RespNumber.TryParse(reply[1..^2], out long n) ? n : 0;
         bool enough = acknowledged >= acks.Replicas;
-        _server.NoteReplicaAcks(enough, fullWait: acks.TimeoutMs != WriteAcks.ShortWaitMs);
+        _server.NoteReplicaAcks(enough, fullWait: acks.IsFull);
         if (!enough) _server.Stats.AddAckShortfall();
         if (_awaitingAck is not { Count: > 0 } held) return;
         _server.Stats.AddAckedWrites(held.Count);

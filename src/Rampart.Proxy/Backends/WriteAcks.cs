@@ -15,33 +15,42 @@ internal sealed class WriteAcks
 {
     private static readonly IReplyOwner Nobody = new NoClient();
 
-    private WriteAcks(int replicas, int timeoutMs)
+    private WriteAcks(int replicas, int timeoutMs, bool full)
     {
         Replicas = replicas;
-        TimeoutMs = timeoutMs;
-        Command = Encoding.ASCII.GetBytes($"*3\r\n$4\r\nWAIT\r\n${Digits(replicas)}\r\n{replicas}\r\n${Digits(timeoutMs)}\r\n{timeoutMs}\r\n");
+        TimeoutMs = full ? timeoutMs : 0;
+        IsFull = full;
+        // A short WAIT asks for 0 replicas: Redis answers at once with how many have the writes already.
+        int asked = full ? replicas : 0;
+        Command = Encoding.ASCII.GetBytes($"*3\r\n$4\r\nWAIT\r\n${Digits(asked)}\r\n{asked}\r\n${Digits(TimeoutMs)}\r\n{TimeoutMs}\r\n");
     }
 
+    /// <summary>How many replicas must have the writes (<c>min_replicas_ack</c>).</summary>
     public int Replicas { get; }
+    /// <summary>How long the WAIT may wait: <c>ack_timeout</c>, or 0 for a short one.</summary>
     public int TimeoutMs { get; }
+    /// <summary>False for the WAIT sent while the replicas are known short (<see cref="ShortRecheckMs"/>).</summary>
+    public bool IsFull { get; }
     /// <summary>The WAIT command's bytes.</summary>
     public byte[] Command { get; }
 
     private static int Digits(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture).Length;
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int), WriteAcks> Made = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int, bool), WriteAcks> Made = new();
 
-    /// <summary>The WAIT for these settings (one object per settings, shared by every connection).</summary>
-    public static WriteAcks For(int replicas, int timeoutMs) => Made.GetOrAdd((replicas, timeoutMs), k => new WriteAcks(k.Item1, k.Item2));
+    /// <summary>The WAIT for these settings, full or short (one object each, shared by every connection).</summary>
+    public static WriteAcks For(int replicas, int timeoutMs, bool full = true) =>
+        Made.GetOrAdd((replicas, timeoutMs, full), k => new WriteAcks(k.Item1, k.Item2, k.Item3));
 
     /// <summary>
-    /// While a server's replicas are short (its last full WAIT came back with fewer than asked), its WAITs wait this
-    /// long instead of <c>ack_timeout</c>: each WAIT holds its connection for as long as it waits, so with a replica
-    /// down every batch would hold the writers' lane for the whole timeout, and their writes would queue behind one
-    /// another until the pool's <c>timeout</c> failed them. They get NOREPLICAS at once instead; a full WAIT is tried
-    /// again every <see cref="ShortRecheckMs"/>, and one that gets enough replicas ends the short state.
+    /// While a server's replicas are short (its last full WAIT came back with fewer than asked), its batches end with a
+    /// short WAIT, <c>WAIT 0 0</c>, which Redis answers at once with how many replicas have the writes already. A full
+    /// WAIT holds its connection for as long as it waits (and Redis notices a short timeout only at its next event
+    /// loop turn, up to 100 ms later on an otherwise idle master), so with a replica down every batch would hold the
+    /// writers' lane for the whole timeout and their writes would queue behind one another until the pool's
+    /// <c>timeout</c> failed them. They get NOREPLICAS at once instead; a full WAIT is tried again every
+    /// <see cref="ShortRecheckMs"/>, and one that gets enough replicas ends the short state.
     /// </summary>
-    public const int ShortWaitMs = 1;
 
     /// <summary>How long a server stays "short" before a batch waits the full <c>ack_timeout</c> again.</summary>
     public const int ShortRecheckMs = 1000;
