@@ -64,6 +64,8 @@ internal sealed class AdminMetrics : IDisposable
             description: "1 when the shard has a master confirmed by a quorum and by ROLE (Sentinel pools)");
         _meter.CreateObservableGauge("rampart.replication.lag", ReplicationLag, unit: "By",
             description: "Bytes of the replication stream a connected replica lacks (Sentinel pools)");
+        _meter.CreateObservableCounter("rampart.backend.server_errors", () => PerBackend(b => b.ServerErrors),
+            description: "Requests that failed because of the backend (unreachable, connection lost, timeout), apart from the error replies clients' commands caused");
         _meter.CreateObservableCounter("rampart.backend.writes_acked", () => PerBackend(b => b.WritesAcked),
             description: "Writes held until a WAIT confirmed min_replicas_ack replicas, or came back short (pools with min_replicas_ack)");
         _meter.CreateObservableCounter("rampart.backend.ack_shortfalls", () => PerBackend(b => b.AckShortfalls),

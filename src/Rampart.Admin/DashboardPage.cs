@@ -81,7 +81,7 @@ internal static class DashboardPage
                 <tr data-backend="{E(backend.Name)}"><td data-field="name">{E(backend.Name)}</td><td data-field="address"><code>{E(backend.Address)}</code></td>
                 <td data-field="role">{backend.Role}</td><td data-field="state" class="{backend.State}" title="{E(backend.Reason ?? "")}">{backend.State}</td>
                 <td class="n" data-field="connections">{backend.Connections}</td><td class="n" data-field="requests">{backend.Requests}</td>
-                <td class="n" data-field="rps">{Rate(w.RequestsPerSecond)}</td><td class="n" data-field="errors">{backend.Errors}</td>
+                <td class="n" data-field="rps">{Rate(w.RequestsPerSecond)}</td><td class="n" data-field="errors" title="{backend.ServerErrors} failed because of the server (unreachable, connection lost, timeout); {backend.ReplyErrors} error replies a client's command caused">{backend.Errors}<br><small><span data-field="server-errors" class="{(backend.ServerErrors > 0 ? "down" : "")}">{backend.ServerErrors} server</span> · <span data-field="reply-errors">{backend.ReplyErrors} replies</span></small></td>
                 <td class="n" data-field="p50">{Latency(w.P50)}</td><td class="n" data-field="p99">{Latency(w.P99)}</td><td data-field="detail">{E(last)}</td></tr>
 
                 """);

@@ -125,6 +125,7 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// <summary>Counts a request that fails without a reply from the server (unreachable, lost connection, timeout).</summary>
     public void RecordFailure(ProxyRequest request)
     {
+        Stats.AddFailedRequest();
         var sampler = RequestSampler;
         if (Commands is null && (sampler is null || sampler.Every == 0)) return;
         // Raw: latency is measured on the same raw clock as the request's start, read once per client socket read.

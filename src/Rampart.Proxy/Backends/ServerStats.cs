@@ -20,6 +20,7 @@ internal sealed class ServerStats
     private long _moved;
     private long _asked;
     private long _ackedWrites;
+    private long _failedRequests;
     private long _ackShortfalls;
 
     /// <summary>Requests written to the server (twemproxy's <c>requests</c>).</summary>
@@ -46,6 +47,13 @@ internal sealed class ServerStats
     public long Asked => Volatile.Read(ref _asked);
     public void AddMoved() => Interlocked.Increment(ref _moved);
     public void AddAsked() => Interlocked.Increment(ref _asked);
+
+    /// <summary>
+    /// Requests that failed because of the server, with no reply from it: unreachable, connection lost, timeout. Server
+    /// trouble, an operator's incident, unlike the error replies a client's own command caused (WRONGTYPE and the like).
+    /// </summary>
+    public long FailedRequests => Volatile.Read(ref _failedRequests);
+    public void AddFailedRequest() => Interlocked.Increment(ref _failedRequests);
 
     /// <summary>Durable writes (<c>min_replicas_ack</c>) held until a WAIT answered.</summary>
     public long AckedWrites => Volatile.Read(ref _ackedWrites);

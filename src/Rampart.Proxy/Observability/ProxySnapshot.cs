@@ -35,6 +35,7 @@ public sealed record PoolSnapshot(string Name, string Listen, bool IsSentinel, b
             {
                 ReadReplicas = ReadReplicaSnapshot.Of(pool, s),
                 WritesAcked = s.Stats.AckedWrites,
+                ServerErrors = s.Stats.FailedRequests,
                 AckShortfalls = s.Stats.AckShortfalls,
             }).ToArray(),
             routing.IsCluster ? ClusterMapSnapshot.Take(pool, routing) : null);
@@ -68,6 +69,12 @@ public sealed record BackendSnapshot(string Name, string Address, string Role, s
 {
     /// <summary>Pools with <c>read_from</c>: the replicas this master's reads may go to, as the last check found them.</summary>
     public IReadOnlyList<ReadReplicaSnapshot> ReadReplicas { get; init; } = [];
+
+    /// <summary>Requests that failed because of the server (unreachable, connection lost, timeout): an incident.</summary>
+    public long ServerErrors { get; init; }
+
+    /// <summary>Error replies from Redis that a client's command caused (WRONGTYPE, a script's error, ...): not an incident.</summary>
+    public long ReplyErrors => Math.Max(0, Errors - ServerErrors);
 
     /// <summary>Pools with <c>min_replicas_ack</c>: writes held until a WAIT answered.</summary>
     public long WritesAcked { get; init; }
