@@ -74,7 +74,7 @@ internal sealed class AdminMetrics : IDisposable
             description: "Reads routed to the replica (pools with read_from)");
         _meter.CreateObservableCounter("rampart.replica.reads_resent", () => PerReadReplica(r => r.ResentToMaster),
             description: "Reads the replica failed (it died or stopped answering) that went to the master instead (pools with read_from)");
-        _meter.CreateObservableGauge("rampart.replica.lag", () => PerReadReplica(r => r.LagMs), unit: "ms",
+        _meter.CreateObservableGauge("rampart.replica.lag_ms", () => PerReadReplica(r => r.LagMs),
             description: "How far behind its master the replica was at the last check, from the replication offsets (pools with read_from)");
         _meter.CreateObservableGauge("rampart.replica.eligible", () => PerReadReplica(r => r.ExcludedBecause is null ? 1 : 0),
             description: "1 while the replica may serve reads; 0 while it is excluded (unreachable, link down, or behind max_replica_lag)");
