@@ -107,8 +107,10 @@ internal static class DashboardPage
 
                     """);
             }
-            if (pool.IsSentinel && backend.ReplicasKnown > backend.Replicas.Count)
-                html.Append($"<tr class=\"replica\"><td colspan=\"11\">{backend.ReplicasKnown - backend.Replicas.Count} replica(s) known to the sentinels but not connected to the master</td></tr>\n");
+            foreach (var missing in backend.ReplicasNotConnected)
+                html.Append($"<tr class=\"replica\" data-missing-replica=\"{E(missing.Address)}\"><td>replica of {E(backend.Name)}</td><td><code>{E(missing.Address)}</code></td><td>replica</td><td class=\"down\">not connected</td><td colspan=\"7\" data-field=\"why\">{E(missing.Reason)}</td></tr>\n");
+            if (pool.IsSentinel && backend.ReplicasKnown > backend.Replicas.Count + backend.ReplicasNotConnected.Count)
+                html.Append($"<tr class=\"replica\"><td colspan=\"11\">{backend.ReplicasKnown - backend.Replicas.Count - backend.ReplicasNotConnected.Count} replica(s) known to the sentinels but not connected to the master</td></tr>\n");
         }
         html.Append("</table></section>\n");
     }

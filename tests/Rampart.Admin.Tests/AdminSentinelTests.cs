@@ -70,4 +70,27 @@ public sealed class AdminSentinelTests
         page = await admin.GetTextAsync("/");
         Assert.Contains("<td data-field=\"state\" class=\"down\"", page);
     }
+
+    [Fact]
+    public async Task AReplicaTheSentinelsKnowButTheMasterLost_IsListedWithTheReason()
+    {
+        await using var topology = await SentinelTopology.StartAsync();
+        await using var admin = await AdminHarness.StartAsync(Pool(topology));
+        int master = topology.CurrentMasterPort();
+        int victim = topology.NodePorts.First(p => p != master);
+        topology.KillNode(topology.NodeIndexOf(victim));
+
+        // The master drops it from ROLE at once; the sentinels flag it s_down after down-after-milliseconds (1 s).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string page = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            page = await admin.GetTextAsync("/");
+            if (page.Contains($"data-missing-replica=\"127.0.0.1:{victim}\"") && page.Contains("down for the sentinels")) break;
+            await Task.Delay(200);
+        }
+        Assert.Contains($"<tr class=\"replica\" data-missing-replica=\"127.0.0.1:{victim}\">", page);
+        Assert.Contains("down for the sentinels (flags", page);
+        Assert.DoesNotContain("known to the sentinels but not connected", page); // listed by address instead of counted
+    }
 }

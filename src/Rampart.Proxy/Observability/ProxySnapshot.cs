@@ -36,6 +36,7 @@ public sealed record PoolSnapshot(string Name, string Listen, bool IsSentinel, b
                 ReadReplicas = ReadReplicaSnapshot.Of(pool, s),
                 WritesAcked = s.Stats.AckedWrites,
                 ServerErrors = s.Stats.FailedRequests,
+                ReplicasNotConnected = pool.Config.Sentinel is null ? [] : s.Replicas.NotConnected.Select(r => new MissingReplicaSnapshot(r.Address, r.Reason)).ToArray(),
                 AckShortfalls = s.Stats.AckShortfalls,
             }).ToArray(),
             routing.IsCluster ? ClusterMapSnapshot.Take(pool, routing) : null);
@@ -69,6 +70,9 @@ public sealed record BackendSnapshot(string Name, string Address, string Role, s
 {
     /// <summary>Pools with <c>read_from</c>: the replicas this master's reads may go to, as the last check found them.</summary>
     public IReadOnlyList<ReadReplicaSnapshot> ReadReplicas { get; init; } = [];
+
+    /// <summary>Sentinel pools: replicas the Sentinels know that the master does not list as connected, with the reason.</summary>
+    public IReadOnlyList<MissingReplicaSnapshot> ReplicasNotConnected { get; init; } = [];
 
     /// <summary>Requests that failed because of the server (unreachable, connection lost, timeout): an incident.</summary>
     public long ServerErrors { get; init; }
@@ -127,6 +131,9 @@ public sealed record ReadReplicaSnapshot(string Address, long Reads, long Resent
             .ToArray();
     }
 }
+
+/// <summary>A replica the Sentinels know that is not connected to the shard's master, and why, as far as the Sentinels tell.</summary>
+public sealed record MissingReplicaSnapshot(string Address, string Reason);
 
 /// <summary>A replica connected to a shard's confirmed master, and how many bytes of the replication stream it lacks.</summary>
 public sealed record ReplicaSnapshot(string Address, long LagBytes);

@@ -7,7 +7,10 @@ namespace Rampart.Proxy.Topology;
 internal readonly record struct SentinelAnswer(string Sentinel, string? Host, int Port, long Epoch, string? Error)
 {
     /// <summary>Replicas this Sentinel knows for the master (SENTINEL REPLICAS), connected or not.</summary>
-    public int KnownReplicas { get; init; }
+    public int KnownReplicas => Replicas.Count;
+
+    /// <summary>Each replica this Sentinel knows: its address, and what the Sentinel says is wrong with it (null: nothing).</summary>
+    public IReadOnlyList<(string Address, string? Problem)> Replicas { get; init; } = [];
 
     public string? Address => Host is null ? null : $"{Host}:{Port}";
 }
@@ -48,10 +51,16 @@ internal static class MasterVoting
 /// <summary>A replica connected to a confirmed master, and how many bytes of the replication stream it lacks.</summary>
 internal sealed record ReplicaInfo(string Address, long LagBytes);
 
-/// <summary>A confirmed master's replicas: the connected ones (from its ROLE reply) and how many Sentinel knows.</summary>
+/// <summary>
+/// A confirmed master's replicas: the connected ones (from its ROLE reply), how many Sentinel knows, and those Sentinel
+/// knows that the master does not list, with the reason Sentinel gives.
+/// </summary>
 internal sealed record ReplicaSet(IReadOnlyList<ReplicaInfo> Connected, int Known)
 {
     public static ReplicaSet None { get; } = new([], 0);
+
+    /// <summary>Replicas the Sentinels know that are not connected to the master, and why (as far as the Sentinels tell).</summary>
+    public IReadOnlyList<(string Address, string Reason)> NotConnected { get; init; } = [];
     public long MaxLagBytes => Connected.Count == 0 ? 0 : Connected.Max(r => r.LagBytes);
 }
 

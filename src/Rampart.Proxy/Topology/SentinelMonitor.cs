@@ -169,7 +169,7 @@ internal sealed partial class SentinelMonitor : ITopologySource
             long epoch = 0;
             if (!master.IsError && master.AsFieldMap().TryGetValue("config-epoch", out var text)) long.TryParse(text, out epoch);
             var replicas = await connection.CallAsync(stop, "SENTINEL", "REPLICAS", masterName);
-            int knownReplicas = replicas.IsError ? 0 : replicas.Items.Count;
+            var knownReplicas = replicas.IsError ? [] : replicas.Items.Select(r => KnownReplica(r.AsFieldMap())).ToArray();
             var others = await connection.CallAsync(stop, "SENTINEL", "SENTINELS", masterName);
             foreach (var other in others.Items)
             {
@@ -177,7 +177,7 @@ internal sealed partial class SentinelMonitor : ITopologySource
                 if (fields.TryGetValue("ip", out var ip) && fields.TryGetValue("port", out var port) && int.TryParse(port, out int p))
                     Learn(ip, p, configured: false);
             }
-            return new SentinelAnswer(label, address.Items[0].Text, int.Parse(address.Items[1].Text!), epoch, null) { KnownReplicas = knownReplicas };
+            return new SentinelAnswer(label, address.Items[0].Text, int.Parse(address.Items[1].Text!), epoch, null) { Replicas = knownReplicas };
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException or FormatException
                                    or Rampart.Protocol.RespProtocolException)
@@ -261,7 +261,24 @@ internal sealed partial class SentinelMonitor : ITopologySource
             }
         }
         int known = answers.Length == 0 ? 0 : answers.Max(a => a.KnownReplicas);
-        return new ReplicaSet(connected, Math.Max(known, connected.Count));
+        // Known to a Sentinel but not listed by the master: shown with the reason the Sentinel that says most gives.
+        var listed = connected.Select(c => c.Address).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var missing = answers.SelectMany(a => a.Replicas).Where(r => !listed.Contains(r.Address)).GroupBy(r => r.Address)
+            .Select(g => (g.Key, g.Select(r => r.Problem).FirstOrDefault(p => p is not null) ?? "not connected to the master (it does not list it in ROLE)"))
+            .OrderBy(r => r.Key, StringComparer.Ordinal).ToArray();
+        return new ReplicaSet(connected, Math.Max(known, connected.Count)) { NotConnected = missing };
+    }
+
+    /// <summary>A replica as SENTINEL REPLICAS describes it: "ip:port", and what is wrong with it in the Sentinel's words.</summary>
+    internal static (string Address, string? Problem) KnownReplica(Dictionary<string, string> fields)
+    {
+        string address = $"{fields.GetValueOrDefault("ip")}:{fields.GetValueOrDefault("port")}";
+        string flags = fields.GetValueOrDefault("flags") ?? "";
+        string? problem = flags.Contains("s_down") ? $"down for the sentinels (flags {flags}; {fields.GetValueOrDefault("last-ok-ping-reply")} ms since its last good ping)"
+            : flags.Contains("disconnected") ? $"the sentinels cannot connect to it (flags {flags})"
+            : fields.GetValueOrDefault("master-link-status") is { } link && link != "ok" ? $"its link to the master is {link} (for {fields.GetValueOrDefault("master-link-down-time")} ms)"
+            : null;
+        return (address, problem);
     }
 
     /// <summary>
