@@ -163,21 +163,25 @@ public sealed class AdminEndpointTests
     }
 
     [Fact]
-    public async Task Events_RecordAnEjection_WithItsTime()
+    public async Task Events_RecordAnEjection_WithItsTime_NamingTheServerAsLogsErrorsAndTheDashboardDo()
     {
         var servers = new[] { RedisServerProcess.Start(), RedisServerProcess.Start() };
         try
         {
+            using var sink = new CapturingLoggerProvider();
+            using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(sink));
             var pool = RampartUnderTest.Pool(servers) with { AutoEjectHosts = true, ServerFailureLimit = 1, ServerRetryTimeoutMs = 60_000 };
-            await using var admin = await AdminHarness.StartAsync(pool);
+            await using var admin = await AdminHarness.StartAsync(pool, loggers: loggers);
             var started = DateTimeOffset.UtcNow;
             servers[1].Kill();
             using var client = RespTestClient.ConnectTcp(admin.Rampart.Port);
             var deadline = DateTime.UtcNow.AddSeconds(10);
             JsonElement ejection = default;
+            var errors = new List<string>();
             for (int i = 0; DateTime.UtcNow < deadline; i++)
             {
-                client.Call("GET", $"eject:{i}"); // keys of the dead server fail until it is ejected
+                // Keys of the dead server fail until it is ejected.
+                if (client.Call("GET", $"eject:{i}") is RespError error) errors.Add(error.Message);
                 using var json = JsonDocument.Parse(await admin.GetTextAsync("/events"));
                 var events = json.RootElement.GetProperty("events").EnumerateArray().ToList();
                 var found = events.FirstOrDefault(e => e.GetProperty("kind").GetString() == "ejected");
@@ -189,12 +193,18 @@ public sealed class AdminEndpointTests
             }
             Assert.Equal(JsonValueKind.Object, ejection.ValueKind);
             Assert.Equal("test", ejection.GetProperty("pool").GetString());
-            Assert.Equal(servers[1].Endpoint, ejection.GetProperty("server").GetString());
+            // One way to name a server everywhere: its name and its address.
+            string label = $"s1 ({servers[1].Endpoint})";
+            Assert.Equal(label, ejection.GetProperty("server").GetString());
             Assert.InRange(ejection.GetProperty("time").GetDateTimeOffset(), started, DateTimeOffset.UtcNow);
-            // The dashboard shows the same event and the ejected state.
+            Assert.Contains(sink.Lines, l => l.Message.Contains($"server {label} ejected after 1 consecutive failures", StringComparison.Ordinal));
+            Assert.NotEmpty(errors);
+            Assert.All(errors, e => Assert.Contains($"server {label} ", e, StringComparison.Ordinal));
+            // The dashboard shows the same event and the ejected state, in its name and address columns.
             string page = await admin.GetTextAsync("/");
             Assert.Contains("ejected after 1 consecutive failures", page);
             Assert.Contains("class=\"ejected\"", page);
+            Assert.Contains($"<td data-field=\"name\">s1</td><td data-field=\"address\"><code>{servers[1].Endpoint}</code></td>", page);
         }
         finally
         {
@@ -288,7 +298,7 @@ public sealed class AdminEndpointTests
         for (int i = 0; i < 20; i++) client.CallText("GET", $"log:{i}");
         var sampled = sink.Lines.Where(l => l.Category == RequestSampler.Category).ToList();
         Assert.Equal(5, sampled.Count); // 20 requests, one in 4
-        Assert.All(sampled, l => Assert.Contains("Request GET on pool test to " + redis.Endpoint, l.Message));
+        Assert.All(sampled, l => Assert.Contains($"Request GET on pool test to s0 ({redis.Endpoint})", l.Message));
 
         // Other categories follow the default, which can change too; DELETE returns a category to it.
         Assert.False(levels.IsEnabled("Rampart.Backends", LogLevel.Debug));

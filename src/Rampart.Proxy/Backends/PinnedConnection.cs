@@ -170,7 +170,7 @@ internal sealed class PinnedConnection
         {
             string reason = SocketErrors.Describe(e);
             Interlocked.Exchange(ref _dead, 1);
-            Finish(Server.UnavailableReason ?? $"ERR rampart: server {Server.Endpoint} unavailable: {reason}");
+            Finish(Server.UnavailableReason ?? $"ERR rampart: server {Server.Label} unavailable: {reason}");
             return;
         }
         bool start = false;
@@ -264,7 +264,7 @@ internal sealed class PinnedConnection
         finally
         {
             buffer.Dispose();
-            Finish($"ERR rampart: connection to server {Server.Endpoint} lost ({_deathReason})");
+            Finish($"ERR rampart: connection to server {Server.Label} lost ({_deathReason})");
         }
     }
 

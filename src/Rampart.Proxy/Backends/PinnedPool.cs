@@ -143,7 +143,7 @@ internal sealed class PinnedPool
             {
                 if (_open.Count >= Limit && stale is null)
                 {
-                    error = $"ERR rampart: no dedicated connection free for server {_server.Endpoint}: all {Limit} (pinned_connections) are in use by transactions, subscribers or blocking calls";
+                    error = $"ERR rampart: no dedicated connection free for server {_server.Label}: all {Limit} (pinned_connections) are in use by transactions, subscribers or blocking calls";
                     return null;
                 }
                 connection = new PinnedConnection(_server, this, resp3);
@@ -214,7 +214,7 @@ internal sealed class PinnedPool
     /// <summary>Under the lock: the reply to a client whose kind's share is taken.</summary>
     private string ShareTaken(PinnedUse use)
     {
-        var server = _server.Endpoint;
+        var server = _server.Label;
         if (Limit == 0) return $"ERR rampart: no dedicated connection free for {Describe(use, one: true)} on server {server}: pinned_connections is 0";
         int othersHold = 0, othersKeep = 0;
         var others = new List<string>(Uses - 1);

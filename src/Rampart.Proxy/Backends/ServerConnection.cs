@@ -233,7 +233,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
             // The master may have moved while we connected; a recycle before the link was published missed it.
             if (!link.Target.Equals(_server.Address)) link.Kill("master changed while connecting");
             _server.OnConnected();
-            LogConnected(_server.Endpoint);
+            LogConnected(_server.Label);
             _ = link.ReadLoopAsync();
             return link;
         }
@@ -248,9 +248,9 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
         {
             string reason = SocketErrors.Describe(e);
             // A down server is retried at its backoff even without traffic: say so once, not at every retry.
-            if (_server.OnConnectFailed(reason) == 1) LogConnectFailed(_server.Endpoint, reason);
-            else LogStillUnreachable(_server.Endpoint, reason);
-            FailPending(_server.UnavailableReason ?? $"ERR rampart: server {_server.Endpoint} unavailable: {reason}");
+            if (_server.OnConnectFailed(reason) == 1) LogConnectFailed(_server.Label, reason);
+            else LogStillUnreachable(_server.Label, reason);
+            FailPending(_server.UnavailableReason ?? $"ERR rampart: server {_server.Label} unavailable: {reason}");
             // A node that cannot be reached may have failed: its pool may have a newer map (a cluster's replica promoted).
             if (!_disposed) _server.ConnectionLost?.Invoke();
             return ReleaseWriter();
@@ -296,8 +296,8 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
         _server.OnDisconnected(failure: !_disposed);
         if (!_disposed) _server.ConnectionLost?.Invoke();
         // Closed on purpose (shutdown, a reload retiring the server) is not trouble, unless requests failed by it.
-        if (_disposed && failedInFlight == 0) LogClosed(_server.Endpoint, reason);
-        else LogDisconnected(_server.Endpoint, reason, failedInFlight);
+        if (_disposed && failedInFlight == 0) LogClosed(_server.Label, reason);
+        else LogDisconnected(_server.Label, reason, failedInFlight);
         // Requests queued but never written go out on a new link.
         if (!_pending.IsEmpty) Flush();
     }
@@ -317,7 +317,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
         if (link.InFlight.TryGetOldestSentTick(out long sent) && now - sent > timeoutMs)
         {
             _server.Stats.AddTimeout();
-            LogTimeout(_server.Endpoint, timeoutMs);
+            LogTimeout(_server.Label, timeoutMs);
             link.Kill("timeout", failWith: "ERR timeout");
         }
     }

@@ -54,6 +54,7 @@ internal sealed partial class ServerEndpoint : IDisposable
         if (pool.Sentinel is null)
         {
             Endpoint = config.Endpoint;
+            _fixedLabel = config.Label;
             _master = Topology.MasterState.Fixed(Resolve(config));
         }
         else
@@ -102,8 +103,8 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// <summary>A handshake (shared or dedicated connection) got HELLO 3 refused; said once in the log, not per connect.</summary>
     public void OnResp3Refused(string reason)
     {
-        string error = $"ERR rampart: server {Endpoint} does not speak RESP3 ({reason}); use RESP2 (HELLO 2)";
-        if (Interlocked.Exchange(ref _resp3Refused, error) is null) LogResp3Refused(Endpoint, reason);
+        string error = $"ERR rampart: server {Label} does not speak RESP3 ({reason}); use RESP2 (HELLO 2)";
+        if (Interlocked.Exchange(ref _resp3Refused, error) is null) LogResp3Refused(Label, reason);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Server {Endpoint} does not speak RESP3 ({Reason}); clients that ask for it get NOPROTO")]
@@ -112,6 +113,29 @@ internal sealed partial class ServerEndpoint : IDisposable
     /// <summary>True when no request waits in this server's queues or on its connections (a removed server may close).</summary>
     public bool IsIdle => AllConnections.All(c => c.IsIdle);
     public string Endpoint { get; }
+
+    /// <summary>
+    /// How logs, errors and events name this server, as the dashboard does: "name (address)" for a named server line,
+    /// the address for an unnamed one, and for a Sentinel shard its master name with the confirmed master's address
+    /// (built again only when that address changes).
+    /// </summary>
+    public string Label
+    {
+        get
+        {
+            if (_fixedLabel is not null) return _fixedLabel;
+            var address = Address;
+            var cached = Volatile.Read(ref _sentinelLabel);
+            if (cached is not null && Equals(cached.Address, address)) return cached.Text;
+            var label = new SentinelLabel(address, $"{Endpoint} ({address?.ToString() ?? "no confirmed master"})");
+            Volatile.Write(ref _sentinelLabel, label);
+            return label.Text;
+        }
+    }
+
+    private readonly string? _fixedLabel;
+    private SentinelLabel? _sentinelLabel;
+    private sealed record SentinelLabel(EndPoint? Address, string Text);
     /// <summary>Where to connect: fixed for a plain server; the confirmed master for a Sentinel name, or null.</summary>
     public EndPoint? Address => Master.Address;
 
@@ -131,7 +155,7 @@ internal sealed partial class ServerEndpoint : IDisposable
         // Raw: latency is measured on the same raw clock as the request's start, read once per client socket read.
         long elapsed = Stopwatch.GetTimestamp() - request.StartTimestamp;
         Commands?.Record(request.CommandId, elapsed, error: true);
-        sampler?.Observe(Pool.Name, Endpoint, request.CommandId, elapsed, error: true);
+        sampler?.Observe(Pool.Name, Label, request.CommandId, elapsed, error: true);
     }
     /// <summary>redis_version from INFO at the last connect.</summary>
     public string? ServerVersion { get; set; }
@@ -381,7 +405,7 @@ internal sealed partial class ServerEndpoint : IDisposable
     {
         Stats.AddError();
         CountFailure();
-        return _backoff.OnFailed($"ERR rampart: server {Endpoint} unavailable: {reason}");
+        return _backoff.OnFailed($"ERR rampart: server {Label} unavailable: {reason}");
     }
 
     /// <summary>Opens every RESP2 connection now (twemproxy's <c>preconnect</c>; the RESP3 lane connects on use).</summary>

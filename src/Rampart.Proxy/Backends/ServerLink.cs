@@ -432,7 +432,7 @@ internal sealed class ServerLink
         // as the request's start; it measures latency and decides nothing.
         if (_readNow == 0) _readNow = Stopwatch.GetTimestamp();
         metrics?.Record(request.CommandId, _readNow - request.StartTimestamp, isError);
-        sampler?.Observe(_server.Pool.Name, _server.Endpoint, request.CommandId, _readNow - request.StartTimestamp, isError);
+        sampler?.Observe(_server.Pool.Name, _server.Label, request.CommandId, _readNow - request.StartTimestamp, isError);
     }
 
     /// <summary>Wakes each client once per read, when the read is done (a client met twice is woken twice: harmless).</summary>
@@ -477,7 +477,7 @@ internal sealed class ServerLink
         // The writer may be between its dead-check and its enqueue: wait for it to leave before the final drain.
         var spin = new SpinWait();
         while (Volatile.Read(ref _writers) != 0) spin.SpinOnce();
-        string error = _failWith ?? $"ERR rampart: connection to server {_server.Endpoint} lost ({_deathReason})";
+        string error = _failWith ?? $"ERR rampart: connection to server {_server.Label} lost ({_deathReason})";
         int failed = 0;
         _gathered?.Dispose();
         if (_gathering is { } gathering)

@@ -54,7 +54,7 @@ internal static class ReplicaReadRouting
         // it to the master instead (read-your-writes comes first).
         if (config.ReadFrom == ReadFrom.Replica && !behindWrites)
         {
-            session.ReplyError($"ERR rampart: no replica can serve reads for '{master.Endpoint}' (read_from replica): {reads.NoneReason}");
+            session.ReplyError($"ERR rampart: no replica can serve reads for '{master.Label}' (read_from replica): {reads.NoneReason}");
             return null;
         }
         return master;

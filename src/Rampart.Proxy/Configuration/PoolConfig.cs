@@ -181,4 +181,10 @@ public sealed record ServerConfig
 
     /// <summary>The address as written in the config, "host:port" (or the unix path), which twemproxy's stats also use.</summary>
     public string Endpoint => IsUnix ? Host : Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+
+    /// <summary>
+    /// How logs, errors, events and the reload diff name this server: "name (address)" when the line names it,
+    /// else the address, so a line in the log can be matched with the dashboard's name and address columns.
+    /// </summary>
+    public string Label => Name is null || Name == Host ? Endpoint : $"{Name} ({Endpoint})";
 }

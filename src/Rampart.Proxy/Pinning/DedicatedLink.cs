@@ -64,7 +64,7 @@ internal sealed class DedicatedLink
         if (conn is not null && conn.IsDead)
         {
             conn.Detach();
-            error = server.UnavailableReason ?? $"ERR rampart: server {server.Endpoint} unavailable";
+            error = server.UnavailableReason ?? $"ERR rampart: server {server.Label} unavailable";
             conn = null;
         }
         if (conn is null) return false;
@@ -103,7 +103,7 @@ internal sealed class DedicatedLink
     {
         if (!_conn!.Send(bytes ?? slot.Payload.Span, flush: false))
         {
-            slot.Fail(failWith ?? $"ERR rampart: connection to server {Server!.Endpoint} lost");
+            slot.Fail(failWith ?? $"ERR rampart: connection to server {Server!.Label} lost");
             return;
         }
         _inFlight.Enqueue((slot, replaceWith, blocks));

@@ -78,7 +78,7 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
         if (conn is not null && conn.IsDead)
         {
             conn.Detach();
-            error = server.UnavailableReason ?? $"ERR rampart: server {server.Endpoint} unavailable";
+            error = server.UnavailableReason ?? $"ERR rampart: server {server.Label} unavailable";
             conn = null;
         }
         if (conn is null)

@@ -97,13 +97,13 @@ internal sealed partial class PinnedSession
                 {
                     int restored = _sub.RestoreOn(_link.Connection!);
                     server.Pinned.CountResubscribe();
-                    LogResubscribed(_session.Logger, _session.Id, server.Endpoint, restored, reason);
+                    LogResubscribed(_session.Logger, _session.Id, server.Label, restored, reason);
                     return;
                 }
             }
             if (time.NowMs() - started > ResubscribeGiveUpMs)
             {
-                LogResubscribeFailed(_session.Logger, _session.Id, server.Endpoint, ResubscribeGiveUpMs);
+                LogResubscribeFailed(_session.Logger, _session.Id, server.Label, ResubscribeGiveUpMs);
                 _session.Close();
                 return;
             }

@@ -148,7 +148,7 @@ internal sealed partial class PinnedSession
         _sub.Moves.Clear();
         _sub.Moves.Following = false;
         int restored = _sub.RestoreOn(_link.Connection!);
-        LogShardSlotFollowed(_session.Logger, _session.Id, from.Endpoint, target.Endpoint, restored);
+        LogShardSlotFollowed(_session.Logger, _session.Id, from.Label, target.Label, restored);
         return true;
     }
 
@@ -157,7 +157,7 @@ internal sealed partial class PinnedSession
     {
         var moves = _sub.Moves;
         foreach (var (_, frame) in moves.Moved) _sub.RelayConfirmation(frame);
-        LogShardSlotNotFollowed(_session.Logger, _session.Id, _link.Server?.Endpoint ?? "", moves.Moved.Count);
+        LogShardSlotNotFollowed(_session.Logger, _session.Id, _link.Server?.Label ?? "", moves.Moved.Count);
         moves.Clear();
         moves.Following = false;
         return _sub.CompleteRelay();

@@ -120,8 +120,8 @@ internal sealed partial class PoolRuntime : IDisposable
     {
         CountServerEject();
         server.Stats.MarkEjected();
-        LogEjected(Config.Name, server.Endpoint, Config.ServerFailureLimit, Config.ServerRetryTimeoutMs);
-        Events.Add(Config.Name, "ejected", server.Endpoint,
+        LogEjected(Config.Name, server.Label, Config.ServerFailureLimit, Config.ServerRetryTimeoutMs);
+        Events.Add(Config.Name, "ejected", server.Label,
             $"ejected after {Config.ServerFailureLimit} consecutive failures; its keys go to the other servers for {Config.ServerRetryTimeoutMs} ms");
         RefreshLiveServers();
     }
@@ -144,8 +144,8 @@ internal sealed partial class PoolRuntime : IDisposable
             for (int i = 0; i < servers.Length; i++)
                 if (live[i] && !current.Live[i])
                 {
-                    LogReadmitted(config.Name, servers[i].Endpoint);
-                    Events.Add(config.Name, "readmitted", servers[i].Endpoint, "back in the distribution (retrying after ejection)");
+                    LogReadmitted(config.Name, servers[i].Label);
+                    Events.Add(config.Name, "readmitted", servers[i].Label, "back in the distribution (retrying after ejection)");
                 }
             _routing = new PoolRouting(config, servers, live);
         }
@@ -283,8 +283,8 @@ internal sealed partial class PoolRuntime : IDisposable
                 bool idle = server.IsIdle;
                 if ((now < graceUntil || !idle) && now < deadline) continue;
                 _retiring.RemoveAt(i);
-                server.Retire($"server {server.Endpoint} {why}");
-                LogRetired(Config.Name, server.Endpoint, idle ? "every in-flight request answered" : $"requests still in flight after {RetireLimitMs} ms failed");
+                server.Retire($"server {server.Label} {why}");
+                LogRetired(Config.Name, server.Label, idle ? "every in-flight request answered" : $"requests still in flight after {RetireLimitMs} ms failed");
             }
         }
     }

@@ -105,11 +105,11 @@ internal sealed class ConfigDiff
         var next = after.ToDictionary(ServerPlan.Identity);
         foreach (var server in after)
         {
-            if (!old.TryGetValue(ServerPlan.Identity(server), out var was)) changes.Add($"server +{ServerName(server)}");
-            else if (was.Weight != server.Weight) changes.Add($"weight {ServerName(server)} {was.Weight} -> {server.Weight}");
+            if (!old.TryGetValue(ServerPlan.Identity(server), out var was)) changes.Add($"server +{server.Label}");
+            else if (was.Weight != server.Weight) changes.Add($"weight {server.Label} {was.Weight} -> {server.Weight}");
         }
         foreach (var server in before)
-            if (!next.ContainsKey(ServerPlan.Identity(server))) changes.Add($"server -{ServerName(server)}");
+            if (!next.ContainsKey(ServerPlan.Identity(server))) changes.Add($"server -{server.Label}");
         // Same servers, another order: modula and random place keys by position.
         if (changes.Count == 0 || !changes.Any(c => c.StartsWith("server ", StringComparison.Ordinal)))
         {
@@ -144,10 +144,7 @@ internal sealed class ConfigDiff
             changes.Add($"cluster refresh_interval {before.RefreshIntervalMs} -> {after.RefreshIntervalMs}");
     }
 
-    private static string ShowServers(IReadOnlyList<ServerConfig> servers) => $"[{string.Join(", ", servers.Select(ServerName))}]";
-
-    private static string ServerName(ServerConfig server) =>
-        server.Name is null || server.Name == server.Host ? server.Endpoint : $"{server.Endpoint} ({server.Name})";
+    private static string ShowServers(IReadOnlyList<ServerConfig> servers) => $"[{string.Join(", ", servers.Select(s => s.Label))}]";
 
     private static bool SameAllow(IReadOnlyList<System.Net.IPNetwork>? a, IReadOnlyList<System.Net.IPNetwork>? b) =>
         a is null ? b is null : b is not null && a.SequenceEqual(b);

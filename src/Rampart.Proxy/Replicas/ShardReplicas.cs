@@ -40,7 +40,7 @@ internal sealed partial class ShardReplicas(PoolConfig pool, ServerEndpoint mast
         var role = await probe.AskAsync(address, stop);
         if (role.Kind != "master")
         {
-            Publish([], $"master {master.Endpoint} does not answer ROLE as a master ({role.NoAnswer ?? role.Kind})", long.MaxValue);
+            Publish([], $"master {master.Label} does not answer ROLE as a master ({role.NoAnswer ?? role.Kind})", long.MaxValue);
             return;
         }
         long now = time.NowMs();
@@ -51,7 +51,7 @@ internal sealed partial class ShardReplicas(PoolConfig pool, ServerEndpoint mast
         var checks = candidates.Select(target => CheckReplicaAsync(target, masterOffset, generation, now, stop)).ToArray();
         await Task.WhenAll(checks);
         var eligible = candidates.Where(t => t.ExcludedBecause is null).ToArray();
-        string why = candidates.Count == 0 ? $"master {master.Endpoint} has no replica" : $"no replica of {master.Endpoint} is eligible ({string.Join("; ", candidates.Select(c => $"{c.Endpoint.Endpoint}: {c.ExcludedBecause}"))})";
+        string why = candidates.Count == 0 ? $"master {master.Label} has no replica" : $"no replica of {master.Label} is eligible ({string.Join("; ", candidates.Select(c => $"{c.Endpoint.Endpoint}: {c.ExcludedBecause}"))})";
         Publish(eligible, why, role.RoundTripMicros);
     }
 
@@ -115,7 +115,7 @@ internal sealed partial class ShardReplicas(PoolConfig pool, ServerEndpoint mast
         target.ResetOutstanding();
         target.ExcludedBecause = null;
         LogAdmitted(pool.Name, target.Endpoint.Endpoint, master.Endpoint);
-        events.Add(pool.Name, "replica admitted", target.Endpoint.Endpoint, $"serves reads for {master.Endpoint}");
+        events.Add(pool.Name, "replica admitted", target.Endpoint.Endpoint, $"serves reads for {master.Label}");
     }
 
     private void Exclude(ReplicaTarget target, string why)

@@ -59,7 +59,7 @@ public sealed class Resp3LaneTests
         using (var resp3 = Resp3Client.ConnectResp3(rampart.Port)) // Rampart answers HELLO itself, before any RESP3 connect
         {
             string reply = resp3.Call("GET", "lane:k");
-            Assert.StartsWith($"-ERR rampart: server 127.0.0.1:{redis.Port} does not speak RESP3 (server refused HELLO 3: ERR unknown command", reply);
+            Assert.StartsWith($"-ERR rampart: server s0 (127.0.0.1:{redis.Port}) does not speak RESP3 (server refused HELLO 3: ERR unknown command", reply);
             Assert.StartsWith("-ERR rampart: server", resp3.Call("SUBSCRIBE", "lane:ch")); // dedicated connections too
         }
         for (int i = 0; i < 5; i++) Assert.Equal("$1\r\nv\r\n", resp2.Call("GET", "lane:k"));

@@ -35,7 +35,7 @@ public sealed class ServerEndpointClockTests : IDisposable
         foreach (int backoff in new[] { 100, 200, 400, 800, 1600, 3200, 5000, 5000 })
         {
             server.OnConnectFailed("connection refused");
-            Assert.Equal("ERR rampart: server 127.0.0.1:1 unavailable: connection refused", server.UnavailableReason);
+            Assert.Equal("ERR rampart: server s0 (127.0.0.1:1) unavailable: connection refused", server.UnavailableReason);
             Advance(backoff - 1);
             Assert.NotNull(server.UnavailableReason);
             Advance(1);

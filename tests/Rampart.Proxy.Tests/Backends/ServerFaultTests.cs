@@ -95,7 +95,7 @@ public sealed class ServerFaultTests
             using var client = new RawClient(rampart.Port);
             var started = DateTime.UtcNow;
             client.Send(RespText.Command("GET", "x"));
-            Assert.Equal($"-ERR rampart: server 127.0.0.1:{redis.Port} unavailable: connect timed out", client.ReadLine());
+            Assert.Equal($"-ERR rampart: server s0 (127.0.0.1:{redis.Port}) unavailable: connect timed out", client.ReadLine());
             Assert.InRange((DateTime.UtcNow - started).TotalMilliseconds, 250, 5000);
             client.Send(RespText.Command("PING"));
             Assert.Equal("+PONG", client.ReadLine());

@@ -48,7 +48,7 @@ public sealed class ServerLinkFaultTests
                 }
                 else
                 {
-                    Assert.StartsWith($"-ERR rampart: connection to server 127.0.0.1:{relay.Port} lost", first);
+                    Assert.StartsWith($"-ERR rampart: connection to server s0 (127.0.0.1:{relay.Port}) lost", first);
                 }
             }
             // The read that carried the garbage also carried replies: those clients are the ones that were held back.

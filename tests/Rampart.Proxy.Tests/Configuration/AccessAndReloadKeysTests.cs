@@ -74,7 +74,7 @@ public class AccessAndReloadKeysTests
         var change = Assert.Single(diff.Changed);
         Assert.Equal(
             ["listen 127.0.0.1:22121 -> 127.0.0.1:22122", "timeout 400 -> 500", "hash fnv1a_64 -> murmur", "redis_auth changed",
-             "allow (everyone) -> [10.0.0.0/8]", "weight 127.0.0.1:6379 1 -> 2", "server +127.0.0.1:6380 (two)"],
+             "allow (everyone) -> [10.0.0.0/8]", "weight 127.0.0.1:6379 1 -> 2", "server +two (127.0.0.1:6380)"],
             change.Changes);
         Assert.True(change.ListenChanged);
         Assert.Equal(["max_connections 0 -> 5"], diff.SettingsChanges);

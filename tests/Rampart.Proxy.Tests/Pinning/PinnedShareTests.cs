@@ -124,7 +124,7 @@ public sealed class PinnedShareTests
         await using var rampart = await RampartUnderTest.StartAsync(pool);
         using var clients = new ClientSet(rampart.Port);
         Assert.Equal(
-            Enumerable.Repeat($"-ERR rampart: no dedicated connection free for a blocking call on server 127.0.0.1:{redis.Port}: blocking calls hold 6 of its 8 (pinned_connections), transactions and subscribers hold 0, and 2 more are reserved for them (pinned_reserve)\r\n", 2),
+            Enumerable.Repeat($"-ERR rampart: no dedicated connection free for a blocking call on server s0 (127.0.0.1:{redis.Port}): blocking calls hold 6 of its 8 (pinned_connections), transactions and subscribers hold 0, and 2 more are reserved for them (pinned_reserve)\r\n", 2),
             await FloodAsync(clients, redis, Kind.BlockingCall, Total, "q"));
         Assert.Null(await HoldAsync(clients.Open(), redis, Kind.Transaction, ""));
         Assert.Null(await HoldAsync(clients.Open(), redis, Kind.Subscriber, "news"));
@@ -145,7 +145,7 @@ public sealed class PinnedShareTests
         var subscriber = clients.Open();
         Assert.Null(await HoldAsync(subscriber, redis, Kind.Subscriber, "news"));
         Assert.Equal(
-            [$"-ERR rampart: no dedicated connection free for a blocking call on server 127.0.0.1:{redis.Port}: blocking calls hold 2 of its 4 (pinned_connections), transactions and subscribers hold 1, and 1 more is reserved for them (pinned_reserve)\r\n"],
+            [$"-ERR rampart: no dedicated connection free for a blocking call on server s0 (127.0.0.1:{redis.Port}): blocking calls hold 2 of its 4 (pinned_connections), transactions and subscribers hold 1, and 1 more is reserved for them (pinned_reserve)\r\n"],
             await FloodAsync(clients, redis, Kind.BlockingCall, 3, "q"));
 
         var outcome = rampart.Reload(Yaml("  pinned_reserve: {transactions: 0, subscribers: 0, blocking: 0}\n"));
@@ -261,7 +261,7 @@ public sealed class PinnedShareTests
             _ => ("a blocking call", "blocking calls", "transactions and subscribers"),
         };
         int kept = 2 * (Total / 4) - othersHold;
-        return $"-ERR rampart: no dedicated connection free for {one} on server 127.0.0.1:{redis.Port}: {many} hold {held} of its {Total} "
+        return $"-ERR rampart: no dedicated connection free for {one} on server s0 (127.0.0.1:{redis.Port}): {many} hold {held} of its {Total} "
             + $"(pinned_connections), {others} hold {othersHold}, and {kept} more {(kept == 1 ? "is" : "are")} reserved for them (pinned_reserve)\r\n";
     }
 

@@ -222,8 +222,8 @@ public sealed class TransactionTests
 
         Assert.Equal("OK", first.Ask("WATCH", "x"));
         // One connection, so nothing reserved: whichever kind comes first takes it.
-        Assert.Equal("-ERR rampart: no dedicated connection free for a blocking call on server 127.0.0.1:" + redis.Port
-            + ": blocking calls hold 0 of its 1 (pinned_connections), transactions and subscribers hold 1", second.Ask("BLPOP", "q", "1"));
+        Assert.Equal("-ERR rampart: no dedicated connection free for a blocking call on server s0 (127.0.0.1:" + redis.Port
+            + "): blocking calls hold 0 of its 1 (pinned_connections), transactions and subscribers hold 1", second.Ask("BLPOP", "q", "1"));
         Assert.Equal("OK", first.Ask("UNWATCH"));
         Assert.Null(second.Call("BLPOP", "q", "0.1"));
     }

@@ -61,7 +61,7 @@ public sealed class HotReloadTests
             await Task.Delay(100);
             var outcome = rampart.Reload(Pool("alpha", port, Server(a, "a")));
             Assert.True(outcome.Success, string.Join("\n", outcome.Errors));
-            Assert.Contains($"server -127.0.0.1:{b.Port} (b)", outcome.Changes);
+            Assert.Contains($"server -b (127.0.0.1:{b.Port})", outcome.Changes);
             await Task.Delay(1500); // past the grace period: b stays only because a request is in flight
         }
         finally
@@ -100,7 +100,7 @@ public sealed class HotReloadTests
             client.Send(RespText.Command("GET", key));
             await Task.Delay(100);
             rampart.Reload(Pool("alpha", port, Server(a, "a")));
-            Assert.Equal($"-ERR rampart: server 127.0.0.1:{b.Port} was removed from pool 'alpha' by a configuration reload", client.ReadLine());
+            Assert.Equal($"-ERR rampart: server b (127.0.0.1:{b.Port}) was removed from pool 'alpha' by a configuration reload", client.ReadLine());
         }
         finally
         {

@@ -37,12 +37,12 @@ public sealed class ReloadUnderLoadTests
 
             var outcome = rampart.Reload(MainPool(twoServers));
             Assert.True(outcome.Success, string.Join("\n", outcome.Errors));
-            Assert.Contains($"server +127.0.0.1:{b.Port} (b)", outcome.Changes);
+            Assert.Contains($"server +b (127.0.0.1:{b.Port})", outcome.Changes);
             await loop.WaitForProgressAsync(20);
 
             outcome = rampart.Reload(MainPool(reweighted));
             Assert.True(outcome.Success, string.Join("\n", outcome.Errors));
-            Assert.Contains("weight 127.0.0.1:" + b.Port + " (b) 1 -> 3", outcome.Changes);
+            Assert.Contains("weight b (127.0.0.1:" + b.Port + ") 1 -> 3", outcome.Changes);
             await loop.WaitForProgressAsync(20);
 
             // A broken file: refused with file:line: reason, counted, and the running configuration is untouched.

@@ -48,7 +48,7 @@ public sealed class SighupReloadTests : IDisposable
             File.WriteAllText(path, Pool("main", main, a, b) + Pool("extra", extra, b));
             rampart.Signal("HUP");
             Assert.True(rampart.WaitForOutput("Configuration reload applied", TimeSpan.FromSeconds(10)), rampart.Output);
-            Assert.Contains($"server +127.0.0.1:{b.Port} (main1)", rampart.Output);
+            Assert.Contains($"server +main1 (127.0.0.1:{b.Port})", rampart.Output);
             Assert.Contains("pool 'extra' added", rampart.Output);
             using (var client = RespTestClient.ConnectTcp(extra))
             {
