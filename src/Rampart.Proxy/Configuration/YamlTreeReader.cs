@@ -44,7 +44,7 @@ internal static class YamlTreeReader
         }
         catch (YamlException e)
         {
-            errors.Add(LineOf(e.Start), "YAML syntax error: " + StripMarks(e.Message));
+            errors.Add(Math.Min(LineOf(e.Start), LastLine(text)), "YAML syntax error: " + StripMarks(e.Message));
             return null;
         }
         catch (Exception e)
@@ -138,6 +138,23 @@ internal static class YamlTreeReader
     }
 
     private static int LineOf(Mark mark) => (int)Math.Max(mark.Line, 0);
+
+    /// <summary>
+    /// The number of the file's last line, counting line breaks as YAML does (LF, CR LF, a lone CR, NEL, LS, PS).
+    /// YamlDotNet places an error at the end of a file without a final line break on the line after it, which no editor
+    /// can open (found by fuzzing: "[" was refused at line 2 of a one-line file); such an error is on the last line.
+    /// </summary>
+    private static int LastLine(string text)
+    {
+        int line = 1;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') continue; // CR LF is one break, counted at the LF
+            if (c is '\n' or '\r' or '\u0085' or '\u2028' or '\u2029') line++;
+        }
+        return line;
+    }
 
     /// <summary>YamlException messages start with "(Line: 3, Col: 1, Idx: 20) - (...): "; the line is already ours.</summary>
     private static string StripMarks(string message)
