@@ -36,4 +36,18 @@ public class FuzzFindingTests
     [InlineData("p:\n  servers: [\n", 3)] // with its final line break, the error is on the (empty) line after it, as before
     public void SyntaxErrorAtTheEndOfTheFile_IsOnItsLastLine(string yaml, int line) =>
         ConfigAssert.OneError(yaml, line, "YAML syntax error");
+
+    // The same for a pool whose settings are the empty value of a last key without a line break: "must be a mapping"
+    // was reported on the line after the file.
+    [Theory]
+    [InlineData("? ?{", 1)]
+    [InlineData("?\0\u0004^", 1)]
+    [InlineData("?\r\0\0\0 d\0", 2)]
+    [InlineData("/\u001f{s:\n   -{      ::::::::::>:::::\u0015::.0.{{{{{{{{ keo@}s:\n?  -d1{ %{{{{{", 3)]
+    public void EmptyValueAtTheEndOfTheFile_IsReportedOnItsLastLine(string yaml, int lastLine)
+    {
+        var errors = ConfigAssert.Invalid(yaml);
+        Assert.Contains(errors, e => e.Line == lastLine);
+        Assert.All(errors, e => Assert.InRange(e.Line, 1, lastLine));
+    }
 }
