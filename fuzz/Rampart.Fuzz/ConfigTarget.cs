@@ -10,8 +10,12 @@ namespace Rampart.Fuzz;
 /// </summary>
 public static class ConfigTarget
 {
-    private static readonly string Directory = System.IO.Directory.CreateTempSubdirectory("rampart-fuzz-config-").FullName;
-    private static readonly string Path = System.IO.Path.Combine(Directory, "nutcracker.yml");
+    // scripts/fuzz names a scratch folder it empties on every run (afl-fuzz kills its targets, which then cannot clean
+    // up); one file per process, as a crashed child's successor runs beside it.
+    private static readonly string Directory = Environment.GetEnvironmentVariable("RAMPART_FUZZ_SCRATCH") is { Length: > 0 } scratch
+        ? System.IO.Directory.CreateDirectory(scratch).FullName
+        : System.IO.Directory.CreateTempSubdirectory("rampart-fuzz-config-").FullName;
+    private static readonly string Path = System.IO.Path.Combine(Directory, $"nutcracker-{Environment.ProcessId}.yml");
 
     public static void Run(ReadOnlySpan<byte> data)
     {
