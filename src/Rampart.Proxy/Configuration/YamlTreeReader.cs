@@ -19,6 +19,7 @@ internal static class YamlTreeReader
     public static YamlNode? Read(string text, ErrorSink errors)
     {
         var parser = new Parser(new StringReader(text));
+        int lastLine = LastLine(text);
         try
         {
             parser.Consume<StreamStart>();
@@ -26,32 +27,32 @@ internal static class YamlTreeReader
                 return null;
 
             parser.Consume<DocumentStart>();
-            var root = ReadRoot(parser, errors);
+            var root = ReadRoot(parser, errors, lastLine);
             if (root is null)
                 return null;
             parser.Consume<DocumentEnd>();
 
             // nutcracker refuses files with more than one document (conf_validate_document); so do we.
             if (parser.Accept<DocumentStart>(out var second))
-                errors.Add(LineOf(second.Start), "the file must contain exactly one YAML document; found a second one");
+                errors.Add(LineOf(second.Start, lastLine), "the file must contain exactly one YAML document; found a second one");
             return root;
         }
         catch (YamlException e) when (e.Message.Contains(" tab ", StringComparison.Ordinal)
-            && YamlTabs.FirstTabIndentedLine(text, LineOf(e.Start)) is int tabbed)
+            && YamlTabs.FirstTabIndentedLine(text, LineOf(e.Start, lastLine)) is int tabbed)
         {
             errors.Add(tabbed, "YAML syntax error: a tab indents this line; YAML indents with spaces only");
             return null;
         }
         catch (YamlException e)
         {
-            errors.Add(LineOf(e.Start), "YAML syntax error: " + StripMarks(e.Message));
+            errors.Add(LineOf(e.Start, lastLine), "YAML syntax error: " + StripMarks(e.Message));
             return null;
         }
         catch (Exception e)
         {
             // YamlDotNet 18.1 throws InvalidOperationException, with no position, for some syntax errors (a flow list
             // continued at column 0). Whatever it throws is an error of the file, placed at the last node read.
-            int line = parser.Current is { } last ? LineOf(last.Start) : 0;
+            int line = parser.Current is { } last ? LineOf(last.Start, lastLine) : 0;
             errors.Add(line, $"YAML syntax error here or just after (the YAML reader failed with {e.GetType().Name}: {e.Message})");
             return null;
         }
@@ -61,7 +62,7 @@ internal static class YamlTreeReader
     /// Reads one node and everything inside it, leaving the parser on the event after it. Null when a bound is crossed
     /// (the error is added).
     /// </summary>
-    private static YamlNode? ReadRoot(IParser parser, ErrorSink errors)
+    private static YamlNode? ReadRoot(IParser parser, ErrorSink errors, int lastLine)
     {
         var open = new Stack<OpenCollection>();
         int nodes = 0;
@@ -79,7 +80,7 @@ internal static class YamlTreeReader
             {
                 if (++nodes > ConfigLimits.MaxNodes)
                 {
-                    errors.Add(LineOf(ev.Start), $"the file has more than {ConfigLimits.MaxNodes} YAML nodes (keys, values, "
+                    errors.Add(LineOf(ev.Start, lastLine), $"the file has more than {ConfigLimits.MaxNodes} YAML nodes (keys, values, "
                         + $"lists and mappings); the limit is {ConfigLimits.MaxNodes}");
                     return null;
                 }
@@ -87,25 +88,25 @@ internal static class YamlTreeReader
                 {
                     // nutcracker refuses anchors and aliases (conf_validate_tokens); supporting them would let a Rampart
                     // file silently stop being a valid nutcracker file, for little gain in files this small.
-                    errors.Add(LineOf(anchored.Start), "YAML anchors (&name) are not supported");
+                    errors.Add(LineOf(anchored.Start, lastLine), "YAML anchors (&name) are not supported");
                 }
                 switch (ev)
                 {
                     case Scalar s:
-                        done = new YamlScalar(LineOf(s.Start), s.Value, s.Style == ScalarStyle.Plain);
+                        done = new YamlScalar(LineOf(s.Start, lastLine), s.Value, s.Style == ScalarStyle.Plain);
                         break;
                     case AnchorAlias alias:
-                        errors.Add(LineOf(alias.Start), $"YAML aliases (*{alias.Value}) are not supported");
-                        done = new YamlScalar(LineOf(alias.Start), "", IsPlain: true);
+                        errors.Add(LineOf(alias.Start, lastLine), $"YAML aliases (*{alias.Value}) are not supported");
+                        done = new YamlScalar(LineOf(alias.Start, lastLine), "", IsPlain: true);
                         break;
                     case SequenceStart or MappingStart:
                         if (open.Count == ConfigLimits.MaxDepth)
                         {
-                            errors.Add(LineOf(ev.Start), $"lists and mappings are nested more than {ConfigLimits.MaxDepth} "
+                            errors.Add(LineOf(ev.Start, lastLine), $"lists and mappings are nested more than {ConfigLimits.MaxDepth} "
                                 + $"levels deep; the limit is {ConfigLimits.MaxDepth} (a configuration needs 3 or 4)");
                             return null;
                         }
-                        open.Push(new OpenCollection(LineOf(ev.Start), IsMapping: ev is MappingStart));
+                        open.Push(new OpenCollection(LineOf(ev.Start, lastLine), IsMapping: ev is MappingStart));
                         break;
                     default:
                         throw new YamlException(ev.Start, ev.End, $"unexpected YAML event {ev.GetType().Name}");
@@ -137,7 +138,26 @@ internal static class YamlTreeReader
         }
     }
 
-    private static int LineOf(Mark mark) => (int)Math.Max(mark.Line, 0);
+    // Every line handed out is one of the file's (see LastLine).
+    private static int LineOf(Mark mark, int lastLine) => (int)Math.Clamp(mark.Line, 0, lastLine);
+
+    /// <summary>
+    /// The number of the file's last line, counting line breaks as YAML does (LF, CR LF, a lone CR, NEL, LS, PS).
+    /// YamlDotNet places what it finds at the end of a file without a final line break (a syntax error, the empty value
+    /// of a last key) on the line after it, which no editor can open (found by fuzzing: "[" was refused at line 2 of a
+    /// one-line file); such an error is on the last line.
+    /// </summary>
+    private static int LastLine(string text)
+    {
+        int line = 1;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') continue; // CR LF is one break, counted at the LF
+            if (c is '\n' or '\r' or '\u0085' or '\u2028' or '\u2029') line++;
+        }
+        return line;
+    }
 
     /// <summary>YamlException messages start with "(Line: 3, Col: 1, Idx: 20) - (...): "; the line is already ours.</summary>
     private static string StripMarks(string message)
