@@ -19,9 +19,9 @@ internal static class TlsFiles
         {
             certificate = X509Certificate2.CreateFromPemFile(certFile, keyFile);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
-            // The same exception says "no PEM" and "the key is not this certificate's": tell them apart.
+            // "No PEM" and "the key is not this certificate's" (ArgumentException) come alike: tell them apart.
             throw new TlsFileException(HasCertificate(certFile)
                 ? $"key_file {keyFile} is not a PEM private key of the certificate in {certFile} ({e.Message})"
                 : $"cert_file {certFile} holds no PEM certificate ({e.Message})");
