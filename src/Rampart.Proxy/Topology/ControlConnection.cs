@@ -14,8 +14,8 @@ namespace Rampart.Proxy.Topology;
 internal sealed class ControlConnection : IDisposable
 {
     private readonly Socket _socket;
-    // The socket's bytes, or a TLS session over them.
-    private Stream _stream;
+    // The socket's bytes, or a TLS session over them; set once connected (a NetworkStream needs a connected socket).
+    private Stream? _stream;
     private readonly ByteBuffer _input = new(4096);
     private readonly ReplyScanner _scanner = new();
     private readonly TimeSpan _timeout;
@@ -24,7 +24,6 @@ internal sealed class ControlConnection : IDisposable
     private ControlConnection(Socket socket, TimeSpan timeout, TimeProvider time)
     {
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: false);
         _timeout = timeout;
         _time = time;
     }
@@ -46,6 +45,7 @@ internal sealed class ControlConnection : IDisposable
             using var deadline = new CancellationTokenSource(timeout, time);
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel, deadline.Token);
             await socket.ConnectAsync(endpoint, limit.Token);
+            connection._stream = new NetworkStream(socket, ownsSocket: false);
             if (tls is not null)
             {
                 var session = new SslStream(connection._stream);
@@ -86,7 +86,7 @@ internal sealed class ControlConnection : IDisposable
     {
         using var output = new ByteBuffer(256);
         RespWriter.Command(output, args);
-        await _stream.WriteAsync(output.Memory, cancel);
+        await _stream!.WriteAsync(output.Memory, cancel);
     }
 
     /// <summary>Reads one reply or pushed message, waiting at most <paramref name="wait"/> (infinite for events).</summary>
@@ -102,7 +102,7 @@ internal sealed class ControlConnection : IDisposable
                 _input.Consume(length);
                 return value;
             }
-            int read = await _stream.ReadAsync(_input.GetMemory(4096), limit.Token);
+            int read = await _stream!.ReadAsync(_input.GetMemory(4096), limit.Token);
             if (read == 0) throw new IOException($"{Endpoint} closed the connection");
             _input.Advance(read);
         }
@@ -120,7 +120,7 @@ internal sealed class ControlConnection : IDisposable
 
     public void Dispose()
     {
-        _stream.Dispose();
+        _stream?.Dispose();
         _socket.Dispose();
         _input.Dispose();
     }
