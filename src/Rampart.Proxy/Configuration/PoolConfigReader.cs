@@ -313,7 +313,8 @@ internal static class PoolConfigReader
         return [];
     }
 
-    private static string? OneOf(ScalarValues v, string key, YamlNode value, string[] allowed)
+    /// <summary>A value that must be one of <paramref name="allowed"/>, or an error naming them (and the nearest).</summary>
+    internal static string? OneOf(ScalarValues v, string key, YamlNode value, string[] allowed)
     {
         if (v.String(key, value) is not { } text) return null;
         if (allowed.Contains(text)) return text;

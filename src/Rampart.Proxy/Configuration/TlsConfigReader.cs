@@ -25,13 +25,14 @@ internal static class TlsConfigReader
         int before = errors.Count;
         var v = new ScalarValues(errors, context);
         ListenAddress? listen = null;
-        string? cert = null, key = null, ca = null;
-        int certLine = line, caLine = line, authLine = line;
+        var files = new FileKeys(line);
+        int authLine = line;
         var auth = ClientAuthMode.None;
         var protocols = SslProtocols.Tls12 | SslProtocols.Tls13;
         foreach (var (name, entry) in MappingKeys.Known(mapping, ListenerKeys, context, errors))
         {
             var value = entry.Value;
+            if (files.TryRead(v, name, value)) continue;
             switch (name)
             {
                 case "listen":
@@ -41,43 +42,28 @@ internal static class TlsConfigReader
                         else errors.Add(value.Line, $"{context}: listen {error}");
                     }
                     break;
-                case "cert_file":
-                    cert = FilePath(v, name, value);
-                    certLine = value.Line;
-                    break;
-                case "key_file":
-                    key = FilePath(v, name, value);
-                    break;
-                case "ca_file":
-                    ca = FilePath(v, name, value);
-                    caLine = value.Line;
-                    break;
                 case "client_auth":
                     authLine = value.Line;
-                    if (OneOf(v, name, value, ClientAuthValues) is { } mode)
+                    if (PoolConfigReader.OneOf(v, name, value, ClientAuthValues) is { } mode)
                         auth = mode switch { "optional" => ClientAuthMode.Optional, "required" => ClientAuthMode.Required, _ => ClientAuthMode.None };
                     break;
                 case "min_version":
-                    if (OneOf(v, name, value, MinVersions) is { } min)
+                    if (PoolConfigReader.OneOf(v, name, value, MinVersions) is { } min)
                         protocols = min == "1.3" ? SslProtocols.Tls13 : SslProtocols.Tls12 | SslProtocols.Tls13;
                     break;
             }
         }
         if (listen is null && !mapping.Entries.Any(e => e.Name == "listen"))
             errors.Add(line, $"{context}: listen is missing (the TLS listener's own address, beside the pool's plain listen)");
-        if (cert is null && !mapping.Entries.Any(e => e.Name == "cert_file"))
+        if (files.Cert is null && !mapping.Entries.Any(e => e.Name == "cert_file"))
             errors.Add(line, $"{context}: cert_file is missing (the PEM certificate the listener presents)");
-        if (auth != ClientAuthMode.None && ca is null && !mapping.Entries.Any(e => e.Name == "ca_file"))
+        if (auth != ClientAuthMode.None && files.Ca is null && !mapping.Entries.Any(e => e.Name == "ca_file"))
             errors.Add(authLine, $"{context}: client_auth {auth.ToString().ToLowerInvariant()} needs ca_file (the CA clients' certificates must chain to)");
-        if (errors.Count != before) return null;
-        // A key in the certificate's own file (as HAProxy's crt) when key_file is left out.
-        key ??= cert!;
-        Check(errors, certLine, context, () => TlsFiles.LoadCertificate(cert!, key));
-        if (ca is not null) Check(errors, caLine, context, () => TlsFiles.LoadCa(ca));
-        if (errors.Count != before) return null;
+        if (errors.Count != before || !files.Load(errors, context)) return null;
         return new ListenerTlsConfig
         {
-            Listen = listen!, CertFile = cert!, KeyFile = key, CaFile = ca, ClientAuth = auth, Protocols = protocols, Line = line,
+            Listen = listen!, CertFile = files.Cert!, KeyFile = files.KeyOrCert!, CaFile = files.Ca, ClientAuth = auth, Protocols = protocols,
+            Line = line,
         };
     }
 
@@ -93,65 +79,72 @@ internal static class TlsConfigReader
         }
         int before = errors.Count;
         var v = new ScalarValues(errors, context);
-        string? cert = null, key = null, ca = null, serverName = null;
-        int certLine = line, caLine = line;
+        var files = new FileKeys(line);
+        string? serverName = null;
         foreach (var (name, entry) in MappingKeys.Known(mapping, ServerKeys, context, errors))
         {
-            var value = entry.Value;
+            if (!files.TryRead(v, name, entry.Value)) serverName = v.String(name, entry.Value); // server_name
+        }
+        if (files.Key is not null && files.Cert is null)
+            errors.Add(line, $"{context}: key_file without cert_file (the client certificate it is the key of)");
+        if (errors.Count != before || !files.Load(errors, context)) return null;
+        return new ServerTlsConfig { CaFile = files.Ca, CertFile = files.Cert, KeyFile = files.KeyOrCert, ServerName = serverName, Line = line };
+    }
+
+    /// <summary>
+    /// The cert_file, key_file and ca_file keys both blocks share: read as paths (a relative one taken from the config
+    /// file's directory, as <c>acl_file</c>), then loaded as the proxy will load them, errors at their lines.
+    /// </summary>
+    private sealed class FileKeys(int blockLine)
+    {
+        public string? Cert, Key, Ca;
+        private int _certLine = blockLine, _caLine = blockLine;
+
+        /// <summary>The key of the certificate: key_file, or the certificate's own file (as HAProxy's crt) without it.</summary>
+        public string? KeyOrCert => Cert is null ? null : Key ?? Cert;
+
+        /// <summary>Reads <paramref name="name"/> if it is one of the file keys; false for any other key.</summary>
+        public bool TryRead(ScalarValues v, string name, YamlNode value)
+        {
             switch (name)
             {
-                case "ca_file":
-                    ca = FilePath(v, name, value);
-                    caLine = value.Line;
-                    break;
-                case "cert_file":
-                    cert = FilePath(v, name, value);
-                    certLine = value.Line;
-                    break;
-                case "key_file":
-                    key = FilePath(v, name, value);
-                    break;
-                case "server_name":
-                    serverName = v.String(name, value);
-                    break;
+                case "cert_file": Cert = Path(v, name, value); _certLine = value.Line; return true;
+                case "key_file": Key = Path(v, name, value); return true;
+                case "ca_file": Ca = Path(v, name, value); _caLine = value.Line; return true;
+                default: return false;
             }
         }
-        if (key is not null && cert is null)
-            errors.Add(line, $"{context}: key_file without cert_file (the client certificate it is the key of)");
-        if (errors.Count != before) return null;
-        if (cert is not null) Check(errors, certLine, context, () => TlsFiles.LoadCertificate(cert, key ?? cert));
-        if (ca is not null) Check(errors, caLine, context, () => TlsFiles.LoadCa(ca));
-        if (errors.Count != before) return null;
-        return new ServerTlsConfig { CaFile = ca, CertFile = cert, KeyFile = cert is null ? null : key ?? cert, ServerName = serverName, Line = line };
-    }
 
-    /// <summary>A file path, taken from the config file's directory when relative (as <c>acl_file</c>).</summary>
-    private static string? FilePath(ScalarValues v, string key, YamlNode value)
-    {
-        if (v.String(key, value) is not { } path) return null;
-        var config = v.Errors.File;
-        return Path.IsPathRooted(path) || config is not { Length: > 0 } || !File.Exists(config)
-            ? Path.GetFullPath(path)
-            : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(config)) ?? "", path));
-    }
-
-    private static void Check(ErrorSink errors, int line, string context, Action load)
-    {
-        try
+        /// <summary>Loads the files; false, with an error at the key's line, when one cannot be used.</summary>
+        public bool Load(ErrorSink errors, string context)
         {
-            load();
+            int before = errors.Count;
+            try
+            {
+                if (Cert is not null) TlsFiles.LoadCertificate(Cert, KeyOrCert!);
+            }
+            catch (TlsFileException e)
+            {
+                errors.Add(_certLine, $"{context}: {e.Message}");
+            }
+            try
+            {
+                if (Ca is not null) TlsFiles.LoadCa(Ca);
+            }
+            catch (TlsFileException e)
+            {
+                errors.Add(_caLine, $"{context}: {e.Message}");
+            }
+            return errors.Count == before;
         }
-        catch (TlsFileException e)
-        {
-            errors.Add(line, $"{context}: {e.Message}");
-        }
-    }
 
-    private static string? OneOf(ScalarValues v, string key, YamlNode value, string[] allowed)
-    {
-        if (v.String(key, value) is not { } text) return null;
-        if (allowed.Contains(text)) return text;
-        v.Errors.Add(value.Line, $"{v.Context}: {key} '{text}' is not valid; expected one of: {string.Join(", ", allowed)}");
-        return null;
+        private static string? Path(ScalarValues v, string key, YamlNode value)
+        {
+            if (v.String(key, value) is not { } path) return null;
+            var config = v.Errors.File;
+            return System.IO.Path.IsPathRooted(path) || config is not { Length: > 0 } || !File.Exists(config)
+                ? System.IO.Path.GetFullPath(path)
+                : System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(config)) ?? "", path));
+        }
     }
 }

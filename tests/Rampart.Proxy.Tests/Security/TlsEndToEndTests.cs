@@ -162,6 +162,15 @@ public sealed class TlsEndToEndTests : IDisposable
         Assert.StartsWith("-", reply); // a Redis error: the server's certificate is not trusted, nothing is sent to it
     }
 
+    /// <summary>Writes a new certificate and key over <paramref name="cert"/> and <paramref name="key"/>; returns its serial.</summary>
+    private string Renew(string cert, string key)
+    {
+        var (renewedCert, renewedKey) = _pki.IssueServer(Path.GetFileNameWithoutExtension(cert) + "-renewed");
+        File.Copy(renewedKey, key, overwrite: true);
+        File.Copy(renewedCert, cert, overwrite: true);
+        return TestCertificates.SerialOf(renewedCert);
+    }
+
     [Fact]
     public async Task CertificateReload_OnReload_NewHandshakesGetNewCertificate_OpenConnectionKeepsWorking()
     {
@@ -172,14 +181,12 @@ public sealed class TlsEndToEndTests : IDisposable
         string oldSerial = before.ServerCertificate.SerialNumber;
         Assert.Equal(TestCertificates.SerialOf(cert), oldSerial);
 
-        var (renewedCert, renewedKey) = _pki.IssueServer("renewed");
-        File.Copy(renewedKey, key, overwrite: true);
-        File.Copy(renewedCert, cert, overwrite: true);
+        string renewed = Renew(cert, key);
         var outcome = rampart.Server.Reload(rampart.Server.Config, "SIGHUP"); // what SIGHUP runs, with the same config
         Assert.True(outcome.Success, string.Join("; ", outcome.Errors));
 
         using var after = await TlsClients.ConnectAsync(_pki, port);
-        Assert.Equal(TestCertificates.SerialOf(renewedCert), after.ServerCertificate.SerialNumber);
+        Assert.Equal(renewed, after.ServerCertificate.SerialNumber);
         Assert.NotEqual(oldSerial, after.ServerCertificate.SerialNumber);
         Assert.Equal("+PONG\r\n", await before.CallAsync("PING")); // not dropped
         Assert.Equal("+PONG\r\n", await after.CallAsync("PING"));
@@ -193,10 +200,7 @@ public sealed class TlsEndToEndTests : IDisposable
         int port = TlsPort(rampart);
         using var before = await TlsClients.ConnectAsync(_pki, port);
 
-        var (renewedCert, renewedKey) = _pki.IssueServer("watched-renewed");
-        File.Copy(renewedKey, key, overwrite: true);
-        File.Copy(renewedCert, cert, overwrite: true);
-        string expected = TestCertificates.SerialOf(renewedCert);
+        string expected = Renew(cert, key);
         // The files are looked at again at most once a second, at a handshake: within a few seconds a new one sees it.
         string? seen = null;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
