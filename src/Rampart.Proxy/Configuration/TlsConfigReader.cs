@@ -59,7 +59,8 @@ internal static class TlsConfigReader
             errors.Add(line, $"{context}: cert_file is missing (the PEM certificate the listener presents)");
         if (auth != ClientAuthMode.None && files.Ca is null && !mapping.Entries.Any(e => e.Name == "ca_file"))
             errors.Add(authLine, $"{context}: client_auth {auth.ToString().ToLowerInvariant()} needs ca_file (the CA clients' certificates must chain to)");
-        if (errors.Count != before || !files.Load(errors, context)) return null;
+        files.Load(errors, context); // whatever else is wrong: one run of `rampart check` reports every error
+        if (errors.Count != before) return null;
         return new ListenerTlsConfig
         {
             Listen = listen!, CertFile = files.Cert!, KeyFile = files.KeyOrCert!, CaFile = files.Ca, ClientAuth = auth, Protocols = protocols,
@@ -87,7 +88,8 @@ internal static class TlsConfigReader
         }
         if (files.Key is not null && files.Cert is null)
             errors.Add(line, $"{context}: key_file without cert_file (the client certificate it is the key of)");
-        if (errors.Count != before || !files.Load(errors, context)) return null;
+        files.Load(errors, context); // whatever else is wrong: one run of `rampart check` reports every error
+        if (errors.Count != before) return null;
         return new ServerTlsConfig { CaFile = files.Ca, CertFile = files.Cert, KeyFile = files.KeyOrCert, ServerName = serverName, Line = line };
     }
 
@@ -115,10 +117,9 @@ internal static class TlsConfigReader
             }
         }
 
-        /// <summary>Loads the files; false, with an error at the key's line, when one cannot be used.</summary>
-        public bool Load(ErrorSink errors, string context)
+        /// <summary>Loads the files as the proxy will; an error at the key's line for each that cannot be used.</summary>
+        public void Load(ErrorSink errors, string context)
         {
-            int before = errors.Count;
             try
             {
                 if (Cert is not null) TlsFiles.LoadCertificate(Cert, KeyOrCert!);
@@ -135,7 +136,6 @@ internal static class TlsConfigReader
             {
                 errors.Add(_caLine, $"{context}: {e.Message}");
             }
-            return errors.Count == before;
         }
 
         private static string? Path(ScalarValues v, string key, YamlNode value)
