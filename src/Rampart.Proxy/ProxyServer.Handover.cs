@@ -51,12 +51,16 @@ public sealed partial class ProxyServer
 
     /// <summary>The running pools' listening sockets, by listen address as configured, for the new process.</summary>
     public IReadOnlyList<(string Listen, Socket Socket)> ListenersForHandover() =>
-        [.. _pools.Where(p => p.Listener is not null).Select(p => (p.Listener!.Listen.ToString(), p.Listener.Socket))];
+        [.. _pools.SelectMany(p => new[] { p.Listener, p.TlsListener }).OfType<PoolListener>().Select(l => (l.Listen.ToString(), l.Socket))];
 
     /// <summary>The new process accepts now: stop accepting on every listener, leaving the sockets open for it.</summary>
     public void HandOverListeners()
     {
-        foreach (var pool in _pools) pool.Listener?.HandOver();
+        foreach (var pool in _pools)
+        {
+            pool.Listener?.HandOver();
+            pool.TlsListener?.HandOver();
+        }
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Rampart.Proxy.Clients;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Pools;
+using Rampart.Proxy.Security;
 
 namespace Rampart.Proxy;
 
@@ -120,6 +121,15 @@ public sealed partial class ProxyServer : IAsyncDisposable
             pool.Dispose();
             throw;
         }
+        try
+        {
+            BindTls(pool, config);
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException or TlsFileException)
+        {
+            DisposePool(pool);
+            throw new IOException($"{_config.Source}:{config.Tls!.Line}: pool '{config.Name}': cannot listen with TLS on {config.Tls.Listen}: {e.Message}", e);
+        }
         return pool;
     }
 
@@ -130,6 +140,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private void StartPool(PoolRuntime pool)
     {
         pool.Listener!.Start();
+        StartTls(pool);
         pool.StartTopology();
         if (pool.Config.Preconnect) pool.Preconnect();
         LogListening(pool.Config.Name, pool.Listener.LocalEndPoint.ToString() ?? "?", pool.Config.Servers.Count);
@@ -193,7 +204,11 @@ public sealed partial class ProxyServer : IAsyncDisposable
     {
         lock (_reloadGate) _stopping = true;
         var pools = _pools;
-        foreach (var pool in pools) pool.Listener?.Dispose();
+        foreach (var pool in pools)
+        {
+            pool.Listener?.Dispose();
+            pool.TlsListener?.Dispose();
+        }
         long started = Time.GetTimestamp();
         while (Time.GetElapsedTime(started) < drain && !pools.All(p => p.IsIdle))
             await Task.Delay(TimeSpan.FromMilliseconds(20), Time);
@@ -217,6 +232,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
     private static void DisposePool(PoolRuntime pool)
     {
         pool.Listener?.Dispose();
+        pool.TlsListener?.Dispose();
         pool.Dispose();
     }
 

@@ -209,7 +209,7 @@ internal sealed class PinnedConnection
                 await socket.SendAsync(_sending.Memory);
                 Server.Stats.AddSent(_sending.Length);
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) // IOException: a TLS record or alert
             {
                 Kill($"write failed: {SocketErrors.Describe(e)}");
             }
@@ -252,7 +252,7 @@ internal sealed class PinnedConnection
                 buffer.ShrinkIfEmpty(ReceiveChunk * 2); // likewise after a large reply
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) // IOException: a TLS record or alert
         {
             Kill(SocketErrors.Describe(e));
         }

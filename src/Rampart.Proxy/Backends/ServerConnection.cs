@@ -208,7 +208,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
                 _server.Stats.AddSent(sent);
                 _server.Stats.AddRequests(batch);
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) // IOException: a TLS record or alert
             {
                 if (!link.IsDead) _server.Stats.AddError();
                 link.Kill($"write failed: {SocketErrors.Describe(e)}");

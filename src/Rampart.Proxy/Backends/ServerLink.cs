@@ -130,7 +130,7 @@ internal sealed class ServerLink
                     await WaitForStreamClientAsync(slow);
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) // IOException: a TLS record or alert
         {
             if (!IsDead) _server.Stats.AddError(); // not when the proxy closed the socket itself (timeout, stop)
             Kill(SocketErrors.Describe(e));

@@ -170,7 +170,7 @@ internal sealed partial class ClientSession
                 if (_closeAfterReplies && _head.Next is null) Close();
                 if (_drainWaiter is not null && Volatile.Read(ref _head.Next) is null) ReleaseDrainWaiter();
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) // IOException: a TLS record or alert
             {
                 Close();
                 _output.Clear();

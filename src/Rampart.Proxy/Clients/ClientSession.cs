@@ -180,7 +180,7 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
                 if (_drainRequested && _input.Length == 0 && Pin is null) CloseAfterReplies();
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) // IOException: a TLS record or alert
         {
             if (e is SocketException) _pool.CountClientError();
             // The client went away; nothing to answer.

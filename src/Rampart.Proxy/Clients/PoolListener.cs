@@ -8,7 +8,9 @@ using Rampart.Proxy.Transport;
 namespace Rampart.Proxy.Clients;
 
 /// <summary>
-/// Accepts client connections for one pool on TCP or a unix socket and starts a session for each.
+/// Accepts client connections for one pool on TCP or a unix socket and starts a session for each. A TLS listener (the
+/// pool's <c>tls:</c> block) runs each connection's handshake first, with the pool's current certificate, bounded in
+/// time; a client that fails it is closed and counted, and never becomes a session.
 /// Accept errors are split as Garnet does: the listener closed (stop), out of descriptors or buffers (log, back
 /// off, go on), anything else (log, go on): a bad moment never stops the listener for good.
 /// </summary>
@@ -33,9 +35,10 @@ internal sealed partial class PoolListener : IDisposable
     /// <paramref name="inherited"/>, the same address's listening socket received from the process taken over;
     /// accepting starts with <see cref="Start"/>.
     /// </summary>
-    public PoolListener(PoolRuntime pool, ListenAddress listen, int backlog, ILogger logger, Socket? inherited = null)
+    public PoolListener(PoolRuntime pool, ListenAddress listen, int backlog, ILogger logger, Socket? inherited = null, bool tls = false)
     {
         _pool = pool;
+        IsTls = tls;
         _logger = logger;
         Listen = listen;
         _inherited = inherited is not null;
@@ -56,6 +59,9 @@ internal sealed partial class PoolListener : IDisposable
         _handedOver = true;
         _stopAccepting.Cancel();
     }
+
+    /// <summary>True for the pool's TLS listener: every client does a TLS handshake before its first request.</summary>
+    public bool IsTls { get; }
 
     /// <summary>The address as configured.</summary>
     public ListenAddress Listen { get; }
@@ -139,10 +145,37 @@ internal sealed partial class PoolListener : IDisposable
             connection.Close();
             return;
         }
+        if (IsTls) _ = HandshakeThenServeAsync(connection, remote);
+        else Serve(connection);
+    }
+
+    private void Serve(LoopSocket connection)
+    {
         var session = new ClientSession(Interlocked.Increment(ref _nextClientId), connection, _pool, _logger);
         _pool.OnSessionStarted(session);
         _ = session.RunAsync();
     }
+
+    /// <summary>A client of the TLS listener: its handshake, within <see cref="TlsHandshakeLimit"/>, then its session.</summary>
+    private async Task HandshakeThenServeAsync(LoopSocket connection, EndPoint? remote)
+    {
+        try
+        {
+            var options = _pool.ListenerTls?.Current ?? throw new IOException("the pool has no TLS settings now");
+            using var limit = new CancellationTokenSource(TlsHandshakeLimit, _pool.Time);
+            await TlsHandshake.AcceptAsync(connection, options, limit.Token);
+        }
+        catch (Exception e)
+        {
+            // A bad certificate, a plain client on the TLS port, a scanner: this connection only.
+            connection.Close();
+            _pool.CountTlsRefused(remote, e is OperationCanceledException ? "no TLS handshake within 10 s" : e.Message);
+            return;
+        }
+        Serve(connection);
+    }
+
+    private static readonly TimeSpan TlsHandshakeLimit = TimeSpan.FromSeconds(10);
 
     private int _disposed;
 

@@ -121,6 +121,12 @@ public sealed record PoolConfig
     /// holds its seed nodes, and keys go by the cluster's slot map (CRC16 slot, <c>{tag}</c> rules), not by hash.
     /// </summary>
     public ClusterConfig? Cluster { get; init; }
+
+    /// <summary>Rampart: the pool's TLS listener (<c>tls:</c>), beside its plain <see cref="Listen"/>; null = none.</summary>
+    public ListenerTlsConfig? Tls { get; init; }
+
+    /// <summary>Rampart: TLS towards the pool's Redis servers (<c>server_tls:</c>, Redis 6+ <c>tls-port</c>); null = plain.</summary>
+    public ServerTlsConfig? ServerTls { get; init; }
 }
 
 /// <summary>

@@ -18,7 +18,7 @@ internal static class PoolConfigReader
         // Rampart
         "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
         "pinned_reserve", "pinned_min_idle", "commands", "cluster", "users", "read_from", "max_replica_lag",
-        "read_your_writes", "replicas", "min_replicas_ack", "ack_timeout",
+        "read_your_writes", "replicas", "min_replicas_ack", "ack_timeout", "tls", "server_tls",
     ];
 
     private static readonly string[] PinnedReserveKeys = ["transactions", "subscribers", "blocking"];
@@ -189,6 +189,12 @@ internal static class PoolConfigReader
                 case "cluster":
                     cluster = ClusterConfigReader.Read(context, entry.Key.Line, value, errors);
                     break;
+                case "tls":
+                    if (TlsConfigReader.ReadListener(context, entry.Key.Line, value, errors) is { } tls) pool = pool with { Tls = tls };
+                    break;
+                case "server_tls":
+                    if (TlsConfigReader.ReadServer(context, entry.Key.Line, value, errors) is { } serverTls) pool = pool with { ServerTls = serverTls };
+                    break;
             }
         }
 
@@ -209,6 +215,10 @@ internal static class PoolConfigReader
 
         if (listen is null && !mapping.Entries.Any(e => e.Name == "listen"))
             errors.Add(line, $"{context}: listen is missing (nutcracker: directive \"listen:\" is missing)");
+
+        if (pool.Tls is { } tlsListen && listen is not null && tlsListen.Listen == listen
+            && (listen.IsUnix || listen.Port != 0)) // port 0: each listener gets its own port from the system
+            errors.Add(tlsListen.Line, $"{context}: tls listen {tlsListen.Listen} is the pool's plain listen too; the TLS listener needs its own address");
 
         // Servers are read after every key, because a sentinel block (before or after) changes what they mean, and a
         // cluster block replaces them.
@@ -303,7 +313,8 @@ internal static class PoolConfigReader
         return [];
     }
 
-    private static string? OneOf(ScalarValues v, string key, YamlNode value, string[] allowed)
+    /// <summary>A value that must be one of <paramref name="allowed"/>, or an error naming them (and the nearest).</summary>
+    internal static string? OneOf(ScalarValues v, string key, YamlNode value, string[] allowed)
     {
         if (v.String(key, value) is not { } text) return null;
         if (allowed.Contains(text)) return text;

@@ -14,6 +14,11 @@ public sealed record SentinelConfig
     public string? Password { get; init; }
     /// <summary>Milliseconds between checks of each master (ROLE, sentinel queries).</summary>
     public int CheckIntervalMs { get; init; } = 1000;
+    /// <summary>
+    /// The sentinels listen with TLS (<c>tls: true</c>, redis-sentinel's <c>tls-port</c>): Rampart connects to them with
+    /// the pool's <c>server_tls</c> settings (its CA, client certificate), or with the system's trusted CAs without one.
+    /// </summary>
+    public bool Tls { get; init; }
     /// <summary>Line of the <c>sentinel:</c> key, for messages.</summary>
     public int Line { get; init; }
 }

@@ -3,7 +3,7 @@ namespace Rampart.Proxy.Configuration;
 /// <summary>Reads Rampart's <c>sentinel:</c> block of a pool (nutcracker has no such key).</summary>
 internal static class SentinelConfigReader
 {
-    private static readonly string[] Keys = ["addresses", "quorum", "password", "check_interval"];
+    private static readonly string[] Keys = ["addresses", "quorum", "password", "check_interval", "tls"];
 
     public static SentinelConfig? Read(string poolContext, int line, YamlNode node, ErrorSink errors)
     {
@@ -21,6 +21,7 @@ internal static class SentinelConfigReader
         var quorumLine = line;
         string? password = null;
         var checkInterval = 1000;
+        var tls = false;
         var sawAddresses = false;
 
         foreach (var (key, entry) in MappingKeys.Known(mapping, Keys, context, errors))
@@ -43,6 +44,9 @@ internal static class SentinelConfigReader
                 case "check_interval":
                     if (v.Int(key, value, 1, "milliseconds") is { } ci) checkInterval = ci;
                     break;
+                case "tls":
+                    if (v.Bool(key, value) is { } t) tls = t;
+                    break;
             }
         }
 
@@ -59,6 +63,7 @@ internal static class SentinelConfigReader
             Quorum = quorum ?? addresses.Count / 2 + 1,
             Password = password,
             CheckIntervalMs = checkInterval,
+            Tls = tls,
             Line = line,
         };
     }

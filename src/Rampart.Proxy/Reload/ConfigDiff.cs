@@ -96,8 +96,18 @@ internal sealed class ConfigDiff
         if (a.Cluster is null && b.Cluster is null) ServerChanges(a.Servers, b.Servers, changes);
         else ClusterChanges(a, b, changes);
         if (!SameSentinel(a.Sentinel, b.Sentinel)) changes.Add("sentinel block changed");
+        if (!SameTls(a.Tls, b.Tls)) changes.Add(b.Tls is null ? "tls listener removed" : a.Tls is null ? $"tls listener added ({b.Tls.Listen})" : "tls block changed");
+        if (!SameServerTls(a.ServerTls, b.ServerTls)) changes.Add("server_tls changed");
         return changes;
     }
+
+    /// <summary>Two <c>tls:</c> blocks alike but for where they sit in the file.</summary>
+    internal static bool SameTls(ListenerTlsConfig? a, ListenerTlsConfig? b) =>
+        a is null || b is null ? a is null && b is null : a with { Line = 0 } == b with { Line = 0 };
+
+    /// <summary>Two <c>server_tls:</c> blocks alike but for where they sit in the file.</summary>
+    internal static bool SameServerTls(ServerTlsConfig? a, ServerTlsConfig? b) =>
+        a is null || b is null ? a is null && b is null : a with { Line = 0 } == b with { Line = 0 };
 
     private static void ServerChanges(IReadOnlyList<ServerConfig> before, IReadOnlyList<ServerConfig> after, List<string> changes)
     {
@@ -155,7 +165,7 @@ internal sealed class ConfigDiff
     private static bool SameSentinel(SentinelConfig? a, SentinelConfig? b)
     {
         if (a is null || b is null) return a is null && b is null;
-        return a.Quorum == b.Quorum && a.Password == b.Password && a.CheckIntervalMs == b.CheckIntervalMs
+        return a.Quorum == b.Quorum && a.Password == b.Password && a.CheckIntervalMs == b.CheckIntervalMs && a.Tls == b.Tls
                && a.Addresses.Select(x => x.ToString()).SequenceEqual(b.Addresses.Select(x => x.ToString()));
     }
 

@@ -53,7 +53,15 @@ public sealed partial class ProxyServer
             var diff = ConfigDiff.Compute(_config, next);
             // A pool left without a listener by an earlier reload (its address could not be bound) tries again.
             var orphans = _pools.Where(p => p.Listener is null && next.Pools.Any(n => n.Name == p.Config.Name)).ToList();
-            if (diff.IsEmpty && orphans.Count == 0) return Succeeded(trigger, next.Source, diff.Describe(), next, unchanged: true);
+            if (diff.IsEmpty && orphans.Count == 0)
+            {
+                // Nothing in the file changed, but a SIGHUP still reads the certificates and keys again.
+                var tlsErrors = new List<string>();
+                ApplyTls(_pools.Select(p => (p, p.Config)), tlsErrors);
+                return tlsErrors.Count == 0
+                    ? Succeeded(trigger, next.Source, diff.Describe(), next, unchanged: true)
+                    : Failed(trigger, next.Source, tlsErrors, "no changes");
+            }
             var changes = string.Join("; ", (diff.IsEmpty ? [] : new[] { diff.Describe() })
                 .Concat(orphans.Select(o => $"pool '{o.Config.Name}' binds its listen address again")));
 
@@ -140,6 +148,8 @@ public sealed partial class ProxyServer
                 else pool.StartTopology();
                 current[pool.Config.Name] = pool;
             }
+
+            ApplyTls(next.Pools.Select(p => (current[p.Name], p)), errors);
 
             // Every pool swaps to the new users whole; sessions look their user up again by name (Security/AclGate).
             foreach (var pool in current.Values) pool.UseAcl(next.Settings.Acl);

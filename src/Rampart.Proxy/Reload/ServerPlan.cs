@@ -34,5 +34,6 @@ internal static class ServerPlan
     /// <summary>What a server connection is made of: when any of these changes, existing connections cannot be reused.</summary>
     private static bool SameConnectionShape(PoolConfig a, PoolConfig b) =>
         a.ServerConnections == b.ServerConnections && a.PinnedConnections == b.PinnedConnections && a.RedisAuth == b.RedisAuth
-        && a.RedisDb == b.RedisDb && a.TcpKeepalive == b.TcpKeepalive && (a.Sentinel is null) == (b.Sentinel is null);
+        && a.RedisDb == b.RedisDb && a.TcpKeepalive == b.TcpKeepalive && (a.Sentinel is null) == (b.Sentinel is null)
+        && ConfigDiff.SameServerTls(a.ServerTls, b.ServerTls);
 }

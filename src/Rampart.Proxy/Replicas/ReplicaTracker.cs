@@ -35,7 +35,8 @@ internal sealed partial class ReplicaTracker : IAsyncDisposable
         _logger = logger;
         _pool = pool.Name;
         _masters = masters;
-        _probe = pool.Cluster is { } cluster ? new RoleProbe(cluster.User, cluster.Password, time) : new RoleProbe(null, pool.RedisAuth, time);
+        _probe = pool.Cluster is { } cluster ? new RoleProbe(cluster.User, cluster.Password, time, Security.ServerTlsContext.For(pool.ServerTls))
+            : new RoleProbe(null, pool.RedisAuth, time, Security.ServerTlsContext.For(pool.ServerTls));
         _newShard = m => new ShardReplicas(pool, m, r => newReplica(r, m), _probe, logger, events, time);
         FollowMasters();
     }

@@ -16,7 +16,7 @@ internal readonly record struct RoleAnswer(RespValue? Role, long RoundTripMicros
 /// time), each call bounded by a timeout: a replica that stops answering (SIGSTOP, a full network) is found within
 /// one check. A failed connection is closed and opened again at the next check.
 /// </summary>
-internal sealed class RoleProbe(string? user, string? password, TimeProvider time) : IDisposable
+internal sealed class RoleProbe(string? user, string? password, TimeProvider time, Security.ServerTlsContext? tls = null) : IDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromMilliseconds(300);
 
@@ -30,7 +30,7 @@ internal sealed class RoleProbe(string? user, string? password, TimeProvider tim
         try
         {
             lock (_gate) _connections.Remove(key, out connection);
-            connection ??= await ControlConnection.ConnectAsync(node, password, Timeout, time, stop, user);
+            connection ??= await ControlConnection.ConnectAsync(node, password, Timeout, time, stop, user, tls);
             long started = Stopwatch.GetTimestamp();
             var role = await connection.CallAsync(stop, "ROLE");
             long micros = (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds;

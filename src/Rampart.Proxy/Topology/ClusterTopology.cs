@@ -127,7 +127,7 @@ internal sealed partial class ClusterTopology : ITopologySource
         try
         {
             using var connection = await ControlConnection.ConnectAsync(Endpoint(node.Host, node.Port), _cluster.Password, QueryTimeout, _time,
-                stop, _cluster.User);
+                stop, _cluster.User, Security.ServerTlsContext.For(_pool.ServerTls));
             var role = await connection.CallAsync(stop, "ROLE");
             if (role.IsError || role.Items.Count == 0 || role.Items[0].Text != "master")
                 return new Answer(label, null, $"answers ROLE {(role.IsError ? role.Text : role.Items.FirstOrDefault()?.Text)}, not master");

@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using Rampart.Protocol;
+using Rampart.Proxy.Security;
 
 namespace Rampart.Proxy.Topology;
 
@@ -12,6 +14,8 @@ namespace Rampart.Proxy.Topology;
 internal sealed class ControlConnection : IDisposable
 {
     private readonly Socket _socket;
+    // The socket's bytes, or a TLS session over them; set once connected (a NetworkStream needs a connected socket).
+    private Stream? _stream;
     private readonly ByteBuffer _input = new(4096);
     private readonly ReplyScanner _scanner = new();
     private readonly TimeSpan _timeout;
@@ -31,7 +35,7 @@ internal sealed class ControlConnection : IDisposable
     /// default user); throws on refusal or timeout.
     /// </summary>
     public static async Task<ControlConnection> ConnectAsync(EndPoint endpoint, string? password, TimeSpan timeout, TimeProvider time,
-        CancellationToken cancel, string? user = null)
+        CancellationToken cancel, string? user = null, ServerTlsContext? tls = null)
     {
         var family = endpoint is DnsEndPoint ? AddressFamily.InterNetwork : endpoint.AddressFamily;
         var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -41,6 +45,21 @@ internal sealed class ControlConnection : IDisposable
             using var deadline = new CancellationTokenSource(timeout, time);
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel, deadline.Token);
             await socket.ConnectAsync(endpoint, limit.Token);
+            connection._stream = new NetworkStream(socket, ownsSocket: false);
+            if (tls is not null)
+            {
+                var session = new SslStream(connection._stream);
+                connection._stream = session;
+                try
+                {
+                    await session.AuthenticateAsClientAsync(tls.OptionsFor(Backends.ServerDialer.HostOf(endpoint)), limit.Token);
+                }
+                catch (System.Security.Authentication.AuthenticationException e)
+                {
+                    // An IOException, as the control plane's callers expect of a node they cannot use.
+                    throw new IOException($"TLS handshake with {endpoint} failed: {e.Message}", e);
+                }
+            }
             if (password is not null)
             {
                 var reply = user is null
@@ -67,7 +86,7 @@ internal sealed class ControlConnection : IDisposable
     {
         using var output = new ByteBuffer(256);
         RespWriter.Command(output, args);
-        await _socket.SendAsync(output.Memory, SocketFlags.None, cancel);
+        await _stream!.WriteAsync(output.Memory, cancel);
     }
 
     /// <summary>Reads one reply or pushed message, waiting at most <paramref name="wait"/> (infinite for events).</summary>
@@ -83,7 +102,7 @@ internal sealed class ControlConnection : IDisposable
                 _input.Consume(length);
                 return value;
             }
-            int read = await _socket.ReceiveAsync(_input.GetMemory(4096), SocketFlags.None, limit.Token);
+            int read = await _stream!.ReadAsync(_input.GetMemory(4096), limit.Token);
             if (read == 0) throw new IOException($"{Endpoint} closed the connection");
             _input.Advance(read);
         }
@@ -101,6 +120,7 @@ internal sealed class ControlConnection : IDisposable
 
     public void Dispose()
     {
+        _stream?.Dispose();
         _socket.Dispose();
         _input.Dispose();
     }

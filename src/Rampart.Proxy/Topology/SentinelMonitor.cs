@@ -153,12 +153,21 @@ internal sealed partial class SentinelMonitor : ITopologySource
         }
     }
 
+    /// <summary>
+    /// TLS to the sentinels (<c>sentinel: {tls: true}</c>): with the pool's server_tls CA and client certificate, or the
+    /// system's CAs when the pool has no server_tls; null when the sentinels are plain.
+    /// </summary>
+    private Security.ServerTlsContext? SentinelTls =>
+        _sentinel.Tls ? Security.ServerTlsContext.For(_pool.ServerTls ?? SystemTrust) : null;
+
+    private static readonly ServerTlsConfig SystemTrust = new();
+
     private async Task<SentinelAnswer> AskAsync(SentinelAddress sentinel, string masterName, CancellationToken stop)
     {
         string label = $"{sentinel.Host}:{sentinel.Port}";
         try
         {
-            using var connection = await ControlConnection.ConnectAsync(Endpoint(sentinel.Host, sentinel.Port), _sentinel.Password, QueryTimeout, _time, stop);
+            using var connection = await ControlConnection.ConnectAsync(Endpoint(sentinel.Host, sentinel.Port), _sentinel.Password, QueryTimeout, _time, stop, tls: SentinelTls);
             // The Sentinel's own id: one Sentinel reached under two addresses must still count once.
             var myId = await connection.CallAsync(stop, "SENTINEL", "MYID");
             if (!myId.IsError && myId.Text is { } id) label = id;
@@ -193,7 +202,8 @@ internal sealed partial class SentinelMonitor : ITopologySource
     {
         try
         {
-            using var connection = await ControlConnection.ConnectAsync(node, _pool.RedisAuth, RoleTimeout, _time, stop);
+            using var connection = await ControlConnection.ConnectAsync(node, _pool.RedisAuth, RoleTimeout, _time, stop,
+                tls: Security.ServerTlsContext.For(_pool.ServerTls));
             var role = await connection.CallAsync(stop, "ROLE");
             if (role.IsError) return (null, role.Text);
             return role.Items.Count > 0 ? (role, null) : (null, "an empty reply");
@@ -214,7 +224,7 @@ internal sealed partial class SentinelMonitor : ITopologySource
         {
             try
             {
-                using var connection = await ControlConnection.ConnectAsync(sentinel, _sentinel.Password, QueryTimeout, _time, stop);
+                using var connection = await ControlConnection.ConnectAsync(sentinel, _sentinel.Password, QueryTimeout, _time, stop, tls: SentinelTls);
                 await connection.SendAsync(stop, "PSUBSCRIBE", "*");
                 failures = 0;
                 while (!stop.IsCancellationRequested)

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 
 namespace Rampart.Proxy.Transport;
@@ -12,6 +13,10 @@ namespace Rampart.Proxy.Transport;
 /// turn (<see cref="EventLoop.ReadAgainNextTurn"/>), since no new edge comes for data already there. A hang-up is
 /// reported once too, often in the same event as the peer's last data: it is remembered, and every read after it goes
 /// to the socket at once (the rest of the data, then 0), so a server that answers and closes is seen to have closed.
+/// A TLS connection (<see cref="UseTls"/>) reads and writes through its <see cref="SslStream"/>, which sits on this
+/// socket's plain reads and writes (<see cref="LoopSocketStream"/>): every user of a LoopSocket (client sessions,
+/// server links, dedicated connections, the server handshake) speaks TLS without knowing it, and a plain connection
+/// pays one null test per read and per write.
 /// </summary>
 internal sealed class LoopSocket
 {
@@ -27,6 +32,8 @@ internal sealed class LoopSocket
     // Set once the peer hung up (or the socket failed): edge-triggered epoll says so once, possibly in the same event
     // as the last data, so it must be remembered, or the read after that data would wait for an edge that never comes.
     private int _hungUp;
+    // Set once, after a TLS handshake and before the connection's owner reads or writes; null on a plain connection.
+    private SslStream? _tls;
 
     public LoopSocket(Socket socket, EventLoop loop)
     {
@@ -73,9 +80,24 @@ internal sealed class LoopSocket
         if (error != 0) throw new SocketException(error);
     }
 
-    /// <summary>Reads once the socket is readable; 0 at the end of the stream.</summary>
-    public ValueTask<int> ReceiveAsync(Memory<byte> buffer)
+    /// <summary>The TLS session of this connection, null on a plain one.</summary>
+    public SslStream? Tls => _tls;
+
+    /// <summary>From now on reads and writes go through <paramref name="tls"/> (its handshake done over this socket).</summary>
+    internal void UseTls(SslStream tls) => _tls = tls;
+
+    /// <summary>
+    /// Reads once the socket is readable; 0 at the end of the stream. On a TLS connection: decrypted bytes, and a TLS
+    /// failure is an <see cref="IOException"/>.
+    /// </summary>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer) => _tls is null ? ReceivePlainAsync(buffer) : _tls.ReadAsync(buffer);
+
+    /// <summary>The socket's own bytes (what TLS reads its records from).</summary>
+    internal ValueTask<int> ReceivePlainAsync(Memory<byte> buffer)
     {
+        // A zero-byte read (SslStream's way to wait for data before it rents a buffer) only waits: it must leave the
+        // readiness it saw for the real read that follows, or that read would wait for an edge that never comes.
+        if (buffer.Length == 0 && (Volatile.Read(ref _readState) == Ready || Volatile.Read(ref _hungUp) != 0)) return new ValueTask<int>(0);
         bool tryHungUp = true;
         while (true)
         {
@@ -102,8 +124,14 @@ internal sealed class LoopSocket
         }
     }
 
-    /// <summary>Writes all of <paramref name="data"/>: at once while the socket takes it, then as room appears.</summary>
-    public ValueTask SendAsync(ReadOnlyMemory<byte> data)
+    /// <summary>
+    /// Writes all of <paramref name="data"/>: at once while the socket takes it, then as room appears. On a TLS
+    /// connection: encrypted first; one write at a time, as on a plain one (the bytes would interleave otherwise).
+    /// </summary>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> data) => _tls is null ? SendPlainAsync(data) : _tls.WriteAsync(data);
+
+    /// <summary>Writes the socket's own bytes (TLS records).</summary>
+    internal ValueTask SendPlainAsync(ReadOnlyMemory<byte> data)
     {
         int sent = SendNow(data.Span);
         return sent == data.Length ? default : SendRestAsync(data[sent..]);
@@ -178,6 +206,14 @@ internal sealed class LoopSocket
     private void CompleteRead()
     {
         var buffer = _readBuffer;
+        if (buffer.Length == 0)
+        {
+            // A zero-byte read waited for data: the data stays for the next read, which must find it at once.
+            _readBuffer = default;
+            Volatile.Write(ref _readState, Ready);
+            _read.Succeed(0);
+            return;
+        }
         int read;
         SocketError error;
         try
@@ -220,6 +256,8 @@ internal sealed class LoopSocket
         {
             FailPending(ref _readState, _read);
             FailPending(ref _writeState, _write);
+            // After the pending operations failed (their TLS reads and writes end with them): frees the native session.
+            _tls?.Dispose();
         });
     }
 
