@@ -117,10 +117,12 @@ internal sealed partial class PoolListener : IDisposable
             client.Dispose();
             return;
         }
-        var admission = _pool.TryAdmit();
+        var source = SourceAddress.Of(remote);
+        var admission = _pool.TryAdmit(source);
         if (admission is not null)
         {
-            // Redis's own answer when maxclients is reached, then the connection is closed.
+            // Redis's own answer when maxclients is reached, then the connection is closed (max_connections_per_ip too:
+            // a client library knows what it means and backs off).
             _pool.CountRejected(remote, admission);
             try { client.Send(MaxClientsReply, SocketFlags.None); } catch (SocketException) { }
             client.Dispose();
@@ -137,9 +139,10 @@ internal sealed partial class PoolListener : IDisposable
             // epoll refused it (out of kernel memory, max_user_watches) or the proxy is stopping: this client only.
             LogRegisterFailed(_pool.Config.Name, e.Message);
             connection.Close();
+            _pool.CancelAdmission(source);
             return;
         }
-        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), connection, _pool, _logger);
+        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), connection, _pool, _logger, source);
         _pool.OnSessionStarted(session);
         _ = session.RunAsync();
     }
