@@ -60,7 +60,8 @@ internal sealed partial class RejectionLog(ILogger logger, TimeProvider time)
     public void AuthFailed(string pool, string source, int failures, long delayMs)
     {
         if (!_throttled.TryTakeLine(time.NowMs(), out int unlogged)) return;
-        LogAuthFailed(pool, source, failures, delayMs, unlogged);
+        if (failures == 0) LogAuthFailedUnthrottled(pool, source, unlogged); // auth_throttle is off
+        else LogAuthFailed(pool, source, failures, delayMs, unlogged);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: connection from {Remote} rejected: {Reason}")]
@@ -77,4 +78,7 @@ internal sealed partial class RejectionLog(ILogger logger, TimeProvider time)
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: wrong password from {Source} ({Failures} in a row); its next AUTH waits {DelayMs} ms ({Unlogged} more failures without a line since the last one)")]
     private partial void LogAuthFailed(string pool, string source, int failures, long delayMs, int unlogged);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: wrong password from {Source} ({Unlogged} more failures without a line since the last one)")]
+    private partial void LogAuthFailedUnthrottled(string pool, string source, int unlogged);
 }
