@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Rampart.Proxy.Configuration;
 
 /// <summary>
@@ -22,23 +20,13 @@ internal static class DurationValues
 
     private const long MaxMs = 24L * 3600 * 1000;
 
-    internal static bool TryParse(string text, out long ms)
-    {
-        ms = 0;
-        int digits = 0;
-        while (digits < text.Length && char.IsAsciiDigit(text[digits])) digits++;
-        long unit = text[digits..] switch
+    internal static bool TryParse(string text, out long ms) =>
+        ScalarValues.TryParseWithUnit(text, unit => unit switch
         {
             "" or "s" => 1000,
             "ms" => 1,
             "m" => 60_000,
             "h" => 3_600_000,
             _ => 0,
-        };
-        if (digits == 0 || digits > 9 || unit == 0
-            || !long.TryParse(text.AsSpan(0, digits), NumberStyles.None, CultureInfo.InvariantCulture, out long n))
-            return false;
-        ms = n * unit;
-        return true;
-    }
+        }, out ms);
 }
