@@ -199,6 +199,31 @@ public sealed class AbuseLimitTests
     }
 
     [Fact]
+    public async Task Reload_AppliesNewLimitsToClientsAlreadyConnected()
+    {
+        using var redis = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis), time: _clock);
+        var pool = rampart.Server.GetPool("test");
+        using var idle = new RawClient(rampart.Port);
+        using var sender = new RawClient(rampart.Port);
+        AssertPong(idle);
+        AssertPong(sender);
+
+        var config = rampart.Server.Config;
+        var limited = pool.Config with { ClientIdleTimeoutMs = 10_000, MaxRequestSize = 100 };
+        var outcome = rampart.Server.Reload(config with { Pools = [limited] });
+        Assert.True(outcome.Success);
+
+        // max_request_size from the client's next read, client_idle_timeout from its last read before the reload.
+        sender.Send(RespText.Command("SET", "k", new string('v', 200)));
+        Assert.Equal(("-ERR Protocol error: invalid bulk length\r\n", true), sender.ReadUntilClosed(Soon));
+        Advance(TimeSpan.FromSeconds(11));
+        Assert.Equal(("", true), idle.ReadUntilClosed(Soon));
+        Assert.Equal(1, pool.ClientLimitCounts.IdleClosed);
+        Assert.Equal(1, pool.ClientLimitCounts.RequestTooLarge);
+    }
+
+    [Fact]
     public async Task AuthThrottle_DelaysAWrongPasswordLoop_NotACorrectAuthFromAnotherAddress_AndSuccessResets()
     {
         using var redis = RedisServerProcess.Start("--requirepass", "s3cret");
