@@ -49,7 +49,9 @@ internal sealed class AdminMetrics : IDisposable
         _meter.CreateObservableCounter("rampart.clients.accepted", () => PerPool(p => p.ClientsTotal),
             description: "Client connections accepted since start");
         _meter.CreateObservableCounter("rampart.clients.rejected", () => PerPool(p => p.Rejected),
-            description: "Client connections refused (client_connections reached)");
+            description: "Client connections refused (client_connections, max_connections_per_ip or max_connections reached)");
+        _meter.CreateObservableCounter("rampart.clients.limited", ClientLimits,
+            description: "Times a limit against abuse acted, per pool and limit: client_idle_timeout and auth_timeout (clients closed), max_connections_per_ip (connections refused), max_request_size (requests refused, client closed), auth_failed (wrong passwords), auth_throttled (AUTHs made to wait)");
         _meter.CreateObservableGauge("rampart.backend.up", () => PerBackend(b => b.State == BackendSnapshot.Up ? 1 : 0),
             description: "1 when the backend takes requests, 0 when down, ejected or in failover");
         _meter.CreateObservableGauge("rampart.backend.ejected", () => PerBackend(b => b.State == BackendSnapshot.Ejected ? 1 : 0),
@@ -152,6 +154,13 @@ internal sealed class AdminMetrics : IDisposable
             running += buckets[i];
             yield return new Measurement<long>(running, a, b, new("le", LeLabels[i]));
         }
+    }
+
+    private IEnumerable<Measurement<long>> ClientLimits()
+    {
+        foreach (var pool in Snapshot().Pools)
+            foreach (var (limit, count) in (pool.ClientLimits ?? ClientLimitSnapshot.None).ByName())
+                yield return new Measurement<long>(count, new("pool", pool.Name), new("limit", limit));
     }
 
     private IEnumerable<Measurement<long>> PerPool(Func<PoolSnapshot, long> value)

@@ -54,6 +54,15 @@ internal static class DashboardPage
         return html.ToString();
     }
 
+    /// <summary>What the limits against abuse did to the pool's clients since start, when they did anything.</summary>
+    private static string LimitsLine(PoolSnapshot pool)
+    {
+        var acted = (pool.ClientLimits ?? ClientLimitSnapshot.None).ByName().Where(l => l.Count > 0).ToList();
+        if (acted.Count == 0) return "";
+        return "\n<p class=\"limits\" data-field=\"limits\">limits acted: "
+            + string.Join(" · ", acted.Select(l => $"{E(l.Limit)} <b>{l.Count}</b>")) + "</p>";
+    }
+
     private static void AppendPool(StringBuilder html, PoolSnapshot pool, PoolSnapshot? then, double seconds)
     {
         var poolBuckets = Sum(pool.Backends.Select(b => b.Buckets));
@@ -65,7 +74,7 @@ internal static class DashboardPage
             <p>listen <code data-field="listen">{E(pool.Listen)}</code> · clients <b data-field="clients">{pool.Clients}</b>
             ({pool.ClientsTotal} accepted, {pool.Rejected} refused) · requests <b data-field="requests">{pool.Requests}</b> ·
             <span data-field="rps">{Rate(window.RequestsPerSecond)}</span> req/s · errors <b data-field="errors">{pool.Errors}</b>
-            ({Rate(window.ErrorsPerSecond)}/s) · p50 <span data-field="p50">{Latency(window.P50)}</span> · p99 <span data-field="p99">{Latency(window.P99)}</span></p>
+            ({Rate(window.ErrorsPerSecond)}/s) · p50 <span data-field="p50">{Latency(window.P50)}</span> · p99 <span data-field="p99">{Latency(window.P99)}</span></p>{LimitsLine(pool)}
             <table class="backends"><tr><th>backend</th><th>address</th><th>role</th><th>state</th><th>connections</th><th>requests</th><th>req/s</th><th>errors</th><th>p50</th><th>p99</th><th>{(pool.IsSentinel ? "sentinels agreeing" : pool.IsCluster ? "slots, redirections followed" : "timeouts")}</th></tr>
 
             """);

@@ -12,7 +12,7 @@ namespace Rampart.Protocol;
 /// </summary>
 public sealed class RequestReader
 {
-    private readonly RespLimits _limits;
+    private RespLimits _limits;
     private int[] _offsets = new int[16];
     private int[] _lengths = new int[16];
     private byte[] _inline = new byte[256];
@@ -24,6 +24,22 @@ public sealed class RequestReader
     private long _needed;
 
     public RequestReader(RespLimits? limits = null) => _limits = limits ?? RespLimits.Default;
+
+    /// <summary>The bounds requests are checked against; a new value applies from the next call (a reload).</summary>
+    public RespLimits Limits
+    {
+        get => _limits;
+        set => _limits = value;
+    }
+
+    /// <summary>The message of the error a request over <see cref="RespLimits.MaxRequestLength"/> gets.</summary>
+    public const string TooBigRequest = "Protocol error: request larger than max_request_size";
+
+    /// <summary>
+    /// True when the last <see cref="ParseStatus.Error"/> was a size bound (a bulk over <see cref="RespLimits.MaxBulkLength"/>
+    /// or a request over <see cref="RespLimits.MaxRequestLength"/>), for the caller's counters.
+    /// </summary>
+    public bool ErrorWasSizeLimit { get; private set; }
 
     /// <summary>Number of arguments of the request just read (command name included).</summary>
     public int ArgumentCount => _count;
@@ -148,12 +164,16 @@ public sealed class RequestReader
             if (rest[0] != (byte)'$' || !RespNumber.TryParse(rest.Slice(1, cr - 1), out long len) || len < 0 || len > _limits.MaxBulkLength)
             {
                 if (rest[..cr].Contains((byte)0)) return WaitUntilTooBig(pos, expected, buffer.Length, "Protocol error: too big bulk count string");
-                return Fail(rest[0] != (byte)'$' ? $"Protocol error: expected '$', got '{(char)rest[0]}'" : "Protocol error: invalid bulk length");
+                if (rest[0] != (byte)'$') return Fail($"Protocol error: expected '$', got '{(char)rest[0]}'");
+                // Parsed again on this error path only: a valid length over the bound is a size limit, for the counters.
+                bool overBound = RespNumber.TryParse(rest.Slice(1, cr - 1), out long asked) && asked > _limits.MaxBulkLength;
+                return Fail("Protocol error: invalid bulk length", sizeLimit: overBound);
             }
             if (AuthRequired && len > RespLimits.UnauthenticatedMaxBulkLength)
                 return Fail("Protocol error: unauthenticated bulk length");
             long dataStart = (long)pos + cr + 2;
             long end = dataStart + len + 2; // Redis skips the two bytes after the data without looking at them.
+            if (end > _limits.MaxRequestLength) return Fail(TooBigRequest, sizeLimit: true);
             if (end > buffer.Length) return Suspend(pos, expected, end);
             if (_count == _offsets.Length) EnsureCapacity(_count * 2);
             _offsets[_count] = (int)dataStart;
@@ -175,10 +195,10 @@ public sealed class RequestReader
         if (nl >= 0 && buffer[nl] == 0) return WaitUntilTooBig(0, 0, buffer.Length, "Protocol error: too big inline request");
         if (nl < 0)
         {
-            if (buffer.Length > _limits.MaxInlineLength) return Fail("Protocol error: too big inline request");
+            if (buffer.Length > _limits.MaxInlineLength) return Fail("Protocol error: too big inline request", InlineBoundIsConfigured);
             return NeedMore(buffer.Length + 1);
         }
-        if (nl > _limits.MaxInlineLength) return Fail("Protocol error: too big inline request");
+        if (nl > _limits.MaxInlineLength) return Fail("Protocol error: too big inline request", InlineBoundIsConfigured);
         var line = buffer.Slice(0, nl);
         if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
         if (!SplitArgs(line)) return Fail("Protocol error: unbalanced quotes in request");
@@ -296,9 +316,13 @@ public sealed class RequestReader
             ? Fail(tooBig)
             : Suspend(lineStart, expected, (long)lineStart + _limits.MaxInlineLength + 1);
 
-    private ParseStatus Fail(string message)
+    /// <summary>True when max_request_size made the inline bound smaller than Redis's (its error then counts as a size limit).</summary>
+    private bool InlineBoundIsConfigured => _limits.MaxInlineLength < RespLimits.DefaultMaxInlineLength;
+
+    private ParseStatus Fail(string message, bool sizeLimit = false)
     {
         Error = message;
+        ErrorWasSizeLimit = sizeLimit;
         _count = 0;
         Reset();
         return ParseStatus.Error;

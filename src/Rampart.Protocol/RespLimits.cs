@@ -28,4 +28,22 @@ public sealed record RespLimits
 
     /// <summary>Most elements in one multibulk request (Redis allows up to INT_MAX).</summary>
     public int MaxArguments { get; init; } = int.MaxValue;
+
+    /// <summary>
+    /// Most bytes of one whole request, headers included (Rampart's <c>max_request_size</c>; Redis has no such bound
+    /// besides its 1 GB query buffer). A multibulk request is refused at the header of the bulk that would take it
+    /// over, so its body is never waited for.
+    /// </summary>
+    public long MaxRequestLength { get; init; } = long.MaxValue;
+
+    /// <summary>
+    /// The limits for a <c>max_request_size</c> of <paramref name="bytes"/>: no bulk, inline line or whole request
+    /// may be longer (each bound stays at Redis's default when that is smaller).
+    /// </summary>
+    public static RespLimits ForMaxRequestSize(long bytes) => new()
+    {
+        MaxBulkLength = Math.Min(bytes, DefaultMaxBulkLength),
+        MaxInlineLength = (int)Math.Min(bytes, DefaultMaxInlineLength),
+        MaxRequestLength = bytes,
+    };
 }

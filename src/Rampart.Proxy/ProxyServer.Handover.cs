@@ -76,7 +76,7 @@ public sealed partial class ProxyServer
         while (true)
         {
             int left = 0;
-            long idleSince = Environment.TickCount64 - IdleCloseMs; // LastInteraction's raw clock
+            long idleSince = Time.NowMs() - IdleCloseMs; // LastInteraction's clock
             foreach (var pool in _pools)
             {
                 foreach (var session in pool.Sessions)

@@ -49,7 +49,12 @@ public sealed partial class ProxyServer : IAsyncDisposable
         _loops = new Transport.EventLoopGroup(config.Settings.EventLoops ?? Transport.EventLoopGroup.DefaultCount, _loggers);
         RequestSampler = new Observability.RequestSampler(_loggers);
         _budget.Max = config.Settings.MaxConnections;
+        _authThrottle = new AuthThrottle(Time) { Config = config.Settings.AuthThrottle };
     }
+
+    // Failed AUTHs per source address, shared by every pool: a guesser does not get a fresh budget per pool.
+    private readonly AuthThrottle _authThrottle;
+    private long _lastThrottleSweepMs;
 
     /// <summary>The clock every time rule of the engine reads (one instance, passed down to pools, servers and clients).</summary>
     public TimeProvider Time { get; }
@@ -135,7 +140,7 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     /// <summary>A pool's runtime sharing the proxy's event log, request sampler, metrics switch and connection budget.</summary>
     private PoolRuntime NewPoolRuntime(PoolConfig config) =>
-        new(config, _loops, _loggers, Time, _budget, Events, RequestSampler, RecordsMetrics);
+        new(config, _loops, _loggers, Time, _budget, Events, RequestSampler, RecordsMetrics, _authThrottle);
 
     private void StartPool(PoolRuntime pool)
     {
@@ -178,6 +183,12 @@ public sealed partial class ProxyServer : IAsyncDisposable
         {
             pool.CheckTimeouts(now);
             pool.RefreshLiveServers();
+            pool.CheckClients(now);
+        }
+        if (now - _lastThrottleSweepMs >= 1000)
+        {
+            _lastThrottleSweepMs = now;
+            _authThrottle.Sweep(now);
         }
         SweepDraining(now);
         if (_reclaimer.Sweep(RelayedBytes))

@@ -115,6 +115,34 @@ public sealed class AdminEndpointTests
         Assert.Contains(kinds, e => e.Kind == "reload" && e.Message.Contains("allow"));
     }
 
+    [Fact]
+    public async Task Metrics_AndDashboard_CountWhatTheAbuseLimitsDid()
+    {
+        using var redis = RedisServerProcess.Start();
+        await using var admin = await AdminHarness.StartAsync(RampartUnderTest.Pool(redis) with { MaxConnectionsPerIp = 1, MaxRequestSize = 64 });
+        var pool = ("pool", "test");
+        string before = await admin.GetTextAsync("/metrics");
+        Assert.Equal(0, PrometheusText.Sum(before, "rampart_clients_limited_total", pool, ("limit", "max_connections_per_ip")));
+        Assert.DoesNotContain("limits acted", await admin.GetTextAsync("/"));
+
+        using (var first = new RawClient(admin.Rampart.Port))
+        {
+            first.Send(RespText.Command("PING"));
+            Assert.Equal("+PONG", first.ReadLine());
+            using (var second = new RawClient(admin.Rampart.Port))
+                Assert.Equal(("-ERR max number of clients reached\r\n", true), second.ReadUntilClosed(TimeSpan.FromSeconds(10)));
+            first.Send(RespText.Command("SET", "k", new string('v', 100)));
+            Assert.Equal(("-ERR Protocol error: invalid bulk length\r\n", true), first.ReadUntilClosed(TimeSpan.FromSeconds(10)));
+        }
+
+        string after = await admin.GetTextAsync("/metrics");
+        Assert.Equal(1, PrometheusText.Sum(after, "rampart_clients_limited_total", pool, ("limit", "max_connections_per_ip")));
+        Assert.Equal(1, PrometheusText.Sum(after, "rampart_clients_limited_total", pool, ("limit", "max_request_size")));
+        Assert.Equal(0, PrometheusText.Sum(after, "rampart_clients_limited_total", pool, ("limit", "auth_timeout")));
+        Assert.Equal(1, PrometheusText.Sum(after, "rampart_clients_rejected_total", pool));
+        Assert.Contains("max_connections_per_ip <b>1</b> · max_request_size <b>1</b>", await admin.GetTextAsync("/"));
+    }
+
     [PrometheusParserFact]
     public async Task Metrics_AreAcceptedByThePrometheusClientsParser()
     {

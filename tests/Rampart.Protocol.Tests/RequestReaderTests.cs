@@ -250,6 +250,37 @@ public class RequestReaderTests
     }
 
     [Fact]
+    public void Read_RequestOverMaxRequestSize_FailsAtTheHeaderOfTheBulkThatGoesOver()
+    {
+        // 3 bulks of 10: 4 + 3 * 17 = 55 bytes in all.
+        var request = "*3\r\n" + string.Concat(Enumerable.Repeat("$10\r\n0123456789\r\n", 3));
+        var exact = RespLimits.ForMaxRequestSize(55);
+        Assert.Equal(ParseStatus.Complete, AssertSameAtEverySplit(Bytes(request), exact).Status);
+        var parsed = AssertSameAtEverySplit(Bytes(request), RespLimits.ForMaxRequestSize(54));
+        Assert.Equal(ParseStatus.Error, parsed.Status);
+        Assert.Equal(RequestReader.TooBigRequest, parsed.Error);
+        // The header alone is enough: the last bulk's body is never waited for.
+        var reader = NewReader(RespLimits.ForMaxRequestSize(54));
+        Assert.Equal(ParseStatus.Error, reader.TryRead(Bytes(request[..(55 - 17 + 5)]), out _));
+        Assert.True(reader.ErrorWasSizeLimit);
+        // A single bulk over it gets Redis's own error for a bulk over proto-max-bulk-len.
+        var bulk = NewReader(RespLimits.ForMaxRequestSize(9));
+        Assert.Equal(ParseStatus.Error, bulk.TryRead(Bytes("*1\r\n$10\r\n"), out _));
+        Assert.Equal("Protocol error: invalid bulk length", bulk.Error);
+        Assert.True(bulk.ErrorWasSizeLimit);
+    }
+
+    [Fact]
+    public void Read_ErrorsThatAreNotSizeLimits_AreNotCountedAsSuch()
+    {
+        var reader = NewReader(RespLimits.ForMaxRequestSize(1024));
+        Assert.Equal(ParseStatus.Error, reader.TryRead(Bytes("*1\r\n$-5\r\n"), out _));
+        Assert.False(reader.ErrorWasSizeLimit);
+        Assert.Equal(ParseStatus.Error, reader.TryRead(Bytes("*1\r\nx\r\n"), out _));
+        Assert.False(reader.ErrorWasSizeLimit);
+    }
+
+    [Fact]
     public void Read_MoreArgumentsThanCustomLimit_FailsWithInvalidMultibulkLength()
     {
         var limits = new RespLimits { MaxArguments = 2 };

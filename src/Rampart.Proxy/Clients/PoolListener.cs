@@ -123,10 +123,12 @@ internal sealed partial class PoolListener : IDisposable
             client.Dispose();
             return;
         }
-        var admission = _pool.TryAdmit();
+        var source = SourceAddress.Of(remote);
+        var admission = _pool.TryAdmit(source);
         if (admission is not null)
         {
-            // Redis's own answer when maxclients is reached, then the connection is closed.
+            // Redis's own answer when maxclients is reached, then the connection is closed (max_connections_per_ip too:
+            // a client library knows what it means and backs off).
             _pool.CountRejected(remote, admission);
             try { client.Send(MaxClientsReply, SocketFlags.None); } catch (SocketException) { }
             client.Dispose();
@@ -143,21 +145,22 @@ internal sealed partial class PoolListener : IDisposable
             // epoll refused it (out of kernel memory, max_user_watches) or the proxy is stopping: this client only.
             LogRegisterFailed(_pool.Config.Name, e.Message);
             connection.Close();
+            _pool.CancelAdmission(source);
             return;
         }
-        if (IsTls) _ = HandshakeThenServeAsync(connection, remote);
-        else Serve(connection);
+        if (IsTls) _ = HandshakeThenServeAsync(connection, remote, source);
+        else Serve(connection, source);
     }
 
-    private void Serve(LoopSocket connection)
+    private void Serve(LoopSocket connection, SourceAddress? source)
     {
-        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), connection, _pool, _logger);
+        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), connection, _pool, _logger, source);
         _pool.OnSessionStarted(session);
         _ = session.RunAsync();
     }
 
     /// <summary>A client of the TLS listener: its handshake, within <see cref="TlsHandshakeLimit"/>, then its session.</summary>
-    private async Task HandshakeThenServeAsync(LoopSocket connection, EndPoint? remote)
+    private async Task HandshakeThenServeAsync(LoopSocket connection, EndPoint? remote, SourceAddress? source)
     {
         try
         {
@@ -169,10 +172,10 @@ internal sealed partial class PoolListener : IDisposable
         {
             // A bad certificate, a plain client on the TLS port, a scanner: this connection only.
             connection.Close();
-            _pool.CountTlsRefused(remote, e is OperationCanceledException ? "no TLS handshake within 10 s" : e.Message);
+            _pool.CountTlsRefused(remote, source, e is OperationCanceledException ? "no TLS handshake within 10 s" : e.Message);
             return;
         }
-        Serve(connection);
+        Serve(connection, source);
     }
 
     private static readonly TimeSpan TlsHandshakeLimit = TimeSpan.FromSeconds(10);

@@ -236,7 +236,7 @@ internal static class ClientCommands
     /// </summary>
     internal static string InfoLine(ClientSession s)
     {
-        long now = Environment.TickCount64; // the raw clock of LastInteraction (stamped per socket read)
+        long now = s.Pool.Time.NowMs(); // the clock of LastInteraction (stamped per socket read)
         long age = (long)(s.Pool.Time.GetUtcNow().UtcDateTime - s.ConnectedAt).TotalSeconds;
         long idle = Math.Max(0, (now - s.LastInteraction) / 1000);
         string cmd = s.LastCommand?.Name ?? "NULL";

@@ -49,6 +49,7 @@ internal static class CommandDispatcher
                     session.DeferUntilDrained(); // the other lane must not run later commands before earlier ones
                     return false;
                 }
+                if (AuthThrottle.IsAttempt(command, request) && AuthMustWait(session)) return false;
                 LocalCommands.Answer(session, command, request);
                 return true;
             case CommandHandling.Pinned:
@@ -66,6 +67,20 @@ internal static class CommandDispatcher
         }
         if (!RoutedBySameMap(session)) return false;
         Route(session, command, request, raw, inline);
+        return true;
+    }
+
+    /// <summary>
+    /// An AUTH from an address with recent failures waits its turn (<see cref="AuthThrottle"/>): the request is deferred,
+    /// not answered, so a guess is checked only once the wait is over, however many the client pipelines.
+    /// </summary>
+    private static bool AuthMustWait(ClientSession session)
+    {
+        var pool = session.Pool;
+        long wait = pool.AuthThrottle.WaitBeforeAttempt(session.Source, pool.Time.NowMs());
+        if (wait == 0) return false;
+        pool.CountAuthDelayed();
+        session.DeferUntil(Task.Delay(TimeSpan.FromMilliseconds(wait), pool.Time));
         return true;
     }
 

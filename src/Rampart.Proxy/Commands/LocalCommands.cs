@@ -102,9 +102,9 @@ internal static class LocalCommands
             if (request.Count == 2 && acl.Default is { NoPass: true })
                 RespWriter.Error(output, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"u8);
             else if (Security.AclGate.Authenticate(session, acl, request.Count == 2 ? "default"u8 : request[1], request[request.Count - 1]))
-                RespWriter.SimpleString(output, "OK"u8);
+                Authenticated(session, output);
             else
-                RespWriter.Error(output, "WRONGPASS invalid username-password pair or user is disabled."u8);
+                WrongPassword(session, output);
             return;
         }
         if (password is null && request.Count == 2)
@@ -116,12 +116,26 @@ internal static class LocalCommands
         if (Authenticates(request.Count == 2 ? "default"u8 : request[1], request[request.Count - 1], password))
         {
             session.IsAuthenticated = true;
-            RespWriter.SimpleString(output, "OK"u8);
+            Authenticated(session, output);
         }
         else
         {
-            RespWriter.Error(output, "WRONGPASS invalid username-password pair or user is disabled."u8);
+            WrongPassword(session, output);
         }
+    }
+
+    /// <summary>AUTH succeeded: its address's failures are forgotten (Clients/AuthThrottle).</summary>
+    private static void Authenticated(ClientSession session, ByteBuffer output)
+    {
+        session.Pool.AuthSucceeded(session);
+        RespWriter.SimpleString(output, "OK"u8);
+    }
+
+    /// <summary>Redis's answer to a wrong password; the failure is counted and slows the address's next AUTH.</summary>
+    private static void WrongPassword(ClientSession session, ByteBuffer output)
+    {
+        session.Pool.AuthFailed(session);
+        RespWriter.Error(output, "WRONGPASS invalid username-password pair or user is disabled."u8);
     }
 
     /// <summary>
@@ -202,9 +216,10 @@ internal static class LocalCommands
                 : Authenticates(request[user], request[user + 1], session.Pool.Config.RedisAuth);
             if (!ok)
             {
-                RespWriter.Error(output, "WRONGPASS invalid username-password pair or user is disabled."u8);
+                WrongPassword(session, output);
                 return;
             }
+            session.Pool.AuthSucceeded(session);
             session.IsAuthenticated = true;
         }
         if (!session.IsAuthenticated)

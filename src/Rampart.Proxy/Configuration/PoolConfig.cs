@@ -38,6 +38,27 @@ public sealed record PoolConfig
     public long ClientOutputBufferLimit { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>
+    /// Rampart: a client idle this long (ms; nothing read from it, nothing of its in flight, no subscription) is closed
+    /// without a word, as Redis's <c>timeout</c> does; 0 = never (<c>client_idle_timeout:</c>, written in seconds).
+    /// </summary>
+    public long ClientIdleTimeoutMs { get; init; }
+
+    /// <summary>
+    /// Rampart: a client that has not authenticated (pools with a password or ACL users), or not sent one complete
+    /// request, this long (ms) after it connected is closed; 0 = never (<c>auth_timeout:</c>, written in seconds).
+    /// </summary>
+    public long AuthTimeoutMs { get; init; }
+
+    /// <summary>Rampart: most client connections from one source address (an IPv6 client: its /64); 0 = unlimited.</summary>
+    public int MaxConnectionsPerIp { get; init; }
+
+    /// <summary>
+    /// Rampart: most bytes of one request (<c>max_request_size:</c>), at most Redis's 512 MB; null = Redis's bounds
+    /// (a 512 MB bulk, a 1 GB query buffer).
+    /// </summary>
+    public long? MaxRequestSize { get; init; }
+
+    /// <summary>
     /// Rampart: client networks allowed to connect (<c>allow:</c>); null = everyone. Checked at accept on TCP listeners
     /// (a unix socket has no client address: its file mode is its access control).
     /// </summary>

@@ -19,6 +19,7 @@ internal static class PoolConfigReader
         "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
         "pinned_reserve", "pinned_min_idle", "commands", "cluster", "users", "read_from", "max_replica_lag",
         "read_your_writes", "replicas", "min_replicas_ack", "ack_timeout", "tls", "server_tls",
+        "client_idle_timeout", "auth_timeout", "max_connections_per_ip", "max_request_size",
     ];
 
     private static readonly string[] PinnedReserveKeys = ["transactions", "subscribers", "blocking"];
@@ -148,6 +149,23 @@ internal static class PoolConfigReader
                     break;
                 case "client_output_buffer":
                     if (v.Size(key, value) is { } cob) pool = pool with { ClientOutputBufferLimit = cob };
+                    break;
+                case "client_idle_timeout":
+                    if (v.Milliseconds(key, value, "0 = never") is { } idle) pool = pool with { ClientIdleTimeoutMs = idle };
+                    break;
+                case "auth_timeout":
+                    if (v.Milliseconds(key, value, "0 = never") is { } authTimeout) pool = pool with { AuthTimeoutMs = authTimeout };
+                    break;
+                case "max_connections_per_ip":
+                    if (v.Int(key, value, 0, "client connections from one address; 0 = unlimited") is { } perIp)
+                        pool = pool with { MaxConnectionsPerIp = perIp };
+                    break;
+                case "max_request_size":
+                    if (v.Size(key, value) is { } mrs)
+                    {
+                        if (mrs <= Rampart.Protocol.RespLimits.DefaultMaxBulkLength) pool = pool with { MaxRequestSize = mrs };
+                        else errors.Add(value.Line, $"{context}: max_request_size must be at most 512mb (Redis's proto-max-bulk-len), got '{((YamlScalar)value).Value}'");
+                    }
                     break;
                 case "commands":
                     if (CommandRulesReader.Read(context, value, errors) is { } rules) pool = pool with { Commands = rules };

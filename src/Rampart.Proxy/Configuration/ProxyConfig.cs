@@ -27,4 +27,6 @@ public sealed record RampartSettings
     /// default user, with its <c>redis_auth</c> as the password, exactly as before ACLs existed.
     /// </summary>
     public Security.AclTable? Acl { get; init; }
+    /// <summary>How failed AUTHs slow down further AUTHs from the same source address (<c>auth_throttle:</c>).</summary>
+    public AuthThrottleConfig AuthThrottle { get; init; } = new();
 }

@@ -3,7 +3,7 @@ namespace Rampart.Proxy.Configuration;
 /// <summary>The reserved top-level key <c>rampart:</c>: process settings, never a pool.</summary>
 internal static class RampartSettingsReader
 {
-    private static readonly string[] Keys = ["admin", "max_connections", "watch_config", "event_loops", "acl", "acl_file"];
+    private static readonly string[] Keys = ["admin", "max_connections", "watch_config", "event_loops", "acl", "acl_file", "auth_throttle"];
     private static readonly string[] AdminKeys = ["listen", "user", "password"];
     /// <summary>Event loop threads at most: far more than the cores of any machine a proxy runs on.</summary>
     private const int MaxEventLoops = 64;
@@ -41,6 +41,11 @@ internal static class RampartSettingsReader
             {
                 if (values.Int(name, entry.Value, 0, "client connections over all pools, 0 = unlimited") is { } max)
                     settings = settings with { MaxConnections = max };
+                continue;
+            }
+            if (name == "auth_throttle")
+            {
+                if (AuthThrottleReader.Read(entry.Value, errors) is { } throttle) settings = settings with { AuthThrottle = throttle };
                 continue;
             }
             if (name == "event_loops")

@@ -73,13 +73,8 @@ internal sealed class ScalarValues(ErrorSink errors, string context)
         return null;
     }
 
-    internal static bool TryParseSize(string text, out long bytes)
-    {
-        bytes = 0;
-        var t = text.ToLowerInvariant();
-        var digits = 0;
-        while (digits < t.Length && char.IsAsciiDigit(t[digits])) digits++;
-        long unit = t[digits..] switch
+    internal static bool TryParseSize(string text, out long bytes) =>
+        TryParseWithUnit(text.ToLowerInvariant(), unit => unit switch
         {
             "" or "b" => 1,
             "k" => 1000,
@@ -89,12 +84,23 @@ internal sealed class ScalarValues(ErrorSink errors, string context)
             "g" => 1000L * 1000 * 1000,
             "gb" => 1024L * 1024 * 1024,
             _ => 0,
-        };
+        }, out bytes);
+
+    /// <summary>
+    /// Digits then a unit <paramref name="unitOf"/> knows (its multiplier; 0 for an unknown unit), as in "64mb" or
+    /// "500ms"; false on anything else or an overflow.
+    /// </summary>
+    internal static bool TryParseWithUnit(string text, Func<string, long> unitOf, out long value)
+    {
+        value = 0;
+        var digits = 0;
+        while (digits < text.Length && char.IsAsciiDigit(text[digits])) digits++;
+        long unit = unitOf(text[digits..]);
         if (digits == 0 || unit == 0
-            || !long.TryParse(t.AsSpan(0, digits), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            || !long.TryParse(text.AsSpan(0, digits), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
             || n > long.MaxValue / unit)
             return false;
-        bytes = n * unit;
+        value = n * unit;
         return true;
     }
 

@@ -22,7 +22,8 @@ public sealed record ProxySnapshot(DateTimeOffset Time, long Timestamp, PoolSnap
 /// Redis Cluster pool its slot map (<see cref="Cluster"/>).
 /// </summary>
 public sealed record PoolSnapshot(string Name, string Listen, bool IsSentinel, bool AutoEject, int Clients, long ClientsTotal,
-    long Rejected, long Denied, long ClientErrors, BackendSnapshot[] Backends, ClusterMapSnapshot? Cluster = null)
+    long Rejected, long Denied, long ClientErrors, BackendSnapshot[] Backends, ClusterMapSnapshot? Cluster = null,
+    ClientLimitSnapshot? ClientLimits = null)
 {
     internal static PoolSnapshot Take(RunningPool running)
     {
@@ -39,7 +40,7 @@ public sealed record PoolSnapshot(string Name, string Listen, bool IsSentinel, b
                 ReplicasNotConnected = pool.Config.Sentinel is null ? [] : s.Replicas.NotConnected.Select(r => new MissingReplicaSnapshot(r.Address, r.Reason)).ToArray(),
                 AckShortfalls = s.Stats.AckShortfalls,
             }).ToArray(),
-            routing.IsCluster ? ClusterMapSnapshot.Take(pool, routing) : null);
+            routing.IsCluster ? ClusterMapSnapshot.Take(pool, routing) : null, pool.ClientLimitCounts);
     }
 
     private static int[] SlotsPerServer(Pools.PoolRouting routing)
@@ -151,4 +152,22 @@ public sealed record ClusterMapSnapshot(long Version, double AgeSeconds, int Ser
         double age = confirmed == 0 ? double.NaN : (pool.Time.NowMs() - confirmed) / 1000.0;
         return new ClusterMapSnapshot(routing.Version, age, routing.ServedSlots, pool.SlotMapProblem);
     }
+}
+
+/// <summary>
+/// What the limits against abuse did to one pool's clients since start: closed idle (<c>client_idle_timeout</c>), closed
+/// before authenticating or sending a whole request (<c>auth_timeout</c>), refused at accept (<c>max_connections_per_ip</c>),
+/// refused a request (<c>max_request_size</c>), and AUTH attempts that failed or were made to wait (<c>auth_throttle</c>).
+/// </summary>
+public sealed record ClientLimitSnapshot(long IdleClosed, long AuthTimeoutClosed, long PerIpRejected, long RequestTooLarge,
+    long AuthFailed, long AuthDelayed)
+{
+    public static ClientLimitSnapshot None { get; } = new(0, 0, 0, 0, 0, 0);
+
+    /// <summary>Each counter with the name /metrics gives it in its <c>limit</c> label.</summary>
+    public IEnumerable<(string Limit, long Count)> ByName() =>
+    [
+        ("client_idle_timeout", IdleClosed), ("auth_timeout", AuthTimeoutClosed), ("max_connections_per_ip", PerIpRejected),
+        ("max_request_size", RequestTooLarge), ("auth_failed", AuthFailed), ("auth_throttled", AuthDelayed),
+    ];
 }

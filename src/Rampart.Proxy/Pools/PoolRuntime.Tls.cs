@@ -1,4 +1,5 @@
 using System.Net;
+using Rampart.Proxy.Clients;
 using Rampart.Proxy.Configuration;
 using Rampart.Proxy.Security;
 
@@ -45,10 +46,10 @@ internal sealed partial class PoolRuntime
     }
 
     /// <summary>A TLS client failed its handshake: it held an admission, given back now; logged at most once a second.</summary>
-    public void CountTlsRefused(EndPoint? remote, string reason)
+    public void CountTlsRefused(EndPoint? remote, SourceAddress? source, string reason)
     {
         Interlocked.Increment(ref _tlsRefused);
-        _budget.Release();
+        CancelAdmission(source);
         _rejections.Rejected(Config.Name, remote?.ToString() ?? "?", "TLS handshake failed: " + reason);
     }
 }

@@ -49,10 +49,13 @@ internal sealed partial class PoolRuntime : IDisposable
     private long _serverEjects;
 
     public PoolRuntime(PoolConfig config, Transport.EventLoopGroup loops, ILoggerFactory loggers, TimeProvider time, ConnectionBudget? budget = null,
-        Observability.TopologyEventLog? events = null, Observability.RequestSampler? sampler = null, bool recordMetrics = true)
+        Observability.TopologyEventLog? events = null, Observability.RequestSampler? sampler = null, bool recordMetrics = true,
+        AuthThrottle? authThrottle = null)
     {
         Time = time;
         _config = config;
+        _limits = LimitsFor(config);
+        AuthThrottle = authThrottle ?? new AuthThrottle(time);
         _commands = PolicyFor(config);
         Loops = loops;
         _loggers = loggers;
@@ -175,7 +178,6 @@ internal sealed partial class PoolRuntime : IDisposable
     public Commands.CommandPolicy Commands => _commands;
 
     private static Commands.CommandPolicy PolicyFor(PoolConfig config) => Rampart.Proxy.Commands.CommandPolicy.For(config);
-    public RespLimits Limits { get; } = RespLimits.Default;
     public PoolRouting Routing => _routing;
     /// <summary>The redis_version a server of this pool reported when Rampart connected (for HELLO), if known.</summary>
     public string? ServerVersion => _routing.Servers.Select(s => s.ServerVersion).FirstOrDefault(v => v is not null);
@@ -191,12 +193,21 @@ internal sealed partial class PoolRuntime : IDisposable
     /// Null when a new client may connect; otherwise the limit it hit: the process's <c>max_connections</c> or the
     /// pool's <c>client_connections</c>.
     /// </summary>
-    public string? TryAdmit()
+    public string? TryAdmit(SourceAddress? source)
     {
         var config = _config;
         if (config.ClientConnections > 0 && _sessions.Count >= config.ClientConnections)
             return $"client_connections {config.ClientConnections} reached";
-        if (!_budget.TryTake()) return $"max_connections {_budget.Max} reached";
+        if (source is { } address && !_perAddress.TryTake(address, config.MaxConnectionsPerIp))
+        {
+            _limitCounters.PerIpRejected();
+            return $"max_connections_per_ip {config.MaxConnectionsPerIp} reached for {address}";
+        }
+        if (!_budget.TryTake())
+        {
+            if (source is { } taken) _perAddress.Release(taken);
+            return $"max_connections {_budget.Max} reached";
+        }
         return null;
     }
 
@@ -209,7 +220,9 @@ internal sealed partial class PoolRuntime : IDisposable
 
     public void OnSessionClosed(ClientSession session)
     {
-        if (_sessions.TryRemove(session.Id, out _)) _budget.Release();
+        if (!_sessions.TryRemove(session.Id, out _)) return;
+        _budget.Release();
+        if (session.Source is { } source) _perAddress.Release(source);
     }
 
     public void CountClientError() => Interlocked.Increment(ref _clientErrors);
@@ -241,7 +254,7 @@ internal sealed partial class PoolRuntime : IDisposable
     public long ServerEjects => Interlocked.Read(ref _serverEjects);
     public void CountServerEject() => Interlocked.Increment(ref _serverEjects);
 
-    /// <summary>Connections refused because <c>client_connections</c> or <c>max_connections</c> was reached.</summary>
+    /// <summary>Connections refused because <c>client_connections</c>, <c>max_connections_per_ip</c> or <c>max_connections</c> was reached.</summary>
     public long RejectedConnections => Interlocked.Read(ref _rejected);
     public void CountRejected(EndPoint? remote, string reason)
     {

@@ -90,6 +90,10 @@ internal sealed class ConfigDiff
         if (!a.Replicas.Select(r => r.Endpoint).SequenceEqual(b.Replicas.Select(r => r.Endpoint)))
             changes.Add($"replicas {ShowServers(a.Replicas)} -> {ShowServers(b.Replicas)}");
         Key("client_output_buffer", a.ClientOutputBufferLimit, b.ClientOutputBufferLimit);
+        Key("client_idle_timeout", ShowMs(a.ClientIdleTimeoutMs), ShowMs(b.ClientIdleTimeoutMs));
+        Key("auth_timeout", ShowMs(a.AuthTimeoutMs), ShowMs(b.AuthTimeoutMs));
+        Key("max_connections_per_ip", a.MaxConnectionsPerIp, b.MaxConnectionsPerIp);
+        Key("max_request_size", a.MaxRequestSize, b.MaxRequestSize);
         if (!SameAllow(a.Allow, b.Allow))
             changes.Add($"allow {ShowAllow(a.Allow)} -> {ShowAllow(b.Allow)}");
         // A cluster pool's servers are its seeds: its block says what changed, in the block's own words.
@@ -173,6 +177,7 @@ internal sealed class ConfigDiff
     {
         var changes = new List<string>();
         if (a.MaxConnections != b.MaxConnections) changes.Add($"max_connections {Show(a.MaxConnections)} -> {Show(b.MaxConnections)}");
+        if (a.AuthThrottle != b.AuthThrottle) changes.Add($"auth_throttle {a.AuthThrottle} -> {b.AuthThrottle}");
         if (a.WatchConfig != b.WatchConfig) changes.Add($"watch_config {Show(a.WatchConfig)} -> {Show(b.WatchConfig)}");
         if (a.AdminListen != b.AdminListen || a.AdminUser != b.AdminUser || a.AdminPassword != b.AdminPassword)
             changes.Add("admin changed (applies at the next restart)");
@@ -181,6 +186,9 @@ internal sealed class ConfigDiff
             changes.Add($"event_loops {a.EventLoops?.ToString() ?? "default"} -> {b.EventLoops?.ToString() ?? "default"} (applies at the next restart)");
         return changes;
     }
+
+    /// <summary>A duration of the abuse limits as the reload log shows it: "off", "300s" or "500ms".</summary>
+    private static string ShowMs(long ms) => ms == 0 ? "off" : ms % 1000 == 0 ? $"{ms / 1000}s" : $"{ms}ms";
 
     private static string Show<T>(T value) => value switch
     {

@@ -30,6 +30,7 @@ internal sealed partial class PoolRuntime
             }
             var plan = Reload.ServerPlan.For(previous, next, _routing.Servers, s => s.Config);
             _config = next;
+            ApplyClientLimits(next);
             if (!next.Commands.Equals(previous.Commands) || next.Name != previous.Name) _commands = PolicyFor(next);
             var servers = new ServerEndpoint[next.Servers.Count];
             var added = new List<ServerEndpoint>();
@@ -78,6 +79,7 @@ internal sealed partial class PoolRuntime
     private void ApplyCluster(PoolConfig previous, PoolConfig next)
     {
         _config = next;
+        ApplyClientLimits(next);
         // A pool that becomes or stops being a cluster pool answers CLUSTER ... itself or stops doing so.
         bool kindChanged = (previous.Cluster is null) != (next.Cluster is null);
         if (kindChanged || !next.Commands.Equals(previous.Commands) || next.Name != previous.Name) _commands = PolicyFor(next);

@@ -154,6 +154,7 @@ public sealed partial class ProxyServer
             // Every pool swaps to the new users whole; sessions look their user up again by name (Security/AclGate).
             foreach (var pool in current.Values) pool.UseAcl(next.Settings.Acl);
             _budget.Max = next.Settings.MaxConnections;
+            _authThrottle.Config = next.Settings.AuthThrottle;
             _pools = next.Pools.Select(p => current[p.Name]).ToArray();
             int period = SweepPeriod(next);
             if (period != _sweepPeriodMs)

@@ -35,10 +35,11 @@ public sealed class RampartUnderTest : IAsyncDisposable
     public const int DefaultEventLoops = 2;
 
     public static async Task<RampartUnderTest> StartAsync(PoolConfig pool, ILoggerFactory? loggers = null, int eventLoops = DefaultEventLoops,
-        Rampart.Proxy.Security.AclTable? acl = null)
+        Rampart.Proxy.Security.AclTable? acl = null, TimeProvider? time = null, AuthThrottleConfig? authThrottle = null)
     {
-        var config = new ProxyConfig { Source = "(test)", Pools = [pool], Settings = new RampartSettings { EventLoops = eventLoops, Acl = acl } };
-        var server = new ProxyServer(config, loggers);
+        var settings = new RampartSettings { EventLoops = eventLoops, Acl = acl, AuthThrottle = authThrottle ?? new AuthThrottleConfig() };
+        var config = new ProxyConfig { Source = "(test)", Pools = [pool], Settings = settings };
+        var server = new ProxyServer(config, loggers, time: time);
         await server.StartAsync();
         var endpoint = (IPEndPoint)server.GetListenEndPoint(pool.Name);
         return new RampartUnderTest(server, endpoint.Port);

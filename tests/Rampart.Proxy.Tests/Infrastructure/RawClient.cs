@@ -17,6 +17,21 @@ public sealed class RawClient : IDisposable
         _stream.ReadTimeout = 10_000;
     }
 
+    /// <summary>
+    /// Connects to 127.0.0.1 from <paramref name="from"/> (any address of 127/8 is loopback on Linux): a second
+    /// source address for the per-address limits.
+    /// </summary>
+    public RawClient(int port, System.Net.IPAddress from)
+    {
+        _client = new TcpClient(new System.Net.IPEndPoint(from, 0)) { NoDelay = true };
+        _client.Connect("127.0.0.1", port);
+        _stream = _client.GetStream();
+        _stream.ReadTimeout = 10_000;
+    }
+
+    /// <summary>True when the server sent nothing (and did not close) within <paramref name="wait"/>; reads nothing.</summary>
+    public bool IsSilentFor(TimeSpan wait) => !_client.Client.Poll((int)(wait.TotalMilliseconds * 1000), SelectMode.SelectRead);
+
     public void Send(string text) => Send(Encoding.UTF8.GetBytes(text));
     public void Send(byte[] bytes) => _stream.Write(bytes);
 
