@@ -18,7 +18,7 @@ internal static class PoolConfigReader
         // Rampart
         "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
         "pinned_reserve", "pinned_min_idle", "commands", "cluster", "users", "read_from", "max_replica_lag",
-        "read_your_writes", "replicas", "min_replicas_ack", "ack_timeout",
+        "read_your_writes", "replicas", "min_replicas_ack", "ack_timeout", "redis_auth_file",
     ];
 
     private static readonly string[] PinnedReserveKeys = ["transactions", "subscribers", "blocking"];
@@ -52,6 +52,7 @@ internal static class PoolConfigReader
         int reserveLine = 0;
         int minIdleLine = 0;
         bool pinnedTotalRead = true;
+        var redisAuth = new SecretSetting("redis_auth", v);
 
         foreach (var (key, entry) in MappingKeys.Known(mapping, Keys, context, errors))
         {
@@ -106,8 +107,8 @@ internal static class PoolConfigReader
                     if (v.Bool(key, value) is false)
                         errors.Add(value.Line, $"{context}: memcached pools (redis: false) are not supported; Rampart speaks the Redis protocol only");
                     break;
-                case "redis_auth":
-                    if (v.String(key, value) is { } auth) pool = pool with { RedisAuth = auth };
+                case "redis_auth" or "redis_auth_file":
+                    redisAuth.Read(key, entry);
                     break;
                 case "redis_db":
                     if (v.Int(key, value, 0, "a database number") is { } db) pool = pool with { RedisDb = db };
@@ -191,6 +192,9 @@ internal static class PoolConfigReader
                     break;
             }
         }
+
+        redisAuth.Finish();
+        if (redisAuth.Value is { } auth) pool = pool with { RedisAuth = auth };
 
         // After every key: pinned_connections may come after pinned_reserve.
         if (reserveLine > 0 && pinnedTotalRead && pool.PinnedReserve.Total(pool.PinnedConnections) is var reserved
