@@ -158,4 +158,23 @@ public sealed class SecretsEndToEndTests : IDisposable
         foreach (var secret in secrets)
             Assert.False(everything.Contains(secret, StringComparison.Ordinal), $"{secret} leaked:\n{everything}");
     }
+
+    [Fact]
+    public void Check_WarnsAboutASecretFileOthersCanRead_AndStillExitsZero()
+    {
+        const UnixFileMode owner = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var secret = Write("redis.pw", Unique("pw"));
+        var config = Write("rampart.yml", $"cache:\n  listen: 127.0.0.1:{FreePort.Next()}\n  redis: true\n  redis_auth_file: {secret}\n  servers:\n    - 127.0.0.1:6379:1\n");
+        File.SetUnixFileMode(config, owner | UnixFileMode.OtherRead); // no inline secret: the config's own mode is not a concern
+        File.SetUnixFileMode(secret, owner | UnixFileMode.OtherRead);
+        var (exit, output) = RampartProcess.Run("check", "--config", config);
+        Assert.Equal(0, exit);
+        Assert.Contains($"{config}:4: warning: pool 'cache' redis_auth_file: {secret} is open to group or others (mode 0604); chmod 600 it (or 400)", output);
+        Assert.Single(output.Split('\n'), l => l.Contains("warning"));
+
+        File.SetUnixFileMode(secret, UnixFileMode.UserRead);
+        (exit, output) = RampartProcess.Run("check", "--config", config);
+        Assert.Equal(0, exit);
+        Assert.DoesNotContain("warning", output);
+    }
 }
