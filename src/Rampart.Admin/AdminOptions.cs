@@ -2,13 +2,19 @@ using Rampart.Proxy.Configuration;
 
 namespace Rampart.Admin;
 
-/// <summary>Where the admin HTTP server listens and, optionally, the one user allowed in (HTTP basic auth).</summary>
+/// <summary>
+/// Where the admin HTTP server listens, optionally the one user allowed in (HTTP basic auth), and optionally its TLS
+/// certificate. Without a user the read-only endpoints are open and the state-changing ones are refused.
+/// </summary>
 public sealed record AdminOptions
 {
     /// <summary>host:port (port 0: any free port; see <see cref="AdminServer.Port"/>).</summary>
     public required string Listen { get; init; }
     public string? User { get; init; }
     public string? Password { get; init; }
+
+    /// <summary>PEM certificate and key: HTTPS instead of HTTP.</summary>
+    public AdminTlsFiles? Tls { get; init; }
 
     public bool RequiresAuth => User is not null && Password is not null;
 
@@ -43,6 +49,7 @@ public static class AdminSettings
             if (clash is not null)
                 return (null, $"--admin-listen {listenOverride} is also the listen address of pool '{clash.Name}'");
         }
-        return (new AdminOptions { Listen = listen, User = config.Settings.AdminUser, Password = config.Settings.AdminPassword }, null);
+        return (new AdminOptions { Listen = listen, User = config.Settings.AdminUser, Password = config.Settings.AdminPassword,
+            Tls = config.Settings.AdminTls }, null);
     }
 }

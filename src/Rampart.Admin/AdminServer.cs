@@ -58,8 +58,8 @@ public sealed partial class AdminServer : IAsyncDisposable
     /// <summary>The port bound (the real one when the listen address said 0).</summary>
     public int Port { get; private set; }
 
-    /// <summary>Base address, e.g. http://127.0.0.1:8080.</summary>
-    public string Url => $"http://{FormatHost(ListenAddress.Address)}:{Port}";
+    /// <summary>Base address, e.g. http://127.0.0.1:8080 (https with TLS).</summary>
+    public string Url => $"{(_options.Tls is null ? "http" : "https")}://{FormatHost(ListenAddress.Address)}:{Port}";
 
     private IPEndPoint ListenAddress { get; set; } = new(IPAddress.Loopback, 0);
 
@@ -85,7 +85,8 @@ public sealed partial class AdminServer : IAsyncDisposable
         }
         var addresses = server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         server.Port = new Uri(addresses.First()).Port;
-        server.LogListening(server.Url, options.RequiresAuth ? "with basic auth" : "without auth");
+        server.LogListening(server.Url, options.RequiresAuth ? "with basic auth"
+            : "without auth: read-only endpoints are open, POST endpoints are refused until rampart: admin: user and password are set");
         return server;
     }
 
@@ -99,9 +100,14 @@ public sealed partial class AdminServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new ForwardingLoggerProvider(loggers));
         builder.Logging.SetMinimumLevel(LogLevel.Warning); // no line per admin request
+        // Loaded here, at start; the config reader already checked that the pair loads. A restart picks up a new one.
+        var certificate = options.Tls is { } tls ? AdminCertificate.Load(tls) : null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(ListenAddress);
+            kestrel.Listen(ListenAddress, listen =>
+            {
+                if (certificate is not null) listen.UseHttps(certificate);
+            });
             kestrel.AddServerHeader = false;
         });
         builder.Services.AddOpenTelemetry()
@@ -111,24 +117,19 @@ public sealed partial class AdminServer : IAsyncDisposable
             .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
 
         var app = builder.Build();
-        if (_auth is not null)
-        {
-            app.Use(async (context, next) =>
-            {
-                if (_auth.IsAuthorized(context.Request)) await next(context);
-                else await BasicAuth.ChallengeAsync(context);
-            });
-        }
+        app.Use(new AdminAccess(_auth).InvokeAsync);
         app.MapGet("/", Dashboard);
         app.MapGet("/stats", Stats);
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapGet("/healthz", Health);
-        app.MapGet("/readyz", Ready);
+        app.MapGet(AdminAccess.Health, Health);
+        app.MapGet(AdminAccess.Readiness, Ready);
         app.MapGet("/events", Events);
         app.MapGet("/loglevel", GetLogLevels);
-        app.MapPut("/loglevel/{category}", PutLogLevel);
+        // State changes are POST only: a GET can be triggered by a link or an <img>, and PUT/DELETE gain nothing.
         app.MapPost("/loglevel/{category}", PutLogLevel);
-        app.MapDelete("/loglevel/{category}", DeleteLogLevel);
+        app.MapPost("/loglevel/{category}/reset", DeleteLogLevel);
+        app.MapMethods("/loglevel/{category}", ["GET", "HEAD", "PUT", "DELETE", "PATCH"], AdminAccess.PostOnly);
+        app.MapMethods("/loglevel/{category}/reset", ["GET", "HEAD", "PUT", "DELETE", "PATCH"], AdminAccess.PostOnly);
         return app;
     }
 
@@ -166,7 +167,7 @@ public sealed partial class AdminServer : IAsyncDisposable
     private Task GetLogLevels(HttpContext context) => WriteJson(context, StatusCodes.Status200OK, LogLevels(), Json.LogLevelsReply);
 
     /// <summary>
-    /// PUT /loglevel/{category} with <c>{"level": "Debug"}</c> (or the bare level name as the body). The category
+    /// POST /loglevel/{category} with <c>{"level": "Debug"}</c> (or the bare level name as the body). The category
     /// <c>default</c> sets the level of every category without its own. For <c>Rampart.Requests</c>,
     /// <c>sampleEvery</c> says one request in how many is logged.
     /// </summary>
@@ -262,7 +263,7 @@ public sealed partial class AdminServer : IAsyncDisposable
         _metrics.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Admin HTTP on {Url} ({Auth}): dashboard /, /stats, /metrics, /healthz, /readyz, /events, /loglevel")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin HTTP on {Url} ({Auth}): dashboard /, /stats, /metrics, /healthz, /readyz, /events, /loglevel, POST /loglevel/{{category}}")]
     private partial void LogListening(string url, string auth);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Log level of {Category} set to {Level} through the admin API (request sampling: {SampleEvery}, 0 = off)")]

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 namespace Rampart.Admin;
 
 /// <summary>
-/// HTTP basic auth for every admin endpoint, as HAProxy's <c>stats auth user:password</c>: without valid credentials
+/// HTTP basic auth for the admin endpoints (all but /healthz and /readyz: see AdminAccess), as HAProxy's <c>stats auth user:password</c>: without valid credentials
 /// the answer is 401 with a <c>WWW-Authenticate</c> challenge, so a browser asks for them. Compared in constant time.
 /// </summary>
 internal sealed class BasicAuth

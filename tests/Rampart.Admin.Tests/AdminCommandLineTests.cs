@@ -41,11 +41,14 @@ public sealed partial class AdminCommandLineTests : IDisposable
         Assert.Contains("(with basic auth)", rampart.Output);
 
         using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
-        using (var anonymous = await http.GetAsync("/healthz"))
+        // Issue 18: probes are open; every other endpoint needs the user.
+        using (var anonymous = await http.GetAsync("/stats"))
             Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        using (var probe = await http.GetAsync("/healthz"))
+            Assert.Equal(HttpStatusCode.OK, probe.StatusCode);
         http.DefaultRequestHeaders.Authorization = AdminHarness.Basic("ops", "s3cret");
-        using (var health = await http.GetAsync("/healthz"))
-            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        using (var authorized = await http.GetAsync("/stats"))
+            Assert.Equal(HttpStatusCode.OK, authorized.StatusCode);
         using (var client = RespTestClient.ConnectTcp(poolPort))
             Assert.Equal("OK", client.CallText("SET", "cli:k", "v"));
         string stats = await http.GetStringAsync("/stats");

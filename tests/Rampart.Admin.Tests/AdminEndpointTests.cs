@@ -270,8 +270,6 @@ public sealed class AdminEndpointTests
     [InlineData("/")]
     [InlineData("/stats")]
     [InlineData("/metrics")]
-    [InlineData("/healthz")]
-    [InlineData("/readyz")]
     [InlineData("/events")]
     [InlineData("/loglevel")]
     public async Task BasicAuth_WithoutOrWithWrongCredentials_Is401WithAChallenge(string path)
@@ -293,7 +291,7 @@ public sealed class AdminEndpointTests
         }
         using (var right = await admin.Http.GetAsync(path)) // the harness client sends ops:s3cret
             Assert.Equal(HttpStatusCode.OK, right.StatusCode);
-        using (var put = new HttpRequestMessage(HttpMethod.Put, "/loglevel/Rampart") { Content = new StringContent("Debug") })
+        using (var put = new HttpRequestMessage(HttpMethod.Post, "/loglevel/Rampart") { Content = new StringContent("Debug") })
         {
             using var response = await anonymous.SendAsync(put);
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
@@ -309,14 +307,14 @@ public sealed class AdminEndpointTests
         var levels = new RuntimeLogLevels(LogLevel.Information);
         using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace)
             .AddFilter((_, category, level) => levels.IsEnabled(category ?? "", level)).AddProvider(sink));
-        await using var admin = await AdminHarness.StartAsync(RampartUnderTest.Pool(redis), levels: levels, loggers: loggers);
+        await using var admin = await AdminHarness.StartAsync(RampartUnderTest.Pool(redis), user: "ops", password: "s3cret", levels: levels, loggers: loggers);
         using var client = RespTestClient.ConnectTcp(admin.Rampart.Port);
 
         // Off by default: no request is logged.
         for (int i = 0; i < 20; i++) client.CallText("GET", $"log:{i}");
         Assert.DoesNotContain(sink.Lines, l => l.Category == RequestSampler.Category);
 
-        using (var put = await admin.Http.PutAsync("/loglevel/Rampart.Requests", new StringContent("{\"level\":\"Debug\",\"sampleEvery\":4}")))
+        using (var put = await admin.Http.PostAsync("/loglevel/Rampart.Requests", new StringContent("{\"level\":\"Debug\",\"sampleEvery\":4}")))
         {
             Assert.Equal(HttpStatusCode.OK, put.StatusCode);
             using var json = JsonDocument.Parse(await put.Content.ReadAsStringAsync());
@@ -328,12 +326,12 @@ public sealed class AdminEndpointTests
         Assert.Equal(5, sampled.Count); // 20 requests, one in 4
         Assert.All(sampled, l => Assert.Contains($"Request GET on pool test to s0 ({redis.Endpoint})", l.Message));
 
-        // Other categories follow the default, which can change too; DELETE returns a category to it.
+        // Other categories follow the default, which can change too; POST .../reset returns a category to it.
         Assert.False(levels.IsEnabled("Rampart.Backends", LogLevel.Debug));
-        using (var put = await admin.Http.PutAsync("/loglevel/default", new StringContent("Warning")))
+        using (var put = await admin.Http.PostAsync("/loglevel/default", new StringContent("Warning")))
             Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         Assert.False(levels.IsEnabled("Rampart.Backends", LogLevel.Information));
-        using (var delete = await admin.Http.DeleteAsync("/loglevel/Rampart.Requests"))
+        using (var delete = await admin.Http.PostAsync("/loglevel/Rampart.Requests/reset", null))
             Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
         Assert.Equal(0, admin.Rampart.Server.RequestSampler.Every);
         int before = sink.Lines.Count(l => l.Category == RequestSampler.Category);
@@ -345,8 +343,8 @@ public sealed class AdminEndpointTests
     public async Task LogLevel_UnknownLevel_Is400WithTheAcceptedNames()
     {
         using var redis = RedisServerProcess.Start();
-        await using var admin = await AdminHarness.StartAsync(RampartUnderTest.Pool(redis));
-        using var put = await admin.Http.PutAsync("/loglevel/Rampart", new StringContent("Loud"));
+        await using var admin = await AdminHarness.StartAsync(RampartUnderTest.Pool(redis), user: "ops", password: "s3cret");
+        using var put = await admin.Http.PostAsync("/loglevel/Rampart", new StringContent("Loud"));
         Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
         Assert.Contains("unknown level 'Loud'", await put.Content.ReadAsStringAsync());
         Assert.Equal(LogLevel.Information, admin.Levels.LevelOf("Rampart"));

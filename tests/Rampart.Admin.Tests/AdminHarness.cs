@@ -21,12 +21,12 @@ public sealed class AdminCollection
 /// <summary>Rampart in the test process with a pool on a free port and its admin server on another, and an HTTP client.</summary>
 public sealed class AdminHarness : IAsyncDisposable
 {
-    private AdminHarness(RampartUnderTest rampart, AdminServer admin, RuntimeLogLevels levels)
+    private AdminHarness(RampartUnderTest rampart, AdminServer admin, RuntimeLogLevels levels, HttpMessageHandler handler)
     {
         Rampart = rampart;
         Admin = admin;
         Levels = levels;
-        Http = new HttpClient { BaseAddress = new Uri(admin.Url), Timeout = TimeSpan.FromSeconds(10) };
+        Http = new HttpClient(handler) { BaseAddress = new Uri(admin.Url), Timeout = TimeSpan.FromSeconds(10) };
     }
 
     public RampartUnderTest Rampart { get; }
@@ -35,7 +35,8 @@ public sealed class AdminHarness : IAsyncDisposable
     public HttpClient Http { get; }
 
     public static async Task<AdminHarness> StartAsync(PoolConfig pool, string? user = null, string? password = null,
-        RuntimeLogLevels? levels = null, ILoggerFactory? loggers = null)
+        RuntimeLogLevels? levels = null, ILoggerFactory? loggers = null, AdminTlsFiles? tls = null,
+        HttpMessageHandler? handler = null)
     {
         levels ??= new RuntimeLogLevels();
         var rampart = await RampartUnderTest.StartAsync(pool, loggers);
@@ -43,8 +44,8 @@ public sealed class AdminHarness : IAsyncDisposable
         try
         {
             var admin = await AdminServer.StartAsync(rampart.Server,
-                new AdminOptions { Listen = "127.0.0.1:0", User = user, Password = password }, levels, loggers);
-            var harness = new AdminHarness(rampart, admin, levels);
+                new AdminOptions { Listen = "127.0.0.1:0", User = user, Password = password, Tls = tls }, levels, loggers);
+            var harness = new AdminHarness(rampart, admin, levels, handler ?? new HttpClientHandler());
             if (user is not null) harness.Http.DefaultRequestHeaders.Authorization = Basic(user, password!);
             return harness;
         }

@@ -26,6 +26,10 @@ internal static class AclConfigReader
             }
             if (AclRuleParser.ParseLine(line.Value, out var error) is { } user) users.Add(user);
             else errors.Add(item.Line, "rampart acl: " + error);
+            // ">pass" is a password in clear in the file (a "#hash" is not): rampart check looks at who can read it.
+            if (line.Value.Split(' ').Any(rule => rule.StartsWith('>')))
+                errors.Secrets.Add(new SecretSource("rampart acl", item.Line,
+                    line.Written is null ? SecretOrigin.ConfigFile : SecretOrigin.Environment));
         }
         return users;
     }
@@ -33,9 +37,7 @@ internal static class AclConfigReader
     public static List<AclUser> ReadFile(string path, int line, ErrorSink errors)
     {
         var users = new List<AclUser>();
-        string full = Path.IsPathRooted(path) || errors.File is not { Length: > 0 } config || !File.Exists(config)
-            ? path
-            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(config)) ?? "", path);
+        string full = ConfigPaths.Resolve(path, errors.File);
         string[] lines;
         try
         {

@@ -6,7 +6,7 @@ namespace Rampart.Proxy.Configuration;
 /// </summary>
 internal static class ClusterConfigReader
 {
-    private static readonly string[] Keys = ["nodes", "user", "password", "refresh_interval"];
+    private static readonly string[] Keys = ["nodes", "user", "password", "password_file", "refresh_interval"];
 
     /// <summary>
     /// Below this, slot-map checks would load every node of the cluster for little gain: MOVED replies and failed nodes
@@ -28,7 +28,7 @@ internal static class ClusterConfigReader
         var nodes = new List<ClusterNodeAddress>();
         string? user = null;
         var userLine = line;
-        string? password = null;
+        var password = new SecretSetting("password", v);
         var refreshInterval = new ClusterConfig { Nodes = [] }.RefreshIntervalMs;
         var sawNodes = false;
 
@@ -46,8 +46,8 @@ internal static class ClusterConfigReader
                     userLine = entry.Key.Line;
                     user = v.String(key, value);
                     break;
-                case "password":
-                    password = v.String(key, value);
+                case "password" or "password_file":
+                    password.Read(key, entry);
                     break;
                 case "refresh_interval":
                     if (v.Int(key, value, MinRefreshIntervalMs, "milliseconds between slot-map checks") is { } ri) refreshInterval = ri;
@@ -55,18 +55,19 @@ internal static class ClusterConfigReader
             }
         }
 
+        password.Finish();
         if (!sawNodes)
             errors.Add(line, $"{context}: nodes is missing (a list of seed host:port; the rest of the cluster is learned from them)");
         // AUTH user with no password cannot succeed: an ACL user always authenticates with both.
-        if (user is not null && password is null && !mapping.Entries.Any(e => e.Name == "password"))
-            errors.Add(userLine, $"{context}: user '{user}' has no password (a Redis ACL user authenticates with a user and a password; add password:)");
+        if (user is not null && !password.IsGiven)
+            errors.Add(userLine, $"{context}: user '{user}' has no password (a Redis ACL user authenticates with a user and a password; add password: or password_file:)");
 
         if (errors.Count != before) return null;
         return new ClusterConfig
         {
             Nodes = nodes,
             User = user,
-            Password = password,
+            Password = password.Value,
             RefreshIntervalMs = refreshInterval,
             Line = line,
         };

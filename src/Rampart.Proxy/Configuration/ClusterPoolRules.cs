@@ -20,6 +20,7 @@ internal static class ClusterPoolRules
         ("hash_tag", "the cluster always uses {...} hash tags"),
         ("auto_eject_hosts", Placement + "; a failed master's slots move to its replica and Rampart follows the slot map"),
         ("redis_auth", "use the cluster block's password (and user) to authenticate with the nodes"),
+        ("redis_auth_file", "use the cluster block's password_file (and user) to authenticate with the nodes"),
     ];
 
     public static bool HasClusterKey(YamlMapping pool) => pool.Entries.Any(e => e.Name == "cluster");

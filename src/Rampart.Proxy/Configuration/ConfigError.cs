@@ -24,6 +24,12 @@ internal sealed class ErrorSink(string file)
     public string File { get; } = file;
     public int Count => _errors.Count;
 
+    /// <summary>
+    /// Every secret the readers met, inline or from a file, so <c>rampart check</c> can warn about readable files. The
+    /// sink is the one thing every reader is handed; a secret's place is a fact of the file like an error's.
+    /// </summary>
+    public List<SecretSource> Secrets { get; } = [];
+
     public void Add(int line, string message) => _errors.Add(new ConfigError(File, line, message));
 
     /// <summary>Errors in file order; a stable sort keeps the discovery order of errors on the same line.</summary>

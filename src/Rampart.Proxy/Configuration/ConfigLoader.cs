@@ -22,21 +22,29 @@ public static class ConfigLoader
     /// Loads <paramref name="path"/>: at most <see cref="ConfigLimits.MaxFileBytes"/> bytes of strict UTF-8, then as
     /// <see cref="LoadText"/>. Never throws: whatever the file holds, the outcome is a config or <c>file:line</c> errors.
     /// </summary>
-    public static ConfigLoadResult LoadFile(string path)
+    public static ConfigLoadResult LoadFile(string path) => LoadFile(path, EnvironmentExpansion.Process);
+
+    /// <param name="environment">Where <c>${VAR}</c> in values takes its value from.</param>
+    internal static ConfigLoadResult LoadFile(string path, Func<string, string?> environment)
     {
         var errors = new ErrorSink(path);
         var text = ConfigFileReader.Read(path, errors);
-        return text is null ? Refused(errors) : LoadText(text, path);
+        return text is null ? Refused(errors) : LoadText(text, path, environment);
     }
 
-    /// <summary>Validates <paramref name="yaml"/>, naming it <paramref name="sourceName"/> in errors. Never throws.</summary>
-    public static ConfigLoadResult LoadText(string yaml, string sourceName)
+    /// <summary>
+    /// Validates <paramref name="yaml"/>, naming it <paramref name="sourceName"/> in errors (and resolving relative
+    /// secret files against its directory when it is a file). Never throws.
+    /// </summary>
+    public static ConfigLoadResult LoadText(string yaml, string sourceName) => LoadText(yaml, sourceName, EnvironmentExpansion.Process);
+
+    internal static ConfigLoadResult LoadText(string yaml, string sourceName, Func<string, string?> environment)
     {
         var errors = new ErrorSink(sourceName);
         ProxyConfig? config;
         try
         {
-            config = Read(yaml, sourceName, errors);
+            config = Read(yaml, sourceName, errors, environment);
         }
         catch (Exception e)
         {
@@ -51,9 +59,9 @@ public static class ConfigLoader
 
     private static ConfigLoadResult Refused(ErrorSink errors) => new() { Errors = errors.ToSortedList() };
 
-    private static ProxyConfig? Read(string yaml, string sourceName, ErrorSink errors)
+    private static ProxyConfig? Read(string yaml, string sourceName, ErrorSink errors, Func<string, string?> environment)
     {
-        var root = YamlTreeReader.Read(yaml, errors);
+        var root = YamlTreeReader.Read(yaml, errors, environment);
         if (errors.Count > 0) return null;
         if (root is null || root is YamlScalar { IsNull: true })
         {
@@ -128,6 +136,8 @@ public static class ConfigLoader
         if (poolLines.Count == 0)
             errors.Add(top.Line, "the configuration has no pools (nutcracker: has no pools)");
 
-        return errors.Count == 0 ? new ProxyConfig { Source = sourceName, Pools = pools, Settings = settings } : null;
+        return errors.Count == 0
+            ? new ProxyConfig { Source = sourceName, Pools = pools, Settings = settings, Secrets = errors.Secrets.ToList() }
+            : null;
     }
 }

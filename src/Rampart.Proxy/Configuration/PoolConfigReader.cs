@@ -19,7 +19,7 @@ internal static class PoolConfigReader
         "client_output_buffer", "sentinel", "allow_flush", "allow", "pinned_connections",
         "pinned_reserve", "pinned_min_idle", "commands", "cluster", "users", "read_from", "max_replica_lag",
         "read_your_writes", "replicas", "min_replicas_ack", "ack_timeout", "tls", "server_tls",
-        "client_idle_timeout", "auth_timeout", "max_connections_per_ip", "max_request_size",
+        "client_idle_timeout", "auth_timeout", "max_connections_per_ip", "max_request_size", "redis_auth_file",
     ];
 
     private static readonly string[] PinnedReserveKeys = ["transactions", "subscribers", "blocking"];
@@ -53,6 +53,7 @@ internal static class PoolConfigReader
         int reserveLine = 0;
         int minIdleLine = 0;
         bool pinnedTotalRead = true;
+        var redisAuth = new SecretSetting("redis_auth", v);
 
         foreach (var (key, entry) in MappingKeys.Known(mapping, Keys, context, errors))
         {
@@ -107,8 +108,8 @@ internal static class PoolConfigReader
                     if (v.Bool(key, value) is false)
                         errors.Add(value.Line, $"{context}: memcached pools (redis: false) are not supported; Rampart speaks the Redis protocol only");
                     break;
-                case "redis_auth":
-                    if (v.String(key, value) is { } auth) pool = pool with { RedisAuth = auth };
+                case "redis_auth" or "redis_auth_file":
+                    redisAuth.Read(key, entry);
                     break;
                 case "redis_db":
                     if (v.Int(key, value, 0, "a database number") is { } db) pool = pool with { RedisDb = db };
@@ -215,6 +216,9 @@ internal static class PoolConfigReader
                     break;
             }
         }
+
+        redisAuth.Finish();
+        if (redisAuth.Value is { } auth) pool = pool with { RedisAuth = auth };
 
         // After every key: pinned_connections may come after pinned_reserve.
         if (reserveLine > 0 && pinnedTotalRead && pool.PinnedReserve.Total(pool.PinnedConnections) is var reserved

@@ -4,7 +4,7 @@ namespace Rampart.Proxy.Configuration;
 internal static class RampartSettingsReader
 {
     private static readonly string[] Keys = ["admin", "max_connections", "watch_config", "event_loops", "acl", "acl_file", "auth_throttle"];
-    private static readonly string[] AdminKeys = ["listen", "user", "password"];
+    private static readonly string[] AdminKeys = ["listen", "user", "password", "password_file", "cert_file", "key_file"];
     /// <summary>Event loop threads at most: far more than the cores of any machine a proxy runs on.</summary>
     private const int MaxEventLoops = 64;
 
@@ -34,7 +34,11 @@ internal static class RampartSettingsReader
             if (name == "acl_file")
             {
                 aclLine = entry.Key.Line;
-                if (values.String(name, entry.Value) is { } path) aclFile = AclConfigReader.ReadFile(path, entry.Value.Line, errors);
+                if (values.String(name, entry.Value) is { } path)
+                {
+                    aclFile = AclConfigReader.ReadFile(path, entry.Value.Line, errors);
+                    errors.Secrets.Add(new SecretSource("rampart acl_file", entry.Key.Line, SecretOrigin.File, ConfigPaths.Resolve(path, errors.File)));
+                }
                 continue;
             }
             if (name == "max_connections")
@@ -61,11 +65,13 @@ internal static class RampartSettingsReader
             }
             if (entry.Value is not YamlMapping admin)
             {
-                errors.Add(entry.Value.Line, "rampart admin must be a mapping (listen, user, password)");
+                errors.Add(entry.Value.Line, "rampart admin must be a mapping (listen, user, password, cert_file, key_file)");
                 continue;
             }
             var v = new ScalarValues(errors, "rampart admin");
-            int? userLine = null, passwordLine = null;
+            int? userLine = null;
+            var password = new SecretSetting("password", v);
+            var tls = new AdminTlsReader(v);
             foreach (var (key, e) in MappingKeys.Known(admin, AdminKeys, "rampart admin", errors))
             {
                 switch (key)
@@ -85,17 +91,21 @@ internal static class RampartSettingsReader
                         userLine = e.Key.Line;
                         settings = settings with { AdminUser = v.String(key, e.Value) };
                         break;
-                    case "password":
-                        passwordLine = e.Key.Line;
-                        settings = settings with { AdminPassword = v.String(key, e.Value) };
+                    case "password" or "password_file":
+                        password.Read(key, e);
+                        break;
+                    case "cert_file" or "key_file":
+                        tls.Read(key, e);
                         break;
                 }
             }
+            password.Finish();
+            settings = settings with { AdminPassword = password.Value, AdminTls = tls.Finish() };
             if (!admin.Entries.Any(x => x.Name == "listen"))
                 errors.Add(admin.Line, "rampart admin: listen is missing (host:port of the admin HTTP server)");
             // Basic auth needs both halves; one alone is almost surely a typo that would leave the admin port open.
-            if (userLine is null != passwordLine is null)
-                errors.Add(userLine ?? passwordLine ?? admin.Line, "rampart admin: user and password must be given together");
+            if (userLine is null == password.IsGiven)
+                errors.Add(userLine ?? (password.IsGiven ? password.Line : admin.Line), "rampart admin: user and password must be given together");
         }
         if (AclConfigReader.Combine(aclList, aclFile, aclLine, errors) is { } acl) settings = settings with { Acl = acl };
         return (settings, adminListen, adminLine);

@@ -39,7 +39,7 @@ internal sealed class ScalarValues(ErrorSink errors, string context)
             case "true": return true;
             case "false": return false;
             default:
-                errors.Add(s.Line, $"{context}: {key} must be true or false, got '{s.Value}'");
+                errors.Add(s.Line, $"{context}: {key} must be true or false, got '{s.Shown}'");
                 return null;
         }
     }
@@ -55,7 +55,7 @@ internal sealed class ScalarValues(ErrorSink errors, string context)
             || n < min || n > max)
         {
             var range = max != int.MaxValue ? $"a whole number from {min} to {max}" : min == 0 ? "a whole number >= 0" : $"a whole number >= {min}";
-            errors.Add(s.Line, $"{context}: {key} must be {range} ({what}), got '{s.Value}'");
+            errors.Add(s.Line, $"{context}: {key} must be {range} ({what}), got '{s.Shown}'");
             return null;
         }
         return n;
@@ -69,7 +69,7 @@ internal sealed class ScalarValues(ErrorSink errors, string context)
     {
         if (Scalar(key, value) is not { } s) return null;
         if (TryParseSize(s.Value, out var bytes) && bytes > 0) return bytes;
-        errors.Add(s.Line, $"{context}: {key} must be a positive size in bytes, such as 67108864 or 64mb, got '{s.Value}'");
+        errors.Add(s.Line, $"{context}: {key} must be a positive size in bytes, such as 67108864 or 64mb, got '{s.Shown}'");
         return null;
     }
 

@@ -3,7 +3,7 @@ namespace Rampart.Proxy.Configuration;
 /// <summary>Reads Rampart's <c>sentinel:</c> block of a pool (nutcracker has no such key).</summary>
 internal static class SentinelConfigReader
 {
-    private static readonly string[] Keys = ["addresses", "quorum", "password", "check_interval", "tls"];
+    private static readonly string[] Keys = ["addresses", "quorum", "password", "password_file", "check_interval", "tls"];
 
     public static SentinelConfig? Read(string poolContext, int line, YamlNode node, ErrorSink errors)
     {
@@ -19,7 +19,7 @@ internal static class SentinelConfigReader
         var addresses = new List<SentinelAddress>();
         int? quorum = null;
         var quorumLine = line;
-        string? password = null;
+        var password = new SecretSetting("password", v);
         var checkInterval = 1000;
         var tls = false;
         var sawAddresses = false;
@@ -38,8 +38,8 @@ internal static class SentinelConfigReader
                     quorumLine = value.Line;
                     quorum = v.Int(key, value, 1, "sentinels that must agree");
                     break;
-                case "password":
-                    password = v.String(key, value);
+                case "password" or "password_file":
+                    password.Read(key, entry);
                     break;
                 case "check_interval":
                     if (v.Int(key, value, 1, "milliseconds") is { } ci) checkInterval = ci;
@@ -50,6 +50,7 @@ internal static class SentinelConfigReader
             }
         }
 
+        password.Finish();
         if (!sawAddresses)
             errors.Add(line, $"{context}: addresses is missing (a list of sentinel host:port)");
         else if (addresses.Count > 0 && quorum > addresses.Count)
@@ -61,7 +62,7 @@ internal static class SentinelConfigReader
             Addresses = addresses,
             // A majority by default: fewer could let a minority partition name a master on its own.
             Quorum = quorum ?? addresses.Count / 2 + 1,
-            Password = password,
+            Password = password.Value,
             CheckIntervalMs = checkInterval,
             Tls = tls,
             Line = line,

@@ -34,7 +34,7 @@ internal static class ServerListReader
             {
                 if (!IsMasterName(scalar.Value))
                 {
-                    errors.Add(scalar.Line, $"{context}: with sentinel, each server is a Sentinel master name (such as 'mymaster'), got '{scalar.Value}'");
+                    errors.Add(scalar.Line, $"{context}: with sentinel, each server is a Sentinel master name (such as 'mymaster'), got '{scalar.Shown}'");
                     continue;
                 }
                 server = new ServerConfig { Host = scalar.Value, Name = scalar.Value, Port = 0, Weight = 1, Line = scalar.Line };

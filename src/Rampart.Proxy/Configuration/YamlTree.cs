@@ -10,10 +10,15 @@ internal abstract record YamlNode(int Line);
 /// <summary>
 /// A scalar. <see cref="IsNull"/> is an empty plain scalar ("key:" with nothing after it). "~" and "null" stay text,
 /// as in nutcracker, which never interprets scalars: <c>redis_auth: null</c> is the password "null".
+/// <see cref="Value"/> is after <c>${VAR}</c> expansion; <see cref="Written"/> is the text as the file has it when an
+/// expansion changed it (null otherwise), for error messages: a value from the environment may be a secret.
 /// </summary>
-internal sealed record YamlScalar(int Line, string Value, bool IsPlain) : YamlNode(Line)
+internal sealed record YamlScalar(int Line, string Value, bool IsPlain, string? Written = null) : YamlNode(Line)
 {
-    public bool IsNull => IsPlain && Value.Length == 0;
+    public bool IsNull => IsPlain && Value.Length == 0 && Written is null;
+
+    /// <summary>The text to quote in an error: as written in the file, never a value taken from the environment.</summary>
+    public string Shown => Written ?? Value;
 }
 
 internal sealed record YamlSequence(int Line, IReadOnlyList<YamlNode> Items) : YamlNode(Line);

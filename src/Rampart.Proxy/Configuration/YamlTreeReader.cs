@@ -8,7 +8,8 @@ namespace Rampart.Proxy.Configuration;
 /// Invariant: whatever the text, it returns a tree at most <see cref="ConfigLimits.MaxDepth"/> deep with at most
 /// <see cref="ConfigLimits.MaxNodes"/> nodes, or null with an error that has a line; it never recurses (open lists and
 /// mappings are an explicit stack), never throws, and stops pulling events at the first node over a bound, so the lazy
-/// parser never runs over the rest of a hostile file.
+/// parser never runs over the rest of a hostile file. Every scalar except a mapping's key goes through
+/// <see cref="EnvironmentExpansion"/> once, here, so every setting accepts <c>${VAR}</c>.
 /// </summary>
 internal static class YamlTreeReader
 {
@@ -16,7 +17,11 @@ internal static class YamlTreeReader
     /// Reads the single document of <paramref name="text"/>. Returns null for an empty file or after a syntax error or a
     /// crossed bound, which is reported with its line (YamlDotNet stops at the first syntax error, so there is at most one).
     /// </summary>
-    public static YamlNode? Read(string text, ErrorSink errors)
+    public static YamlNode? Read(string text, ErrorSink errors) => Read(text, errors, EnvironmentExpansion.Process);
+
+    /// <inheritdoc cref="Read(string, ErrorSink)"/>
+    /// <param name="environment">Where <c>${VAR}</c> takes its value from (the process environment, or a test's).</param>
+    public static YamlNode? Read(string text, ErrorSink errors, Func<string, string?> environment)
     {
         var parser = new Parser(new StringReader(text));
         int lastLine = LastLine(text);
@@ -27,7 +32,7 @@ internal static class YamlTreeReader
                 return null;
 
             parser.Consume<DocumentStart>();
-            var root = ReadRoot(parser, errors, lastLine);
+            var root = ReadRoot(parser, errors, lastLine, environment);
             if (root is null)
                 return null;
             parser.Consume<DocumentEnd>();
@@ -62,7 +67,7 @@ internal static class YamlTreeReader
     /// Reads one node and everything inside it, leaving the parser on the event after it. Null when a bound is crossed
     /// (the error is added).
     /// </summary>
-    private static YamlNode? ReadRoot(IParser parser, ErrorSink errors, int lastLine)
+    private static YamlNode? ReadRoot(IParser parser, ErrorSink errors, int lastLine, Func<string, string?> environment)
     {
         var open = new Stack<OpenCollection>();
         int nodes = 0;
@@ -93,7 +98,10 @@ internal static class YamlTreeReader
                 switch (ev)
                 {
                     case Scalar s:
-                        done = new YamlScalar(LineOf(s.Start, lastLine), s.Value, s.Style == ScalarStyle.Plain);
+                        // Keys are names, never expanded: "${" in a key is just text, as in nutcracker.
+                        bool isKey = open.TryPeek(out var parent) && parent.IsMapping && parent.Children.Count % 2 == 0;
+                        done = isKey ? new YamlScalar(LineOf(s.Start, lastLine), s.Value, s.Style == ScalarStyle.Plain)
+                            : ExpandedScalar(s, errors, environment, lastLine);
                         break;
                     case AnchorAlias alias:
                         errors.Add(LineOf(alias.Start, lastLine), $"YAML aliases (*{alias.Value}) are not supported");
@@ -120,6 +128,18 @@ internal static class YamlTreeReader
                 return done;
             open.Peek().Children.Add(done);
         }
+    }
+
+    private static YamlScalar ExpandedScalar(Scalar s, ErrorSink errors, Func<string, string?> environment, int lastLine)
+    {
+        int line = LineOf(s.Start, lastLine);
+        var value = EnvironmentExpansion.Expand(s.Value, environment, out var error);
+        if (value is null)
+        {
+            errors.Add(line, error!);
+            return new YamlScalar(line, "", s.Style == ScalarStyle.Plain, Written: s.Value);
+        }
+        return new YamlScalar(line, value, s.Style == ScalarStyle.Plain, ReferenceEquals(value, s.Value) ? null : s.Value);
     }
 
     /// <summary>A list or mapping whose end event has not come yet; a mapping's children alternate key, value.</summary>

@@ -179,7 +179,7 @@ internal sealed class ConfigDiff
         if (a.MaxConnections != b.MaxConnections) changes.Add($"max_connections {Show(a.MaxConnections)} -> {Show(b.MaxConnections)}");
         if (a.AuthThrottle != b.AuthThrottle) changes.Add($"auth_throttle {a.AuthThrottle} -> {b.AuthThrottle}");
         if (a.WatchConfig != b.WatchConfig) changes.Add($"watch_config {Show(a.WatchConfig)} -> {Show(b.WatchConfig)}");
-        if (a.AdminListen != b.AdminListen || a.AdminUser != b.AdminUser || a.AdminPassword != b.AdminPassword)
+        if (a.AdminListen != b.AdminListen || a.AdminUser != b.AdminUser || a.AdminPassword != b.AdminPassword || a.AdminTls != b.AdminTls)
             changes.Add("admin changed (applies at the next restart)");
         if (a.Acl?.Text != b.Acl?.Text) changes.Add("acl users changed"); // never log a password hash
         if (a.EventLoops != b.EventLoops)

@@ -3,7 +3,10 @@ using Rampart.Proxy.Configuration;
 
 namespace Rampart.Cli;
 
-/// <summary><c>rampart check</c>: validate a config and exit 0, or print <c>file:line: reason</c> lines and exit 1.</summary>
+/// <summary>
+/// <c>rampart check</c>: validate a config and exit 0, or print <c>file:line: reason</c> lines and exit 1. A valid
+/// config whose secrets lie in files others may read gets <c>file:line: warning: ...</c> lines and still exits 0.
+/// </summary>
 internal static class CheckCommand
 {
     public static Command Create()
@@ -24,6 +27,8 @@ internal static class CheckCommand
             return 1;
         }
         Console.Out.WriteLine($"rampart: configuration file '{path}' syntax is ok");
+        // On stderr, so the stdout of a twemproxy config stays nutcracker -t's, word for word; the exit code stays 0.
+        foreach (var warning in SecretFileWarnings.For(loaded.Config!)) Console.Error.WriteLine(warning);
         // Only cluster pools get a line: a twemproxy config checks with nutcracker -t's output, word for word.
         foreach (var pool in loaded.Config!.Pools)
             if (pool.Cluster is { } cluster) Console.Out.WriteLine(DescribeCluster(pool, cluster));

@@ -245,6 +245,7 @@ internal static class ServeCommand
             return 1;
         }
         logger.LogInformation("Rampart {Version} running with {Config}", typeof(ServeCommand).Assembly.GetName().Version, path);
+        foreach (var warning in SecretFileWarnings.For(config)) logger.LogWarning("{Warning}", warning);
         using var reloader = new ConfigReloader(server, path, settings.WatchConfig, loggers.CreateLogger("Rampart.Reload"));
         Volatile.Write(ref reloadTarget, reloader);
         using var offer = settings.PidFile is null ? null : OfferTakeover(settings.PidFile, server, logger, CloseAdminPorts, stop);

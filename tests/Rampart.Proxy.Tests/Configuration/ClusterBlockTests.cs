@@ -82,7 +82,7 @@ public class ClusterBlockTests
     [InlineData("    nodes:\n      - 10.0.0.1:7000\n      - 10.0.0.1:7000\n", 7, "pool 'shop' cluster: node 10.0.0.1:7000 is listed twice (first at line 6)")]
     [InlineData("    nodes:\n      - \"[::1]:7000\"\n      - \"[::1]:7000\"\n", 7, "pool 'shop' cluster: node [::1]:7000 is listed twice (first at line 6)")]
     [InlineData("    user: app\n    password: pw\n", 4, "pool 'shop' cluster: nodes is missing (a list of seed host:port; the rest of the cluster is learned from them)")]
-    [InlineData(Seeds + "    user: app\n", 6, "pool 'shop' cluster: user 'app' has no password (a Redis ACL user authenticates with a user and a password; add password:)")]
+    [InlineData(Seeds + "    user: app\n", 6, "pool 'shop' cluster: user 'app' has no password (a Redis ACL user authenticates with a user and a password; add password: or password_file:)")]
     [InlineData(Seeds + "    refresh_interval: 99\n", 6, "pool 'shop' cluster: refresh_interval must be a whole number >= 100 (milliseconds between slot-map checks), got '99'")]
     [InlineData(Seeds + "    refresh_interval: 1.5\n", 6, "pool 'shop' cluster: refresh_interval must be a whole number >= 100 (milliseconds between slot-map checks), got '1.5'")]
     [InlineData(Seeds + "    password: [a]\n", 6, "pool 'shop' cluster: password must be a single value, not a list or mapping")]
