@@ -15,6 +15,8 @@ namespace Rampart.Proxy.Commands;
 /// largest; <c>maxclients</c> only if every server has the same; the other counts summed.</item>
 /// <item><c>server</c>: the lines every server has word for word (redis_version, which StackExchange.Redis and ioredis
 /// read, os, ...), with Rampart's <c>redis_mode</c>, uptime and <c>rampart_version</c> (<see cref="InfoFacts"/>).</item>
+/// <item><c>cluster</c>: <c>cluster_enabled</c> follows Rampart's mode (1 in a cluster pool, as its CLUSTER answers
+/// say), whatever the servers behind it are.</item>
 /// <item><c>stats</c>: numbers summed (a percentage only if every server has the same).</item>
 /// <item>every other section: the lines every server has word for word (role:master, settings...); lines that differ
 /// (ports, ids, memory) are left out.</item>
@@ -50,6 +52,8 @@ internal static class InfoMerge
                     _ when field.Contains("_max_", StringComparison.Ordinal) => FieldMerge.Max,
                     _ => FieldMerge.Sum,
                 }, new() { ["connected_clients"] = facts.ConnectedClients.ToString(CultureInfo.InvariantCulture) }),
+                "# Cluster" => MergeFields(perServer, _ => FieldMerge.Common,
+                    new() { ["cluster_enabled"] = facts.Mode == "cluster" ? "1" : "0" }),
                 "# Stats" => MergeFields(perServer, field => field.EndsWith("_perc", StringComparison.Ordinal) ? FieldMerge.Common : FieldMerge.Sum),
                 _ => MergeFields(perServer, _ => FieldMerge.Common),
             };

@@ -2,6 +2,7 @@ using System.Net;
 using Rampart.Protocol;
 using Rampart.Proxy.Commands;
 using Rampart.Proxy.Tests.Infrastructure;
+using Rampart.Proxy.Routing;
 using Rampart.Proxy.Topology;
 using StackExchange.Redis;
 
@@ -180,6 +181,49 @@ public sealed class ClusterIntrospectionTests(ClusterPoolFixture fixture) : ICla
         Assert.Equal(rampart, cluster.GetBySlot(0)!.EndPoint);
         Assert.Equal(rampart, cluster.GetBySlot(16383)!.EndPoint);
         Assert.Equal(rampart, cluster.GetBySlot("any-key")!.EndPoint);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Info_SaysClusterMode_AndClusterEnabled_AsItsClusterAnswersDo(bool resp3)
+    {
+        static Dictionary<string, string> Fields(RespValue info) => info.Text!.Split("\r\n")
+            .Where(l => l.Contains(':') && !l.StartsWith('#')).Select(l => l.Split(':', 2)).ToDictionary(f => f[0], f => f[1]);
+        var all = Fields(Ask(Port, resp3, "INFO"));
+        Assert.Equal("cluster", all["redis_mode"]);
+        Assert.Equal("1", all["cluster_enabled"]);
+        // The sections asked one by one (as StackExchange.Redis and ioredis ask them) say the same.
+        Assert.Equal("cluster", Fields(Ask(Port, resp3, "INFO", "server"))["redis_mode"]);
+        Assert.Equal("1", Fields(Ask(Port, resp3, "INFO", "cluster"))["cluster_enabled"]);
+        Assert.Equal("ok", Fields(Ask(Port, resp3, "CLUSTER", "INFO"))["cluster_state"]);
+    }
+
+    [Fact]
+    public async Task StackExchangeRedisAsAPlainClient_InResp2_SendsCrossSlotCommandsThrough()
+    {
+        // INFO and CLUSTER unavailable in its command map: it never hears "cluster", so it does not refuse keys over
+        // several slots itself, and Rampart splits them.
+        await using var mux = await ConnectionMultiplexer.ConnectAsync(ClusterPoolFixture.Standalone(fixture.Rampart.Endpoint));
+        Assert.Equal(ServerType.Standalone, mux.GetServer(fixture.Rampart.Endpoint).ServerType);
+        var db = mux.GetDatabase();
+        RedisKey[] keys = Enumerable.Range(0, 8).Select(i => (RedisKey)("plain:" + i)).ToArray();
+        Assert.True(keys.Select(k => ClusterSlot.Of(System.Text.Encoding.UTF8.GetBytes(k.ToString()))).Distinct().Count() > 1);
+        Assert.True(await db.StringSetAsync(keys.Select(k => new KeyValuePair<RedisKey, RedisValue>(k, "v" + k.ToString())).ToArray()));
+        Assert.Equal(keys.Select(k => (string?)("v" + k.ToString())), (await db.StringGetAsync(keys)).Select(v => (string?)v));
+        Assert.Equal(keys.Length, await db.KeyDeleteAsync(keys));
+    }
+
+    [Fact]
+    public async Task StackExchangeRedisInResp3_IsAlwaysInClusterMode_AsHellosModeSays()
+    {
+        // HELLO's mode decides in RESP3 (a command map cannot take HELLO away there): the client refuses keys over
+        // several slots itself, exactly as in front of a real cluster.
+        var options = ClusterPoolFixture.Standalone(fixture.Rampart.Endpoint);
+        options.Protocol = RedisProtocol.Resp3;
+        await using var mux = await ConnectionMultiplexer.ConnectAsync(options);
+        Assert.Equal(ServerType.Cluster, mux.GetServer(fixture.Rampart.Endpoint).ServerType);
+        await Assert.ThrowsAsync<RedisCommandException>(() => mux.GetDatabase().StringGetAsync(["plain:0", "plain:1", "plain:2"]));
     }
 
     [Fact]

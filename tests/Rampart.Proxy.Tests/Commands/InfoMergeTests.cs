@@ -35,6 +35,18 @@ public sealed class InfoMergeTests
         Assert.DoesNotContain("redis_version", Merge(a, b.Replace("7.0.15", "7.2.4")));
     }
 
+    [Theory]
+    [InlineData("standalone", "0")]
+    [InlineData("cluster", "1")]
+    public void Cluster_SaysClusterEnabledAsRampartsModeDoes_WhateverTheServersSay(string mode, string enabled)
+    {
+        var facts = Facts with { Mode = mode };
+        string Merge(string a, string b) => InfoMerge.Merge(new[] { a, b }.Select(t => Encoding.UTF8.GetBytes(RespText.Bulk(t))), facts);
+        Assert.Equal($"# Cluster\r\ncluster_enabled:{enabled}\r\n", Merge("# Cluster\r\ncluster_enabled:1\r\n", "# Cluster\r\ncluster_enabled:1\r\n"));
+        Assert.Equal($"# Cluster\r\ncluster_enabled:{enabled}\r\n", Merge("# Cluster\r\ncluster_enabled:0\r\n", "# Cluster\r\ncluster_enabled:0\r\n"));
+        Assert.Contains($"\r\nredis_mode:{mode}\r\n", Merge("# Server\r\nredis_mode:cluster\r\n", "# Server\r\nredis_mode:cluster\r\n"));
+    }
+
     [Fact]
     public void Clients_CountsRampartsClients_SumsCounts_AndTakesTheLargestRecentBuffer()
     {

@@ -30,14 +30,16 @@ public sealed class ClusterPoolFixture : IAsyncLifetime, IProxiedPool
     }
 
     /// <summary>
-    /// Options for StackExchange.Redis as a standalone client of <paramref name="endpoint"/>: with CLUSTER unavailable
-    /// it never learns of slots, so it sends multi-key commands over several slots as they are (in cluster mode it would
-    /// refuse them itself) and Rampart alone decides what they do.
+    /// Options for StackExchange.Redis as a standalone client of <paramref name="endpoint"/>. It takes a server for a
+    /// cluster from INFO's <c>redis_mode</c>, HELLO's <c>mode</c> (RESP3) or an answer to CLUSTER NODES, and a cluster
+    /// pool says "cluster" in all three (a one-node cluster); with INFO and CLUSTER unavailable in its command map, in
+    /// RESP2 it learns none of them and never of slots, so it sends multi-key commands over several slots as they are
+    /// (in cluster mode it would refuse them itself) and Rampart alone decides what they do.
     /// </summary>
     public static ConfigurationOptions Standalone(string endpoint)
     {
         var options = ConfigurationOptions.Parse(endpoint);
-        options.CommandMap = CommandMap.Create(["CLUSTER"], available: false);
+        options.CommandMap = CommandMap.Create(["CLUSTER", "INFO"], available: false);
         return options;
     }
 
