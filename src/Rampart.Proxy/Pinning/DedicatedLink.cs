@@ -165,6 +165,31 @@ internal sealed class DedicatedLink
     }
 
     /// <summary>
+    /// Takes back every request out, in order, when each is a plain request the client waits for (not a blocking call,
+    /// not Rampart's own command, not one answered with a set error), so that they can be sent to another node
+    /// together. False, taking nothing, otherwise.
+    /// </summary>
+    public bool TryTakeAllRequests(List<ProxyRequest> into)
+    {
+        foreach (var call in _inFlight)
+            if (call is not { Slot: not null, ReplaceWith: null, Blocks: false }) return false;
+        while (_inFlight.TryDequeue(out var call)) into.Add(call.Slot!);
+        return true;
+    }
+
+    /// <summary>
+    /// Closes the connection held instead of giving it back: replies are still due on it for requests taken off it
+    /// (<see cref="TryTakeAllRequests"/>), so its state cannot be cleaned. It stays attached, so that what it still
+    /// delivers reaches a session that no longer owns it and drops it (<see cref="Owns"/>).
+    /// </summary>
+    public void Abandon(string reason)
+    {
+        var conn = _conn;
+        _conn = null;
+        conn?.Kill(reason);
+    }
+
+    /// <summary>
     /// Moves a subscriber to a connection to <paramref name="server"/> (its shard channel's slot moved there): the new
     /// connection is taken first, so that when there is none the old one stays; the old one goes back cleaned of its
     /// subscriptions. False with the reason when no connection could be had.

@@ -27,6 +27,12 @@ internal sealed partial class PinnedSession
 {
     private static readonly string ExecAbortError = TransactionState.ExecAbort;
 
+    // The requests taken off a connection to follow a redirect together (reused: only under the lock).
+    private List<ProxyRequest>? _moving;
+    // An EXEC or DISCARD is out: what follows waits for its reply (DispatchResolved), so that every request out on
+    // the dedicated connection belongs to one transaction state, which can then follow its slot whole.
+    private bool _replayEndOut;
+
     /// <summary>True when <paramref name="reply"/> redirected a transaction's request out and it was dealt with (under the lock).</summary>
     private bool FollowedTransactionRedirect(ReadOnlySpan<byte> reply)
     {
@@ -42,16 +48,33 @@ internal sealed partial class PinnedSession
             MaybeRelease();
             return true;
         }
-        if (!_link.TryTakeOnlyRequest(out var call)) return false;
+        // Every request out must be of this transaction state (none from before it: a blocking call that began the pin;
+        // none after its EXEC, see DispatchResolved), the redirected one first, each waiting for its reply.
+        int outCount = _link.InFlight;
+        int first = _replay.Count - outCount;
+        if (first < 0 || _replay.HasWatch && outCount > 1 || !_replay.TryBytesBefore(first, out var before)) return false;
+        var moving = _moving ??= new List<ProxyRequest>(4);
+        if (!_link.TryTakeAllRequests(moving)) return false;
         _replay.Redirections++;
         var target = RedirectTarget(redirect);
-        // Nothing else is out on the old connection: it goes back after DISCARD and UNWATCH (an error when there is
-        // no MULTI is harmless there).
-        _link.GiveBack(asIs: false, inMulti: true, subscribed: false);
+        if (outCount == 1)
+        {
+            // Nothing else is out on the old connection: it goes back after DISCARD and UNWATCH (an error when there is
+            // no MULTI is harmless there).
+            _link.GiveBack(asIs: false, inMulti: true, subscribed: false);
+        }
+        else
+        {
+            // Replies are still due on it for the requests pipelined behind: the node flagged the transaction at the
+            // redirect, so they were queued or refused, and their EXEC (if sent) aborts there: nothing of it runs there.
+            _link.Abandon("its transaction followed a slot move with replies still due");
+        }
         if (!_link.TryRent(target, PinnedUse.Transaction, out var error))
         {
             _tx.Broken = error;
-            _link.FailQuietly(call, error!);
+            for (int i = 0; i < moving.Count; i++)
+                _link.FailQuietly(moving[i], i == moving.Count - 1 && _replayLastIsExec ? ExecAbortError : error!);
+            moving.Clear();
             MaybeRelease();
             return true;
         }
@@ -60,8 +83,9 @@ internal sealed partial class PinnedSession
             _link.AskedSlot = redirect.Slot;
             _link.SendUnanswered(Asking, replies: 1);
         }
-        if (_replay.Count > 1) _link.SendUnanswered(_replay.BeforeLast, _replay.Count - 1);
-        _link.Enqueue(call, null, null, blocks: false, failWith: null);
+        if (first > 0) _link.SendUnanswered(before, first);
+        foreach (var call in moving) _link.Enqueue(call, null, null, blocks: false, failWith: null);
+        moving.Clear();
         _link.Flush();
         return true;
     }
@@ -76,6 +100,7 @@ internal sealed partial class PinnedSession
         if (_link.AskedSlot >= 0 && !serverInMulti) _link.SendUnanswered(Asking, replies: 1);
         _replay.Add(request, command?.Name == "watch");
         _replayLastIsExec = command?.Name == "exec";
+        _replayEndOut = command?.Name is "exec" or "discard";
     }
 
     /// <summary>

@@ -20,6 +20,13 @@ internal sealed partial class PinnedSession
             if (_session.HasPendingReplies) return Defer();
             _sharedLaneUsed = false;
         }
+        // Cluster pools: an EXEC or DISCARD out ends its transaction state; the next request waits for its reply, so a
+        // redirect never finds requests of two states out together (PinnedSession.ClusterTransaction.cs).
+        if (_replayEndOut)
+        {
+            if (_link.InFlight > 0) return Defer();
+            _replayEndOut = false;
+        }
         if (_tx.Broken is not null) return DispatchBroken(command, request);
         if (PassThroughSession.Wants(command, request))
         {

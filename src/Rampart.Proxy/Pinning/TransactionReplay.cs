@@ -15,6 +15,9 @@ internal sealed class TransactionReplay : IDisposable
     private ByteBuffer? _bytes;
     // Where the last request recorded starts: the one a redirect answers when it is the only request out.
     private int _lastStart;
+    // Where each request recorded one by one starts, by its index among all recorded (those recorded together with
+    // AddUnanswered have none: a redirect never answers them, since their replies come before any other).
+    private readonly List<(int Index, int Start)> _starts = [];
 
     /// <summary>Requests recorded (each takes one reply).</summary>
     public int Count { get; private set; }
@@ -30,6 +33,7 @@ internal sealed class TransactionReplay : IDisposable
     {
         _bytes?.Clear();
         _lastStart = 0;
+        _starts.Clear();
         Count = 0;
         HasWatch = false;
         Redirections = 0;
@@ -44,6 +48,7 @@ internal sealed class TransactionReplay : IDisposable
         if (HasWatch) return;
         _bytes ??= new ByteBuffer(256);
         _lastStart = _bytes.Length;
+        _starts.Add((Count - 1, _lastStart));
         _bytes.Write(request);
         HasWatch = watch;
     }
@@ -60,10 +65,28 @@ internal sealed class TransactionReplay : IDisposable
     /// <summary>Every request recorded before the last one (the client already has their replies).</summary>
     public ReadOnlySpan<byte> BeforeLast => _bytes is null ? default : _bytes.Span[.._lastStart];
 
+    /// <summary>
+    /// Every request recorded before the one of index <paramref name="index"/> (0: the first recorded), when that one
+    /// was recorded one by one; false otherwise (after a WATCH only the WATCH itself is kept).
+    /// </summary>
+    public bool TryBytesBefore(int index, out ReadOnlySpan<byte> before)
+    {
+        before = default;
+        if (index == 0) return true;
+        foreach (var (at, start) in _starts)
+        {
+            if (at != index) continue;
+            before = _bytes!.Span[..start];
+            return true;
+        }
+        return false;
+    }
+
     public void Dispose()
     {
         _bytes?.Dispose();
         _bytes = null;
+        _starts.Clear();
         Count = 0;
     }
 }

@@ -77,6 +77,118 @@ public sealed class ClusterTransactionTests(ClusterPinnedFixture fixture) : ICla
         Assert.Equal("$1\r\n2\r\n", owner.Send(RespText.Command("GET", key)));
     }
 
+    /// <summary>Sends <paramref name="commands"/> in one write and reads their replies, in order.</summary>
+    private static object?[] Pipeline(RespTestClient client, params string[][] commands)
+    {
+        client.Send(commands.SelectMany(c => RespTestClient.Command(c)).ToArray());
+        return commands.Select(_ => client.ReadReply()).ToArray();
+    }
+
+    [Fact]
+    public void Transaction_PipelinedBehindItsFirstKey_WhenTheSlotMoved_RunsOnceOnTheNewOwner()
+    {
+        const string key = "{multi-pipelined}k";
+        const string counter = "{multi-pipelined}runs";
+        var owner = MoveSlotOf(key);
+        var old = ClusterSlots.OtherThan(Cluster, owner);
+        long moved = fixture.Redirects().Moved;
+        using var client = Connect();
+        Assert.Equal("OK", client.Call("MULTI")); // held by Rampart until the first key says where
+
+        // One write: the old owner (still in Rampart's map) answers MOVED to the SET, flags the transaction, then
+        // MOVED again and EXECABORT; all of it goes to the new owner instead, once, in the client's order.
+        var replies = Pipeline(client, ["SET", key, "5"], ["INCR", key], ["INCR", counter], ["PING"], ["EXEC"]);
+        Assert.Equal(["QUEUED", "QUEUED", "QUEUED", "QUEUED"], replies.Take(4).Select(RespTestClient.AsText));
+        Assert.Equal(new object?[] { "OK", 6L, 1L, "PONG" }, (object?[])RespTestClient.AsText(replies[4])!);
+
+        Assert.Equal("$1\r\n6\r\n", owner.Send(RespText.Command("GET", key)));
+        Assert.Equal("$1\r\n1\r\n", owner.Send(RespText.Command("GET", counter))); // ran once
+        Assert.StartsWith("-MOVED", old.Send(RespText.Command("GET", counter)));
+        Assert.True(fixture.Redirects().Moved > moved, "nothing was redirected: the test did not exercise a move");
+        Assert.Equal("PONG", client.Call("PING")); // the client goes on, its replies in order
+    }
+
+    [Fact]
+    public void Transaction_PipelinedAfterSomeCommandsQueued_WhenTheSlotMovedMidway_RunsWholeOnTheNewOwner()
+    {
+        const string key = "{multi-pipelined-later}k";
+        using var client = Connect();
+        Assert.Equal("OK", client.Call("MULTI"));
+        Assert.Equal("QUEUED", client.Call("SET", key, "1")); // queued on the old owner
+        var owner = MoveSlotOf(key);
+
+        var replies = Pipeline(client, ["INCR", key], ["INCRBY", key, "10"], ["GET", key], ["EXEC"]);
+        Assert.Equal(["QUEUED", "QUEUED", "QUEUED"], replies.Take(3).Select(RespTestClient.AsText));
+        Assert.Equal(new object?[] { "OK", 2L, 12L, "12" }, (object?[])RespTestClient.AsText(replies[3])!);
+        Assert.Equal("$2\r\n12\r\n", owner.Send(RespText.Command("GET", key)));
+    }
+
+    [Fact]
+    public void Transaction_PipelinedWhileItsSlotMigrates_GoesWholeToTheTargetBehindOneAsking()
+    {
+        const string key = "{multi-pipelined-ask}k";
+        var source = ClusterSlots.OwnerOf(Cluster, key);
+        var target = ClusterSlots.OtherThan(Cluster, source);
+        int slot = SlotOf(key);
+        ClusterSlots.BeginMigration(slot, source, target);
+        try
+        {
+            Assert.Equal("+OK\r\n", ClusterSlots.Asking(target, "SET", key, "on-target")); // the key has moved already
+            long asked = fixture.Redirects().Asked;
+            using var client = Connect();
+            Assert.Equal("OK", client.Call("MULTI"));
+
+            var replies = Pipeline(client, ["APPEND", key, "+1"], ["APPEND", key, "+2"], ["GET", key], ["EXEC"]);
+            Assert.Equal(["QUEUED", "QUEUED", "QUEUED"], replies.Take(3).Select(RespTestClient.AsText));
+            Assert.Equal(new object?[] { 11L, 13L, "on-target+1+2" }, (object?[])RespTestClient.AsText(replies[3])!);
+
+            Assert.Equal("$13\r\non-target+1+2\r\n", ClusterSlots.Asking(target, "GET", key));
+            Assert.Equal(":0\r\n", source.Send(RespText.Command("CLUSTER", "COUNTKEYSINSLOT", slot.ToString())));
+            Assert.True(fixture.Redirects().Asked > asked, "nothing was asked: the test did not exercise a migration");
+        }
+        finally
+        {
+            ClusterSlots.FinishMigration(Cluster, slot, target);
+        }
+    }
+
+    [Fact]
+    public void TwoTransactionsPipelined_WhenTheSlotMoved_EachRunsOnceOnTheNewOwner()
+    {
+        const string key = "{multi-two}k";
+        using var client = Connect();
+        Assert.Equal("OK", client.Call("MULTI"));
+        Assert.Equal("QUEUED", client.Call("SET", key, "1"));
+        var owner = MoveSlotOf(key);
+
+        // The second MULTI waits for the first EXEC's reply: each transaction follows the slot on its own.
+        var replies = Pipeline(client, ["INCR", key], ["EXEC"], ["MULTI"], ["INCR", key], ["EXEC"], ["GET", key]);
+        Assert.Equal("QUEUED", RespTestClient.AsText(replies[0]));
+        Assert.Equal(new object?[] { "OK", 2L }, (object?[])RespTestClient.AsText(replies[1])!);
+        Assert.Equal(["OK", "QUEUED"], replies[2..4].Select(RespTestClient.AsText));
+        Assert.Equal(new object?[] { 3L }, (object?[])RespTestClient.AsText(replies[4])!);
+        Assert.Equal("3", RespTestClient.AsText(replies[5]));
+        Assert.Equal("$1\r\n3\r\n", owner.Send(RespText.Command("GET", key)));
+    }
+
+    [Fact]
+    public void Watch_HeldOnTheOldOwner_WithATransactionPipelined_AbortsAsRedisDoes()
+    {
+        const string key = "{watch-pipelined}k";
+        using var client = Connect();
+        Assert.Equal("OK", client.Call("SET", key, "0"));
+        Assert.Equal("OK", client.Call("WATCH", key));
+        var owner = MoveSlotOf(key);
+
+        var replies = Pipeline(client, ["MULTI"], ["SET", key, "mine"], ["INCR", key], ["EXEC"]);
+        Assert.Equal("OK", RespTestClient.AsText(replies[0]));
+        Assert.StartsWith($"MOVED {SlotOf(key)} 127.0.0.1:{owner.Port}", Assert.IsType<RespError>(replies[1]).Message);
+        Assert.StartsWith($"MOVED {SlotOf(key)} 127.0.0.1:{owner.Port}", Assert.IsType<RespError>(replies[2]).Message);
+        Assert.Equal(new RespError("EXECABORT Transaction discarded because of previous errors."), replies[3]);
+        Assert.Equal("$1\r\n0\r\n", owner.Send(RespText.Command("GET", key)));
+        Assert.Equal("PONG", client.Call("PING"));
+    }
+
     [Fact]
     public void Transaction_WhileItsSlotMigrates_GoesToTheTargetBehindAsking()
     {
