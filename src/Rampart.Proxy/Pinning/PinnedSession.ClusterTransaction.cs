@@ -8,11 +8,16 @@ namespace Rampart.Proxy.Pinning;
 /// <summary>
 /// A transaction or WATCH in a Redis Cluster pool follows its slot while nothing the old node alone remembers would be
 /// lost. A request answered <c>-MOVED</c> or <c>-ASK</c> was not run (inside MULTI the node also flagged its
-/// transaction). When it is the only request out and no WATCH ran before it (the WATCH itself may be the one
-/// redirected), everything of the state so far (<see cref="TransactionReplay"/>: MULTI and the commands queued, or the
-/// WATCH) goes again, in order, on a dedicated connection to the node named, behind one ASKING for an ASK, with the
-/// map patched for a MOVED; the old connection goes back after DISCARD/UNWATCH. The client already has +OK/+QUEUED for
-/// what went before, so those replies are dropped, and the redirected request is answered in its own place.
+/// transaction). When no WATCH ran before it (the WATCH itself may be the one redirected, alone), everything of the
+/// state so far (<see cref="TransactionReplay"/>: MULTI and the commands queued, or the WATCH) goes again, in order, on
+/// a dedicated connection to the node named, behind one ASKING for an ASK, with the map patched for a MOVED, followed by
+/// the redirected request and every request of the transaction pipelined behind it (taken back from the old connection:
+/// the node flagged the transaction at the redirect, so they were only queued or refused there and their EXEC aborts).
+/// The old connection goes back after DISCARD/UNWATCH, or is closed when replies are still due on it. The client already
+/// has +OK/+QUEUED for what went before, so those replies are dropped; the requests moved are answered in their own
+/// places, each run once. Every request out belongs to the one transaction state: one pipelined after an EXEC or DISCARD
+/// waits for its reply (see <c>_replayEndOut</c>), and anything else out (a blocking call that began the pin, Rampart's
+/// own DISCARD for an aborted EXEC) leaves the redirect to the client, as Redis sent it.
 /// </summary>
 /// <remarks>
 /// ASKING is sent once before MULTI, not before each queued command: Redis keeps the ASKING flag for the whole of a
