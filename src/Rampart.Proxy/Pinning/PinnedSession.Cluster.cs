@@ -43,6 +43,17 @@ internal sealed partial class PinnedSession
     }
 
     /// <summary>
+    /// A reply relayed to a RESP3 subscriber (its own transaction on the subscribed connection, which cannot leave its
+    /// node) is a MOVED: it reaches the client as Redis sent it (the node flagged the transaction, EXEC aborts, nothing
+    /// ran), and the pool's map is patched for the slot, so that what the client sends next goes to the slot's owner.
+    /// </summary>
+    private void NoteRelayedMoved(ReadOnlySpan<byte> reply)
+    {
+        if (reply.Length == 0 || reply[0] != (byte)'-' || !_session.Pool.Routing.IsCluster) return;
+        if (ClusterRedirect.TryParse(reply, out var redirect) && !redirect.IsAsk) RedirectTarget(redirect);
+    }
+
+    /// <summary>
     /// The node a redirect from this pin's node names, counted on that node's stats; a MOVED patches the pool's map
     /// (and asks for a full check), an ASK leaves it. An empty host means the node that answered.
     /// </summary>

@@ -21,6 +21,7 @@ internal sealed partial class PinnedSession
             if (_sub.Active)
             {
                 if (FollowedShardSubscribeRedirect(reply)) return;
+                NoteRelayedMoved(reply);
                 _sub.OnReply(reply, _tx.InMulti);
                 FollowShardMovesIfAny();
             }

@@ -13,10 +13,13 @@ internal sealed partial class PinnedSession
 {
     /// <summary>
     /// RESP3, subscribed: a plain forwarded command whose keys all live on the subscribed connection's server (any
-    /// command in a pool of one server) runs on that connection. Blocking calls do not (below).
+    /// command in a pool of one server) runs on that connection, except in a cluster pool. Blocking calls do not (below).
     /// </summary>
     private bool RunsOnSubscribedConnection(CommandInfo command, Request request)
     {
+        // A cluster pool's shared path follows MOVED and ASK for it; the subscribed connection cannot leave its node
+        // (PinnedSession.ShardChannels.cs), so a command sent there after its slot moved would only get the redirect.
+        if (_session.Pool.Routing.IsCluster) return false;
         if (_session.Pool.Commands.HandlingOf(command) != CommandHandling.Forward || command.IsContainer && request.Count < 2) return false;
         if (!command.ArityAccepts(request.Count) || command.IsBlockingCall(request)) return false;
         if (!_session.Pool.Routing.IsSingleServer)

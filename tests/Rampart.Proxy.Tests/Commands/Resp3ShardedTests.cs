@@ -6,15 +6,15 @@ namespace Rampart.Proxy.Tests.Commands;
 /// <summary>A RESP3 client through a pool of four shards.</summary>
 public sealed class Resp3ShardedTests(FourShardFixture fixture) : Resp3SplitTests(fixture), IClassFixture<FourShardFixture>;
 
-/// <summary>A RESP3 client through a cluster pool of three masters.</summary>
-public sealed class Resp3ClusterTests(ClusterPoolFixture fixture) : Resp3SplitTests(fixture), IClassFixture<ClusterPoolFixture>;
+/// <summary>A RESP3 client through a cluster pool of three masters (whose INFO says cluster: a one-node cluster).</summary>
+public sealed class Resp3ClusterTests(ClusterPoolFixture fixture) : Resp3SplitTests(fixture, "cluster"), IClassFixture<ClusterPoolFixture>;
 
 /// <summary>
 /// A RESP3 client (HELLO 3) through a pool of several servers: what Rampart splits, fans out and merges comes back in
 /// RESP3's types, as one Redis would answer a RESP3 client (RESP3 nulls inside MGET, INFO as a verbatim string,
 /// FUNCTION LIST's maps).
 /// </summary>
-public abstract class Resp3SplitTests(IProxiedPool fixture)
+public abstract class Resp3SplitTests(IProxiedPool fixture, string mode = "standalone")
 {
     /// <summary>At least one key per server, and at least eight keys.</summary>
     private string[] KeysOnEveryServer(string prefix) =>
@@ -51,7 +51,7 @@ public abstract class Resp3SplitTests(IProxiedPool fixture)
         Assert.Equal(Resp3Client.Shape(direct.Call("INFO", "server")), Resp3Client.Shape(merged));
         Assert.StartsWith("txt:# Server\r\n", merged[(merged.IndexOf('\n') + 1)..]);
         Assert.Contains("\r\nredis_version:", merged);
-        Assert.Contains("\r\nredis_mode:standalone\r\n", merged);
+        Assert.Contains($"\r\nredis_mode:{mode}\r\n", merged);
         Assert.DoesNotContain("tcp_port:", merged); // each server's own: left out
         int declared = int.Parse(merged[1..merged.IndexOf('\r')]);
         Assert.Equal(Encoding.UTF8.GetByteCount(merged) - merged.IndexOf('\n') - 3, declared);

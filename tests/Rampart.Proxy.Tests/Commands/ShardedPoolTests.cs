@@ -24,11 +24,11 @@ public sealed class ShardedPoolTests(ShardedPoolFixture fixture) : SplitPoolTest
 }
 
 /// <summary>
-/// A cluster pool of three masters: the same splitting and keyless policy. Its merged INFO says standalone (unlike its
-/// HELLO): StackExchange.Redis takes a server for a cluster by INFO's redis_mode, and then refuses to send multi-key
-/// commands over several slots, which is what a standalone client of a cluster pool gets Rampart to split.
+/// A cluster pool of three masters: the same splitting and keyless policy. Its merged INFO says cluster, as its HELLO
+/// and CLUSTER answers do (a one-node cluster); the fixture's StackExchange.Redis client leaves INFO and CLUSTER out of
+/// its command map, so it stays a standalone client and sends multi-key commands over several slots for Rampart to split.
 /// </summary>
-public sealed class ClusterSplitPoolTests(ClusterPoolFixture fixture) : SplitPoolTests(fixture, "standalone"), IClassFixture<ClusterPoolFixture>
+public sealed class ClusterSplitPoolTests(ClusterPoolFixture fixture) : SplitPoolTests(fixture, "cluster"), IClassFixture<ClusterPoolFixture>
 {
     [Fact]
     public async Task Flushall_WithAllowFlush_EmptiesEveryMaster()
