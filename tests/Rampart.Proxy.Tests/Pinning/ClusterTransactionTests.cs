@@ -123,10 +123,13 @@ public sealed class ClusterTransactionTests(ClusterPinnedFixture fixture) : ICla
         Assert.Equal("$2\r\n12\r\n", owner.Send(RespText.Command("GET", key)));
     }
 
-    [Fact]
-    public void Transaction_PipelinedWhileItsSlotMigrates_GoesWholeToTheTargetBehindOneAsking()
+    /// <summary>
+    /// Runs <paramref name="transaction"/> (given a client of Rampart) while <paramref name="key"/>'s slot migrates, its
+    /// key already on the target with the value "on-target"; then checks the key's final value on the target, that
+    /// nothing is left on the source, and that Rampart followed an ASK.
+    /// </summary>
+    private void WhileSlotMigrates(string key, Action<RespTestClient> transaction, string expected)
     {
-        const string key = "{multi-pipelined-ask}k";
         var source = ClusterSlots.OwnerOf(Cluster, key);
         var target = ClusterSlots.OtherThan(Cluster, source);
         int slot = SlotOf(key);
@@ -135,14 +138,9 @@ public sealed class ClusterTransactionTests(ClusterPinnedFixture fixture) : ICla
         {
             Assert.Equal("+OK\r\n", ClusterSlots.Asking(target, "SET", key, "on-target")); // the key has moved already
             long asked = fixture.Redirects().Asked;
-            using var client = Connect();
-            Assert.Equal("OK", client.Call("MULTI"));
+            using (var client = Connect()) transaction(client);
 
-            var replies = Pipeline(client, ["APPEND", key, "+1"], ["APPEND", key, "+2"], ["GET", key], ["EXEC"]);
-            Assert.Equal(["QUEUED", "QUEUED", "QUEUED"], replies.Take(3).Select(RespTestClient.AsText));
-            Assert.Equal(new object?[] { 11L, 13L, "on-target+1+2" }, (object?[])RespTestClient.AsText(replies[3])!);
-
-            Assert.Equal("$13\r\non-target+1+2\r\n", ClusterSlots.Asking(target, "GET", key));
+            Assert.Equal($"${expected.Length}\r\n{expected}\r\n", ClusterSlots.Asking(target, "GET", key));
             Assert.Equal(":0\r\n", source.Send(RespText.Command("CLUSTER", "COUNTKEYSINSLOT", slot.ToString())));
             Assert.True(fixture.Redirects().Asked > asked, "nothing was asked: the test did not exercise a migration");
         }
@@ -151,6 +149,16 @@ public sealed class ClusterTransactionTests(ClusterPinnedFixture fixture) : ICla
             ClusterSlots.FinishMigration(Cluster, slot, target);
         }
     }
+
+    [Fact]
+    public void Transaction_PipelinedWhileItsSlotMigrates_GoesWholeToTheTargetBehindOneAsking() =>
+        WhileSlotMigrates("{multi-pipelined-ask}k", client =>
+        {
+            Assert.Equal("OK", client.Call("MULTI"));
+            var replies = Pipeline(client, ["APPEND", "{multi-pipelined-ask}k", "+1"], ["APPEND", "{multi-pipelined-ask}k", "+2"], ["GET", "{multi-pipelined-ask}k"], ["EXEC"]);
+            Assert.Equal(["QUEUED", "QUEUED", "QUEUED"], replies.Take(3).Select(RespTestClient.AsText));
+            Assert.Equal(new object?[] { 11L, 13L, "on-target+1+2" }, (object?[])RespTestClient.AsText(replies[3])!);
+        }, "on-target+1+2");
 
     [Fact]
     public void TwoTransactionsPipelined_WhenTheSlotMoved_EachRunsOnceOnTheNewOwner()
@@ -171,14 +179,21 @@ public sealed class ClusterTransactionTests(ClusterPinnedFixture fixture) : ICla
         Assert.Equal("$1\r\n3\r\n", owner.Send(RespText.Command("GET", key)));
     }
 
+    /// <summary>A client WATCHing <paramref name="key"/> (set to "0") on its owner, whose slot then moves: the new owner.</summary>
+    private (RespTestClient Client, RedisServerProcess Owner) WatchingWhenItsSlotMoves(string key)
+    {
+        var client = Connect();
+        Assert.Equal("OK", client.Call("SET", key, "0"));
+        Assert.Equal("OK", client.Call("WATCH", key)); // runs on the old owner
+        return (client, MoveSlotOf(key));
+    }
+
     [Fact]
     public void Watch_HeldOnTheOldOwner_WithATransactionPipelined_AbortsAsRedisDoes()
     {
         const string key = "{watch-pipelined}k";
-        using var client = Connect();
-        Assert.Equal("OK", client.Call("SET", key, "0"));
-        Assert.Equal("OK", client.Call("WATCH", key));
-        var owner = MoveSlotOf(key);
+        var (client, owner) = WatchingWhenItsSlotMoves(key);
+        using var _ = client;
 
         var replies = Pipeline(client, ["MULTI"], ["SET", key, "mine"], ["INCR", key], ["EXEC"]);
         Assert.Equal("OK", RespTestClient.AsText(replies[0]));
@@ -190,33 +205,14 @@ public sealed class ClusterTransactionTests(ClusterPinnedFixture fixture) : ICla
     }
 
     [Fact]
-    public void Transaction_WhileItsSlotMigrates_GoesToTheTargetBehindAsking()
-    {
-        const string key = "{multi-ask}k";
-        var source = ClusterSlots.OwnerOf(Cluster, key);
-        var target = ClusterSlots.OtherThan(Cluster, source);
-        int slot = SlotOf(key);
-        ClusterSlots.BeginMigration(slot, source, target);
-        try
+    public void Transaction_WhileItsSlotMigrates_GoesToTheTargetBehindAsking() =>
+        WhileSlotMigrates("{multi-ask}k", client =>
         {
-            Assert.Equal("+OK\r\n", ClusterSlots.Asking(target, "SET", key, "on-target")); // the key has moved already
-            long asked = fixture.Redirects().Asked;
-            using var client = Connect();
-
             Assert.Equal("OK", client.Call("MULTI"));
-            Assert.Equal("QUEUED", client.Call("APPEND", key, "+1")); // ASK from the source: replayed on the target
-            Assert.Equal("QUEUED", client.Call("GET", key));
+            Assert.Equal("QUEUED", client.Call("APPEND", "{multi-ask}k", "+1")); // ASK from the source: replayed on the target
+            Assert.Equal("QUEUED", client.Call("GET", "{multi-ask}k"));
             Assert.Equal(new object?[] { 11L, Encoding.UTF8.GetBytes("on-target+1") }, (object?[])client.Call("EXEC")!);
-
-            Assert.Equal("$11\r\non-target+1\r\n", ClusterSlots.Asking(target, "GET", key));
-            Assert.Equal(":0\r\n", source.Send(RespText.Command("CLUSTER", "COUNTKEYSINSLOT", slot.ToString())));
-            Assert.True(fixture.Redirects().Asked > asked, "nothing was asked: the test did not exercise a migration");
-        }
-        finally
-        {
-            ClusterSlots.FinishMigration(Cluster, slot, target);
-        }
-    }
+        }, "on-target+1");
 
     [Fact]
     public void Watch_AfterItsSlotMoved_StillSeesAConcurrentChange()
@@ -240,10 +236,8 @@ public sealed class ClusterTransactionTests(ClusterPinnedFixture fixture) : ICla
     public void Watch_HeldOnTheOldOwner_WhenTheSlotMoves_AbortsAsRedisDoes()
     {
         const string key = "{watch-then-move}k";
-        using var client = Connect();
-        Assert.Equal("OK", client.Call("SET", key, "0"));
-        Assert.Equal("OK", client.Call("WATCH", key)); // runs on the old owner
-        var owner = MoveSlotOf(key);
+        var (client, owner) = WatchingWhenItsSlotMoves(key);
+        using var _ = client;
 
         Assert.Equal("OK", client.Call("MULTI"));
         // The watch cannot be carried to the new owner: Redis's own answers, the command's MOVED and EXECABORT.
