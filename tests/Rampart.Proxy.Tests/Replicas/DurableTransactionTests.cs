@@ -15,24 +15,56 @@ public sealed class DurableTransactionTests
 {
     private const string Short = "-NOREPLICAS rampart: write reached 0 of 1 replicas within ";
 
-    private static async Task<(ReplicatedRedis Redis, RampartUnderTest Rampart)> StartAsync(long outputBuffer = 64L * 1024 * 1024)
+    /// <summary>A master, its replica and Rampart with min_replicas_ack: 1, and connections to each of them.</summary>
+    private sealed class Setup : IAsyncDisposable
     {
-        var redis = ReplicatedRedis.Start(replicas: 1);
-        var rampart = await RampartUnderTest.StartAsync(redis.Pool(ReadFrom.Master) with
+        public required ReplicatedRedis Redis { get; init; }
+        public required RampartUnderTest Rampart { get; init; }
+        public required RespTestClient Client { get; init; }
+        public required RespTestClient Replica { get; init; }
+        public required RespTestClient Master { get; init; }
+
+        public static async Task<Setup> StartAsync(long outputBuffer = 64L * 1024 * 1024)
         {
-            MinReplicasAck = 1, AckTimeoutMs = 300, ClientOutputBufferLimit = outputBuffer,
-        });
-        return (redis, rampart);
+            var redis = ReplicatedRedis.Start(replicas: 1);
+            var rampart = await RampartUnderTest.StartAsync(redis.Pool(ReadFrom.Master) with
+            {
+                MinReplicasAck = 1, AckTimeoutMs = 300, ClientOutputBufferLimit = outputBuffer,
+            });
+            return new Setup
+            {
+                Redis = redis, Rampart = rampart, Client = RespTestClient.ConnectTcp(rampart.Port),
+                Replica = RespTestClient.ConnectTcp(redis.Replicas[0].Port), Master = RespTestClient.ConnectTcp(redis.Master.Port),
+            };
+        }
+
+        /// <summary>SIGSTOPs the replica until the result is disposed (SIGCONT).</summary>
+        public IDisposable StopReplica()
+        {
+            Redis.Replicas[0].Freeze();
+            return new Thaw(Redis.Replicas[0]);
+        }
+
+        private sealed class Thaw(RedisServerProcess replica) : IDisposable
+        {
+            public void Dispose() => replica.Thaw();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            Replica.Dispose();
+            Master.Dispose();
+            await Rampart.DisposeAsync();
+            Redis.Dispose();
+        }
     }
 
     [Fact]
     public async Task AWholeTransaction_IsAnsweredOnceTheReplicaHasIt_AndItsExecGetsNoReplicasWhenTheReplicaIsStopped()
     {
-        var (redis, rampart) = await StartAsync();
-        using var _ = redis;
-        await using var __ = rampart;
-        using var client = RespTestClient.ConnectTcp(rampart.Port);
-        using var replica = RespTestClient.ConnectTcp(redis.Replicas[0].Port);
+        await using var setup = await Setup.StartAsync();
+        var (redis, client, replica, master) = (setup.Redis, setup.Client, setup.Replica, setup.Master);
         ReplicatedRedis.ResetStats(redis.Master);
 
         for (int i = 0; i < 20; i++)
@@ -47,32 +79,22 @@ public sealed class DurableTransactionTests
         }
         Assert.True(ReplicatedRedis.Calls(redis.Master, "wait") >= 20);
 
-        redis.Replicas[0].Freeze();
-        try
+        using (setup.StopReplica())
         {
             client.Send([.. RespTestClient.Command("MULTI"), .. RespTestClient.Command("SET", "tx:k", "unconfirmed"), .. RespTestClient.Command("EXEC")]);
             Assert.Equal("OK", Replies.Text(client.ReadReply()));
             Assert.Equal("QUEUED", Replies.Text(client.ReadReply()));
             Assert.StartsWith(Short, Replies.Text(client.ReadReply())); // EXEC's whole reply: it ran, but may not persist
-            using var master = RespTestClient.ConnectTcp(redis.Master.Port);
             Assert.Equal("unconfirmed", master.Ask("GET", "tx:k"));
             Assert.Equal("unconfirmed", client.Ask("GET", "tx:k")); // a read is not held
-        }
-        finally
-        {
-            redis.Replicas[0].Thaw();
         }
     }
 
     [Fact]
     public async Task APinnedTransaction_AfterWatch_GetsNoReplicasOnExec_AndAWatchAbortedOneIsNotHeld()
     {
-        var (redis, rampart) = await StartAsync();
-        using var _ = redis;
-        await using var __ = rampart;
-        using var client = RespTestClient.ConnectTcp(rampart.Port);
-        using var replica = RespTestClient.ConnectTcp(redis.Replicas[0].Port);
-        using var master = RespTestClient.ConnectTcp(redis.Master.Port);
+        await using var setup = await Setup.StartAsync();
+        var (client, replica, master) = (setup.Client, setup.Replica, setup.Master);
 
         Assert.Equal("OK", client.Ask("WATCH", "ptx:k"));
         Assert.Equal("OK", client.Ask("MULTI"));
@@ -80,8 +102,7 @@ public sealed class DurableTransactionTests
         Assert.Equal(["OK"], Replies.Array(client.Call("EXEC")));
         Assert.Equal("confirmed", replica.Ask("GET", "ptx:k"));
 
-        redis.Replicas[0].Freeze();
-        try
+        using (setup.StopReplica())
         {
             Assert.Equal("OK", client.Ask("WATCH", "ptx:k"));
             Assert.Equal("OK", client.Ask("MULTI"));
@@ -101,29 +122,21 @@ public sealed class DurableTransactionTests
             Assert.StartsWith(Short, client.Ask("SET", "ptx:other", "x"));
             Assert.Equal("OK", client.Ask("UNWATCH"));
         }
-        finally
-        {
-            redis.Replicas[0].Thaw();
-        }
         Assert.Equal("changed", master.Ask("GET", "ptx:k"));
     }
 
     [Fact]
     public async Task AScriptThatMayWrite_IsHeld_AndAReadOnlyScriptIsNot()
     {
-        var (redis, rampart) = await StartAsync();
-        using var _ = redis;
-        await using var __ = rampart;
-        using var client = RespTestClient.ConnectTcp(rampart.Port);
-        using var replica = RespTestClient.ConnectTcp(redis.Replicas[0].Port);
+        await using var setup = await Setup.StartAsync();
+        var (client, replica, master) = (setup.Client, setup.Replica, setup.Master);
         const string write = "redis.call('set', KEYS[1], ARGV[1]) return 1";
         const string read = "return redis.call('get', KEYS[1])";
 
         Assert.Equal("1", client.Ask("EVAL", write, "1", "script:k", "confirmed"));
         Assert.Equal("confirmed", replica.Ask("GET", "script:k"));
 
-        redis.Replicas[0].Freeze();
-        try
+        using (setup.StopReplica())
         {
             Assert.StartsWith(Short, client.Ask("EVAL", write, "1", "script:k", "unconfirmed"));
             Assert.Equal("unconfirmed", client.Ask("EVAL_RO", read, "1", "script:k"));
@@ -134,47 +147,33 @@ public sealed class DurableTransactionTests
             Assert.StartsWith(Short, client.Ask("EVAL", write, "1", "script:k", "pinned"));
             Assert.Equal("OK", client.Ask("UNWATCH"));
         }
-        finally
-        {
-            redis.Replicas[0].Thaw();
-        }
-        using var master = RespTestClient.ConnectTcp(redis.Master.Port);
         Assert.Equal("pinned", master.Ask("GET", "script:k"));
     }
 
     [Fact]
     public async Task AWriteWithALargeReply_IsHeldWhole_NotStreamedBeforeItsAcknowledgement()
     {
-        var (redis, rampart) = await StartAsync(outputBuffer: 4 * 1024 * 1024);
-        using var _ = redis;
-        await using var __ = rampart;
-        using var client = RespTestClient.ConnectTcp(rampart.Port);
+        await using var setup = await Setup.StartAsync(outputBuffer: 4 * 1024 * 1024);
+        var client = setup.Client;
         string large = new('x', 1024 * 1024); // far above the 64 KB streaming threshold
         Assert.Equal("OK", client.Ask("SET", "big:k", large));
         Assert.Equal(large, client.Ask("GETSET", "big:k", large + "y")); // acknowledged: the whole value
 
-        redis.Replicas[0].Freeze();
-        try
+        using (setup.StopReplica())
         {
             // Not one byte of the value goes out before the WAIT answers: the client gets the error alone.
             Assert.StartsWith(Short, client.Ask("GETSET", "big:k", "small"));
             Assert.Equal("small", client.Ask("GET", "big:k"));
-        }
-        finally
-        {
-            redis.Replicas[0].Thaw();
         }
     }
 
     [Fact]
     public async Task AHeldReplyLargerThanClientOutputBuffer_ClosesThatClientOnly()
     {
-        var (redis, rampart) = await StartAsync(outputBuffer: 256 * 1024);
-        using var _ = redis;
-        await using var __ = rampart;
-        using var client = RespTestClient.ConnectTcp(rampart.Port);
-        using var other = RespTestClient.ConnectTcp(rampart.Port);
-        using (var master = RespTestClient.ConnectTcp(redis.Master.Port)) Assert.Equal("OK", master.Ask("SET", "huge:k", new string('x', 1024 * 1024)));
+        await using var setup = await Setup.StartAsync(outputBuffer: 256 * 1024);
+        var (client, master) = (setup.Client, setup.Master);
+        using var other = RespTestClient.ConnectTcp(setup.Rampart.Port);
+        Assert.Equal("OK", master.Ask("SET", "huge:k", new string('x', 1024 * 1024)));
 
         client.Send(RespTestClient.Command("GETDEL", "huge:k"));
         Assert.ThrowsAny<Exception>(() => client.ReadReply()); // closed, as Redis closes a client over its output limit
