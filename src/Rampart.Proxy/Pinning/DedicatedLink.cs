@@ -111,8 +111,8 @@ internal sealed class DedicatedLink
     {
         if (!_conn!.Send(bytes ?? slot.Payload.Span, flush: false) || acks is not null && !_conn.Send(acks.Command, flush: false))
         {
-            // (a WAIT refused after its request was taken: the connection died in between, and its loss fails the request)
-            if (acks is null || _inFlight.Count == 0) slot.Fail(failWith ?? $"ERR rampart: connection to server {Server!.Label} lost");
+            // (also when only the WAIT was refused: the connection died in between, and the slot is in no FIFO to fail)
+            slot.Fail(failWith ?? $"ERR rampart: connection to server {Server!.Label} lost");
             return;
         }
         _inFlight.Enqueue((slot, replaceWith, blocks, acks, exec));

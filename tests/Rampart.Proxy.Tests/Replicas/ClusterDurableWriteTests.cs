@@ -6,7 +6,8 @@ namespace Rampart.Proxy.Tests.Replicas;
 /// <summary>
 /// <c>min_replicas_ack</c> on a Redis Cluster pool (3 masters, a replica each, made by redis-cli --cluster create): each
 /// master's connection ends its batches of writes with WAIT, so with one master's replica stopped (SIGSTOP) writes to
-/// that master's slots get NOREPLICAS (single commands, transactions, scripts, a multi-key write with a part there)
+/// that master's slots get NOREPLICAS (single commands, transactions, scripts and functions, a multi-key write or a
+/// write sent to every master with a part there)
 /// while writes to the other masters are acknowledged as usual.
 /// </summary>
 public sealed class ClusterDurableWriteTests
@@ -47,6 +48,10 @@ public sealed class ClusterDurableWriteTests
             // A write split over masters is acknowledged only if every part was.
             Assert.StartsWith(Short, client.Ask("MSET", key, "x", other, "y"));
             Assert.StartsWith(Short, client.Ask("EVAL", "redis.call('set', KEYS[1], ARGV[1]) return 1", "1", key, "script"));
+            // A keyless write sent to every master (FUNCTION LOAD) is acknowledged only if every master's replicas have it.
+            Assert.StartsWith(Short, client.Ask("FUNCTION", "LOAD", "#!lua name=durable\nredis.register_function('setk', function(keys, args) return redis.call('set', keys[1], args[1]) end)"));
+            Assert.StartsWith(Short, client.Ask("FCALL", "setk", "1", key, "function"));
+            Assert.Equal("OK", client.Ask("FCALL", "setk", "1", other, "function"));
 
             client.Send([.. RespTestClient.Command("MULTI"), .. RespTestClient.Command("SET", key, "tx"), .. RespTestClient.Command("EXEC")]);
             Assert.Equal("OK", Replies.Text(client.ReadReply()));
