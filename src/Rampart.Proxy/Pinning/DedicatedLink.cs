@@ -185,13 +185,15 @@ internal sealed class DedicatedLink
     /// Takes back the one request out when it is a blocking call the client waits for (not Rampart's own command), so
     /// that it can be sent elsewhere: a cluster answered it -MOVED or -ASK. False, taking nothing, otherwise.
     /// </summary>
-    public bool TryTakeOnlyBlockingCall(out ProxyRequest slot)
+    public bool TryTakeOnlyBlockingCall(out ProxyRequest slot, out WriteAcks? acks)
     {
         slot = null!;
-        if (_inFlight.Count != 1 || _waitOut is not null || _inFlight.Peek() is not { Slot: { } only, ReplaceWith: null, Blocks: true, Acks: null }) return false;
+        acks = null;
+        if (_inFlight.Count != 1 || _waitOut is not null || _inFlight.Peek() is not { Slot: { } only, ReplaceWith: null, Blocks: true } call) return false;
         _inFlight.Dequeue();
         _blockedCalls--;
         slot = only;
+        acks = call.Acks; // a durable write's WAIT is still due on this connection: see DropWaitReply
         return true;
     }
 
@@ -199,14 +201,23 @@ internal sealed class DedicatedLink
     /// Takes back the one request out when it is a plain request the client waits for (not a blocking call, not
     /// Rampart's own command), so that it can be sent to another node. False, taking nothing, otherwise.
     /// </summary>
-    public bool TryTakeOnlyRequest(out ProxyRequest slot)
+    public bool TryTakeOnlyRequest(out ProxyRequest slot, out WriteAcks? acks)
     {
         slot = null!;
-        if (_inFlight.Count != 1 || _waitOut is not null || _inFlight.Peek() is not { Slot: { } only, ReplaceWith: null, Blocks: false, Acks: null }) return false;
+        acks = null;
+        if (_inFlight.Count != 1 || _waitOut is not null || _inFlight.Peek() is not { Slot: { } only, ReplaceWith: null, Blocks: false } call) return false;
         _inFlight.Dequeue();
         slot = only;
+        acks = call.Acks; // a durable write's WAIT is still due on this connection: see DropWaitReply
         return true;
     }
+
+    /// <summary>
+    /// A durable request was taken back (<see cref="TryTakeOnlyRequest"/>) and the connection stays: the reply of the
+    /// WAIT sent behind it is still due, and is dropped when it comes. (A connection given back instead is cleaned,
+    /// which drops it too.)
+    /// </summary>
+    public void DropWaitReply(WriteAcks acks) => _waitOut = acks;
 
     /// <summary>
     /// Moves a subscriber to a connection to <paramref name="server"/> (its shard channel's slot moved there): the new
