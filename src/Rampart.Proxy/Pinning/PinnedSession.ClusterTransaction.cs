@@ -37,12 +37,13 @@ internal sealed partial class PinnedSession
         if (_replay.HasWatch && _replay.Count > 1 || _replay.Redirections >= Pools.ClusterRedirects.MaxRedirections)
         {
             // The old node held a watch (or the slot keeps moving): answered as Redis answers, see the remarks.
-            if (!execRedirected || !_link.TryTakeOnlyRequest(out var exec)) return false;
+            if (!execRedirected || !_link.TryTakeOnlyRequest(out var exec, out var execAcks)) return false;
+            if (execAcks is not null) _link.DropWaitReply(execAcks);
             _link.FailQuietly(exec, ExecAbortError);
             MaybeRelease();
             return true;
         }
-        if (!_link.TryTakeOnlyRequest(out var call)) return false;
+        if (!_link.TryTakeOnlyRequest(out var call, out var acks)) return false;
         _replay.Redirections++;
         var target = RedirectTarget(redirect);
         // Nothing else is out on the old connection: it goes back after DISCARD and UNWATCH (an error when there is
@@ -61,7 +62,7 @@ internal sealed partial class PinnedSession
             _link.SendUnanswered(Asking, replies: 1);
         }
         if (_replay.Count > 1) _link.SendUnanswered(_replay.BeforeLast, _replay.Count - 1);
-        _link.Enqueue(call, null, null, blocks: false, failWith: null);
+        _link.Enqueue(call, null, null, blocks: false, failWith: null, acks, exec: execRedirected);
         _link.Flush();
         return true;
     }
