@@ -94,6 +94,8 @@ internal sealed class AdminMetrics : IDisposable
             description: "Topology events recorded (masters confirmed or lost, failovers, ejections)");
         _meter.CreateObservableCounter("rampart.clients.denied", () => PerPool(p => p.Denied),
             description: "Client connections closed at accept because the pool's allow list does not cover their address");
+        _meter.CreateObservableCounter("rampart.clients.tls_refused", () => PerPool(p => p.TlsRefused),
+            description: "Client connections to the pool's TLS listener closed because their TLS handshake failed or did not finish within 10 s");
         _meter.CreateObservableCounter("rampart.clients.over_max_connections", () => _proxy.MaxConnectionsRejected,
             description: "Client connections refused because rampart: max_connections was reached");
         _meter.CreateObservableCounter("rampart.config.reloads", Reloads,

@@ -63,6 +63,10 @@ internal static class DashboardPage
             + string.Join(" · ", acted.Select(l => $"{E(l.Limit)} <b>{l.Count}</b>")) + "</p>";
     }
 
+    /// <summary>TLS handshakes that failed on the pool's TLS listener, when there were any (a plain client on the TLS port, an untrusted certificate).</summary>
+    private static string TlsRefused(PoolSnapshot pool) =>
+        pool.TlsRefused == 0 ? "" : $", <span data-field=\"tls-refused\">{pool.TlsRefused}</span> TLS handshakes failed";
+
     private static void AppendPool(StringBuilder html, PoolSnapshot pool, PoolSnapshot? then, double seconds)
     {
         var poolBuckets = Sum(pool.Backends.Select(b => b.Buckets));
@@ -72,7 +76,7 @@ internal static class DashboardPage
             <section class="pool" data-pool="{E(pool.Name)}">
             <h2>Pool {E(pool.Name)}{(pool.IsSentinel ? " (Sentinel)" : pool.IsCluster ? " (Redis Cluster)" : "")}</h2>{ClusterLine(pool)}
             <p>listen <code data-field="listen">{E(pool.Listen)}</code> · clients <b data-field="clients">{pool.Clients}</b>
-            ({pool.ClientsTotal} accepted, {pool.Rejected} refused) · requests <b data-field="requests">{pool.Requests}</b> ·
+            ({pool.ClientsTotal} accepted, {pool.Rejected} refused{TlsRefused(pool)}) · requests <b data-field="requests">{pool.Requests}</b> ·
             <span data-field="rps">{Rate(window.RequestsPerSecond)}</span> req/s · errors <b data-field="errors">{pool.Errors}</b>
             ({Rate(window.ErrorsPerSecond)}/s) · p50 <span data-field="p50">{Latency(window.P50)}</span> · p99 <span data-field="p99">{Latency(window.P99)}</span></p>{LimitsLine(pool)}
             <table class="backends"><tr><th>backend</th><th>address</th><th>role</th><th>state</th><th>connections</th><th>requests</th><th>req/s</th><th>errors</th><th>p50</th><th>p99</th><th>{(pool.IsSentinel ? "sentinels agreeing" : pool.IsCluster ? "slots, redirections followed" : "timeouts")}</th></tr>

@@ -42,6 +42,13 @@ public sealed class ByteBuffer : IBufferWriter<byte>, IDisposable
         _end = 0;
     }
 
+    /// <summary>Keeps the first <paramref name="length"/> bytes and drops the rest (a held reply replaced by an error).</summary>
+    public void Truncate(int length)
+    {
+        if ((uint)length > (uint)(_end - _start)) throw new ArgumentOutOfRangeException(nameof(length));
+        _end = _start + length;
+    }
+
     /// <summary>Drops <paramref name="count"/> bytes from the start.</summary>
     public void Consume(int count)
     {

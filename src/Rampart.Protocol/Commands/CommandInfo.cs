@@ -34,6 +34,7 @@ public sealed class CommandInfo
         MultiKeySplittable = CommandPolicies.MultiKeySplittable(raw.Name);
         RunsBesideBusyCalls = CommandPolicies.RunsBesideBusyCalls(raw.Name);
         MayWaitForWritePause = (raw.Flags & CommandFlags.Write) != 0 || CommandPolicies.MayReplicate(raw.Name);
+        MayWrite = (raw.Flags & CommandFlags.Write) != 0 || raw.Name is "eval" or "evalsha" or "fcall";
         ChangesPause = raw.Name is "client|pause" or "client|unpause";
         TakesWholeConnection = raw.Name is "client|tracking" or "monitor";
         AllowableByPolicy = Handling == CommandHandling.Unsupported && CommandPolicies.AllowableByPolicy(raw.Name);
@@ -204,6 +205,12 @@ public sealed class CommandInfo
     public bool ChangesPause { get; }
 
     public bool IsWrite => (Flags & CommandFlags.Write) != 0;
+
+    /// <summary>
+    /// A write, or a script or function that may write (EVAL, EVALSHA, FCALL: Redis cannot tell before it runs; their
+    /// _RO forms cannot write). Rampart's durable writes (min_replicas_ack) hold the reply of each such command.
+    /// </summary>
+    public bool MayWrite { get; }
 
     public bool IsReadOnly => (Flags & CommandFlags.ReadOnly) != 0;
 

@@ -147,12 +147,23 @@ internal sealed class ProxyRequest
         Payload.Write(reply);
     }
 
-    /// <summary>Replaces a held reply with an error (the replicas did not acknowledge the write in time).</summary>
+    /// <summary>
+    /// Holds a whole transaction's gathered replies (already in the payload, EXEC's last, from
+    /// <paramref name="execReplyStart"/>) until the replicas' acknowledgement: only EXEC's reply is replaced if it
+    /// falls short, since the client has already been promised MULTI's +OK and a +QUEUED per command.
+    /// </summary>
+    public void HoldTransactionReply(int execReplyStart) => _heldReplyStart = execReplyStart;
+
+    /// <summary>Replaces a held reply (for a transaction, EXEC's) with an error: the replicas did not acknowledge it in time.</summary>
     public void ReplaceReply(string error)
     {
-        ClearForReply();
+        if (_heldReplyStart > 0) Payload.Truncate(_heldReplyStart);
+        else ClearForReply();
         RespWriter.Error(Payload, error);
     }
+
+    // Where a held transaction's EXEC reply starts in the payload (0: the whole payload is the held reply).
+    private int _heldReplyStart;
 
     /// <summary>The server reader starts passing the reply on in parts: the request bytes are not needed any more.</summary>
     public void BeginStream()
@@ -199,7 +210,7 @@ internal sealed class ProxyRequest
         Parent = null;
         Next = null;
         Silent = false;
-        ExtraReplies = PendingReplies = HeldCost = 0;
+        ExtraReplies = PendingReplies = HeldCost = _heldReplyStart = 0;
         Redirections = SkipReplies = 0;
         AskingPrefix = AwaitsReplicas = false;
         AckProbe = null;

@@ -166,9 +166,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
                 // Durable writes: one WAIT after the batch, answered after every reply of it (see WriteAcks).
                 if (awaitsReplicas && !link.IsDead)
                 {
-                    var pool = _server.Pool;
-                    bool shortNow = sentMs < _server.ReplicasShortUntilMs;
-                    var acks = WriteAcks.For(pool.MinReplicasAck, pool.AckTimeoutMs, full: !shortNow);
+                    var acks = _server.AcksForBatch(sentMs);
                     var probe = acks.NewProbe();
                     probe.SentTick = sentMs;
                     link.InFlight.Enqueue(probe);

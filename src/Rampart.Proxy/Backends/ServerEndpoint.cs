@@ -167,16 +167,41 @@ internal sealed partial class ServerEndpoint : IDisposable
     }
     private ReplicaReads _readReplicas = ReplicaReads.NotChecked;
 
+    // Until when this master's batches end with a short WAIT (WriteAcks.ShortRecheckMs): its replicas were short. 0: not short.
     private long _replicasShortUntilMs;
 
-    /// <summary>Until when this master's batches end with a short WAIT (<see cref="WriteAcks.ShortRecheckMs"/>): its replicas were short.</summary>
-    public long ReplicasShortUntilMs => Volatile.Read(ref _replicasShortUntilMs);
-
-    /// <summary>A WAIT answered: enough replicas end the short state; a full WAIT that came back short starts it.</summary>
-    public void NoteReplicaAcks(bool enough, bool fullWait)
+    /// <summary>
+    /// The WAIT that ends a batch of durable writes sent at <paramref name="nowMs"/>: the full one while the replicas
+    /// keep up; while they are short, the short one, except for one batch per <see cref="WriteAcks.ShortRecheckMs"/>
+    /// that tries the full one again. That batch claims the recheck by moving the short state's end forward, so the
+    /// batches sent while its WAIT is out do not each send a full WAIT too: Redis runs a connection's WAITs one after
+    /// another, and a few dozen full WAITs that each wait the whole <c>ack_timeout</c> held the writers' lane past the
+    /// pool's <c>timeout</c> (the <c>ERR timeout</c> seen with <c>min_replicas_ack: 2</c> after a failover).
+    /// </summary>
+    public WriteAcks AcksForBatch(long nowMs)
     {
+        long until = Volatile.Read(ref _replicasShortUntilMs);
+        bool full = until == 0
+            || nowMs >= until && Interlocked.CompareExchange(ref _replicasShortUntilMs, nowMs + WriteAcks.ShortRecheckMs, until) == until;
+        var pool = Pool;
+        return WriteAcks.For(pool.MinReplicasAck, pool.AckTimeoutMs, full);
+    }
+
+    /// <summary>
+    /// A WAIT sent after durable writes answered with <paramref name="reply"/>: true when enough replicas have them.
+    /// Enough replicas end the short state; a full WAIT that came back short starts it (counted as a shortfall).
+    /// </summary>
+    public bool TakeAckReply(WriteAcks acks, ReadOnlySpan<byte> reply, out long acknowledged)
+    {
+        acknowledged = reply[0] == (byte)':' && Rampart.Protocol.RespNumber.TryParse(reply[1..^2], out long n) ? n : 0;
+        bool enough = acknowledged >= acks.Replicas;
         if (enough) Volatile.Write(ref _replicasShortUntilMs, 0);
-        else if (fullWait) Volatile.Write(ref _replicasShortUntilMs, Time.NowMs() + WriteAcks.ShortRecheckMs);
+        else
+        {
+            if (acks.IsFull) Volatile.Write(ref _replicasShortUntilMs, Time.NowMs() + WriteAcks.ShortRecheckMs);
+            Stats.AddAckShortfall();
+        }
+        return enough;
     }
 
     /// <summary>A Redis Cluster replica that serves reads: its connections say READONLY in their handshake.</summary>

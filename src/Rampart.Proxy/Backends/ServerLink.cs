@@ -247,7 +247,15 @@ internal sealed class ServerLink
         else
         {
             _gathering = null;
+            int execReplyStart = request.Payload.Length;
             request.Payload.Write(reply);
+            if (request.AwaitsReplicas && WriteAcks.Holds(reply, exec: true))
+            {
+                request.HoldTransactionReply(execReplyStart); // EXEC ran: answered when the WAIT after its batch answers
+                (_awaitingAck ??= []).Add(request);
+                _readReplies++;
+                return;
+            }
             replyLength = request.Payload.Length;
             request.SetCompletedQuietly();
         }
@@ -265,10 +273,7 @@ internal sealed class ServerLink
     private void ReleaseAwaitingAck(WriteAcks acks, ReadOnlySpan<byte> reply)
     {
         _readReplies++;
-        long acknowledged = reply[0] == (byte)':' && Rampart.Protocol.RespNumber.TryParse(reply[1..^2], out long n) ? n : 0;
-        bool enough = acknowledged >= acks.Replicas;
-        _server.NoteReplicaAcks(enough, fullWait: acks.IsFull);
-        if (!enough) _server.Stats.AddAckShortfall();
+        bool enough = _server.TakeAckReply(acks, reply, out long acknowledged);
         if (_awaitingAck is not { Count: > 0 } held) return;
         _server.Stats.AddAckedWrites(held.Count);
         foreach (var request in held)
@@ -381,6 +386,10 @@ internal sealed class ServerLink
             if (passable < StreamThreshold || _gathering is not null || !InFlight.TryPeek(out var oldest)
                 || oldest.Parent is not null || oldest.PendingReplies != 0)
                 return;
+            // A durable write's reply is held whole until the WAIT after it answers (it may be replaced by NOREPLICAS),
+            // as far as its client's client_output_buffer; a larger one would close the client anyway, so it is closed
+            // now and the rest of the reply is read and dropped.
+            if (oldest.AwaitsReplicas && !LargerThanClientMayHold(oldest, passable)) return;
             InFlight.TryDequeue(out request);
             _readRequestBytes += request.Payload.Length;
             request.BeginStream();
@@ -399,6 +408,15 @@ internal sealed class ServerLink
         }
         buffer.Consume(passable);
         _scanner.Discard(passable);
+    }
+
+    /// <summary>True (closing the client) when a held reply of <paramref name="bytes"/> is more than its client may hold.</summary>
+    private static bool LargerThanClientMayHold(ProxyRequest request, int bytes)
+    {
+        var client = request.Client!;
+        if (client.HeldBytes + bytes <= client.OutputBufferLimit) return false;
+        client.Close();
+        return true;
     }
 
     /// <summary>Stops reading until the client of the reply passing through has taken half its window, within the budget.</summary>

@@ -49,15 +49,22 @@ internal sealed class WriteAcks
     /// loop turn, up to 100 ms later on an otherwise idle master), so with a replica down every batch would hold the
     /// writers' lane for the whole timeout and their writes would queue behind one another until the pool's
     /// <c>timeout</c> failed them. They get NOREPLICAS at once instead; a full WAIT is tried again every
-    /// <see cref="ShortRecheckMs"/>, and one that gets enough replicas ends the short state.
+    /// <see cref="ShortRecheckMs"/> by one batch only (ServerEndpoint.AcksForBatch), and one that gets enough replicas
+    /// ends the short state. So this is how long a server stays "short" before a batch waits the full
+    /// <c>ack_timeout</c> again.
     /// </summary>
-
-    /// <summary>How long a server stays "short" before a batch waits the full <c>ack_timeout</c> again.</summary>
     public const int ShortRecheckMs = 1000;
 
     /// <summary>The error a held write gets when fewer than <see cref="Replicas"/> acknowledged it in time.</summary>
     public string Shortfall(long acknowledged) =>
         $"NOREPLICAS rampart: write reached {acknowledged} of {Replicas} replicas within {TimeoutMs} ms; it may or may not persist";
+
+    /// <summary>
+    /// True when a durable command's reply waits for the replicas: not an error (Redis refused it), and for EXEC
+    /// (<paramref name="exec"/>) not the null array of a transaction a WATCHed key aborted: nothing ran then.
+    /// </summary>
+    public static bool Holds(ReadOnlySpan<byte> reply, bool exec) =>
+        reply[0] != (byte)'-' && !(exec && (reply[0] == (byte)'_' || reply.SequenceEqual("*-1\r\n"u8)));
 
     /// <summary>A WAIT to send after a batch: it goes in the link's in-flight queue like a request, for no client.</summary>
     public ProxyRequest NewProbe()

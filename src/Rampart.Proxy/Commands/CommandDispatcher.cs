@@ -107,8 +107,8 @@ internal static class CommandDispatcher
     /// A durable write (<c>min_replicas_ack</c>) goes on the durable lane, which a client may only change to with nothing
     /// in flight: a write after reads still on the shared lane waits for their replies (else it could overtake them).
     /// </summary>
-    private static bool MustWaitForDurableLane(ClientSession session, CommandInfo command) =>
-        command.IsWrite && !session.OnDurableLane && session.Pool.Config.WritesDurably && session.HasPendingReplies;
+    internal static bool MustWaitForDurableLane(ClientSession session, CommandInfo command) =>
+        command.MayWrite && !session.OnDurableLane && session.Pool.Config.WritesDurably && session.HasPendingReplies;
 
     /// <summary>
     /// PING is answered by Rampart, except while the one server of the pool holds the client's shared connection (a
@@ -264,7 +264,7 @@ internal static class CommandDispatcher
         if (inline) WriteMultibulk(forwarded.Payload, request);
         else forwarded.Payload.Write(raw);
         if (command.ChangesPause) NotePause(server, command, request);
-        bool durableWrite = command.IsWrite && session.Pool.Config.WritesDurably;
+        bool durableWrite = command.MayWrite && session.Pool.Config.WritesDurably;
         forwarded.AwaitsReplicas = durableWrite;
         var connection = command.RunsBesideBusyCalls
             ? session.ControlConnectionTo(server)

@@ -29,7 +29,7 @@ internal static class ShardedKeyless
         {
             if (command.ChangesPause)
                 foreach (var server in routing.Servers) CommandDispatcher.NotePause(server, command, request);
-            FanOut(session, routing, raw, inline, request, merge, command.RunsBesideBusyCalls);
+            FanOut(session, routing, raw, inline, request, merge, command.RunsBesideBusyCalls, durable: DurableWrite(session, command));
             return;
         }
         string name = command.Parent?.Name ?? command.Name;
@@ -50,7 +50,7 @@ internal static class ShardedKeyless
                 return;
             case "flushall" or "flushdb":
                 if (session.Pool.Config.AllowFlush || session.Pool.Commands.AllowedByRule(command))
-                    FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Ok);
+                    FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Ok, durable: DurableWrite(session, command));
                 else
                     session.ReplyError($"ERR rampart: '{command.DisplayName}' would empty all {routing.Servers.Count} servers of pool '{session.Pool.Config.Name}'; set 'allow_flush: true' on the pool to allow it");
                 return;
@@ -112,7 +112,7 @@ internal static class ShardedKeyless
                 CommandDispatcher.Forward(session, routing.Default, command, request, raw, inline);
                 return true;
             case "script|load" or "function|load" or "function|dump":
-                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Same);
+                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Same, durable: DurableWrite(session, command));
                 return true;
             case "function|list":
                 FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.SameUpToOrder);
@@ -125,7 +125,7 @@ internal static class ShardedKeyless
                 FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.AllOf);
                 return true;
             case "script|flush" or "function|flush" or "function|delete" or "function|restore":
-                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Ok);
+                FanOut(session, routing, raw, inline, request, MultiKeyRequest.MergeKind.Ok, durable: DurableWrite(session, command));
                 return true;
             case "script|help" or "function|help":
                 CommandDispatcher.Forward(session, routing.Default, command, request, raw, inline);
@@ -151,8 +151,11 @@ internal static class ShardedKeyless
         _ => null,
     };
 
+    /// <summary>A write sent to every server in a pool with <c>min_replicas_ack</c>: each part waits for its server's replicas.</summary>
+    private static bool DurableWrite(ClientSession session, CommandInfo command) => command.MayWrite && session.Pool.Config.WritesDurably;
+
     private static void FanOut(ClientSession session, PoolRouting routing, ReadOnlySpan<byte> raw, bool inline, Request request,
-        MultiKeyRequest.MergeKind merge, bool control = false, InfoFacts? info = null)
+        MultiKeyRequest.MergeKind merge, bool control = false, InfoFacts? info = null, bool durable = false)
     {
         var parent = session.BeginLocal();
         var multi = MultiKeyRequest.Rent(parent, merge);
@@ -166,6 +169,7 @@ internal static class ShardedKeyless
                 for (int i = 0; i < request.Count; i++) RespWriter.Bulk(part.Payload, request[i]);
             }
             else part.Payload.Write(raw);
+            part.AwaitsReplicas = durable;
             multi.AddChild(part);
         }
         multi.Arm();
@@ -174,7 +178,7 @@ internal static class ShardedKeyless
         for (int s = 0; s < parts.Count; s++)
         {
             var server = routing.Servers[s];
-            session.ForwardPart(control ? session.ControlConnectionTo(server) : session.ConnectionTo(server), parts[s]);
+            session.ForwardPart(control ? session.ControlConnectionTo(server) : session.ConnectionTo(server, durableWrite: durable), parts[s]);
         }
     }
 }

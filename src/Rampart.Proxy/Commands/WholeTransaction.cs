@@ -27,6 +27,7 @@ internal static class WholeTransaction
         ServerEndpoint? server = routing.IsSingleServer ? routing.Default : null;
         int placement = -1;
         CommandInfo? pausable = null; // a queued command a CLIENT PAUSE WRITE would hold
+        CommandInfo? write = null; // a queued command that may write: with min_replicas_ack, EXEC's reply waits for replicas
         int offset = 0;
         int replies = 1; // MULTI's
         while (true)
@@ -48,16 +49,25 @@ internal static class WholeTransaction
                 || command.TakesWholeConnection) return false;
             if (!routing.IsSingleServer && !SamePlacement(routing, command, request, ref placement, ref server)) return false;
             if (command.MayWaitForWritePause) pausable = command;
+            if (command.MayWrite) write = command;
+        }
+        bool durable = write is not null && session.Pool.Config.WritesDurably;
+        // The durable lane is taken only with nothing of the client's in flight: the pinned path waits for that.
+        if (durable && CommandDispatcher.MustWaitForDurableLane(session, write!))
+        {
+            reader.Reset();
+            return false;
         }
         server ??= routing.Default; // keyless commands only
         var whole = ProxyRequest.Rent(session);
         whole.Payload.Write(raw);
         whole.Payload.Write(rest[..offset]);
         whole.ExtraReplies = whole.PendingReplies = replies - 1;
+        whole.AwaitsReplicas = durable;
         session.AlsoConsume(offset);
         session.BeginCommand(multiCommand.Id); // per-command metrics count the transaction under MULTI
         // Redis holds an EXEC under CLIENT PAUSE WRITE when a queued command would be held (under ALL, any EXEC).
-        session.Forward(session.ConnectionTo(server, server.HoldsWhilePaused(pausable ?? multiCommand)), whole);
+        session.Forward(session.ConnectionTo(server, server.HoldsWhilePaused(pausable ?? multiCommand), durable), whole);
         return true;
     }
 

@@ -1,3 +1,4 @@
+using System.Text;
 using Rampart.Proxy.Security;
 
 namespace Rampart.Proxy.Configuration;
@@ -38,16 +39,7 @@ internal static class AclConfigReader
     {
         var users = new List<AclUser>();
         string full = ConfigPaths.Resolve(path, errors.File);
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(full);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            errors.Add(line, $"rampart acl_file: cannot read {full}: {e.Message}");
-            return users;
-        }
+        if (ReadLines(full, line, errors) is not { } lines) return users;
         for (int i = 0; i < lines.Length; i++)
         {
             if (string.IsNullOrWhiteSpace(lines[i])) continue;
@@ -55,6 +47,41 @@ internal static class AclConfigReader
             else errors.Add(line, $"rampart acl_file {full}:{i + 1}: {error}");
         }
         return users;
+    }
+
+    /// <summary>
+    /// The file's lines, read as the configuration file is: at most <see cref="ConfigLimits.MaxFileBytes"/> of strict
+    /// UTF-8, so a mistaken path (a device, a log) is refused instead of read without end.
+    /// </summary>
+    private static string[]? ReadLines(string full, int line, ErrorSink errors)
+    {
+        byte[] bytes;
+        int length;
+        try
+        {
+            using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            (bytes, length) = ConfigFileReader.ReadAtMost(stream, ConfigLimits.MaxFileBytes + 1, 64 * 1024);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            errors.Add(line, $"rampart acl_file: cannot read {full}: {e.Message}");
+            return null;
+        }
+        if (length > ConfigLimits.MaxFileBytes)
+        {
+            errors.Add(line, $"rampart acl_file: {full} is larger than {ConfigLimits.MaxFileBytes >> 20} MB");
+            return null;
+        }
+        try
+        {
+            var text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes, 0, length);
+            return text.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        }
+        catch (DecoderFallbackException)
+        {
+            errors.Add(line, $"rampart acl_file: {full} is not valid UTF-8 (its content is not shown)");
+            return null;
+        }
     }
 
     /// <summary>Both sources together; a user defined twice is an error (Redis's ACL LOAD refuses duplicates too).</summary>

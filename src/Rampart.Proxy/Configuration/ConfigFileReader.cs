@@ -46,7 +46,7 @@ internal static class ConfigFileReader
     }
 
     /// <summary>Reads until the end of <paramref name="stream"/> or until <paramref name="max"/> bytes are held.</summary>
-    private static (byte[] Buffer, int Length) ReadAtMost(Stream stream, int max, int initialSize)
+    internal static (byte[] Buffer, int Length) ReadAtMost(Stream stream, int max, int initialSize)
     {
         var buffer = new byte[Math.Clamp(initialSize, 1, max)];
         int length = 0;

@@ -21,8 +21,6 @@ internal static class ReplicaReadRules
             else if (servers.Count > 1)
                 errors.Add(replicas.Key.Line, $"{context}: replicas can only be listed in a pool of one server (this one has {servers.Count}): they are that server's replicas");
         }
-        if (cluster && pool.WritesDurably && mapping.Entries.FirstOrDefault(e => e.Name == "min_replicas_ack") is { } acks)
-            errors.Add(acks.Key.Line, $"{context}: min_replicas_ack is not supported in a cluster pool yet");
         if (readFrom is null || pool.ReadFrom == ReadFrom.Master) return;
         if (!sentinel && !cluster && replicas is null)
             errors.Add(readFrom.Key.Line, $"{context}: read_from {ReadFromNames.Name(pool.ReadFrom)} needs replicas: a sentinel or cluster block, or a replicas list under a pool of one server");

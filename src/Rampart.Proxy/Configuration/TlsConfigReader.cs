@@ -100,7 +100,7 @@ internal static class TlsConfigReader
     private sealed class FileKeys(int blockLine)
     {
         public string? Cert, Key, Ca;
-        private int _certLine = blockLine, _caLine = blockLine;
+        private int _certLine = blockLine, _keyLine = blockLine, _caLine = blockLine;
 
         /// <summary>The key of the certificate: key_file, or the certificate's own file (as HAProxy's crt) without it.</summary>
         public string? KeyOrCert => Cert is null ? null : Key ?? Cert;
@@ -111,7 +111,7 @@ internal static class TlsConfigReader
             switch (name)
             {
                 case "cert_file": Cert = Path(v, name, value); _certLine = value.Line; return true;
-                case "key_file": Key = Path(v, name, value); return true;
+                case "key_file": Key = Path(v, name, value); _keyLine = value.Line; return true;
                 case "ca_file": Ca = Path(v, name, value); _caLine = value.Line; return true;
                 default: return false;
             }
@@ -120,6 +120,9 @@ internal static class TlsConfigReader
         /// <summary>Loads the files as the proxy will; an error at the key's line for each that cannot be used.</summary>
         public void Load(ErrorSink errors, string context)
         {
+            // The private key is a secret file like a password file: rampart check warns when others may read it.
+            if (KeyOrCert is { } key)
+                errors.Secrets.Add(new SecretSource($"{context} key_file", Key is null ? _certLine : _keyLine, SecretOrigin.File, key));
             try
             {
                 if (Cert is not null) TlsFiles.LoadCertificate(Cert, KeyOrCert!);

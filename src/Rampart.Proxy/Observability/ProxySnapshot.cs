@@ -23,7 +23,7 @@ public sealed record ProxySnapshot(DateTimeOffset Time, long Timestamp, PoolSnap
 /// </summary>
 public sealed record PoolSnapshot(string Name, string Listen, bool IsSentinel, bool AutoEject, int Clients, long ClientsTotal,
     long Rejected, long Denied, long ClientErrors, BackendSnapshot[] Backends, ClusterMapSnapshot? Cluster = null,
-    ClientLimitSnapshot? ClientLimits = null)
+    ClientLimitSnapshot? ClientLimits = null, long TlsRefused = 0)
 {
     internal static PoolSnapshot Take(RunningPool running)
     {
@@ -40,7 +40,7 @@ public sealed record PoolSnapshot(string Name, string Listen, bool IsSentinel, b
                 ReplicasNotConnected = pool.Config.Sentinel is null ? [] : s.Replicas.NotConnected.Select(r => new MissingReplicaSnapshot(r.Address, r.Reason)).ToArray(),
                 AckShortfalls = s.Stats.AckShortfalls,
             }).ToArray(),
-            routing.IsCluster ? ClusterMapSnapshot.Take(pool, routing) : null, pool.ClientLimitCounts);
+            routing.IsCluster ? ClusterMapSnapshot.Take(pool, routing) : null, pool.ClientLimitCounts, pool.TlsRefused);
     }
 
     private static int[] SlotsPerServer(Pools.PoolRouting routing)

@@ -21,7 +21,12 @@ internal sealed class DedicatedLink
     private readonly bool _resp3;
     // Requests sent and not yet answered, in the order sent. A null slot is Rampart's own command (a held MULTI) whose
     // reply is dropped; ReplaceWith answers the slot with that error whatever the server says (DISCARD for EXECABORT).
-    private readonly Queue<(ProxyRequest? Slot, string? ReplaceWith, bool Blocks)> _inFlight = new();
+    private readonly Queue<(ProxyRequest? Slot, string? ReplaceWith, bool Blocks, WriteAcks? Acks, bool Exec)> _inFlight = new();
+    // Durable writes (min_replicas_ack): a request sent with Acks has a WAIT right behind it, whose reply is the next one
+    // after its own. Set from the request's reply to the WAIT's: the WAIT out, and the request whose reply it holds
+    // (null when that reply was an error and went out at once).
+    private WriteAcks? _waitOut;
+    private ProxyRequest? _heldForWait;
     // Blocking calls sent and not yet answered (CLIENT LIST's b flag); read without the lock by other clients.
     private volatile int _blockedCalls;
     private PinnedConnection? _conn;
@@ -45,7 +50,8 @@ internal sealed class DedicatedLink
     /// <summary>The pin is over: the connection went back; nothing more is sent or completed.</summary>
     public bool Released => _released;
 
-    public int InFlight => _inFlight.Count;
+    /// <summary>Replies still due on the connection: the requests out, and a WAIT after a durable write's reply.</summary>
+    public int InFlight => _inFlight.Count + (_waitOut is null ? 0 : 1);
 
     /// <summary>A blocking call is out (lock-free read, for CLIENT LIST: a snapshot, never used for a decision).</summary>
     public bool Blocked => _blockedCalls > 0;
@@ -92,21 +98,24 @@ internal sealed class DedicatedLink
     public void SendUnanswered(ReadOnlySpan<byte> bytes, int replies)
     {
         if (!_conn!.Send(bytes, flush: false)) return;
-        for (int i = 0; i < replies; i++) _inFlight.Enqueue((null, null, false));
+        for (int i = 0; i < replies; i++) _inFlight.Enqueue((null, null, false, null, false));
     }
 
     /// <summary>
     /// Sends <paramref name="bytes"/> (or the slot's own payload) and waits for one reply into the slot; when the
-    /// connection is dead the slot gets <paramref name="failWith"/> (or "connection lost") at once.
+    /// connection is dead the slot gets <paramref name="failWith"/> (or "connection lost") at once. With
+    /// <paramref name="acks"/> (a durable write: min_replicas_ack) a WAIT follows it, and its reply is held until the
+    /// WAIT answers (see <see cref="Complete"/>); <paramref name="exec"/> says it is EXEC, whose null reply ran nothing.
     /// </summary>
-    public void Enqueue(ProxyRequest slot, byte[]? bytes, string? replaceWith, bool blocks, string? failWith)
+    public void Enqueue(ProxyRequest slot, byte[]? bytes, string? replaceWith, bool blocks, string? failWith, WriteAcks? acks = null, bool exec = false)
     {
-        if (!_conn!.Send(bytes ?? slot.Payload.Span, flush: false))
+        if (!_conn!.Send(bytes ?? slot.Payload.Span, flush: false) || acks is not null && !_conn.Send(acks.Command, flush: false))
         {
+            // (also when only the WAIT was refused: the connection died in between, and the slot is in no FIFO to fail)
             slot.Fail(failWith ?? $"ERR rampart: connection to server {Server!.Label} lost");
             return;
         }
-        _inFlight.Enqueue((slot, replaceWith, blocks));
+        _inFlight.Enqueue((slot, replaceWith, blocks, acks, exec));
         if (blocks) _blockedCalls++;
     }
 
@@ -118,6 +127,11 @@ internal sealed class DedicatedLink
     public bool Complete(PinnedConnection from, ReadOnlySpan<byte> reply)
     {
         if (_resp3 && reply[0] == (byte)'>') return false;
+        if (_waitOut is { } wait)
+        {
+            ReleaseHeld(wait, reply);
+            return true;
+        }
         if (!_inFlight.TryDequeue(out var call))
         {
             from.Kill("a reply arrived with no request waiting for it");
@@ -125,6 +139,17 @@ internal sealed class DedicatedLink
         }
         if (call.Blocks) _blockedCalls--;
         if (call.Slot is not { } slot) return true; // a reply to Rampart's own command (a held MULTI): dropped
+        if (call.Acks is { } acks)
+        {
+            // A durable write: its WAIT's reply comes next. A reply that ran something waits for it; an error goes now.
+            _waitOut = acks;
+            if (call.ReplaceWith is null && WriteAcks.Holds(reply, call.Exec))
+            {
+                slot.HoldReply(default, reply);
+                _heldForWait = slot;
+                return true;
+            }
+        }
         if (call.ReplaceWith is { } error)
         {
             slot.Payload.Clear();
@@ -138,16 +163,37 @@ internal sealed class DedicatedLink
     }
 
     /// <summary>
+    /// The WAIT after a durable write answered: the write's held reply goes out when enough replicas have it, else the
+    /// NOREPLICAS error replaces it (for EXEC: the whole EXEC reply; the transaction ran on the master, but may not
+    /// survive it).
+    /// </summary>
+    private void ReleaseHeld(WriteAcks acks, ReadOnlySpan<byte> reply)
+    {
+        _waitOut = null;
+        var server = Server!;
+        bool enough = server.TakeAckReply(acks, reply, out long acknowledged);
+        if (_heldForWait is not { } held) return;
+        _heldForWait = null;
+        server.Stats.AddAckedWrites(1);
+        if (!enough) held.ReplaceReply(acks.Shortfall(acknowledged));
+        held.SetCompletedQuietly();
+        _session.AccountReply(held.Payload.Length);
+        _wake = true;
+    }
+
+    /// <summary>
     /// Takes back the one request out when it is a blocking call the client waits for (not Rampart's own command), so
     /// that it can be sent elsewhere: a cluster answered it -MOVED or -ASK. False, taking nothing, otherwise.
     /// </summary>
-    public bool TryTakeOnlyBlockingCall(out ProxyRequest slot)
+    public bool TryTakeOnlyBlockingCall(out ProxyRequest slot, out WriteAcks? acks)
     {
         slot = null!;
-        if (_inFlight.Count != 1 || _inFlight.Peek() is not { Slot: { } only, ReplaceWith: null, Blocks: true }) return false;
+        acks = null;
+        if (_inFlight.Count != 1 || _waitOut is not null || _inFlight.Peek() is not { Slot: { } only, ReplaceWith: null, Blocks: true } call) return false;
         _inFlight.Dequeue();
         _blockedCalls--;
         slot = only;
+        acks = call.Acks; // a durable write's WAIT is still due on this connection: see DropWaitReply
         return true;
     }
 
@@ -155,25 +201,36 @@ internal sealed class DedicatedLink
     /// Takes back the one request out when it is a plain request the client waits for (not a blocking call, not
     /// Rampart's own command), so that it can be sent to another node. False, taking nothing, otherwise.
     /// </summary>
-    public bool TryTakeOnlyRequest(out ProxyRequest slot)
+    public bool TryTakeOnlyRequest(out ProxyRequest slot, out WriteAcks? acks)
     {
         slot = null!;
-        if (_inFlight.Count != 1 || _inFlight.Peek() is not { Slot: { } only, ReplaceWith: null, Blocks: false }) return false;
+        acks = null;
+        if (_inFlight.Count != 1 || _waitOut is not null || _inFlight.Peek() is not { Slot: { } only, ReplaceWith: null, Blocks: false } call) return false;
         _inFlight.Dequeue();
         slot = only;
+        acks = call.Acks; // a durable write's WAIT is still due on this connection: see DropWaitReply
         return true;
     }
 
     /// <summary>
-    /// Takes back every request out, in order, when each is a plain request the client waits for (not a blocking call,
-    /// not Rampart's own command, not one answered with a set error), so that they can be sent to another node
-    /// together. False, taking nothing, otherwise.
+    /// A durable request was taken back (<see cref="TryTakeOnlyRequest"/>) and the connection stays: the reply of the
+    /// WAIT sent behind it is still due, and is dropped when it comes. (A connection given back instead is cleaned,
+    /// which drops it too.)
     /// </summary>
-    public bool TryTakeAllRequests(List<ProxyRequest> into)
+    public void DropWaitReply(WriteAcks acks) => _waitOut = acks;
+
+    /// <summary>
+    /// Takes back every request out, in order, when each is a plain request the client waits for (not a blocking call,
+    /// not Rampart's own command, not one answered with a set error) and no WAIT reply is due, so that they can be
+    /// sent to another node together, each with its durable write's WAIT (EXEC's) and whether it is EXEC. False,
+    /// taking nothing, otherwise.
+    /// </summary>
+    public bool TryTakeAllRequests(List<(ProxyRequest Slot, WriteAcks? Acks, bool Exec)> into)
     {
+        if (_waitOut is not null) return false;
         foreach (var call in _inFlight)
             if (call is not { Slot: not null, ReplaceWith: null, Blocks: false }) return false;
-        while (_inFlight.TryDequeue(out var call)) into.Add(call.Slot!);
+        while (_inFlight.TryDequeue(out var call)) into.Add((call.Slot!, call.Acks, call.Exec));
         return true;
     }
 
@@ -225,6 +282,10 @@ internal sealed class DedicatedLink
     /// <summary>Fails every request still out (the connection was lost), in order.</summary>
     public void FailInFlight(string error)
     {
+        // A durable write answered by the master whose WAIT did not answer: it may or may not persist, as the error says.
+        _heldForWait?.Fail(error);
+        _heldForWait = null;
+        _waitOut = null;
         while (_inFlight.TryDequeue(out var call)) call.Slot?.Fail(error);
         _blockedCalls = 0;
     }
@@ -286,7 +347,7 @@ internal sealed class DedicatedLink
         _conn = null;
         if (conn is null) return;
         conn.Flush();
-        if (_inFlight.Count > 0 || conn.NotReusable)
+        if (InFlight > 0 || conn.NotReusable)
         {
             // A reply outstanding leaves its state unknown; a connection never to be lent again (a REDIRECT target)
             // closes now, so the server knows at once that the client it stood for is gone (tracking-redir-broken).

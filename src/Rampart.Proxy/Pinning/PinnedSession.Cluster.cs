@@ -20,16 +20,18 @@ internal sealed partial class PinnedSession
         var pool = _session.Pool;
         if (reply.Length == 0 || reply[0] != (byte)'-' || !pool.Routing.IsCluster || _tx.InMulti || _tx.Watching) return false;
         if (!ClusterRedirect.TryParse(reply, out var redirect)) return false;
-        if (!_link.TryTakeOnlyBlockingCall(out var call)) return false;
+        if (!_link.TryTakeOnlyBlockingCall(out var call, out var acks)) return false;
         if (call.Redirections >= Pools.ClusterRedirects.MaxRedirections)
         {
+            if (acks is not null) _link.DropWaitReply(acks); // the connection stays: the WAIT's reply is still due
             _link.FailQuietly(call, System.Text.Encoding.UTF8.GetString(reply[1..^2]));
             MaybeRelease();
             return true;
         }
         call.Redirections++;
         var target = RedirectTarget(redirect);
-        _link.GiveBack(asIs: true, inMulti: false, subscribed: false); // nothing is out on it any more
+        // Nothing is out on it any more, but the WAIT behind a durable call: cleaning drops its reply.
+        _link.GiveBack(asIs: acks is null, inMulti: false, subscribed: false);
         if (!_link.TryRent(target, PinnedUse.BlockingCall, out var error))
         {
             _link.FailQuietly(call, error!);
@@ -37,7 +39,7 @@ internal sealed partial class PinnedSession
             return true;
         }
         if (redirect.IsAsk) _link.SendUnanswered(Asking, replies: 1);
-        _link.Enqueue(call, null, null, blocks: true, failWith: null);
+        _link.Enqueue(call, null, null, blocks: true, failWith: null, acks);
         _link.Flush();
         return true;
     }

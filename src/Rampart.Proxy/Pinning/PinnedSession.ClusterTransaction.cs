@@ -33,7 +33,7 @@ internal sealed partial class PinnedSession
     private static readonly string ExecAbortError = TransactionState.ExecAbort;
 
     // The requests taken off a connection to follow a redirect together (reused: only under the lock).
-    private List<ProxyRequest>? _moving;
+    private List<(ProxyRequest Slot, Backends.WriteAcks? Acks, bool Exec)>? _moving;
     // An EXEC or DISCARD is out: what follows waits for its reply (DispatchResolved), so that every request out on
     // the dedicated connection belongs to one transaction state, which can then follow its slot whole.
     private bool _replayEndOut;
@@ -48,7 +48,8 @@ internal sealed partial class PinnedSession
         if (_replay.HasWatch && _replay.Count > 1 || _replay.Redirections >= Pools.ClusterRedirects.MaxRedirections)
         {
             // The old node held a watch (or the slot keeps moving): answered as Redis answers, see the remarks.
-            if (!execRedirected || !_link.TryTakeOnlyRequest(out var exec)) return false;
+            if (!execRedirected || !_link.TryTakeOnlyRequest(out var exec, out var execAcks)) return false;
+            if (execAcks is not null) _link.DropWaitReply(execAcks);
             _link.FailQuietly(exec, ExecAbortError);
             MaybeRelease();
             return true;
@@ -58,7 +59,7 @@ internal sealed partial class PinnedSession
         int outCount = _link.InFlight;
         int first = _replay.Count - outCount;
         if (first < 0 || _replay.HasWatch && outCount > 1 || !_replay.TryBytesBefore(first, out var before)) return false;
-        var moving = _moving ??= new List<ProxyRequest>(4);
+        var moving = _moving ??= new List<(ProxyRequest Slot, Backends.WriteAcks? Acks, bool Exec)>(4);
         if (!_link.TryTakeAllRequests(moving)) return false;
         _replay.Redirections++;
         var target = RedirectTarget(redirect);
@@ -78,7 +79,7 @@ internal sealed partial class PinnedSession
         {
             _tx.Broken = error;
             for (int i = 0; i < moving.Count; i++)
-                _link.FailQuietly(moving[i], i == moving.Count - 1 && _replayLastIsExec ? ExecAbortError : error!);
+                _link.FailQuietly(moving[i].Slot, moving[i].Exec ? ExecAbortError : error!);
             moving.Clear();
             MaybeRelease();
             return true;
@@ -89,7 +90,8 @@ internal sealed partial class PinnedSession
             _link.SendUnanswered(Asking, replies: 1);
         }
         if (first > 0) _link.SendUnanswered(before, first);
-        foreach (var call in moving) _link.Enqueue(call, null, null, blocks: false, failWith: null);
+        // A durable EXEC keeps its WAIT behind it (the old connection's WAIT reply is dropped with it).
+        foreach (var (call, acks, exec) in moving) _link.Enqueue(call, null, null, blocks: false, failWith: null, acks, exec);
         moving.Clear();
         _link.Flush();
         return true;

@@ -322,6 +322,18 @@ internal sealed partial class PinnedSession
         // A cluster pool records its transaction state's requests, to send them again if the slot moves.
         if (_tx.HoldsPin || name is "exec" or "discard")
             BeforeClusterSend(slot.Payload.Span, command, serverInMulti: name is "exec" or "discard" || name != "multi" && _tx.InMulti);
-        _link.Enqueue(slot, null, null, blocks, _tx.Broken);
+        _link.Enqueue(slot, null, null, blocks, _tx.Broken, DurableAcks(command), exec: name == "exec");
+    }
+
+    /// <summary>
+    /// With <c>min_replicas_ack</c>, the WAIT that follows a command the server runs now and that may write (EXEC, or
+    /// a write or script outside MULTI, as between WATCH and MULTI or a blocking BLMOVE); null otherwise. Queued
+    /// commands are not: EXEC runs them, and EXEC's reply is the one held.
+    /// </summary>
+    private WriteAcks? DurableAcks(CommandInfo command)
+    {
+        if (!_session.Pool.Config.WritesDurably || _tx.InMulti || !(command.MayWrite || command.Name == "exec")) return null;
+        var server = _link.Server!;
+        return server.AcksForBatch(server.Time.NowMs());
     }
 }

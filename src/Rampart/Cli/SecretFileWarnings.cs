@@ -4,7 +4,7 @@ namespace Rampart.Cli;
 
 /// <summary>
 /// Which files holding secrets other users may open: each secret file (<c>redis_auth_file</c>, <c>password_file</c>,
-/// <c>acl_file</c>, the admin <c>key_file</c>), and the configuration file itself when it holds a secret written inline.
+/// <c>acl_file</c>, the admin and TLS <c>key_file</c>s), and the configuration file itself when it holds a secret written inline.
 /// As ssh does for private keys, any permission for group or others counts (<c>mode &amp; 0o077</c>): a group that can
 /// write an acl_file can add itself a user. A warning, never an error: the owner may have reasons (a shared group).
 /// </summary>

@@ -68,6 +68,35 @@ public sealed class ServerEndpointClockTests : IDisposable
     }
 
     [Fact]
+    public void WhileReplicasAreShort_OneBatchPerRecheckSendsTheFullWait()
+    {
+        var server = Server(new PoolConfig
+        {
+            Name = "p", Listen = new ListenAddress { Host = "127.0.0.1", Port = 0 }, Servers = [], MinReplicasAck = 2, AckTimeoutMs = 100,
+        });
+        long Now() => _clock.NowMs();
+        var full = server.AcksForBatch(Now());
+        Assert.True(full.IsFull); // replicas keeping up: every batch waits for them
+        Assert.Equal("*3\r\n$4\r\nWAIT\r\n$1\r\n2\r\n$3\r\n100\r\n", System.Text.Encoding.ASCII.GetString(full.Command));
+        Assert.True(server.AcksForBatch(Now()).IsFull);
+
+        Assert.False(server.TakeAckReply(full, ":1\r\n"u8, out long acknowledged)); // a full WAIT came back short
+        Assert.Equal(1, acknowledged);
+        Assert.Equal(1, server.Stats.AckShortfalls);
+        Assert.False(server.AcksForBatch(Now()).IsFull);
+        Advance(WriteAcks.ShortRecheckMs);
+        // One batch tries the full WAIT again; the batches sent while it is out keep the short one, so Redis does
+        // not run dozens of full WAITs back to back on the lane (each waiting the whole ack_timeout).
+        var recheck = server.AcksForBatch(Now());
+        Assert.True(recheck.IsFull);
+        for (int i = 0; i < 50; i++) Assert.False(server.AcksForBatch(Now()).IsFull);
+
+        // A short WAIT that finds the replicas caught up ends the short state at once.
+        Assert.True(server.TakeAckReply(server.AcksForBatch(Now()), ":2\r\n"u8, out _));
+        Assert.True(server.AcksForBatch(Now()).IsFull);
+    }
+
+    [Fact]
     public void WithoutAutoEject_FailuresNeverEject()
     {
         var server = Server();

@@ -151,4 +151,18 @@ public sealed class FileBoundsTests : IDisposable
     {
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
+
+    /// <summary>An acl_file is bounded as the configuration file is: a device that never ends is refused, not read whole.</summary>
+    [Fact]
+    public void AclFile_ThatNeverEnds_IsRefusedAtTheSizeLimit_AndOneNotUtf8_WithoutItsContent()
+    {
+        const string pool = "p:\n  listen: 127.0.0.1:22121\n  redis: true\n  servers:\n    - 127.0.0.1:6379:1\n";
+        var errors = ConfigAssert.Invalid("rampart:\n  acl_file: /dev/zero\n" + pool);
+        Assert.Equal("test.yml:2: rampart acl_file: /dev/zero is larger than 16 MB", Assert.Single(errors).ToString());
+
+        string latin1 = Path.Combine(_dir, "users.acl");
+        File.WriteAllBytes(latin1, [.. "user ren\u00e9 on >caf"u8, 0xE9, (byte)'\n']);
+        errors = ConfigAssert.Invalid($"rampart:\n  acl_file: {latin1}\n" + pool);
+        Assert.Equal($"test.yml:2: rampart acl_file: {latin1} is not valid UTF-8 (its content is not shown)", Assert.Single(errors).ToString());
+    }
 }

@@ -92,8 +92,15 @@ public class DurableWriteKeysTests
     [Fact]
     public void AZeroTimeoutIsRefused() => ConfigAssert.OneError(Pool + "  min_replicas_ack: 1\n  ack_timeout: 0\n", 7, "ack_timeout");
 
+    private const string ClusterPool = "shop:\n  listen: 127.0.0.1:6380\n  redis: true\n  cluster:\n    nodes: [10.0.0.1:7000]\n";
+
     [Fact]
-    public void AClusterPoolDoesNotWaitForReplicasYet() =>
-        ConfigAssert.OneError("shop:\n  listen: 127.0.0.1:6380\n  redis: true\n  min_replicas_ack: 1\n  cluster:\n    nodes: [10.0.0.1:7000]\n",
-            4, "min_replicas_ack is not supported in a cluster pool yet");
+    public void AClusterPoolWaitsForReplicasPerMaster()
+    {
+        var pool = ConfigAssert.SinglePool(ClusterPool + "  min_replicas_ack: 1\n  ack_timeout: 50\n");
+        Assert.Equal((1, 50, true), (pool.MinReplicasAck, pool.AckTimeoutMs, pool.WritesDurably));
+    }
+
+    [Fact]
+    public void AClusterPoolRefusesAZeroTimeoutToo() => ConfigAssert.OneError(ClusterPool + "  min_replicas_ack: 1\n  ack_timeout: 0\n", 7, "ack_timeout");
 }

@@ -87,6 +87,16 @@ public sealed class TlsKeysTests : IDisposable
         ConfigAssert.OneError(Pool($"    listen: 127.0.0.1:6390\n{Files()}    cert_fil: x\n"), 9, "did you mean 'cert_file'");
 
     [Fact]
+    public void PrivateKeys_AreSecretFiles_WhichCheckWarnsAboutWhenOthersCanReadThem()
+    {
+        var yaml = Pool($"    listen: 0.0.0.0:6390\n{Files()}", $"  server_tls:\n    cert_file: {_pki.ClientCert}\n    key_file: {_pki.ClientKey}\n");
+        var secrets = ConfigAssert.Valid(yaml).Secrets;
+        Assert.Equal([(8, _pki.ServerKey), (11, _pki.ClientKey)], secrets.Select(s => (s.Line, s.File!)));
+        Assert.All(secrets, s => Assert.Equal(SecretOrigin.File, s.Origin));
+        Assert.All(secrets, s => Assert.EndsWith("key_file", s.Setting));
+    }
+
+    [Fact]
     public void ServerTls_IsReadAndCheckedLikeTheListenersFiles()
     {
         var yaml = $"shop:\n  listen: 127.0.0.1:6380\n  redis: true\n  servers: [127.0.0.1:6379:1]\n  server_tls:\n"

@@ -58,15 +58,31 @@ public static class ClusterSlots
         }
     }
 
-    /// <summary>The master serving <paramref name="key"/>'s slot now, as the cluster says (asked live, not from a map).</summary>
+    /// <summary>
+    /// The master serving <paramref name="key"/>'s slot now: the one node that answers for the slot itself, once every
+    /// other live node sends MOVED to it. Asking one node is not enough: after a SETSLOT a gossip message sent before
+    /// it can put a node's view back for a moment, and under load a node can see the cluster down for a moment; a move
+    /// started from such a view fails with "I'm not the owner of hash slot".
+    /// </summary>
     public static RedisServerProcess OwnerOf(RedisClusterProcess cluster, string key)
     {
-        var first = cluster.Nodes[0];
-        string reply = first.Send(RespText.Command("GET", key));
-        if (!reply.StartsWith("-MOVED", StringComparison.Ordinal)) return first;
-        int port = int.Parse(reply.Trim().Split(':')[^1]);
-        return cluster.Nodes.Single(n => n.Port == port);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var replies = cluster.LiveNodes().Select(n => (Node: n, Reply: n.Send(RespText.Command("EXISTS", key)).Trim())).ToList();
+            var owners = replies.Where(r => r.Reply.StartsWith(':')).Select(r => r.Node).ToList();
+            if (owners.Count == 1 && replies.All(r => r.Node == owners[0] || r.Reply.StartsWith("-MOVED", StringComparison.Ordinal)
+                    && r.Reply.EndsWith($":{owners[0].Port}", StringComparison.Ordinal)))
+                return owners[0];
+            if (DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"the cluster did not agree on the owner of {key} within 15 s: "
+                    + string.Join("; ", replies.Select(r => $"{r.Node.Endpoint} {r.Reply}")));
+            Thread.Sleep(50);
+        }
     }
+
+    /// <summary>The master serving <paramref name="slot"/> now (see <see cref="OwnerOf(RedisClusterProcess, string)"/>).</summary>
+    public static RedisServerProcess OwnerOf(RedisClusterProcess cluster, int slot) => OwnerOf(cluster, KeyInSlot(slot, "probe"));
 
     /// <summary>A master other than <paramref name="node"/> (a slot's move target).</summary>
     public static RedisServerProcess OtherThan(RedisClusterProcess cluster, RedisServerProcess node) =>

@@ -109,7 +109,8 @@ public sealed class RedisClusterProcess : IDisposable
         return replication.Contains("role:master") || replication.Contains("master_link_status:up");
     });
 
-    private IEnumerable<RedisServerProcess> LiveNodes() => Nodes.Where(n => !_killed.ContainsKey(n.Port));
+    /// <summary>The nodes not killed by the test.</summary>
+    public IEnumerable<RedisServerProcess> LiveNodes() => Nodes.Where(n => !_killed.ContainsKey(n.Port));
 
     /// <summary>The nodes that say ROLE master now (a killed node is left out).</summary>
     public IReadOnlyList<ClusterNode> Masters => ClusterNodes.Where(n => !_killed.ContainsKey(n.Port) && n.Role == "master").ToList();

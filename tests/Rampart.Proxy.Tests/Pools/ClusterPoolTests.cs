@@ -23,13 +23,7 @@ public sealed class ClusterPoolTests : IDisposable
         return rampart;
     }
 
-    private RedisServerProcess OwnerOf(string key)
-    {
-        string moved = _cluster.Nodes[0].Send(RespText.Command("GET", key));
-        if (!moved.StartsWith("-MOVED", StringComparison.Ordinal)) return _cluster.Nodes[0];
-        int port = int.Parse(moved.Trim().Split(':')[^1]);
-        return _cluster.Nodes.Single(n => n.Port == port);
-    }
+    private RedisServerProcess OwnerOf(string key) => ClusterSlots.OwnerOf(_cluster, key);
 
     [Fact]
     public async Task KeysLandOnTheNodeServingTheirSlot_FromOneSeed()

@@ -60,14 +60,7 @@ public sealed class ClusterReshardingTests : IDisposable
 
     private static string Key(int client, int k) => $"c{client}:k{k}";
 
-    private RedisServerProcess Owner(int slot)
-    {
-        string key = ClusterSlots.KeyInSlot(slot, "probe");
-        string reply = _cluster.Nodes[0].Send(RespText.Command("GET", key));
-        if (!reply.StartsWith("-MOVED", StringComparison.Ordinal)) return _cluster.Nodes[0];
-        int port = int.Parse(reply.Trim().Split(':')[^1]);
-        return _cluster.Nodes.Single(n => n.Port == port);
-    }
+    private RedisServerProcess Owner(int slot) => ClusterSlots.OwnerOf(_cluster, slot);
 
     private sealed record LoadResult(long Rounds, string? Problem);
 
