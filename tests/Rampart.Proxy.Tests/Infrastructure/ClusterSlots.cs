@@ -39,13 +39,62 @@ public static class ClusterSlots
         }
     }
 
-    /// <summary>Every node learns that <paramref name="target"/> serves the slot (ends the migration).</summary>
+    /// <summary>
+    /// Every node learns that <paramref name="target"/> serves the slot (ends the migration), and the move is waited for
+    /// until every node agrees. The target takes a new config epoch at its SETSLOT NODE, from the greatest epoch it
+    /// knows: moves made back to back, before gossip has spread the last one's epoch, can give two nodes the same epoch,
+    /// and a stale claim of the old owner can then win on the target, leaving each of the two pointing at the other for
+    /// good. So the epochs are let settle first, and a slot nobody claims afterwards is given to the target again behind
+    /// a fresh epoch.
+    /// </summary>
     public static void FinishMigration(RedisClusterProcess cluster, int slot, RedisServerProcess target)
+    {
+        WaitForEpochAgreement(cluster);
+        AssignEverywhere(cluster, slot, target);
+        for (int attempt = 0; !OwnerIs(cluster, slot, target, TimeSpan.FromSeconds(3)); attempt++)
+        {
+            if (attempt == 3) throw new InvalidOperationException($"slot {slot} did not settle on {target.Endpoint}");
+            WaitForEpochAgreement(cluster);
+            target.Send(RespText.Command("CLUSTER", "BUMPEPOCH"));
+            AssignEverywhere(cluster, slot, target);
+        }
+    }
+
+    private static void AssignEverywhere(RedisClusterProcess cluster, int slot, RedisServerProcess target)
     {
         string id = IdOf(target);
         Expect(target, "CLUSTER", "SETSLOT", slot.ToString(), "NODE", id);
-        foreach (var node in cluster.Nodes.Where(n => n.Port != target.Port))
+        foreach (var node in cluster.LiveNodes().Where(n => n.Port != target.Port))
             Expect(node, "CLUSTER", "SETSLOT", slot.ToString(), "NODE", id);
+    }
+
+    /// <summary>Whether every live node sends the slot's keys to <paramref name="target"/> within <paramref name="timeout"/>.</summary>
+    private static bool OwnerIs(RedisClusterProcess cluster, int slot, RedisServerProcess target, TimeSpan timeout)
+    {
+        string key = KeyInSlot(slot, "probe");
+        return Poll.WaitUntil(() => cluster.LiveNodes().All(n =>
+        {
+            string reply = n.Send(RespText.Command("EXISTS", key)).Trim();
+            return n.Port == target.Port ? reply.StartsWith(':') : reply.EndsWith($":{target.Port}", StringComparison.Ordinal);
+        }), timeout);
+    }
+
+    /// <summary>Until every live node knows the same current epoch and the same config epoch of every node (at most 10 s).</summary>
+    public static void WaitForEpochAgreement(RedisClusterProcess cluster) =>
+        Poll.WaitUntil(() => cluster.LiveNodes().Select(EpochView).Distinct().Count() == 1, TimeSpan.FromSeconds(10));
+
+    /// <summary>A node's view of the epochs: its current epoch, then each node's id and config epoch, sorted.</summary>
+    private static string EpochView(RedisServerProcess node)
+    {
+        string info = node.Send(RespText.Command("CLUSTER", "INFO"));
+        string current = info.Split("\r\n").FirstOrDefault(l => l.StartsWith("cluster_current_epoch:", StringComparison.Ordinal)) ?? "";
+        string nodes = node.Send(RespText.Command("CLUSTER", "NODES"));
+        var epochs = nodes.Split('\n').Skip(1) // the first line is the bulk header
+            .Select(l => l.Split(' '))
+            .Where(f => f.Length > 6)
+            .Select(f => f[0] + ":" + f[6])
+            .Order(StringComparer.Ordinal);
+        return current + "|" + string.Join(",", epochs);
     }
 
     /// <summary>A key (with a hash tag) that hashes to <paramref name="slot"/>.</summary>
