@@ -28,6 +28,8 @@ internal sealed class LoopSocket
     private int _readState;
     private int _writeState;
     private Memory<byte> _readBuffer;
+    // Set while the owner is parked (ParkUntilReadable): the pending read is then a call to it, not an await.
+    private IReadableOwner? _parked;
     private int _closed;
     // Set once the peer hung up (or the socket failed): edge-triggered epoll says so once, possibly in the same event
     // as the last data, so it must be remembered, or the read after that data would wait for an edge that never comes.
@@ -48,6 +50,9 @@ internal sealed class LoopSocket
     /// <summary>The loop's tag for this socket's events (slot and generation).</summary>
     internal ulong Token;
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>True while an owner is parked (<see cref="ParkUntilReadable"/>) and not yet called back.</summary>
+    internal bool IsParked => Volatile.Read(ref _parked) is not null;
 
     /// <summary>Watches a connected socket (an accepted client).</summary>
     public void Start() => Loop.Register(this);
@@ -121,6 +126,33 @@ internal sealed class LoopSocket
             if (Interlocked.CompareExchange(ref _readState, Pending, Idle) != Idle) continue;
             if (IsClosed) FailPending(ref _readState, _read);
             return new ValueTask<int>(_read, token);
+        }
+    }
+
+    /// <summary>
+    /// Parks the owner until the socket is readable: true when parked, and <paramref name="owner"/> is then called
+    /// once, on the loop, when bytes arrive, the peer hangs up or the socket closes; false when bytes (or a hang-up)
+    /// are known already, and the owner reads at once. The idle form of a pending read: it holds no buffer and no
+    /// suspended async method, which a connection that sends nothing for hours should not hold. Plain sockets only:
+    /// a TLS session may hold decrypted bytes the socket no longer shows.
+    /// </summary>
+    internal bool ParkUntilReadable(IReadableOwner owner)
+    {
+        while (true)
+        {
+            if (Volatile.Read(ref _readState) == Ready || Volatile.Read(ref _hungUp) != 0) return false;
+            _parked = owner;
+            if (Interlocked.CompareExchange(ref _readState, Pending, Idle) != Idle)
+            {
+                _parked = null;
+                continue;
+            }
+            if (!IsClosed) return true;
+            // Closed meanwhile: unpark and let the owner's read fail, unless the close's own FailPending has the
+            // owner already (it calls it on the loop). Never called back from here: that would be re-entrant.
+            if (Interlocked.CompareExchange(ref _readState, Idle, Pending) != Pending) return true;
+            _parked = null;
+            return false;
         }
     }
 
@@ -205,6 +237,14 @@ internal sealed class LoopSocket
 
     private void CompleteRead()
     {
+        if (_parked is { } owner)
+        {
+            // The owner reads for itself, at once: the readiness stays for that read.
+            _parked = null;
+            Volatile.Write(ref _readState, Ready);
+            owner.OnReadable();
+            return;
+        }
         var buffer = _readBuffer;
         if (buffer.Length == 0)
         {
@@ -263,8 +303,15 @@ internal sealed class LoopSocket
 
     private void FailPending(ref int state, LoopOperation operation)
     {
-        if (Interlocked.CompareExchange(ref state, Idle, Pending) == Pending)
-            operation.Fail(new ObjectDisposedException(nameof(LoopSocket)));
+        if (Interlocked.CompareExchange(ref state, Idle, Pending) != Pending) return;
+        if (ReferenceEquals(operation, _read) && _parked is { } owner)
+        {
+            // A parked owner learns of the close as of any news: its read then fails and it finishes.
+            _parked = null;
+            owner.OnReadable();
+            return;
+        }
+        operation.Fail(new ObjectDisposedException(nameof(LoopSocket)));
     }
 
     /// <summary>A read that <paramref name="cancel"/> ends by closing the socket (a handshake's time limit).</summary>
