@@ -23,8 +23,10 @@ internal sealed class LoopSocket
     // States of each direction: nothing known, an operation waiting for the event, or the event seen with none waiting.
     private const int Idle = 0, Pending = 1, Ready = 2;
 
-    private readonly LoopOperation _read = new();
-    private readonly LoopOperation _write = new();
+    // Created at the first read (or write) that has to wait: a client that is parked between requests and whose
+    // writes all go out at once never needs either (56 bytes each, times every idle connection).
+    private LoopOperation? _read;
+    private LoopOperation? _write;
     private int _readState;
     private int _writeState;
     private Memory<byte> _readBuffer;
@@ -122,10 +124,11 @@ internal sealed class LoopSocket
                 continue; // emptied since the event: wait for the next one
             }
             _readBuffer = buffer;
-            short token = _read.Prepare();
+            var operation = _read ??= new LoopOperation();
+            short token = operation.Prepare();
             if (Interlocked.CompareExchange(ref _readState, Pending, Idle) != Idle) continue;
-            if (IsClosed) FailPending(ref _readState, _read);
-            return new ValueTask<int>(_read, token);
+            if (IsClosed) FailPending(ref _readState, reading: true);
+            return new ValueTask<int>(operation, token);
         }
     }
 
@@ -197,10 +200,11 @@ internal sealed class LoopSocket
         {
             if (Volatile.Read(ref _writeState) == Ready && Interlocked.CompareExchange(ref _writeState, Idle, Ready) == Ready)
                 return default;
-            short token = _write.Prepare();
+            var operation = _write ??= new LoopOperation();
+            short token = operation.Prepare();
             if (Interlocked.CompareExchange(ref _writeState, Pending, Idle) != Idle) continue;
-            if (IsClosed) FailPending(ref _writeState, _write);
-            return new ValueTask(_write, token);
+            if (IsClosed) FailPending(ref _writeState, reading: false);
+            return new ValueTask(operation, token);
         }
     }
 
@@ -209,7 +213,7 @@ internal sealed class LoopSocket
     {
         if ((events & (Epoll.Hup | Epoll.Err | Epoll.RdHup)) != 0) Volatile.Write(ref _hungUp, 1);
         if ((events & (Epoll.In | Epoll.Hup | Epoll.Err | Epoll.RdHup)) != 0 && Signal(ref _readState)) CompleteRead();
-        if ((events & (Epoll.Out | Epoll.Hup | Epoll.Err)) != 0 && Signal(ref _writeState)) _write.Succeed(0);
+        if ((events & (Epoll.Out | Epoll.Hup | Epoll.Err)) != 0 && Signal(ref _writeState)) _write!.Succeed(0); // pending: its owner created it
     }
 
     /// <summary>Records an event; true when an operation was pending (it is now the caller's to complete).</summary>
@@ -251,7 +255,7 @@ internal sealed class LoopSocket
             // A zero-byte read waited for data: the data stays for the next read, which must find it at once.
             _readBuffer = default;
             Volatile.Write(ref _readState, Ready);
-            _read.Succeed(0);
+            _read!.Succeed(0);
             return;
         }
         int read;
@@ -262,7 +266,7 @@ internal sealed class LoopSocket
         }
         catch (ObjectDisposedException e)
         {
-            _read.Fail(e);
+            _read!.Fail(e);
             return;
         }
         if (error == SocketError.WouldBlock)
@@ -275,11 +279,11 @@ internal sealed class LoopSocket
         _readBuffer = default;
         if (error != SocketError.Success)
         {
-            _read.Fail(new SocketException((int)error));
+            _read!.Fail(new SocketException((int)error));
             return;
         }
         if (read == buffer.Length && read > 0) MoreMayBeWaiting();
-        _read.Succeed(read);
+        _read!.Succeed(read);
     }
 
     /// <summary>
@@ -294,24 +298,25 @@ internal sealed class LoopSocket
         Socket.Dispose();
         Loop.Post(() =>
         {
-            FailPending(ref _readState, _read);
-            FailPending(ref _writeState, _write);
+            FailPending(ref _readState, reading: true);
+            FailPending(ref _writeState, reading: false);
             // After the pending operations failed (their TLS reads and writes end with them): frees the native session.
             _tls?.Dispose();
         });
     }
 
-    private void FailPending(ref int state, LoopOperation operation)
+    private void FailPending(ref int state, bool reading)
     {
         if (Interlocked.CompareExchange(ref state, Idle, Pending) != Pending) return;
-        if (ReferenceEquals(operation, _read) && _parked is { } owner)
+        if (reading && _parked is { } owner)
         {
             // A parked owner learns of the close as of any news: its read then fails and it finishes.
             _parked = null;
             owner.OnReadable();
             return;
         }
-        operation.Fail(new ObjectDisposedException(nameof(LoopSocket)));
+        // Pending and not parked: the waiting read (or write) created its operation before it said so.
+        (reading ? _read : _write)!.Fail(new ObjectDisposedException(nameof(LoopSocket)));
     }
 
     /// <summary>A read that <paramref name="cancel"/> ends by closing the socket (a handshake's time limit).</summary>
