@@ -43,7 +43,7 @@ internal sealed class LoopSocket
     {
         Socket = socket;
         Loop = loop;
-        socket.Blocking = false;
+        SocketIo.MakeNonBlocking(socket.SafeHandle); // not Socket.Blocking: see SocketIo
     }
 
     public Socket Socket { get; }
@@ -63,6 +63,7 @@ internal sealed class LoopSocket
     public async ValueTask ConnectAsync(EndPoint address, CancellationToken cancel)
     {
         bool inProgress = false;
+        Socket.Blocking = false; // .NET's non-blocking connect (servers only: a few sockets pay for its async context)
         try
         {
             Socket.Connect(address);
@@ -113,7 +114,7 @@ internal sealed class LoopSocket
             bool hungUp = tryHungUp && state == Idle && Volatile.Read(ref _hungUp) != 0;
             if (hungUp || (state == Ready && Interlocked.CompareExchange(ref _readState, Idle, Ready) == Ready))
             {
-                int read = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
+                int read = SocketIo.Receive(Socket.SafeHandle, buffer.Span, out var error);
                 if (error == SocketError.Success)
                 {
                     if (read == buffer.Length && read > 0) MoreMayBeWaiting();
@@ -186,7 +187,7 @@ internal sealed class LoopSocket
         int total = 0;
         while (total < data.Length)
         {
-            int sent = Socket.Send(data[total..], SocketFlags.None, out var error);
+            int sent = SocketIo.Send(Socket.SafeHandle, data[total..], out var error);
             if (error == SocketError.Success) total += sent;
             else if (error == SocketError.WouldBlock) break;
             else throw new SocketException((int)error);
@@ -262,7 +263,7 @@ internal sealed class LoopSocket
         SocketError error;
         try
         {
-            read = Socket.Receive(buffer.Span, SocketFlags.None, out error);
+            read = SocketIo.Receive(Socket.SafeHandle, buffer.Span, out error);
         }
         catch (ObjectDisposedException e)
         {
