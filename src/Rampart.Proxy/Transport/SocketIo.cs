@@ -30,19 +30,10 @@ internal static unsafe partial class SocketIo
     {
         fixed (byte* bytes = buffer)
         {
-            while (true)
-            {
-                nint read = recv(socket, bytes, buffer.Length, 0);
-                if (read >= 0)
-                {
-                    error = SocketError.Success;
-                    return (int)read;
-                }
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == EINTR) continue;
-                error = ErrorOf(errno);
-                return 0;
-            }
+            nint read;
+            do read = recv(socket, bytes, buffer.Length, 0);
+            while (Interrupted(read));
+            return Result(read, out error);
         }
     }
 
@@ -51,20 +42,19 @@ internal static unsafe partial class SocketIo
     {
         fixed (byte* bytes = data)
         {
-            while (true)
-            {
-                nint sent = send(socket, bytes, data.Length, MSG_NOSIGNAL);
-                if (sent >= 0)
-                {
-                    error = SocketError.Success;
-                    return (int)sent;
-                }
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == EINTR) continue;
-                error = ErrorOf(errno);
-                return 0;
-            }
+            nint sent;
+            do sent = send(socket, bytes, data.Length, MSG_NOSIGNAL);
+            while (Interrupted(sent));
+            return Result(sent, out error);
         }
+    }
+
+    private static bool Interrupted(nint result) => result < 0 && Marshal.GetLastPInvokeError() == EINTR;
+
+    private static int Result(nint result, out SocketError error)
+    {
+        error = result >= 0 ? SocketError.Success : ErrorOf(Marshal.GetLastPInvokeError());
+        return result >= 0 ? (int)result : 0;
     }
 
     /// <summary>The errors a connected stream socket meets, as .NET names them; any other is a plain SocketError.</summary>
