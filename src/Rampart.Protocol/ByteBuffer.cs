@@ -27,8 +27,31 @@ public sealed class ByteBuffer : IBufferWriter<byte>, IDisposable
     private byte[] _array;
     private int _start;
     private int _end;
+    // The least a buffer that holds no array rents at its first write (see Lazy): 0 for an eager buffer.
+    private readonly int _chunk;
 
     public ByteBuffer(int initialCapacity = 4096) => _array = RentArray(initialCapacity);
+
+    private ByteBuffer(byte[] array, int chunk)
+    {
+        _array = array;
+        _chunk = chunk;
+    }
+
+    /// <summary>
+    /// A buffer that holds no array until bytes are written, then rents at least <paramref name="chunk"/>; with
+    /// <see cref="Release"/> once emptied, it holds an array only while data is in flight.
+    /// </summary>
+    public static ByteBuffer Lazy(int chunk) => new([], chunk);
+
+    /// <summary>True while the buffer holds a rented array.</summary>
+    public bool HoldsArray => _array.Length > 0;
+
+    /// <summary>Gives the array back to the pool when the buffer is empty; the next write rents one again.</summary>
+    public void Release()
+    {
+        if (_end == _start && _array.Length > 0) Dispose();
+    }
 
     /// <summary>Bytes written and not yet consumed.</summary>
     public int Length => _end - _start;
@@ -98,7 +121,7 @@ public sealed class ByteBuffer : IBufferWriter<byte>, IDisposable
         }
         else
         {
-            long wanted = Math.Max((long)_array.Length * 2, (long)length + sizeHint);
+            long wanted = Math.Max(Math.Max((long)_array.Length * 2, (long)length + sizeHint), _chunk);
             var bigger = RentArray((int)Math.Min(wanted, Array.MaxLength));
             Buffer.BlockCopy(_array, _start, bigger, 0, length);
             ReturnArray(_array);

@@ -13,9 +13,11 @@ namespace Rampart.Protocol;
 public sealed class RequestReader
 {
     private RespLimits _limits;
-    private int[] _offsets = new int[16];
-    private int[] _lengths = new int[16];
-    private byte[] _inline = new byte[256];
+    // Allocated at the first request, not with the reader: a client that never sends anything holds none of them
+    // (a proxy may hold a hundred thousand such connections). Inline requests are rare; their buffer comes with the first.
+    private int[] _offsets = [];
+    private int[] _lengths = [];
+    private byte[] _inline = [];
     private int _count;
 
     // Resume state of a multibulk request that was incomplete: where parsing stopped and how many arguments remain.
@@ -175,7 +177,7 @@ public sealed class RequestReader
             long end = dataStart + len + 2; // Redis skips the two bytes after the data without looking at them.
             if (end > _limits.MaxRequestLength) return Fail(TooBigRequest, sizeLimit: true);
             if (end > buffer.Length) return Suspend(pos, expected, end);
-            if (_count == _offsets.Length) EnsureCapacity(_count * 2);
+            if (_count == _offsets.Length) EnsureCapacity(_count + 1);
             _offsets[_count] = (int)dataStart;
             _lengths[_count] = (int)len;
             _count++;
@@ -211,7 +213,7 @@ public sealed class RequestReader
     private bool SplitArgs(ReadOnlySpan<byte> line)
     {
         _count = 0;
-        if (_inline.Length < line.Length) _inline = new byte[Math.Max(line.Length, _inline.Length * 2)];
+        if (_inline.Length < line.Length) _inline = new byte[Math.Max(line.Length, Math.Max(256, _inline.Length * 2))];
         int w = 0;
         int i = 0;
         while (true)
@@ -280,7 +282,7 @@ public sealed class RequestReader
                 }
                 if (i < line.Length) i++;
             }
-            if (_count == _offsets.Length) EnsureCapacity(_count * 2);
+            if (_count == _offsets.Length) EnsureCapacity(_count + 1);
             _offsets[_count] = start;
             _lengths[_count] = w - start;
             _count++;
@@ -339,6 +341,8 @@ public sealed class RequestReader
     private void EnsureCapacity(int size)
     {
         if (_offsets.Length >= size) return;
+        // Doubling, and room for the usual arguments at once at the first request.
+        size = Math.Max(size, Math.Max(16, _offsets.Length * 2));
         Array.Resize(ref _offsets, size);
         Array.Resize(ref _lengths, size);
     }

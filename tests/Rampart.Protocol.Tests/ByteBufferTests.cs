@@ -102,4 +102,22 @@ public class ByteBufferTests
         Assert.Equal(0, buffer.Length);
         Assert.True(buffer.Span.IsEmpty);
     }
+
+    [Fact]
+    public void Lazy_HoldsAnArrayOnlyFromTheFirstWriteUntilReleasedEmpty()
+    {
+        using var buffer = ByteBuffer.Lazy(1024);
+        Assert.False(buffer.HoldsArray);
+        buffer.Write(Seq(10));
+        Assert.True(buffer.HoldsArray);
+        Assert.True(buffer.Capacity >= 1024); // the first write rents the chunk, not just its own 10 bytes
+        buffer.Release(); // not empty: kept
+        Assert.True(buffer.HoldsArray);
+        Assert.Equal(Seq(10), buffer.Span.ToArray());
+        buffer.Consume(10);
+        buffer.Release();
+        Assert.False(buffer.HoldsArray);
+        buffer.Write(Seq(3)); // usable again after a release
+        Assert.Equal(Seq(3), buffer.Span.ToArray());
+    }
 }

@@ -476,4 +476,21 @@ public class RequestReaderTests
         reader.WriteError(output);
         Assert.Equal("-ERR Protocol error: expected '$', got ' '\r\n", Encoding.Latin1.GetString(output.Span));
     }
+
+    [Fact]
+    public void FreshReader_GrowsItsArgumentTablesFromNothing_ForInlineAndMultibulk()
+    {
+        // A reader holds no argument tables until its first request (an idle client holds none): the first request
+        // of each kind, with more arguments than the usual table, must grow them from empty.
+        var args = Enumerable.Range(0, 40).Select(i => "a" + i).ToArray();
+        var inline = new RequestReader();
+        Assert.Equal(ParseStatus.Complete, inline.TryRead(Bytes(string.Join(' ', args) + "\r\n"), out _));
+        Assert.Equal(40, inline.ArgumentCount);
+        var multibulk = new RequestReader();
+        var raw = Bytes($"*40\r\n" + string.Concat(args.Select(a => $"${a.Length}\r\n{a}\r\n")));
+        Assert.Equal(ParseStatus.Complete, multibulk.TryRead(raw, out int consumed));
+        Assert.Equal(raw.Length, consumed);
+        Assert.Equal(40, multibulk.ArgumentCount);
+        Assert.Equal("a39", Encoding.ASCII.GetString(multibulk.Argument(raw, 39)));
+    }
 }

@@ -27,7 +27,11 @@ internal sealed class ProxyRequest
     private static int _pooled;
 
     /// <summary>The request bytes in RESP until written to a server; then the reply bytes.</summary>
-    public readonly ByteBuffer Payload = new(InitialPayload);
+    public readonly ByteBuffer Payload;
+
+    public ProxyRequest() : this(new ByteBuffer(InitialPayload)) { }
+
+    private ProxyRequest(ByteBuffer payload) => Payload = payload;
 
     /// <summary>Whom the reply is for (the client session), known to Backends only as an <see cref="IReplyOwner"/>.</summary>
     public IReplyOwner? Client;
@@ -80,6 +84,12 @@ internal sealed class ProxyRequest
     /// received and not yet taken by the client, under a lock, until <see cref="EndStream"/> completes the request.
     /// </summary>
     public bool IsStreaming => _streaming;
+
+    /// <summary>
+    /// The head of a client's reply queue before its first request: never pooled, never given a reply, so its
+    /// payload holds no array (an idle client holds only this object).
+    /// </summary>
+    public static ProxyRequest QueueHead(IReplyOwner client) => new(ByteBuffer.Lazy(InitialPayload)) { Client = client };
 
     public static ProxyRequest Rent(IReplyOwner client)
     {

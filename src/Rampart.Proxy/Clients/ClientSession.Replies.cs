@@ -175,6 +175,8 @@ internal sealed partial class ClientSession
                 Close();
                 _output.Clear();
             }
+            // Written out: the buffer goes back to the pool until the next reply (an idle client holds none).
+            _output.Release();
         } while (Interlocked.Add(ref _flushSignals, -observed) != 0);
     }
 
@@ -187,7 +189,7 @@ internal sealed partial class ClientSession
         }
         await _connection.SendAsync(_output.Memory);
         _output.Clear();
-        _output.ShrinkIfEmpty(KeepBuffer);
+        _output.ShrinkIfEmpty(KeepBuffer); // a large reply passed: keep the usual size for the rest of this pass
     }
 
     /// <summary>CLIENT REPLY: whether this client's replies are written (On), dropped (Off), or the next one dropped.</summary>

@@ -13,7 +13,7 @@ namespace Rampart.Proxy.Clients;
 /// session's reply queue in arrival order, and replies are written strictly in that order, whichever server
 /// answers first. Only this session's bad input, slowness or disconnect can affect it.
 /// </summary>
-internal sealed partial class ClientSession : Backends.IReplyOwner
+internal sealed partial class ClientSession : Backends.IReplyOwner, Transport.IReadableOwner
 {
     private const int ReadChunk = 16 * 1024;
     private const int LargeReadChunk = 256 * 1024;
@@ -25,8 +25,9 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
     private readonly Transport.LoopSocket _connection;
     private readonly PoolRuntime _pool;
     private readonly ILogger _logger;
-    private readonly ByteBuffer _input = new(ReadChunk);
-    private readonly ByteBuffer _output = new(ReadChunk);
+    // Both rent their arrays only while bytes are in flight: an idle client holds none (see RunAsync and FlushAsync).
+    private readonly ByteBuffer _input = ByteBuffer.Lazy(ReadChunk);
+    private readonly ByteBuffer _output = ByteBuffer.Lazy(ReadChunk);
     private readonly RequestReader _reader;
 
     // The reply queue: an intrusive list with a sentinel. The read loop appends at _tail; the flusher advances _head
@@ -61,16 +62,13 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
         Id = id;
         Source = source;
         _connection = connection;
-        var socket = connection.Socket;
         _pool = pool;
         _logger = logger;
         _reader = new RequestReader(pool.Limits);
-        _sentinel = ProxyRequest.Rent(this);
+        _sentinel = ProxyRequest.QueueHead(this);
         _head = _tail = _sentinel;
-        // Redis names a unix socket client "path:0" in CLIENT LIST; so does Rampart, with its listening socket's path.
-        string unix = pool.Config.Listen.IsUnix ? pool.Config.Listen.UnixPath + ":0" : "unix:0";
-        RemoteEndPoint = socket.AddressFamily == AddressFamily.Unix ? unix : socket.RemoteEndPoint?.ToString() ?? unix;
-        LocalEndPoint = socket.AddressFamily == AddressFamily.Unix ? unix : socket.LocalEndPoint?.ToString() ?? unix;
+        // The accepted socket keeps the peer's address already; its text is built when first asked for.
+        _remote = connection.Socket.AddressFamily == AddressFamily.Unix ? null : connection.Socket.RemoteEndPoint;
         _lastInteraction = pool.Time.NowMs();
         ConnectedAtMs = _lastInteraction;
         ConnectedAt = pool.Time.GetUtcNow().UtcDateTime;
@@ -84,8 +82,24 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
     public Security.PoolAcl? AclSource;
 
     public long Id { get; }
-    public string RemoteEndPoint { get; }
-    public string LocalEndPoint { get; }
+
+    /// <summary>The client's address as CLIENT LIST shows it (addr=): built on first use, not for every connection.</summary>
+    public string RemoteEndPoint => _remoteText ??= _remote?.ToString() ?? UnixName();
+    /// <summary>The address the client connected to (laddr=), built on first use.</summary>
+    public string LocalEndPoint => _localText ??= LocalName();
+    private readonly System.Net.EndPoint? _remote;
+    private string? _remoteText;
+    private string? _localText;
+
+    // Redis names a unix socket client "path:0" in CLIENT LIST; so does Rampart, with its listening socket's path.
+    private string UnixName() => _pool.Config.Listen.IsUnix ? _pool.Config.Listen.UnixPath + ":0" : "unix:0";
+
+    private string LocalName()
+    {
+        if (_remote is null) return UnixName();
+        try { return _connection.Socket.LocalEndPoint?.ToString() ?? UnixName(); }
+        catch (ObjectDisposedException) { return "closed"; } // asked for the first time after the client left
+    }
     /// <summary>When the client connected, on the proxy's TimeProvider (CLIENT LIST's age=).</summary>
     public DateTime ConnectedAt { get; }
     /// <summary>False until AUTH succeeds when the pool has redis_auth (Redis's requirepass semantics, its limits included).</summary>
@@ -139,18 +153,51 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
     /// <summary>True while a request of this session waits for its reply (read for graceful shutdown).</summary>
     public bool HasPendingReplies => Volatile.Read(ref _head.Next) is not null;
 
+    /// <summary>True while the session holds a read or write buffer (only while bytes are in flight; tests and the docs' sizes).</summary>
+    internal bool HoldsBuffers => _input.HoldsArray || _output.HoldsArray;
+
+    /// <summary>True while the read loop is parked: no method waits on the socket, the event loop calls back.</summary>
+    internal bool IsParked => _connection.IsParked;
+
     /// <summary>Bytes this client holds now (replies not yet written, queued requests): what <c>client_output_buffer</c> bounds.</summary>
     public long HeldBytes => Volatile.Read(ref _heldBytes);
 
     /// <summary>The pool's client_output_buffer, for a server reader pacing a large reply.</summary>
     public long OutputBufferLimit => _pool.Config.ClientOutputBufferLimit;
 
-    public async Task RunAsync()
+    /// <summary>Starts serving the accepted connection: it parks at once until the client sends something.</summary>
+    public void Start() => _ = RunAsync();
+
+    /// <summary>The parked connection has news (bytes, a hang-up or a close): the read loop runs again, on the loop.</summary>
+    void Transport.IReadableOwner.OnReadable() => _ = RunAsync();
+
+    /// <summary>
+    /// The read loop. With nothing buffered it gives its buffer back and, on a plain connection, parks
+    /// (<see cref="Transport.LoopSocket.ParkUntilReadable"/>) and returns: an idle client holds no buffer and no
+    /// suspended method, and the loop starts this method again when bytes come. It completes synchronously on that
+    /// path, so a parked client costs no allocation per request. A TLS connection waits with a zero-byte read instead
+    /// (its session may hold decrypted bytes the socket no longer shows), which holds this method but no buffer.
+    /// </summary>
+    private async Task RunAsync()
     {
+        bool parked = false;
         try
         {
             while (!_closeAfterReplies)
             {
+                if (_input.Length == 0)
+                {
+                    _input.Release();
+                    if (_connection.Tls is null)
+                    {
+                        if (_connection.ParkUntilReadable(this))
+                        {
+                            parked = true;
+                            return;
+                        }
+                    }
+                    else await _connection.ReceiveAsync(Memory<byte>.Empty);
+                }
                 int read = await _connection.ReceiveAsync(_input.GetMemory(ReadSize()));
                 if (read == 0) _pool.CountClientEof();
                 if (read == 0) break;
@@ -167,8 +214,6 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
                 }
                 ProcessInput();
                 FlushTouched();
-                // A large request made the buffer grow; an idle client keeps only the usual size.
-                _input.ShrinkIfEmpty(ReadChunk);
                 while (_deferred is { } wait)
                 {
                     // A request waits for earlier replies (a switch to or from a dedicated connection): parsing
@@ -196,8 +241,12 @@ internal sealed partial class ClientSession : Backends.IReplyOwner
         }
         finally
         {
-            _input.Dispose();
-            if (!_closeAfterReplies) Close();
+            // Parked: the connection lives on, and the next news starts this method again.
+            if (!parked)
+            {
+                _input.Dispose();
+                if (!_closeAfterReplies) Close();
+            }
         }
     }
 

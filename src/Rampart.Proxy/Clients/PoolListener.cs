@@ -156,7 +156,7 @@ internal sealed partial class PoolListener : IDisposable
     {
         var session = new ClientSession(Interlocked.Increment(ref _nextClientId), connection, _pool, _logger, source);
         _pool.OnSessionStarted(session);
-        _ = session.RunAsync();
+        session.Start();
     }
 
     /// <summary>A client of the TLS listener: its handshake, within <see cref="TlsHandshakeLimit"/>, then its session.</summary>

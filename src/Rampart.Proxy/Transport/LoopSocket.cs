@@ -23,11 +23,15 @@ internal sealed class LoopSocket
     // States of each direction: nothing known, an operation waiting for the event, or the event seen with none waiting.
     private const int Idle = 0, Pending = 1, Ready = 2;
 
-    private readonly LoopOperation _read = new();
-    private readonly LoopOperation _write = new();
+    // Created at the first read (or write) that has to wait: a client that is parked between requests and whose
+    // writes all go out at once never needs either (56 bytes each, times every idle connection).
+    private LoopOperation? _read;
+    private LoopOperation? _write;
     private int _readState;
     private int _writeState;
     private Memory<byte> _readBuffer;
+    // Set while the owner is parked (ParkUntilReadable): the pending read is then a call to it, not an await.
+    private IReadableOwner? _parked;
     private int _closed;
     // Set once the peer hung up (or the socket failed): edge-triggered epoll says so once, possibly in the same event
     // as the last data, so it must be remembered, or the read after that data would wait for an edge that never comes.
@@ -39,7 +43,7 @@ internal sealed class LoopSocket
     {
         Socket = socket;
         Loop = loop;
-        socket.Blocking = false;
+        SocketIo.MakeNonBlocking(socket.SafeHandle); // not Socket.Blocking: see SocketIo
     }
 
     public Socket Socket { get; }
@@ -49,6 +53,9 @@ internal sealed class LoopSocket
     internal ulong Token;
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
+    /// <summary>True while an owner is parked (<see cref="ParkUntilReadable"/>) and not yet called back.</summary>
+    internal bool IsParked => Volatile.Read(ref _parked) is not null;
+
     /// <summary>Watches a connected socket (an accepted client).</summary>
     public void Start() => Loop.Register(this);
 
@@ -56,6 +63,7 @@ internal sealed class LoopSocket
     public async ValueTask ConnectAsync(EndPoint address, CancellationToken cancel)
     {
         bool inProgress = false;
+        Socket.Blocking = false; // .NET's non-blocking connect (servers only: a few sockets pay for its async context)
         try
         {
             Socket.Connect(address);
@@ -106,7 +114,7 @@ internal sealed class LoopSocket
             bool hungUp = tryHungUp && state == Idle && Volatile.Read(ref _hungUp) != 0;
             if (hungUp || (state == Ready && Interlocked.CompareExchange(ref _readState, Idle, Ready) == Ready))
             {
-                int read = Socket.Receive(buffer.Span, SocketFlags.None, out var error);
+                int read = SocketIo.Receive(Socket.SafeHandle, buffer.Span, out var error);
                 if (error == SocketError.Success)
                 {
                     if (read == buffer.Length && read > 0) MoreMayBeWaiting();
@@ -117,10 +125,38 @@ internal sealed class LoopSocket
                 continue; // emptied since the event: wait for the next one
             }
             _readBuffer = buffer;
-            short token = _read.Prepare();
+            var operation = _read ??= new LoopOperation();
+            short token = operation.Prepare();
             if (Interlocked.CompareExchange(ref _readState, Pending, Idle) != Idle) continue;
-            if (IsClosed) FailPending(ref _readState, _read);
-            return new ValueTask<int>(_read, token);
+            if (IsClosed) FailPending(ref _readState, reading: true);
+            return new ValueTask<int>(operation, token);
+        }
+    }
+
+    /// <summary>
+    /// Parks the owner until the socket is readable: true when parked, and <paramref name="owner"/> is then called
+    /// once, on the loop, when bytes arrive, the peer hangs up or the socket closes; false when bytes (or a hang-up)
+    /// are known already, and the owner reads at once. The idle form of a pending read: it holds no buffer and no
+    /// suspended async method, which a connection that sends nothing for hours should not hold. Plain sockets only:
+    /// a TLS session may hold decrypted bytes the socket no longer shows.
+    /// </summary>
+    internal bool ParkUntilReadable(IReadableOwner owner)
+    {
+        while (true)
+        {
+            if (Volatile.Read(ref _readState) == Ready || Volatile.Read(ref _hungUp) != 0) return false;
+            _parked = owner;
+            if (Interlocked.CompareExchange(ref _readState, Pending, Idle) != Idle)
+            {
+                _parked = null;
+                continue;
+            }
+            if (!IsClosed) return true;
+            // Closed meanwhile: unpark and let the owner's read fail, unless the close's own FailPending has the
+            // owner already (it calls it on the loop). Never called back from here: that would be re-entrant.
+            if (Interlocked.CompareExchange(ref _readState, Idle, Pending) != Pending) return true;
+            _parked = null;
+            return false;
         }
     }
 
@@ -151,7 +187,7 @@ internal sealed class LoopSocket
         int total = 0;
         while (total < data.Length)
         {
-            int sent = Socket.Send(data[total..], SocketFlags.None, out var error);
+            int sent = SocketIo.Send(Socket.SafeHandle, data[total..], out var error);
             if (error == SocketError.Success) total += sent;
             else if (error == SocketError.WouldBlock) break;
             else throw new SocketException((int)error);
@@ -165,10 +201,11 @@ internal sealed class LoopSocket
         {
             if (Volatile.Read(ref _writeState) == Ready && Interlocked.CompareExchange(ref _writeState, Idle, Ready) == Ready)
                 return default;
-            short token = _write.Prepare();
+            var operation = _write ??= new LoopOperation();
+            short token = operation.Prepare();
             if (Interlocked.CompareExchange(ref _writeState, Pending, Idle) != Idle) continue;
-            if (IsClosed) FailPending(ref _writeState, _write);
-            return new ValueTask(_write, token);
+            if (IsClosed) FailPending(ref _writeState, reading: false);
+            return new ValueTask(operation, token);
         }
     }
 
@@ -177,7 +214,7 @@ internal sealed class LoopSocket
     {
         if ((events & (Epoll.Hup | Epoll.Err | Epoll.RdHup)) != 0) Volatile.Write(ref _hungUp, 1);
         if ((events & (Epoll.In | Epoll.Hup | Epoll.Err | Epoll.RdHup)) != 0 && Signal(ref _readState)) CompleteRead();
-        if ((events & (Epoll.Out | Epoll.Hup | Epoll.Err)) != 0 && Signal(ref _writeState)) _write.Succeed(0);
+        if ((events & (Epoll.Out | Epoll.Hup | Epoll.Err)) != 0 && Signal(ref _writeState)) _write!.Succeed(0); // pending: its owner created it
     }
 
     /// <summary>Records an event; true when an operation was pending (it is now the caller's to complete).</summary>
@@ -205,24 +242,32 @@ internal sealed class LoopSocket
 
     private void CompleteRead()
     {
+        if (_parked is { } owner)
+        {
+            // The owner reads for itself, at once: the readiness stays for that read.
+            _parked = null;
+            Volatile.Write(ref _readState, Ready);
+            owner.OnReadable();
+            return;
+        }
         var buffer = _readBuffer;
         if (buffer.Length == 0)
         {
             // A zero-byte read waited for data: the data stays for the next read, which must find it at once.
             _readBuffer = default;
             Volatile.Write(ref _readState, Ready);
-            _read.Succeed(0);
+            _read!.Succeed(0);
             return;
         }
         int read;
         SocketError error;
         try
         {
-            read = Socket.Receive(buffer.Span, SocketFlags.None, out error);
+            read = SocketIo.Receive(Socket.SafeHandle, buffer.Span, out error);
         }
         catch (ObjectDisposedException e)
         {
-            _read.Fail(e);
+            _read!.Fail(e);
             return;
         }
         if (error == SocketError.WouldBlock)
@@ -235,11 +280,11 @@ internal sealed class LoopSocket
         _readBuffer = default;
         if (error != SocketError.Success)
         {
-            _read.Fail(new SocketException((int)error));
+            _read!.Fail(new SocketException((int)error));
             return;
         }
         if (read == buffer.Length && read > 0) MoreMayBeWaiting();
-        _read.Succeed(read);
+        _read!.Succeed(read);
     }
 
     /// <summary>
@@ -254,17 +299,25 @@ internal sealed class LoopSocket
         Socket.Dispose();
         Loop.Post(() =>
         {
-            FailPending(ref _readState, _read);
-            FailPending(ref _writeState, _write);
+            FailPending(ref _readState, reading: true);
+            FailPending(ref _writeState, reading: false);
             // After the pending operations failed (their TLS reads and writes end with them): frees the native session.
             _tls?.Dispose();
         });
     }
 
-    private void FailPending(ref int state, LoopOperation operation)
+    private void FailPending(ref int state, bool reading)
     {
-        if (Interlocked.CompareExchange(ref state, Idle, Pending) == Pending)
-            operation.Fail(new ObjectDisposedException(nameof(LoopSocket)));
+        if (Interlocked.CompareExchange(ref state, Idle, Pending) != Pending) return;
+        if (reading && _parked is { } owner)
+        {
+            // A parked owner learns of the close as of any news: its read then fails and it finishes.
+            _parked = null;
+            owner.OnReadable();
+            return;
+        }
+        // Pending and not parked: the waiting read (or write) created its operation before it said so.
+        (reading ? _read : _write)!.Fail(new ObjectDisposedException(nameof(LoopSocket)));
     }
 
     /// <summary>A read that <paramref name="cancel"/> ends by closing the socket (a handshake's time limit).</summary>

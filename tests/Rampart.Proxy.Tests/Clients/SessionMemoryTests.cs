@@ -56,4 +56,50 @@ public sealed class SessionMemoryTests
             .GetValue(session)!;
         Assert.Null(sentinel.Next);
     }
+
+    [Fact]
+    public async Task AClientThatSentNothing_HoldsNoBuffer_AndNoPendingRead_UntilItSpeaks()
+    {
+        using var redis = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis), eventLoops: 1);
+        var pool = rampart.Server.GetPool("test");
+        var client = new RawClient(rampart.Port);
+        await WaitUntilAsync(() => pool.Sessions.Count() == 1, TimeSpan.FromSeconds(10));
+        var session = pool.Sessions.Single();
+        // Parked: the event loop calls the session back when bytes come; no read waits, no buffer is rented.
+        Assert.True(session.IsParked);
+        Assert.False(session.HoldsBuffers);
+
+        client.Send(RespText.Command("PING"));
+        Assert.Equal("+PONG", client.ReadLine());
+        client.Dispose();
+        // A parked client that hangs up is seen to have gone.
+        await WaitUntilAsync(() => pool.CurrentConnections == 0, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task AClientBetweenRequests_GivesItsBuffersBack_AndAHalfRequestKeepsOnlyTheReadBuffer()
+    {
+        using var redis = RedisServerProcess.Start();
+        await using var rampart = await RampartUnderTest.StartAsync(RampartUnderTest.Pool(redis), eventLoops: 1);
+        var pool = rampart.Server.GetPool("test");
+        using var client = new RawClient(rampart.Port);
+        client.Send(RespText.Command("SET", "k", new string('v', 100_000)));
+        Assert.Equal("+OK", client.ReadLine());
+        client.Send(RespText.Command("GET", "k"));
+        Assert.Equal("$100000", client.ReadLine());
+        Assert.Equal(100_000, client.ReadLine().Length);
+        var session = pool.Sessions.Single();
+        await WaitUntilAsync(() => session.IsParked && !session.HoldsBuffers, TimeSpan.FromSeconds(10));
+
+        // Half a request: the read buffer holds it (nothing parks while a request is unfinished), then the rest
+        // completes it, and once its reply is out the session parks empty-handed again.
+        var request = RespText.Command("ECHO", "hello");
+        client.Send(request[..10]);
+        await WaitUntilAsync(() => session.HoldsBuffers && !session.IsParked, TimeSpan.FromSeconds(10));
+        client.Send(request[10..]);
+        Assert.Equal("$5", client.ReadLine());
+        Assert.Equal("hello", client.ReadLine());
+        await WaitUntilAsync(() => session.IsParked && !session.HoldsBuffers, TimeSpan.FromSeconds(10));
+    }
 }

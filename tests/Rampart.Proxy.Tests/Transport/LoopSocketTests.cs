@@ -187,4 +187,72 @@ public sealed class LoopSocketTests : IDisposable
             }
         }
     }
+
+    /// <summary>A parked owner: counts its callbacks and signals each.</summary>
+    private sealed class ParkedOwner : IReadableOwner
+    {
+        private readonly SemaphoreSlim _called = new(0);
+        public void OnReadable() => _called.Release();
+        public Task<bool> CalledAsync() => _called.WaitAsync(TimeSpan.FromSeconds(10));
+        public bool CalledAgainWithin(TimeSpan wait) => _called.Wait(wait);
+    }
+
+    private async Task<(LoopSocket Loop, Socket Peer)> AcceptPairAsync()
+    {
+        var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await peer.ConnectAsync(_listener.LocalEndPoint!);
+        var accepted = new LoopSocket(await _listener.AcceptAsync(), _loop);
+        accepted.Start();
+        return (accepted, peer);
+    }
+
+    [Fact]
+    public async Task AParkedSocket_CallsItsOwnerOnceWhenBytesCome_AndTheReadThenFindsThemAtOnce()
+    {
+        var (socket, peer) = await AcceptPairAsync();
+        using var _ = peer;
+        var owner = new ParkedOwner();
+        Assert.True(socket.ParkUntilReadable(owner));
+        Assert.True(socket.IsParked);
+        Assert.False(owner.CalledAgainWithin(TimeSpan.FromMilliseconds(100))); // nothing sent: no call
+
+        peer.Send("*1\r\n$4\r\nPING\r\n"u8);
+        Assert.True(await owner.CalledAsync());
+        Assert.False(socket.IsParked);
+        var buffer = new byte[64];
+        var read = socket.ReceiveAsync(buffer);
+        Assert.True(read.IsCompleted); // the readiness the callback reported is kept for this read
+        Assert.Equal(14, await read);
+        Assert.False(owner.CalledAgainWithin(TimeSpan.FromMilliseconds(100))); // once per park
+        socket.Close();
+    }
+
+    [Fact]
+    public async Task AParkedSocket_TellsItsOwnerOfAHangUp_AndOfAClose()
+    {
+        var (hungUp, peer) = await AcceptPairAsync();
+        var owner = new ParkedOwner();
+        Assert.True(hungUp.ParkUntilReadable(owner));
+        peer.Dispose();
+        Assert.True(await owner.CalledAsync());
+        Assert.Equal(0, await hungUp.ReceiveAsync(new byte[16])); // the end of the stream
+        Assert.False(hungUp.ParkUntilReadable(owner)); // after a hang-up every read goes to the socket at once
+        hungUp.Close();
+
+        var (closed, other) = await AcceptPairAsync();
+        using var __ = other;
+        var closedOwner = new ParkedOwner();
+        Assert.True(closed.ParkUntilReadable(closedOwner));
+        closed.Close();
+        Assert.True(await closedOwner.CalledAsync());
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await closed.ReceiveAsync(new byte[16]));
+    }
+
+    [Theory]
+    [InlineData(11, SocketError.WouldBlock)]
+    [InlineData(104, SocketError.ConnectionReset)]
+    [InlineData(32, SocketError.Shutdown)]
+    [InlineData(107, SocketError.NotConnected)]
+    [InlineData(22, SocketError.SocketError)]
+    public void SocketIo_NamesErrnoAsDotNetDoes(int errno, SocketError expected) => Assert.Equal(expected, SocketIo.ErrorOf(errno));
 }
