@@ -18,12 +18,15 @@ internal sealed class WriteAcks
     private WriteAcks(int replicas, int timeoutMs, bool full)
     {
         Replicas = replicas;
+        _ackTimeoutMs = timeoutMs;
         TimeoutMs = full ? timeoutMs : 0;
         IsFull = full;
         // A short WAIT asks for 0 replicas: Redis answers at once with how many have the writes already.
         int asked = full ? replicas : 0;
         Command = Encoding.ASCII.GetBytes($"*3\r\n$4\r\nWAIT\r\n${Digits(asked)}\r\n{asked}\r\n${Digits(TimeoutMs)}\r\n{TimeoutMs}\r\n");
     }
+
+    private readonly int _ackTimeoutMs;
 
     /// <summary>How many replicas must have the writes (<c>min_replicas_ack</c>).</summary>
     public int Replicas { get; }
@@ -56,8 +59,11 @@ internal sealed class WriteAcks
     public const int ShortRecheckMs = 1000;
 
     /// <summary>The error a held write gets when fewer than <see cref="Replicas"/> acknowledged it in time.</summary>
-    public string Shortfall(long acknowledged) =>
-        $"NOREPLICAS rampart: write reached {acknowledged} of {Replicas} replicas within {TimeoutMs} ms; it may or may not persist";
+    /// A short WAIT waited for nothing, so its text says why it did not wait instead of "within 0 ms".
+    public string Shortfall(long acknowledged) => IsFull
+        ? $"NOREPLICAS rampart: write reached {acknowledged} of {Replicas} replicas within {TimeoutMs} ms; it may or may not persist"
+        : $"NOREPLICAS rampart: write reached {acknowledged} of {Replicas} replicas, short since a WAIT of {_ackTimeoutMs} ms "
+          + "(checked again every second); it may or may not persist";
 
     /// <summary>
     /// True when a durable command's reply waits for the replicas: not an error (Redis refused it), and for EXEC

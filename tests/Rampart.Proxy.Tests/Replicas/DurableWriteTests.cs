@@ -61,7 +61,7 @@ public sealed class DurableWriteTests
             Assert.True(rampart.Server.GetPool("rw").Routing.Default.Stats.AckShortfalls >= 1);
 
             // Known short: the next writes do not hold the writers' lane for the whole ack_timeout each.
-            Assert.Equal("-NOREPLICAS rampart: write reached 0 of 1 replicas within 0 ms; it may or may not persist", writer.Ask("SET", "held:k", "again"));
+            Assert.Equal("-NOREPLICAS rampart: write reached 0 of 1 replicas, short since a WAIT of 1500 ms (checked again every second); it may or may not persist", writer.Ask("SET", "held:k", "again"));
         }
         finally
         {
