@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Unicode;
 using Rampart.Proxy.Security;
 
 namespace Rampart.Proxy.Configuration;
@@ -59,8 +60,7 @@ internal static class AclConfigReader
         int length;
         try
         {
-            using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            (bytes, length) = ConfigFileReader.ReadAtMost(stream, ConfigLimits.MaxFileBytes + 1, 64 * 1024);
+            (bytes, length) = ConfigFileReader.ReadAtMost(full, ConfigLimits.MaxFileBytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -72,16 +72,12 @@ internal static class AclConfigReader
             errors.Add(line, $"rampart acl_file: {full} is larger than {ConfigLimits.MaxFileBytes >> 20} MB");
             return null;
         }
-        try
-        {
-            var text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes, 0, length);
-            return text.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
-        }
-        catch (DecoderFallbackException)
+        if (!Utf8.IsValid(bytes.AsSpan(0, length)))
         {
             errors.Add(line, $"rampart acl_file: {full} is not valid UTF-8 (its content is not shown)");
             return null;
         }
+        return Encoding.UTF8.GetString(bytes, 0, length).Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
     }
 
     /// <summary>Both sources together; a user defined twice is an error (Redis's ACL LOAD refuses duplicates too).</summary>

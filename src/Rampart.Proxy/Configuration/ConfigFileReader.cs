@@ -45,8 +45,19 @@ internal static class ConfigFileReader
         return Decode(bytes.AsSpan(0, length), errors);
     }
 
+    /// <summary>
+    /// Reads <paramref name="path"/> up to one byte past <paramref name="maxBytes"/> (a length over it means the file is
+    /// larger), sized by the file when it says its size: the bounded read of every file the configuration names (secret
+    /// files, acl_file), so a mistaken path such as a device is never read without end. Throws what opening throws.
+    /// </summary>
+    internal static (byte[] Buffer, int Length) ReadAtMost(string path, int maxBytes)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return ReadAtMost(stream, maxBytes + 1, stream.CanSeek ? (int)Math.Min(stream.Length + 1, maxBytes + 1L) : 64 * 1024);
+    }
+
     /// <summary>Reads until the end of <paramref name="stream"/> or until <paramref name="max"/> bytes are held.</summary>
-    internal static (byte[] Buffer, int Length) ReadAtMost(Stream stream, int max, int initialSize)
+    private static (byte[] Buffer, int Length) ReadAtMost(Stream stream, int max, int initialSize)
     {
         var buffer = new byte[Math.Clamp(initialSize, 1, max)];
         int length = 0;

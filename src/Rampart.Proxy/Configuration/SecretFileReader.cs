@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Unicode;
 
 namespace Rampart.Proxy.Configuration;
 
@@ -16,35 +17,27 @@ internal static class SecretFileReader
     {
         string full = ConfigPaths.Resolve(path, errors.File);
         byte[] bytes;
+        int length;
         try
         {
-            using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            bytes = new byte[MaxBytes + 1];
-            int length = 0, read;
-            while (length < bytes.Length && (read = stream.Read(bytes, length, bytes.Length - length)) > 0) length += read;
-            if (length > MaxBytes)
-            {
-                errors.Add(line, $"{setting}: {full} is larger than {MaxBytes} bytes; it should hold one secret");
-                return null;
-            }
-            Array.Resize(ref bytes, length);
+            (bytes, length) = ConfigFileReader.ReadAtMost(full, MaxBytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             errors.Add(line, $"{setting}: cannot read {full}: {e.Message}");
             return null;
         }
-
-        string text;
-        try
+        if (length > MaxBytes)
         {
-            text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
+            errors.Add(line, $"{setting}: {full} is larger than {MaxBytes} bytes; it should hold one secret");
+            return null;
         }
-        catch (DecoderFallbackException)
+        if (!Utf8.IsValid(bytes.AsSpan(0, length)))
         {
             errors.Add(line, $"{setting}: {full} is not valid UTF-8 (its content is not shown)");
             return null;
         }
+        string text = Encoding.UTF8.GetString(bytes, 0, length);
         // One trailing newline is how "echo pw > file" and most secret stores write it; more would be part of the secret.
         if (text.EndsWith("\r\n", StringComparison.Ordinal)) text = text[..^2];
         else if (text.EndsWith('\n')) text = text[..^1];

@@ -68,16 +68,9 @@ public static class ClusterSlots
             Expect(node, "CLUSTER", "SETSLOT", slot.ToString(), "NODE", id);
     }
 
-    /// <summary>Whether every live node sends the slot's keys to <paramref name="target"/> within <paramref name="timeout"/>.</summary>
-    private static bool OwnerIs(RedisClusterProcess cluster, int slot, RedisServerProcess target, TimeSpan timeout)
-    {
-        string key = KeyInSlot(slot, "probe");
-        return Poll.WaitUntil(() => cluster.LiveNodes().All(n =>
-        {
-            string reply = n.Send(RespText.Command("EXISTS", key)).Trim();
-            return n.Port == target.Port ? reply.StartsWith(':') : reply.EndsWith($":{target.Port}", StringComparison.Ordinal);
-        }), timeout);
-    }
+    /// <summary>Whether the live nodes agree within <paramref name="timeout"/> that <paramref name="target"/> serves the slot.</summary>
+    private static bool OwnerIs(RedisClusterProcess cluster, int slot, RedisServerProcess target, TimeSpan timeout) =>
+        Poll.WaitUntil(() => AgreedOwner(cluster, KeyInSlot(slot, "probe"), out _)?.Port == target.Port, timeout);
 
     /// <summary>Until every live node knows the same current epoch and the same config epoch of every node (at most 10 s).</summary>
     public static void WaitForEpochAgreement(RedisClusterProcess cluster) =>
@@ -118,16 +111,21 @@ public static class ClusterSlots
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (true)
         {
-            var replies = cluster.LiveNodes().Select(n => (Node: n, Reply: n.Send(RespText.Command("EXISTS", key)).Trim())).ToList();
-            var owners = replies.Where(r => r.Reply.StartsWith(':')).Select(r => r.Node).ToList();
-            if (owners.Count == 1 && replies.All(r => r.Node == owners[0] || r.Reply.StartsWith("-MOVED", StringComparison.Ordinal)
-                    && r.Reply.EndsWith($":{owners[0].Port}", StringComparison.Ordinal)))
-                return owners[0];
+            if (AgreedOwner(cluster, key, out string replies) is { } owner) return owner;
             if (DateTime.UtcNow > deadline)
-                throw new InvalidOperationException($"the cluster did not agree on the owner of {key} within 15 s: "
-                    + string.Join("; ", replies.Select(r => $"{r.Node.Endpoint} {r.Reply}")));
+                throw new InvalidOperationException($"the cluster did not agree on the owner of {key} within 15 s: {replies}");
             Thread.Sleep(50);
         }
+    }
+
+    /// <summary>The one live node that answers for <paramref name="key"/>'s slot while every other sends MOVED to it; else null.</summary>
+    private static RedisServerProcess? AgreedOwner(RedisClusterProcess cluster, string key, out string replies)
+    {
+        var answers = cluster.LiveNodes().Select(n => (Node: n, Reply: n.Send(RespText.Command("EXISTS", key)).Trim())).ToList();
+        replies = string.Join("; ", answers.Select(r => $"{r.Node.Endpoint} {r.Reply}"));
+        var owners = answers.Where(r => r.Reply.StartsWith(':')).Select(r => r.Node).ToList();
+        return owners.Count == 1 && answers.All(r => r.Node == owners[0] || r.Reply.StartsWith("-MOVED", StringComparison.Ordinal)
+            && r.Reply.EndsWith($":{owners[0].Port}", StringComparison.Ordinal)) ? owners[0] : null;
     }
 
     /// <summary>The master serving <paramref name="slot"/> now (see <see cref="OwnerOf(RedisClusterProcess, string)"/>).</summary>
