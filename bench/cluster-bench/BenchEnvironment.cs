@@ -13,6 +13,8 @@ public sealed class BenchEnvironment : IDisposable
 {
     public RedisClusterProcess Cluster { get; }
     public RampartServer? Rampart { get; }
+    /// <summary>The --baseline build, in front of the same cluster (throughput comparisons), or null.</summary>
+    public RampartServer? Baseline { get; private init; }
     public ConnectionMultiplexer Direct { get; }
     public string Dir { get; }
 
@@ -54,7 +56,14 @@ public sealed class BenchEnvironment : IDisposable
                 // on this periodic check (60 s by default) to learn the new roles; 1 s, as the node timeout.
                 ConfigCheckSeconds = 1,
             });
-            return new BenchEnvironment(cluster, rampart, direct, dir);
+            RampartServer? baseline = null;
+            if (!options.DirectOnly && options.Baseline is { } basePath)
+            {
+                string baseDir = Directory.CreateDirectory(Path.Combine(dir, "baseline")).FullName;
+                baseline = RampartServer.Start(basePath, baseDir, seeds);
+                Console.Error.WriteLine($"baseline: 127.0.0.1:{baseline.Port} pid {baseline.Pid} ({basePath})");
+            }
+            return new BenchEnvironment(cluster, rampart, direct, dir) { Baseline = baseline };
         }
         catch
         {
@@ -84,6 +93,7 @@ public sealed class BenchEnvironment : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         Direct.Dispose();
         Rampart?.Dispose();
+        Baseline?.Dispose();
         Cluster.Dispose();
         // The last scenario's Rampart log outlives its directory, to read what Rampart saw (e.g. slot-map changes).
         if (Rampart is not null) File.Copy(Rampart.LogFile, LastLog, overwrite: true);

@@ -5,6 +5,8 @@ public sealed record Options
 {
     public string[] Scenarios { get; init; } = ["throughput", "reshard", "failover"];
     public string Rampart { get; init; } = "src/Rampart/bin/Release/net10.0/rampart";
+    /// <summary>Throughput only: a second Rampart build run beside the first, as the target "baseline" (before/after a change).</summary>
+    public string? Baseline { get; init; }
     /// <summary>No Rampart: the "through Rampart" client is a cluster-aware StackExchange.Redis connection to the cluster.</summary>
     public bool DirectOnly { get; init; }
     public int Rounds { get; init; } = 5;
@@ -16,9 +18,10 @@ public sealed record Options
     public double LoadSeconds { get; init; } = 3;
 
     public const string Usage = """
-        cluster-bench [--scenarios throughput,reshard,failover] [--rampart PATH] [--direct-only]
+        cluster-bench [--scenarios throughput,reshard,failover] [--rampart PATH] [--baseline PATH] [--direct-only]
                       [--rounds 5] [--seconds 3] [--clients 50] [--reshard-slots 500] [--reshards 4] [--load-seconds 3]
           --rampart PATH   the built rampart executable, or rampart.dll (run with dotnet); relative to the repo root
+          --baseline PATH  throughput: another rampart build, measured in the same interleaved rounds (target "baseline")
           --direct-only    no Rampart: the load clients are a cluster-aware StackExchange.Redis connection to the cluster
         """;
 
@@ -32,6 +35,7 @@ public sealed record Options
             {
                 "--scenarios" => o with { Scenarios = Value().Split(',', StringSplitOptions.RemoveEmptyEntries) },
                 "--rampart" => o with { Rampart = Value() },
+                "--baseline" => o with { Baseline = Value() },
                 "--direct-only" => o with { DirectOnly = true },
                 "--rounds" => o with { Rounds = int.Parse(Value()) },
                 "--seconds" => o with { Seconds = double.Parse(Value()) },

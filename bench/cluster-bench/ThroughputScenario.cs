@@ -6,7 +6,8 @@ namespace ClusterBench;
 /// <summary>
 /// GET and SET with 50 clients, unpipelined and -P 16: <c>redis-benchmark --cluster</c> direct to the cluster (a
 /// cluster-aware client) against plain <c>redis-benchmark</c> to Rampart's listen address, in interleaved rounds
-/// (the order of the targets alternates each round), as bench/proxy-bench does. Per run, CPU time per request of
+/// (the order of the targets rotates each round), as bench/proxy-bench does; with --baseline, a second Rampart build
+/// is a third target in the same rounds. Per run, CPU time per request of
 /// Rampart and of the cluster's nodes from /proc. The request count of a workload is calibrated once so the slower
 /// target takes about --seconds; both targets then get the same count.
 /// </summary>
@@ -21,20 +22,21 @@ public static class ThroughputScenario
 
     public static void Run(BenchEnvironment env, Options o, string command, CancellationToken stop)
     {
-        var targets = env.Rampart is null ? new[] { "direct" } : ["direct", "rampart"];
+        string[] targets = env.Rampart is null ? ["direct"] : env.Baseline is null ? ["direct", "rampart"] : ["direct", "rampart", "baseline"];
         var results = new Dictionary<(string Workload, string Target), List<Result>>();
-        var ratios = new Dictionary<string, List<double>>();
+        var ratios = new Dictionary<(string Workload, string Target), List<double>>();
         var requests = Workloads.ToDictionary(w => w.Name, w => Calibrate(env, w, targets, o.Seconds));
         for (int round = 0; round < o.Rounds && !stop.IsCancellationRequested; round++)
         {
             foreach (var w in Workloads)
             {
-                var order = round % 2 == 0 ? targets : targets.Reverse().ToArray();
+                var order = targets.Skip(round % targets.Length).Concat(targets.Take(round % targets.Length)).ToArray(); // rotates
                 var inRound = new Dictionary<string, Result>();
                 foreach (var target in order) inRound[target] = Measure(env, w, target, requests[w.Name]);
                 foreach (var (target, r) in inRound) Get(results, (w.Name, target)).Add(r);
-                if (inRound.TryGetValue("rampart", out var viaRampart))
-                    Get(ratios, w.Name).Add(viaRampart.OpsPerSecond / inRound["direct"].OpsPerSecond);
+                foreach (var proxy in new[] { "rampart", "baseline" })
+                    if (inRound.TryGetValue(proxy, out var viaProxy))
+                        Get(ratios, (w.Name, proxy)).Add(viaProxy.OpsPerSecond / inRound["direct"].OpsPerSecond);
             }
             Console.Error.WriteLine($"throughput: round {round + 1} of {o.Rounds} done");
         }
@@ -44,13 +46,14 @@ public static class ThroughputScenario
         Console.WriteLine("direct:  redis-benchmark " + string.Join(" ", BenchmarkArgs(env, Workloads[0], "direct", 0)).Replace(" -n 0 ", " -n N "));
         if (env.Rampart is not null) Console.WriteLine("rampart: redis-benchmark " + string.Join(" ", BenchmarkArgs(env, Workloads[0], "rampart", 0)).Replace(" -n 0 ", " -n N "));
         Console.WriteLine("(-t get / -t set, and -P 16 for the pipelined rows)\n");
-        Console.WriteLine(Stats.Header("workload", "target", "requests", "ops/s", "ratio rampart/direct", "rampart CPU µs/req", "cluster CPU µs/req"));
+        Console.WriteLine(Stats.Header("workload", "target", "requests", "ops/s", "ratio to direct (range)", "proxy CPU µs/req", "cluster CPU µs/req"));
         foreach (var w in Workloads)
             foreach (var target in targets)
             {
                 if (!results.TryGetValue((w.Name, target), out var rs)) continue;
-                string ratio = target == "rampart" ? $"{Stats.Median(ratios[w.Name]):F2}x" : "";
-                string proxyCpu = target == "rampart" ? $"{Stats.Median(rs.Select(r => r.ProxyCpuUs)):F2}" : "";
+                bool proxy = target != "direct";
+                string ratio = proxy ? $"{Stats.Median(ratios[(w.Name, target)]):F2}x ({ratios[(w.Name, target)].Min():F2}-{ratios[(w.Name, target)].Max():F2})" : "";
+                string proxyCpu = proxy ? $"{Stats.Median(rs.Select(r => r.ProxyCpuUs)):F2}" : "";
                 Console.WriteLine(Stats.Row(w.Name, target, requests[w.Name], $"{Stats.Median(rs.Select(r => r.OpsPerSecond)):F0}", ratio,
                     proxyCpu, $"{Stats.Median(rs.Select(r => r.ClusterCpuUs)):F2}"));
             }
@@ -71,7 +74,7 @@ public static class ThroughputScenario
 
     private static Result Measure(BenchEnvironment env, Workload w, string target, int requests)
     {
-        int[] proxy = env.Rampart is { } r && target == "rampart" ? [r.Pid] : [];
+        int[] proxy = target switch { "rampart" => [env.Rampart!.Pid], "baseline" => [env.Baseline!.Pid], _ => [] };
         double proxy0 = ProcessCpu.Seconds(proxy), cluster0 = ProcessCpu.Seconds(env.ClusterPids);
         var run = ExternalProgram.RunAsync("redis-benchmark", BenchmarkArgs(env, w, target, requests), timeout: TimeSpan.FromMinutes(5))
             .GetAwaiter().GetResult();
@@ -88,7 +91,7 @@ public static class ThroughputScenario
     {
         string[] where = target == "direct"
             ? ["--cluster", "-h", "127.0.0.1", "-p", env.Cluster.Masters[0].Port.ToString()]
-            : ["-h", "127.0.0.1", "-p", env.Rampart!.Port.ToString()];
+            : ["-h", "127.0.0.1", "-p", (target == "baseline" ? env.Baseline! : env.Rampart!).Port.ToString()];
         string[] pipeline = w.Pipeline > 1 ? ["-P", w.Pipeline.ToString()] : [];
         return [.. where, "-c", "50", "-n", requests.ToString(), "-r", "100000", "-d", "16", "-t", w.Test, .. pipeline, "--csv"];
     }

@@ -18,13 +18,20 @@ internal interface IReplyOwner
     long OutputBufferLimit { get; }
 
     /// <summary>Counts reply bytes not yet written to the client (over its limit, the client is closed).</summary>
-    void AccountReply(int bytes);
+    void AccountReply(long bytes);
 
     /// <summary>A request was completed (locally or by its last part): count it and wake the writer.</summary>
     void OnRequestCompleted(ProxyRequest? request);
 
     /// <summary>Wakes the client's writer to send what is completed (once per server read, not per reply).</summary>
     void WakeFlusher();
+
+    /// <summary>
+    /// A server read completed some of the client's replies: like <see cref="WakeFlusher"/>, but on the client's own
+    /// event loop the write waits for the end of the turn, so that what other servers' reads complete in the same turn
+    /// (a pipeline spread over a cluster's nodes or a pool's shards) leaves in the same write.
+    /// </summary>
+    void WakeFlusherAtTurnEnd();
 
     /// <summary>Completes when the client holds at most <paramref name="bytes"/> (it read enough of a large reply).</summary>
     Task WhenHeldAtMostAsync(long bytes);

@@ -125,6 +125,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
             }
 
             int batch = 0;
+            long taken = 0;
             ProxyRequest? large = null;
             bool awaitsReplicas = false;
             byte[]? ackAfterLarge = null;
@@ -133,7 +134,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
             long sentMs = _server.Time.NowMs();
             try
             {
-                while (_sendBuffer.Length < MaxBatchBytes && TryTake(out var request))
+                while (_sendBuffer.Length < MaxBatchBytes && TryTake(out var request, ref taken))
                 {
                     if (request.Client!.IsClosed)
                     {
@@ -174,6 +175,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
                     if (large is null) _sendBuffer.Write(acks.Command);
                     else ackAfterLarge = acks.Command;
                 }
+                if (taken != 0) Interlocked.Add(ref _pendingBytes, -taken); // once per batch, not per request
                 // Counted before the bytes leave, so the reader can never see a reply for an uncounted request.
                 if (batch > 0) link.AddInFlight(batch, _sendBuffer.Length + (large?.Payload.Length ?? 0));
                 link.EndWrite();
@@ -255,7 +257,11 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
         }
     }
 
-    private bool TryTake(out ProxyRequest request)
+    /// <summary>
+    /// The next request to write; its bytes are added to <paramref name="takenBytes"/>, which the caller takes off
+    /// <see cref="QueuedBytes"/> once for the batch (a carried request's were taken off when it was first taken).
+    /// </summary>
+    private bool TryTake(out ProxyRequest request, ref long takenBytes)
     {
         if (_carry is not null)
         {
@@ -264,7 +270,7 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
             return true;
         }
         if (!_pending.TryDequeue(out request!)) return false;
-        Interlocked.Add(ref _pendingBytes, -request.Payload.Length);
+        takenBytes += request.Payload.Length;
         return true;
     }
 
@@ -278,8 +284,11 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
     private void FailPending(string error)
     {
         var fallback = _server.Fallback;
-        while (TryTake(out var request))
+        long taken = 0;
+        while (TryTake(out var request, ref taken))
         {
+            Interlocked.Add(ref _pendingBytes, -taken);
+            taken = 0;
             if (fallback is not null && fallback.TryResend(request)) continue;
             _server.Stats.AddForwardError();
             _server.RecordFailure(request);

@@ -51,6 +51,7 @@ internal sealed class ServerLink
     private int _readReplies;
     private long _readRequestBytes;
     private IReplyOwner? _readLast;
+    private long _readLastBytes;
     private long _readNow;
     private TimeSpan _streamWaitLeft;
     private string _deathReason = "connection closed";
@@ -259,10 +260,9 @@ internal sealed class ServerLink
             replyLength = request.Payload.Length;
             request.SetCompletedQuietly();
         }
-        if (parent is null) client.AccountReply(replyLength);
-        else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
+        int completedBytes = parent is null ? replyLength : parent.ChildCompleted() is { } whole ? whole.Payload.Length : 0;
         // (a split command's part: the request may already be recycled here, so it is not touched again)
-        Wake(client);
+        Wake(client, completedBytes);
         _readReplies++;
     }
 
@@ -454,11 +454,27 @@ internal sealed class ServerLink
     }
 
     /// <summary>Wakes each client once per read, when the read is done (a client met twice is woken twice: harmless).</summary>
-    private void Wake(IReplyOwner client)
+    private void Wake(IReplyOwner client) => Wake(client, 0);
+
+    /// <summary>
+    /// Notes that this read completed <paramref name="bytes"/> of <paramref name="client"/>'s replies: counted for the
+    /// client once per run of its replies (a pipeline's replies come together), and the client woken once at the end
+    /// of the read, after every count.
+    /// </summary>
+    private void Wake(IReplyOwner client, long bytes)
     {
-        if (ReferenceEquals(client, _readLast)) return;
-        if (_readLast is not null) _toWake.Add(_readLast);
+        if (ReferenceEquals(client, _readLast))
+        {
+            _readLastBytes += bytes;
+            return;
+        }
+        if (_readLast is not null)
+        {
+            if (_readLastBytes != 0) _readLast.AccountReply(_readLastBytes);
+            _toWake.Add(_readLast);
+        }
         _readLast = client;
+        _readLastBytes = bytes;
     }
 
     private void EndOfRead()
@@ -474,10 +490,12 @@ internal sealed class ServerLink
             _server.Stats.AddResponses(_readReplies);
             _readReplies = 0;
         }
-        foreach (var client in _toWake) client.WakeFlusher();
+        if (_readLast is not null && _readLastBytes != 0) _readLast.AccountReply(_readLastBytes);
+        foreach (var client in _toWake) client.WakeFlusherAtTurnEnd();
         _toWake.Clear();
-        _readLast?.WakeFlusher();
+        _readLast?.WakeFlusherAtTurnEnd();
         _readLast = null;
+        _readLastBytes = 0;
     }
 
     /// <summary>

@@ -86,9 +86,10 @@ internal sealed class WriteAcks
         public bool IsClosed => false;
         public long HeldBytes => 0;
         public long OutputBufferLimit => long.MaxValue;
-        public void AccountReply(int bytes) { }
+        public void AccountReply(long bytes) { }
         public void OnRequestCompleted(ProxyRequest? request) { }
         public void WakeFlusher() { }
+        public void WakeFlusherAtTurnEnd() { }
         public Task WhenHeldAtMostAsync(long bytes) => Task.CompletedTask;
         public void Close() { }
     }

@@ -86,7 +86,7 @@ internal sealed partial class ClientSession
     }
 
     /// <summary>Counts reply bytes not yet written; a client over <c>client_output_buffer</c> is closed.</summary>
-    public void AccountReply(int bytes) => AccountHeld(bytes);
+    public void AccountReply(long bytes) => AccountHeld(bytes);
 
     private void AccountHeld(long bytes)
     {
@@ -111,6 +111,13 @@ internal sealed partial class ClientSession
         return waiter.Task;
     }
 
+    private void ReleaseHeld(ref long bytes)
+    {
+        if (bytes == 0) return;
+        ReleaseHeld(bytes);
+        bytes = 0;
+    }
+
     private void ReleaseHeld(long bytes)
     {
         long held = Interlocked.Add(ref _heldBytes, -bytes);
@@ -118,6 +125,29 @@ internal sealed partial class ClientSession
     }
 
     private void ReleaseHeldWaiter() => Interlocked.Exchange(ref _heldWaiter, null)?.TrySetResult();
+
+    /// <inheritdoc cref="IReplyOwner.WakeFlusherAtTurnEnd"/>
+    public void WakeFlusherAtTurnEnd()
+    {
+        var loop = _connection.Loop;
+        if (!loop.IsLoopThread)
+        {
+            WakeFlusher();
+            return;
+        }
+        if (_flushAtTurnEnd) return;
+        _flushAtTurnEnd = true;
+        loop.AtTurnEnd(this);
+    }
+
+    // Set while a flush waits for the end of the loop's turn (the loop thread only reads and writes it).
+    private bool _flushAtTurnEnd;
+
+    void Transport.ITurnWork.OnTurnEnd()
+    {
+        _flushAtTurnEnd = false;
+        WakeFlusher();
+    }
 
     public void WakeFlusher()
     {
@@ -127,6 +157,9 @@ internal sealed partial class ClientSession
     private async Task FlushAsync()
     {
         int observed;
+        // What the replies written so far in this pass held: given back once before each send and at the end of the
+        // pass, not once per reply.
+        long released = 0;
         do
         {
             observed = Volatile.Read(ref _flushSignals);
@@ -146,21 +179,30 @@ internal sealed partial class ClientSession
                             if (next.IsCompleted) continue; // its last part came meanwhile
                             break;
                         }
-                        ReleaseHeld(part);
-                        if (_output.Length >= SendThreshold) await SendOutputAsync();
+                        released += part;
+                        if (_output.Length >= SendThreshold)
+                        {
+                            ReleaseHeld(ref released);
+                            await SendOutputAsync();
+                        }
                         continue;
                     }
                     int length = next.Payload.Length;
                     if (!_closed && !next.Silent) _output.Write(next.Payload.Span);
-                    ReleaseHeld(length + next.HeldCost);
+                    released += length + next.HeldCost;
                     var previous = _head;
                     _head = next;
                     // The sentinel is never pooled, so its link to the first request is cut by hand: that request
                     // goes back to the pool and serves other clients, whose buffers this session would keep alive.
                     if (ReferenceEquals(previous, _sentinel)) previous.Next = null;
                     else previous.Return();
-                    if (_output.Length >= SendThreshold) await SendOutputAsync();
+                    if (_output.Length >= SendThreshold)
+                    {
+                        ReleaseHeld(ref released);
+                        await SendOutputAsync();
+                    }
                 }
+                ReleaseHeld(ref released);
                 if (Volatile.Read(ref _writesQueued) != Volatile.Read(ref _writesSettled))
                 {
                     long queued = Volatile.Read(ref _writesQueued); // read before the queue is seen empty
@@ -174,6 +216,7 @@ internal sealed partial class ClientSession
             {
                 Close();
                 _output.Clear();
+                ReleaseHeld(ref released);
             }
             // Written out: the buffer goes back to the pool until the next reply (an idle client holds none).
             _output.Release();
