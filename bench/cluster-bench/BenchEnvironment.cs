@@ -42,7 +42,7 @@ public sealed class BenchEnvironment : IDisposable
             var seeds = cluster.Masters.Take(2).Select(m => m.Endpoint).ToList();
             if (!options.DirectOnly)
             {
-                rampart = RampartServer.Start(options.Rampart, dir, seeds);
+                rampart = RampartServer.Start(options.Rampart, dir, seeds, options.EventLoops);
                 Console.Error.WriteLine($"rampart: 127.0.0.1:{rampart.Port} pid {rampart.Pid}, log {rampart.LogFile}");
             }
             var direct = ConnectionMultiplexer.Connect(new ConfigurationOptions
@@ -60,7 +60,7 @@ public sealed class BenchEnvironment : IDisposable
             if (!options.DirectOnly && options.Baseline is { } basePath)
             {
                 string baseDir = Directory.CreateDirectory(Path.Combine(dir, "baseline")).FullName;
-                baseline = RampartServer.Start(basePath, baseDir, seeds);
+                baseline = RampartServer.Start(basePath, baseDir, seeds, options.EventLoops);
                 Console.Error.WriteLine($"baseline: 127.0.0.1:{baseline.Port} pid {baseline.Pid} ({basePath})");
             }
             return new BenchEnvironment(cluster, rampart, direct, dir) { Baseline = baseline };

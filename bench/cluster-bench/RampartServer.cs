@@ -25,11 +25,13 @@ public sealed class RampartServer : IDisposable
     }
 
     /// <summary>Writes the pool config (a cluster: block seeded with two nodes) and starts Rampart on it.</summary>
-    public static RampartServer Start(string rampart, string dir, IReadOnlyList<string> seeds)
+    public static RampartServer Start(string rampart, string dir, IReadOnlyList<string> seeds, int eventLoops = 1)
     {
         int port = FreePort.Next();
         string config = Path.Combine(dir, "rampart.yml");
         File.WriteAllText(config, $"""
+            rampart:
+              event_loops: {eventLoops}
             bench:
               listen: 127.0.0.1:{port}
               redis: true
