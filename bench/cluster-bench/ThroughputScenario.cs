@@ -25,14 +25,15 @@ public static class ThroughputScenario
         string[] targets = env.Rampart is null ? ["direct"] : env.Baseline is null ? ["direct", "rampart"] : ["direct", "rampart", "baseline"];
         var results = new Dictionary<(string Workload, string Target), List<Result>>();
         var ratios = new Dictionary<(string Workload, string Target), List<double>>();
-        var requests = Workloads.ToDictionary(w => w.Name, w => Calibrate(env, w, targets, o.Seconds));
+        if (o.Pin) PinProcesses(env);
+        var requests = Workloads.ToDictionary(w => w.Name, w => Calibrate(env, w, targets, o.Seconds, o.Pin));
         for (int round = 0; round < o.Rounds && !stop.IsCancellationRequested; round++)
         {
             foreach (var w in Workloads)
             {
                 var order = targets.Skip(round % targets.Length).Concat(targets.Take(round % targets.Length)).ToArray(); // rotates
                 var inRound = new Dictionary<string, Result>();
-                foreach (var target in order) inRound[target] = Measure(env, w, target, requests[w.Name]);
+                foreach (var target in order) inRound[target] = Measure(env, w, target, requests[w.Name], o.Pin);
                 foreach (var (target, r) in inRound) Get(results, (w.Name, target)).Add(r);
                 foreach (var proxy in new[] { "rampart", "baseline" })
                     if (inRound.TryGetValue(proxy, out var viaProxy))
@@ -41,7 +42,8 @@ public static class ThroughputScenario
             Console.Error.WriteLine($"throughput: round {round + 1} of {o.Rounds} done");
         }
 
-        Console.WriteLine($"\n## throughput: redis-benchmark -c 50 -r 100000 -d 16, {o.Rounds} interleaved rounds\n");
+        Console.WriteLine($"\n## throughput: redis-benchmark -c 50 -r 100000 -d 16, {o.Rounds} interleaved rounds" +
+            (o.Pin ? ", cluster and redis-benchmark on CPU 0, Rampart on CPU 1\n" : "\n"));
         Console.WriteLine($"command: {command}\n");
         Console.WriteLine("direct:  redis-benchmark " + string.Join(" ", BenchmarkArgs(env, Workloads[0], "direct", 0)).Replace(" -n 0 ", " -n N "));
         if (env.Rampart is not null) Console.WriteLine("rampart: redis-benchmark " + string.Join(" ", BenchmarkArgs(env, Workloads[0], "rampart", 0)).Replace(" -n 0 ", " -n N "));
@@ -65,18 +67,37 @@ public static class ThroughputScenario
         map.TryGetValue(key, out var list) ? list : map[key] = [];
 
     /// <summary>A short run per target; the count that takes the slower one about <paramref name="seconds"/>.</summary>
-    private static int Calibrate(BenchEnvironment env, Workload w, string[] targets, double seconds)
+    private static int Calibrate(BenchEnvironment env, Workload w, string[] targets, double seconds, bool pin)
     {
         const int Probe = 20_000;
-        double slowest = targets.Min(t => Measure(env, w, t, Probe * w.Pipeline).OpsPerSecond);
+        double slowest = targets.Min(t => Measure(env, w, t, Probe * w.Pipeline, pin).OpsPerSecond);
         return (int)Math.Clamp(slowest * seconds, 10_000, 50_000_000);
     }
 
-    private static Result Measure(BenchEnvironment env, Workload w, string target, int requests)
+    /// <summary>--pin: every thread of every cluster node on CPU 0, of each Rampart on CPU 1.</summary>
+    private static void PinProcesses(BenchEnvironment env)
+    {
+        foreach (int pid in env.ClusterPids) Taskset("0", pid);
+        foreach (var rampart in new[] { env.Rampart, env.Baseline })
+            if (rampart is not null) Taskset("1", rampart.Pid);
+    }
+
+    private static void Taskset(string cpus, int pid)
+    {
+        var run = ExternalProgram.RunAsync("taskset", ["-a", "-p", "-c", cpus, pid.ToString()], timeout: TimeSpan.FromSeconds(10))
+            .GetAwaiter().GetResult();
+        if (run.ExitCode != 0) throw new InvalidOperationException($"taskset failed: {run}");
+    }
+
+    private static Result Measure(BenchEnvironment env, Workload w, string target, int requests, bool pin)
     {
         int[] proxy = target switch { "rampart" => [env.Rampart!.Pid], "baseline" => [env.Baseline!.Pid], _ => [] };
         double proxy0 = ProcessCpu.Seconds(proxy), cluster0 = ProcessCpu.Seconds(env.ClusterPids);
-        var run = ExternalProgram.RunAsync("redis-benchmark", BenchmarkArgs(env, w, target, requests), timeout: TimeSpan.FromMinutes(5))
+        // --pin: the client shares CPU 0 with the cluster, as an application beside its data would not, but the same
+        // for both targets.
+        string[] args = BenchmarkArgs(env, w, target, requests);
+        var run = (pin ? ExternalProgram.RunAsync("taskset", ["-c", "0", "redis-benchmark", .. args], timeout: TimeSpan.FromMinutes(5))
+                       : ExternalProgram.RunAsync("redis-benchmark", args, timeout: TimeSpan.FromMinutes(5)))
             .GetAwaiter().GetResult();
         double proxy1 = ProcessCpu.Seconds(proxy), cluster1 = ProcessCpu.Seconds(env.ClusterPids);
         if (run.ExitCode != 0) throw new InvalidOperationException($"redis-benchmark failed: {run}");
