@@ -28,8 +28,9 @@ internal interface IReplyOwner
 
     /// <summary>
     /// A server read completed some of the client's replies: like <see cref="WakeFlusher"/>, but on the client's own
-    /// event loop the write waits for the end of the turn, so that what other servers' reads complete in the same turn
-    /// (a pipeline spread over a cluster's nodes or a pool's shards) leaves in the same write.
+    /// event loop the write waits for the end of the turn, after the turn's server writes, so that what other servers'
+    /// reads complete in the same turn (a pipeline spread over a cluster's nodes or a pool's shards) leaves in the same
+    /// write, and the servers already work on the turn's requests meanwhile.
     /// </summary>
     void WakeFlusherAtTurnEnd();
 

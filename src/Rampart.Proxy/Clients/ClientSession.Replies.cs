@@ -137,7 +137,7 @@ internal sealed partial class ClientSession
         }
         if (_flushAtTurnEnd) return;
         _flushAtTurnEnd = true;
-        loop.AtTurnEnd(this);
+        loop.AfterTurnWrites(this);
     }
 
     // Set while a flush waits for the end of the loop's turn (the loop thread only reads and writes it).

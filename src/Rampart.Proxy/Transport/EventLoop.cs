@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Rampart.Proxy.Transport;
@@ -12,9 +13,11 @@ internal interface ITurnWork
 /// <summary>
 /// One of Rampart's event loops (<see cref="EventLoopGroup"/>; one by default, as twemproxy has one): a thread in
 /// <c>epoll_wait</c> that completes each ready socket's pending read or write on the spot (the continuation runs
-/// here, inline), then, at the end of the turn, runs the writes the turn queued. Every client read in a turn has
-/// then queued its requests before the server write, so they leave in one write, with no timer and no wake-up
-/// syscalls (System.Net.Sockets' engine has no end-of-turn hook). Client connections and server connections, shared
+/// here, inline), then, at the end of the turn, runs the writes the turn queued: the server writes, then the client
+/// writes of the replies the turn's server reads completed. Every client read in a turn has then queued its requests
+/// before the server write, so they leave in one write, and every server read has completed its replies before a
+/// client's write, so a pipeline answered by several servers in one turn leaves in one write too; with no timer and no
+/// wake-up syscalls (System.Net.Sockets' engine has no end-of-turn hook). Client connections and server connections, shared
 /// and dedicated, run on the loops; listeners, Sentinel and admin connections stay on .NET's engine: they are few and
 /// not on the request path.
 /// </summary>
@@ -40,6 +43,8 @@ internal sealed unsafe partial class EventLoop : IDisposable
 
     // Turn-end work queued on the loop thread itself (no synchronisation), and from other threads (with a wake-up).
     private readonly List<ITurnWork> _due = [];
+    // Client writes of replies the turn completed (loop thread only): after the server writes, see AfterTurnWrites.
+    private readonly List<ITurnWork> _replyWrites = [];
     private readonly ConcurrentQueue<ITurnWork> _dueFromElsewhere = new();
     private readonly ConcurrentQueue<Action> _posted = new();
     // Sockets whose last read filled its buffer: read again next turn, after the others (loop thread only).
@@ -77,6 +82,17 @@ internal sealed unsafe partial class EventLoop : IDisposable
         }
         _dueFromElsewhere.Enqueue(work);
         Wake();
+    }
+
+    /// <summary>
+    /// On the loop thread: runs <paramref name="work"/> at the end of the turn, after the work of <see cref="AtTurnEnd"/>
+    /// (the server writes). Replies go to clients once the servers have the turn's requests: the servers start on them
+    /// while the clients are written to, instead of after.
+    /// </summary>
+    public void AfterTurnWrites(ITurnWork work)
+    {
+        Debug.Assert(IsLoopThread);
+        _replyWrites.Add(work);
     }
 
     /// <summary>Runs <paramref name="action"/> on the loop thread at the end of a turn (rare paths: closing sockets).</summary>
@@ -202,10 +218,12 @@ internal sealed unsafe partial class EventLoop : IDisposable
         {
             while (_dueFromElsewhere.TryDequeue(out var queued)) _due.Add(queued);
             while (_posted.TryDequeue(out var action)) RunSafely(action);
-            if (_due.Count == 0) return;
+            if (_due.Count == 0 && _replyWrites.Count == 0) return;
             // Work may queue more work (a writer that reconnects): loop until none is left.
             for (int i = 0; i < _due.Count; i++) RunSafely(_due[i]);
             _due.Clear();
+            for (int i = 0; i < _replyWrites.Count; i++) RunSafely(_replyWrites[i]);
+            _replyWrites.Clear();
         }
     }
 
