@@ -57,7 +57,8 @@ internal sealed partial class ClientSession : Backends.IReplyOwner, Transport.IR
     private TaskCompletionSource? _drainWaiter;
     private int _closedOnce;
 
-    public ClientSession(long id, Transport.LoopSocket connection, PoolRuntime pool, ILogger logger, SourceAddress? source = null)
+    public ClientSession(long id, Transport.LoopSocket connection, PoolRuntime pool, ILogger logger, SourceAddress? source,
+        Transport.PeerAddress peer)
     {
         Id = id;
         Source = source;
@@ -67,8 +68,8 @@ internal sealed partial class ClientSession : Backends.IReplyOwner, Transport.IR
         _reader = new RequestReader(pool.Limits);
         _sentinel = ProxyRequest.QueueHead(this);
         _head = _tail = _sentinel;
-        // The accepted socket keeps the peer's address already; its text is built when first asked for.
-        _remote = connection.Socket.AddressFamily == AddressFamily.Unix ? null : connection.Socket.RemoteEndPoint;
+        // The peer's address as accept4 gave it, a value; its text is built when first asked for.
+        _remote = peer;
         _lastInteraction = pool.Time.NowMs();
         ConnectedAtMs = _lastInteraction;
         ConnectedAt = pool.Time.GetUtcNow().UtcDateTime;
@@ -84,10 +85,10 @@ internal sealed partial class ClientSession : Backends.IReplyOwner, Transport.IR
     public long Id { get; }
 
     /// <summary>The client's address as CLIENT LIST shows it (addr=): built on first use, not for every connection.</summary>
-    public string RemoteEndPoint => _remoteText ??= _remote?.ToString() ?? UnixName();
+    public string RemoteEndPoint => _remoteText ??= _remote.ToEndPoint()?.ToString() ?? UnixName();
     /// <summary>The address the client connected to (laddr=), built on first use.</summary>
     public string LocalEndPoint => _localText ??= LocalName();
-    private readonly System.Net.EndPoint? _remote;
+    private readonly Transport.PeerAddress _remote;
     private string? _remoteText;
     private string? _localText;
 
@@ -96,8 +97,8 @@ internal sealed partial class ClientSession : Backends.IReplyOwner, Transport.IR
 
     private string LocalName()
     {
-        if (_remote is null) return UnixName();
-        try { return _connection.Socket.LocalEndPoint?.ToString() ?? UnixName(); }
+        if (!_remote.IsIP) return UnixName();
+        try { return Transport.SocketIo.LocalEndPoint(_connection.Handle)?.ToString() ?? UnixName(); }
         catch (ObjectDisposedException) { return "closed"; } // asked for the first time after the client left
     }
     /// <summary>When the client connected, on the proxy's TimeProvider (CLIENT LIST's age=).</summary>

@@ -14,9 +14,9 @@ internal interface ITurnWork
 /// <c>epoll_wait</c> that completes each ready socket's pending read or write on the spot (the continuation runs
 /// here, inline), then, at the end of the turn, runs the writes the turn queued. Every client read in a turn has
 /// then queued its requests before the server write, so they leave in one write, with no timer and no wake-up
-/// syscalls (System.Net.Sockets' engine has no end-of-turn hook). Client connections and server connections, shared
-/// and dedicated, run on the loops; listeners, Sentinel and admin connections stay on .NET's engine: they are few and
-/// not on the request path.
+/// syscalls (System.Net.Sockets' engine has no end-of-turn hook). Client connections, the pools' listeners (<see cref="LoopAcceptor"/>)
+/// and server connections, shared and dedicated, run on the loops; Sentinel and admin connections and the stats
+/// port stay on .NET's engine: they are few and not on the request path.
 /// </summary>
 internal sealed unsafe partial class EventLoop : IDisposable
 {
@@ -122,7 +122,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
             socket.Token = token;
             Volatile.Write(ref _slots[slot], socket);
         }
-        Epoll.Add(_epoll, (int)socket.Socket.SafeHandle.DangerousGetHandle(), Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, token);
+        Epoll.Add(_epoll, (int)socket.Handle.DangerousGetHandle(), Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, token);
     }
 
     /// <summary>Forgets a socket about to be closed (closing its descriptor removes it from epoll).</summary>
@@ -135,6 +135,14 @@ internal sealed unsafe partial class EventLoop : IDisposable
             Volatile.Write(ref _slots[slot], null);
             _freeSlots.Push(slot);
         }
+    }
+
+    /// <summary>Stops watching a socket that stays open (a listener handed over): released, and removed from epoll.</summary>
+    internal void Unregister(LoopSocket socket)
+    {
+        Release(socket);
+        try { Epoll.Remove(_epoll, socket.Handle); }
+        catch (ObjectDisposedException) { } // the socket, or this loop, closed: epoll forgot it already
     }
 
     private void Run()
