@@ -137,7 +137,7 @@ internal sealed partial class PoolListener : IDisposable
             client.Dispose();
             return;
         }
-        var source = SourceAddress.Of(remote);
+        var source = SourceAddress.Of(peer); // what the session computes again at its close, to release it
         var admission = _pool.TryAdmit(source);
         if (admission is not null)
         {
@@ -163,12 +163,12 @@ internal sealed partial class PoolListener : IDisposable
             return;
         }
         if (IsTls) _ = HandshakeThenServeAsync(connection, peer, source);
-        else Serve(connection, peer, source);
+        else Serve(connection, peer);
     }
 
-    private void Serve(LoopSocket connection, PeerAddress peer, SourceAddress? source)
+    private void Serve(LoopSocket connection, PeerAddress peer)
     {
-        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), connection, _pool, _logger, source, peer);
+        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), connection, _pool, _logger, peer);
         _pool.OnSessionStarted(session);
         session.Start();
     }
@@ -189,7 +189,7 @@ internal sealed partial class PoolListener : IDisposable
             _pool.CountTlsRefused(peer.ToEndPoint(), source, e is OperationCanceledException ? "no TLS handshake within 10 s" : e.Message);
             return;
         }
-        Serve(connection, peer, source);
+        Serve(connection, peer);
     }
 
     private static readonly TimeSpan TlsHandshakeLimit = TimeSpan.FromSeconds(10);

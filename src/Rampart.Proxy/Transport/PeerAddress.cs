@@ -27,8 +27,28 @@ internal readonly struct PeerAddress
 
     public static PeerAddress IPv6(ulong high, ulong low, ushort port, uint scopeId) => new(high, low, scopeId, port, V6);
 
+    /// <summary>The value of an endpoint (tests compare what accept4 gives with what .NET's endpoints say).</summary>
+    public static PeerAddress Of(IPEndPoint endpoint)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        endpoint.Address.TryWriteBytes(bytes, out int length);
+        return length == 4
+            ? IPv4(BinaryPrimitives.ReadUInt32BigEndian(bytes), (ushort)endpoint.Port)
+            : IPv6(BinaryPrimitives.ReadUInt64BigEndian(bytes), BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]), (ushort)endpoint.Port,
+                (uint)endpoint.Address.ScopeId);
+    }
+
     /// <summary>False for a unix socket client.</summary>
     public bool IsIP => _family != None;
+
+    /// <summary>True for an IPv4 peer, whose address is the low 32 bits of <see cref="Low"/>.</summary>
+    public bool IsIPv4 => _family == V4;
+
+    /// <summary>The first 64 bits of an IPv6 address, as a number (network order read big-endian).</summary>
+    public ulong High => _high;
+
+    /// <summary>The last 64 bits of an IPv6 address, or the IPv4 address, as a number.</summary>
+    public ulong Low => _low;
 
     /// <summary>The endpoint, a new object each time; null for a unix socket client.</summary>
     public IPEndPoint? ToEndPoint()
