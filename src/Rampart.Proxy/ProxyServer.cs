@@ -191,21 +191,21 @@ public sealed partial class ProxyServer : IAsyncDisposable
             _authThrottle.Sweep(now);
         }
         SweepDraining(now);
-        var reclaimed = _reclaimer.Sweep(RelayedBytes, AcceptedConnections);
+        var reclaimed = _reclaimer.Sweep(RelayedBytes, ConnectionChanges);
         if (reclaimed != Memory.MemoryReclaimer.Reclaim.None)
         {
             var gc = GC.GetGCMemoryInfo(GCKind.FullBlocking);
-            string reason = reclaimed == Memory.MemoryReclaimer.Reclaim.Accepts ? "client connections accepted" : "the process grew";
+            string reason = reclaimed == Memory.MemoryReclaimer.Reclaim.Connections ? "client connections opened or closed" : "the process grew";
             LogMemoryReclaimed(reason, gc.PauseDurations[0].TotalMilliseconds, Environment.WorkingSet >> 20, gc.HeapSizeBytes >> 20,
                 gc.TotalCommittedBytes >> 20);
         }
     }
 
-    /// <summary>Client connections the running pools accepted so far (for the reclaimer's accept bursts).</summary>
-    private long AcceptedConnections()
+    /// <summary>Client connections the running pools opened, plus those they closed, so far (for the reclaimer's bursts).</summary>
+    private long ConnectionChanges()
     {
         long total = 0;
-        foreach (var pool in _pools) total += pool.TotalConnections;
+        foreach (var pool in _pools) total += 2 * pool.TotalConnections - pool.CurrentConnections;
         return total;
     }
 

@@ -16,15 +16,16 @@ namespace Rampart.Proxy.Memory;
 /// <item>the process is larger than the smallest it has been by <see cref="GrowthThreshold"/> or an eighth (there is
 /// something to give back).</item>
 /// </list>
-/// An accept burst is the other reason (<see cref="Reclaim.Accepts"/>), looked at every <see cref="AcceptLookEvery"/>:
-/// accepting a client leaves garbage between the connection's long-lived objects, and what the GC frees of it stays
-/// committed (about 0.3-0.4 kB per idle connection, a quarter of what it costs) until a decommitting collection, which
-/// thousands of accepts do not allocate enough to bring. So after at least <see cref="AcceptBurst"/> accepts since the
+/// A burst of client connections is the other reason (<see cref="Reclaim.Connections"/>), looked at every
+/// <see cref="ConnectionLookEvery"/>: accepting a client leaves garbage between the connection's long-lived objects,
+/// and a closed one leaves its objects in the old generation; what the GC frees of either stays committed (about a
+/// quarter of an idle connection's cost) until a decommitting collection, which thousands of connections do not
+/// allocate enough to bring. So after at least <see cref="ConnectionBurst"/> connections opened or closed since the
 /// last collection, once a look sees none, it runs the same collection. A young one (generation 1, compacting) is not
 /// enough: it was measured to give nothing back, since the regions it frees stay committed, and to pause about as long
 /// (25 against 30 ms with 20,000 connections held, docs/performance.md). A steady trickle of reconnecting clients costs
-/// at most one per <see cref="AcceptBurst"/> accepts, and a storm whose clients retry their SYN after a full accept
-/// queue one per pause of a second in it.
+/// at most one per <see cref="ConnectionBurst"/> connections, and a storm whose clients retry their SYN after a full
+/// accept queue one per pause of a second in it.
 /// </summary>
 internal sealed class MemoryReclaimer(TimeProvider time)
 {
@@ -32,43 +33,43 @@ internal sealed class MemoryReclaimer(TimeProvider time)
     public const long QuietAllocationBytes = 4L * 1024 * 1024;
     public const long QuietTrafficBytes = 16L * 1024 * 1024;
     public const long GrowthThreshold = 16L * 1024 * 1024;
-    public const long AcceptBurst = 1000;
+    public const long ConnectionBurst = 1000;
     public static readonly TimeSpan LookEvery = TimeSpan.FromSeconds(1);
-    public static readonly TimeSpan AcceptLookEvery = TimeSpan.FromMilliseconds(250);
+    public static readonly TimeSpan ConnectionLookEvery = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>What a sweep collected for: nothing, the process's growth after a burst, or an accept burst.</summary>
-    public enum Reclaim { None, Growth, Accepts }
+    /// <summary>What a sweep collected for: nothing, the process's growth after a burst, or a burst of connections.</summary>
+    public enum Reclaim { None, Growth, Connections }
 
     private long _lastLook;
     private long _lastAllocated = -1;
     private long _lastRelayed;
     private long _allocatedAtCollect;
     private long _smallest = long.MaxValue;
-    private long _lastAcceptLook;
-    private long _lastAccepted;
-    private long _acceptedSinceCollect;
+    private long _lastConnectionLook;
+    private long _lastConnectionChanges;
+    private long _changesSinceCollect;
 
     /// <summary>
     /// Called by the periodic sweep, with what reads the bytes relayed to and from servers so far (read only when it
-    /// looks, once a second) and the client connections accepted so far; says what it collected.
+    /// looks, once a second) and the client connections opened plus those closed so far; says what it collected.
     /// </summary>
-    public Reclaim Sweep(Func<long> relayedBytes, Func<long> acceptedConnections) =>
-        Sweep(static () => Environment.WorkingSet, GC.GetTotalAllocatedBytes, relayedBytes, acceptedConnections, Collect);
+    public Reclaim Sweep(Func<long> relayedBytes, Func<long> connectionChanges) =>
+        Sweep(static () => Environment.WorkingSet, GC.GetTotalAllocatedBytes, relayedBytes, connectionChanges, Collect);
 
-    /// <summary>The decision, on readings given by the caller (tests): resident bytes, bytes allocated, bytes relayed, accepts; collect.</summary>
+    /// <summary>The decision, on readings given by the caller (tests): resident bytes, bytes allocated, bytes relayed, connections; collect.</summary>
     internal Reclaim Sweep(Func<long> residentBytes, Func<bool, long> allocatedBytes, Func<long> relayedBytes,
-        Func<long> acceptedConnections, Action collect)
+        Func<long> connectionChanges, Action collect)
     {
         long now = time.GetTimestamp();
         bool first = _lastAllocated < 0;
         var reclaim = first || time.GetElapsedTime(_lastLook, now) >= LookEvery
             ? LookAtGrowth(now, first, residentBytes, allocatedBytes, relayedBytes)
             : Reclaim.None;
-        if (reclaim == Reclaim.None && (first || time.GetElapsedTime(_lastAcceptLook, now) >= AcceptLookEvery))
-            reclaim = LookAtAccepts(now, first, acceptedConnections());
+        if (reclaim == Reclaim.None && (first || time.GetElapsedTime(_lastConnectionLook, now) >= ConnectionLookEvery))
+            reclaim = LookAtConnections(now, first, connectionChanges());
         if (reclaim == Reclaim.None) return reclaim;
         collect();
-        _acceptedSinceCollect = 0;
+        _changesSinceCollect = 0;
         _allocatedAtCollect = _lastAllocated = allocatedBytes(false);
         return reclaim;
     }
@@ -91,14 +92,14 @@ internal sealed class MemoryReclaimer(TimeProvider time)
             : Reclaim.Growth;
     }
 
-    private Reclaim LookAtAccepts(long now, bool first, long accepted)
+    private Reclaim LookAtConnections(long now, bool first, long changes)
     {
-        _lastAcceptLook = now;
-        // A pool removed by a reload takes its count with it: the total may go down, which is no accept.
-        long since = first ? 0 : Math.Max(0, accepted - _lastAccepted);
-        _lastAccepted = accepted;
-        _acceptedSinceCollect += since;
-        return !first && since == 0 && _acceptedSinceCollect >= AcceptBurst ? Reclaim.Accepts : Reclaim.None;
+        _lastConnectionLook = now;
+        // A pool removed by a reload takes its counts with it: the total may go down, which is no connection.
+        long since = first ? 0 : Math.Max(0, changes - _lastConnectionChanges);
+        _lastConnectionChanges = changes;
+        _changesSinceCollect += since;
+        return !first && since == 0 && _changesSinceCollect >= ConnectionBurst ? Reclaim.Connections : Reclaim.None;
     }
 
     private static void Collect()
