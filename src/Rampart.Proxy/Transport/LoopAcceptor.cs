@@ -17,6 +17,9 @@ internal sealed class LoopAcceptor : IReadableOwner
     /// <summary>Takes an accepted client (its descriptor, non-blocking, and its peer): runs on the loop, must not block.</summary>
     public delegate void AdmitClient(Epoll.Handle client, PeerAddress peer);
 
+    /// <summary>Accepts per loop turn at most (Redis takes up to 1,000 per readable event; each costs a few µs here).</summary>
+    private const int MaxAcceptsPerTurn = 256;
+
     private readonly LoopSocket _listener;
     private readonly AdmitClient _admit;
     private readonly Func<SocketException, TimeSpan> _onError;
@@ -57,8 +60,15 @@ internal sealed class LoopAcceptor : IReadableOwner
         while (!_stopped)
         {
             _listener.ForgetReadable();
-            while (true)
+            for (int accepted = 0; ; accepted++)
             {
+                if (accepted == MaxAcceptsPerTurn)
+                {
+                    // A storm: the rest after this turn's other sockets, so the clients already served on this loop
+                    // are not held up behind it.
+                    _listener.ContinueNextTurn(this);
+                    return;
+                }
                 Epoll.Handle? client;
                 PeerAddress peer;
                 SocketError error;

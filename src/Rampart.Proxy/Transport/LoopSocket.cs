@@ -185,6 +185,22 @@ internal sealed class LoopSocket
     internal void ForgetReadable() => Interlocked.CompareExchange(ref _readState, Idle, Ready);
 
     /// <summary>
+    /// A listening socket's owner goes on at the next turn, after the other sockets' events: parked, and called back
+    /// then, as a read that filled its buffer is read again. Loop thread only: the listener's state changes nowhere
+    /// else (its events come on this thread, and only its acceptor parks on it).
+    /// </summary>
+    internal void ContinueNextTurn(IReadableOwner owner)
+    {
+        _parked = owner;
+        Volatile.Write(ref _readState, Pending);
+        if (Loop.ReadAgainNextTurn(this)) return;
+        // Off the loop thread after all (never by design): unpark, and call the owner on the loop instead.
+        _parked = null;
+        Volatile.Write(ref _readState, Idle);
+        Loop.Post(owner.OnReadable);
+    }
+
+    /// <summary>
     /// Writes all of <paramref name="data"/>: at once while the socket takes it, then as room appears. On a TLS
     /// connection: encrypted first; one write at a time, as on a plain one (the bytes would interleave otherwise).
     /// </summary>
