@@ -191,11 +191,22 @@ public sealed partial class ProxyServer : IAsyncDisposable
             _authThrottle.Sweep(now);
         }
         SweepDraining(now);
-        if (_reclaimer.Sweep(RelayedBytes))
+        var reclaimed = _reclaimer.Sweep(RelayedBytes, ConnectionChanges);
+        if (reclaimed != Memory.MemoryReclaimer.Reclaim.None)
         {
             var gc = GC.GetGCMemoryInfo(GCKind.FullBlocking);
-            LogMemoryReclaimed(Environment.WorkingSet >> 20, gc.HeapSizeBytes >> 20, gc.TotalCommittedBytes >> 20);
+            string reason = reclaimed == Memory.MemoryReclaimer.Reclaim.Connections ? "client connections opened or closed" : "the process grew";
+            LogMemoryReclaimed(reason, gc.PauseDurations[0].TotalMilliseconds, Environment.WorkingSet >> 20, gc.HeapSizeBytes >> 20,
+                gc.TotalCommittedBytes >> 20);
         }
+    }
+
+    /// <summary>Client connections the running pools opened, plus those they closed, so far (for the reclaimer's bursts).</summary>
+    private long ConnectionChanges()
+    {
+        long total = 0;
+        foreach (var pool in _pools) total += 2 * pool.TotalConnections - pool.CurrentConnections;
+        return total;
     }
 
     /// <summary>Bytes written to and read from every server of the running pools (for the reclaimer's "quiet").</summary>
@@ -249,8 +260,8 @@ public sealed partial class ProxyServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.Zero);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Memory given back to the system after a burst; resident now {ResidentMb} MB (managed heap {HeapMb} MB, committed {CommittedMb} MB)")]
-    private partial void LogMemoryReclaimed(long residentMb, long heapMb, long committedMb);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Memory given back to the system after a burst ({Reason}: collection paused {PauseMs:F1} ms); resident now {ResidentMb} MB (managed heap {HeapMb} MB, committed {CommittedMb} MB)")]
+    private partial void LogMemoryReclaimed(string reason, double pauseMs, long residentMb, long heapMb, long committedMb);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Loops} event loop thread(s) (rampart: event_loops)")]
     private partial void LogEventLoops(int loops);

@@ -15,8 +15,11 @@ internal sealed partial class ClientSession
         Auth,
     }
 
-    /// <summary>Where the client connects from, for the per-address limits; null for a unix socket client.</summary>
-    public SourceAddress? Source { get; }
+    /// <summary>
+    /// Where the client connects from, for the per-address limits; null for a unix socket client. Computed from the
+    /// peer's address when asked (at an AUTH and at the close), not kept.
+    /// </summary>
+    public SourceAddress? Source => SourceAddress.Of(_remote);
 
     /// <summary>When the client connected, in the pool's <see cref="TimeProviderExtensions.NowMs"/>.</summary>
     public long ConnectedAtMs { get; }

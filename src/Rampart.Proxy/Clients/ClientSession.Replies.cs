@@ -40,15 +40,16 @@ internal sealed partial class ClientSession
     public void DeferUntilDrained()
     {
         var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _drainWaiter, waiter);
+        Volatile.Write(ref Rare.DrainWaiter, waiter);
         _deferred = waiter.Task;
         WakeFlusher(); // the flusher looks at the waiter after its next pass
     }
 
     private void ReleaseDrainWaiter()
     {
-        var waiter = Volatile.Read(ref _drainWaiter);
-        if (waiter is not null && Interlocked.CompareExchange(ref _drainWaiter, null, waiter) == waiter) waiter.TrySetResult();
+        if (Volatile.Read(ref _rare) is not { } rare) return;
+        var waiter = Volatile.Read(ref rare.DrainWaiter);
+        if (waiter is not null && Interlocked.CompareExchange(ref rare.DrainWaiter, null, waiter) == waiter) waiter.TrySetResult();
     }
 
     private void Append(ProxyRequest request, bool honourReplyMode = true)
@@ -69,9 +70,9 @@ internal sealed partial class ClientSession
         if (_touched is null) return;
         _touched.Flush();
         _touched = null;
-        if (_touchedMore is null) return;
-        foreach (var connection in _touchedMore) connection.Flush();
-        _touchedMore.Clear();
+        if (_rare?.TouchedMore is not { } more) return;
+        foreach (var connection in more) connection.Flush();
+        more.Clear();
     }
 
     /// <summary>
@@ -105,8 +106,9 @@ internal sealed partial class ClientSession
     public Task WhenHeldAtMostAsync(long bytes)
     {
         var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _heldWaitLimit, bytes);
-        Volatile.Write(ref _heldWaiter, waiter);
+        var rare = Rare;
+        Volatile.Write(ref rare.HeldWaitLimit, bytes);
+        Volatile.Write(ref rare.HeldWaiter, waiter);
         if (Volatile.Read(ref _heldBytes) <= bytes || _closed) ReleaseHeldWaiter();
         return waiter.Task;
     }
@@ -121,10 +123,13 @@ internal sealed partial class ClientSession
     private void ReleaseHeld(long bytes)
     {
         long held = Interlocked.Add(ref _heldBytes, -bytes);
-        if (_heldWaiter is not null && held <= Volatile.Read(ref _heldWaitLimit)) ReleaseHeldWaiter();
+        if (_rare is { HeldWaiter: not null } rare && held <= Volatile.Read(ref rare.HeldWaitLimit)) ReleaseHeldWaiter();
     }
 
-    private void ReleaseHeldWaiter() => Interlocked.Exchange(ref _heldWaiter, null)?.TrySetResult();
+    private void ReleaseHeldWaiter()
+    {
+        if (Volatile.Read(ref _rare) is { } rare) Interlocked.Exchange(ref rare.HeldWaiter, null)?.TrySetResult();
+    }
 
     /// <inheritdoc cref="IReplyOwner.WakeFlusherAtTurnEnd"/>
     public void WakeFlusherAtTurnEnd()
@@ -210,7 +215,7 @@ internal sealed partial class ClientSession
                 }
                 if (_output.Length > 0) await SendOutputAsync();
                 if (_closeAfterReplies && _head.Next is null) Close();
-                if (_drainWaiter is not null && Volatile.Read(ref _head.Next) is null) ReleaseDrainWaiter();
+                if (_rare?.DrainWaiter is not null && Volatile.Read(ref _head.Next) is null) ReleaseDrainWaiter();
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) // IOException: a TLS record or alert
             {

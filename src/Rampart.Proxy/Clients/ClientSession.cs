@@ -39,36 +39,30 @@ internal sealed partial class ClientSession : Backends.IReplyOwner, Transport.IR
     // Everything this client holds in the proxy: reply bytes not yet written, and each queued request's own memory;
     // and the server link waiting for it to hold less (a large reply passing through), with how little.
     private long _heldBytes;
-    private TaskCompletionSource? _heldWaiter;
-    private long _heldWaitLimit;
 
     // The read being dispatched: when its bytes arrived and which command is being forwarded (stamped on each request).
     private long _readTimestamp;
     private int _dispatchingCommand;
 
     private ServerConnection? _touched;
-    private List<ServerConnection>? _touchedMore;
     private volatile bool _closed;
     private volatile bool _closeAfterReplies;
     // Set when a request must wait before it is dispatched (see DeferUntil); the read loop awaits it.
     private Task? _deferred;
     private int _alsoConsumed;
-    private RequestReader? _lookahead;
-    private TaskCompletionSource? _drainWaiter;
     private int _closedOnce;
 
-    public ClientSession(long id, Transport.LoopSocket connection, PoolRuntime pool, ILogger logger, SourceAddress? source = null)
+    public ClientSession(long id, Transport.LoopSocket connection, PoolRuntime pool, ILogger logger, Transport.PeerAddress peer)
     {
         Id = id;
-        Source = source;
         _connection = connection;
         _pool = pool;
         _logger = logger;
         _reader = new RequestReader(pool.Limits);
         _sentinel = ProxyRequest.QueueHead(this);
         _head = _tail = _sentinel;
-        // The accepted socket keeps the peer's address already; its text is built when first asked for.
-        _remote = connection.Socket.AddressFamily == AddressFamily.Unix ? null : connection.Socket.RemoteEndPoint;
+        // The peer's address as accept4 gave it, a value; its text is built when first asked for.
+        _remote = peer;
         _lastInteraction = pool.Time.NowMs();
         ConnectedAtMs = _lastInteraction;
         ConnectedAt = pool.Time.GetUtcNow().UtcDateTime;
@@ -83,21 +77,22 @@ internal sealed partial class ClientSession : Backends.IReplyOwner, Transport.IR
 
     public long Id { get; }
 
-    /// <summary>The client's address as CLIENT LIST shows it (addr=): built on first use, not for every connection.</summary>
-    public string RemoteEndPoint => _remoteText ??= _remote?.ToString() ?? UnixName();
-    /// <summary>The address the client connected to (laddr=), built on first use.</summary>
-    public string LocalEndPoint => _localText ??= LocalName();
-    private readonly System.Net.EndPoint? _remote;
-    private string? _remoteText;
-    private string? _localText;
+    /// <summary>
+    /// The client's address as CLIENT LIST shows it (addr=), built when asked (CLIENT LIST, a log line) and not kept:
+    /// a monitor that lists clients every few seconds would otherwise make every idle connection keep its text.
+    /// </summary>
+    public string RemoteEndPoint => _remote.ToEndPoint()?.ToString() ?? UnixName();
+    /// <summary>The address the client connected to (laddr=), asked of the socket (getsockname) each time, as addr=.</summary>
+    public string LocalEndPoint => LocalName();
+    private readonly Transport.PeerAddress _remote;
 
     // Redis names a unix socket client "path:0" in CLIENT LIST; so does Rampart, with its listening socket's path.
     private string UnixName() => _pool.Config.Listen.IsUnix ? _pool.Config.Listen.UnixPath + ":0" : "unix:0";
 
     private string LocalName()
     {
-        if (_remote is null) return UnixName();
-        try { return _connection.Socket.LocalEndPoint?.ToString() ?? UnixName(); }
+        if (!_remote.IsIP) return UnixName();
+        try { return Transport.SocketIo.LocalEndPoint(_connection.Handle)?.ToString() ?? UnixName(); }
         catch (ObjectDisposedException) { return "closed"; } // asked for the first time after the client left
     }
     /// <summary>When the client connected, on the proxy's TimeProvider (CLIENT LIST's age=).</summary>
@@ -111,7 +106,14 @@ internal sealed partial class ClientSession : Backends.IReplyOwner, Transport.IR
     /// </summary>
     public bool Resp3;
     /// <summary>CLIENT SETNAME, answered by Rampart itself.</summary>
-    public string? Name { get; set; }
+    public string? Name
+    {
+        get => _rare?.Name;
+        set
+        {
+            if (value is not null || _rare is not null) Rare.Name = value;
+        }
+    }
     /// <summary>The last command this client sent (CLIENT LIST's cmd=), null before the first or after an unknown one.</summary>
     public Rampart.Protocol.Commands.CommandInfo? LastCommand { get; set; }
     /// <summary>
@@ -312,8 +314,8 @@ internal sealed partial class ClientSession : Backends.IReplyOwner, Transport.IR
         request.StartTimestamp = _readTimestamp;
         connection.Enqueue(request);
         if (_touched is null || ReferenceEquals(_touched, connection)) _touched = connection;
-        else if (_touchedMore is null) _touchedMore = [connection];
-        else if (!_touchedMore.Contains(connection)) _touchedMore.Add(connection);
+        else if (Rare.TouchedMore is not { } more) _rare!.TouchedMore = [connection];
+        else if (!more.Contains(connection)) more.Add(connection);
     }
 
     /// <summary>A request slot whose reply Rampart writes itself; finish it with <see cref="CompleteLocal"/>.</summary>
@@ -351,7 +353,7 @@ internal sealed partial class ClientSession : Backends.IReplyOwner, Transport.IR
     public void AlsoConsume(int count) => _alsoConsumed = count;
 
     /// <summary>A second parser, to look ahead at the requests after the current one.</summary>
-    public RequestReader Lookahead => _lookahead ??= new RequestReader(_pool.Limits);
+    public RequestReader Lookahead => Rare.Lookahead ??= new RequestReader(_pool.Limits);
 
 
     public void Close()

@@ -22,8 +22,7 @@ internal sealed partial class PoolListener : IDisposable
     private readonly PoolRuntime _pool;
     private readonly ILogger _logger;
     private readonly Socket _socket;
-    private Task? _acceptLoop;
-    private readonly CancellationTokenSource _stopAccepting = new();
+    private LoopAcceptor? _acceptor;
     // Received from the process this one took over: that process may still hold the same socket, so it is released
     // with ListenerHandover.CloseShared, which keeps any shutdown by the .NET close off the shared socket.
     private readonly bool _inherited;
@@ -57,7 +56,7 @@ internal sealed partial class PoolListener : IDisposable
     public void HandOver()
     {
         _handedOver = true;
-        _stopAccepting.Cancel();
+        _acceptor?.Stop();
     }
 
     /// <summary>True for the pool's TLS listener: every client does a TLS handshake before its first request.</summary>
@@ -72,7 +71,11 @@ internal sealed partial class PoolListener : IDisposable
     /// <summary>A reload changed <c>backlog</c>: listen() again on the same socket sets the new queue length (Linux).</summary>
     public void SetBacklog(int backlog) => _socket.Listen(backlog);
 
-    public void Start() => _acceptLoop = AcceptLoopAsync();
+    public void Start()
+    {
+        _acceptor = new LoopAcceptor(_socket, _pool.Loops.Next(), Admit, OnAcceptError, _pool.Time);
+        _acceptor.Start();
+    }
 
     private static Socket Bind(ListenAddress listen, int backlog)
     {
@@ -97,8 +100,6 @@ internal sealed partial class PoolListener : IDisposable
         return socket;
     }
 
-    private Task AcceptLoopAsync() => AcceptLoop.RunAsync(_socket, Admit, OnAcceptError, _pool.Time, _stopAccepting.Token);
-
     /// <summary>Out of descriptors or buffers: pause 100 ms before accepting again; any other failure: go on at once.</summary>
     private TimeSpan OnAcceptError(SocketException e)
     {
@@ -111,11 +112,24 @@ internal sealed partial class PoolListener : IDisposable
         return TimeSpan.Zero;
     }
 
-    private void Admit(Socket client)
+    /// <summary>An accepted client, on the acceptor's loop: a bug here costs this client, never the listener.</summary>
+    private void Admit(Epoll.Handle client, PeerAddress peer)
+    {
+        try
+        {
+            AdmitOrRefuse(client, peer);
+        }
+        catch (Exception e)
+        {
+            client.Dispose();
+            LogAdmitFault(e, _pool.Config.Name);
+        }
+    }
+
+    private void AdmitOrRefuse(Epoll.Handle client, PeerAddress peer)
     {
         var config = _pool.Config;
-        EndPoint? remote = null;
-        try { remote = client.RemoteEndPoint; } catch (SocketException) { }
+        EndPoint? remote = peer.ToEndPoint(); // for the checks and their counts only: the session keeps the value
         if (!ClientAccess.Allows(config.Allow, remote))
         {
             // As HAProxy's tcp-request connection reject: closed at once, nothing written.
@@ -123,19 +137,19 @@ internal sealed partial class PoolListener : IDisposable
             client.Dispose();
             return;
         }
-        var source = SourceAddress.Of(remote);
+        var source = SourceAddress.Of(peer); // what the session computes again at its close, to release it
         var admission = _pool.TryAdmit(source);
         if (admission is not null)
         {
             // Redis's own answer when maxclients is reached, then the connection is closed (max_connections_per_ip too:
             // a client library knows what it means and backs off).
             _pool.CountRejected(remote, admission);
-            try { client.Send(MaxClientsReply, SocketFlags.None); } catch (SocketException) { }
+            _ = SocketIo.Send(client, MaxClientsReply, out _); // a new socket's buffer takes it; a failure changes nothing
             client.Dispose();
             return;
         }
-        if (client.AddressFamily != AddressFamily.Unix) client.NoDelay = true;
-        var connection = new Transport.LoopSocket(client, _pool.Loops.Next());
+        if (peer.IsIP) SocketIo.SetNoDelay(client);
+        var connection = new LoopSocket(client, _pool.Loops.Next());
         try
         {
             connection.Start();
@@ -148,19 +162,19 @@ internal sealed partial class PoolListener : IDisposable
             _pool.CancelAdmission(source);
             return;
         }
-        if (IsTls) _ = HandshakeThenServeAsync(connection, remote, source);
-        else Serve(connection, source);
+        if (IsTls) _ = HandshakeThenServeAsync(connection, peer, source);
+        else Serve(connection, peer);
     }
 
-    private void Serve(LoopSocket connection, SourceAddress? source)
+    private void Serve(LoopSocket connection, PeerAddress peer)
     {
-        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), connection, _pool, _logger, source);
+        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), connection, _pool, _logger, peer);
         _pool.OnSessionStarted(session);
         session.Start();
     }
 
     /// <summary>A client of the TLS listener: its handshake, within <see cref="TlsHandshakeLimit"/>, then its session.</summary>
-    private async Task HandshakeThenServeAsync(LoopSocket connection, EndPoint? remote, SourceAddress? source)
+    private async Task HandshakeThenServeAsync(LoopSocket connection, PeerAddress peer, SourceAddress? source)
     {
         try
         {
@@ -172,10 +186,10 @@ internal sealed partial class PoolListener : IDisposable
         {
             // A bad certificate, a plain client on the TLS port, a scanner: this connection only.
             connection.Close();
-            _pool.CountTlsRefused(remote, source, e is OperationCanceledException ? "no TLS handshake within 10 s" : e.Message);
+            _pool.CountTlsRefused(peer.ToEndPoint(), source, e is OperationCanceledException ? "no TLS handshake within 10 s" : e.Message);
             return;
         }
-        Serve(connection, source);
+        Serve(connection, peer);
     }
 
     private static readonly TimeSpan TlsHandshakeLimit = TimeSpan.FromSeconds(10);
@@ -186,7 +200,7 @@ internal sealed partial class PoolListener : IDisposable
     {
         // Once only: a later pool may have bound the same unix path, and its socket file must stay.
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _stopAccepting.Cancel();
+        _acceptor?.Stop();
         if (_handedOver) return; // the process that took over serves this socket and its unix path now
         if (_inherited) ListenerHandover.CloseShared(_socket);
         else _socket.Dispose();
@@ -201,6 +215,9 @@ internal sealed partial class PoolListener : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: client closed at once: the event loop cannot watch it ({Reason})")]
     private partial void LogRegisterFailed(string pool, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Pool {Pool}: unexpected fault admitting a client; closing that client only")]
+    private partial void LogAdmitFault(Exception exception, string pool);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pool {Pool}: accept failed ({Reason})")]
     private partial void LogAcceptError(string pool, string reason);

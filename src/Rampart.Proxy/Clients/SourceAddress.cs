@@ -28,6 +28,19 @@ internal readonly record struct SourceAddress(UInt128 Key)
         return new SourceAddress(BinaryPrimitives.ReadUInt128BigEndian(bytes));
     }
 
+    /// <summary>
+    /// The same key from an accepted client's address value, without an endpoint object: what a session computes when
+    /// its limits ask, rather than keep (32 bytes per idle connection).
+    /// </summary>
+    public static SourceAddress? Of(Transport.PeerAddress peer)
+    {
+        if (!peer.IsIP) return null;
+        const ulong MappedPrefix = 0xFFFFUL << 32; // ::ffff:a.b.c.d
+        if (peer.IsIPv4) return new SourceAddress(new UInt128(0, MappedPrefix | (uint)peer.Low));
+        if (peer.High == 0 && peer.Low >> 32 == 0xFFFF) return new SourceAddress(new UInt128(0, peer.Low)); // IPv4-mapped
+        return new SourceAddress(new UInt128(peer.High, 0)); // the /64
+    }
+
     /// <summary>For logs: the IPv4 address, or the IPv6 /64.</summary>
     public override string ToString()
     {

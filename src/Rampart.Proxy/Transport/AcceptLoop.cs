@@ -3,7 +3,8 @@ using System.Net.Sockets;
 namespace Rampart.Proxy.Transport;
 
 /// <summary>
-/// The one accept loop of Rampart's listeners (the pools', and the stats port's in the host), with the three-tier split
+/// The accept loop of the listeners on .NET's engine (the stats port's in the host; the pools' accept on their event
+/// loop, <see cref="LoopAcceptor"/>, with the same split), with the three-tier split
 /// of accept errors: the listener closed ends the loop; any other failure goes to the listener's own handler, which logs
 /// it and says how long to wait before accepting again (zero for a transient error, a pause under resource pressure
 /// such as running out of file descriptors, so the loop does not spin).

@@ -18,6 +18,7 @@ internal static unsafe partial class Epoll
     public const uint EdgeTriggered = 1u << 31;
 
     private const int CtlAdd = 1;
+    private const int CtlDel = 2;
     private const int CloseOnExec = 0x80000;
     private const int NonBlocking = 0x800;
     private const int Interrupted = 4; // EINTR
@@ -54,6 +55,13 @@ internal static unsafe partial class Epoll
         *(ulong*)(ev + DataOffset) = token;
         if (epoll_ctl(epoll, CtlAdd, fd, ev) != 0)
             throw new IOException($"epoll_ctl ADD failed (errno {Marshal.GetLastPInvokeError()})");
+    }
+
+    /// <summary>Stops watching <paramref name="fd"/>, which stays open (a listening socket handed to another process).</summary>
+    public static void Remove(Handle epoll, SafeHandle fd)
+    {
+        byte* ev = stackalloc byte[16]; // ignored by DEL, but kernels before 2.6.9 wanted one
+        _ = epoll_ctl(epoll, CtlDel, fd, ev); // fails only when it was never added or is closed: nothing to remove
     }
 
     /// <summary>
@@ -96,6 +104,9 @@ internal static unsafe partial class Epoll
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int epoll_ctl(Handle epoll, int op, int fd, byte* ev);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int epoll_ctl(Handle epoll, int op, SafeHandle fd, byte* ev);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int epoll_wait(Handle epoll, byte* events, int max, int timeout);

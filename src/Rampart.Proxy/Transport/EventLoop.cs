@@ -17,9 +17,9 @@ internal interface ITurnWork
 /// writes of the replies the turn's server reads completed. Every client read in a turn has then queued its requests
 /// before the server write, so they leave in one write, and every server read has completed its replies before a
 /// client's write, so a pipeline answered by several servers in one turn leaves in one write too; with no timer and no
-/// wake-up syscalls (System.Net.Sockets' engine has no end-of-turn hook). Client connections and server connections, shared
-/// and dedicated, run on the loops; listeners, Sentinel and admin connections stay on .NET's engine: they are few and
-/// not on the request path.
+/// wake-up syscalls (System.Net.Sockets' engine has no end-of-turn hook). Client connections, the pools' listeners
+/// (<see cref="LoopAcceptor"/>) and server connections, shared and dedicated, run on the loops; Sentinel and admin
+/// connections and the stats port stay on .NET's engine: they are few and not on the request path.
 /// </summary>
 internal sealed unsafe partial class EventLoop : IDisposable
 {
@@ -138,7 +138,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
             socket.Token = token;
             Volatile.Write(ref _slots[slot], socket);
         }
-        Epoll.Add(_epoll, (int)socket.Socket.SafeHandle.DangerousGetHandle(), Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, token);
+        Epoll.Add(_epoll, (int)socket.Handle.DangerousGetHandle(), Epoll.In | Epoll.Out | Epoll.RdHup | Epoll.EdgeTriggered, token);
     }
 
     /// <summary>Forgets a socket about to be closed (closing its descriptor removes it from epoll).</summary>
@@ -151,6 +151,14 @@ internal sealed unsafe partial class EventLoop : IDisposable
             Volatile.Write(ref _slots[slot], null);
             _freeSlots.Push(slot);
         }
+    }
+
+    /// <summary>Stops watching a socket that stays open (a listener handed over): released, and removed from epoll.</summary>
+    internal void Unregister(LoopSocket socket)
+    {
+        Release(socket);
+        try { Epoll.Remove(_epoll, socket.Handle); }
+        catch (ObjectDisposedException) { } // the socket, or this loop, closed: epoll forgot it already
     }
 
     private void Run()

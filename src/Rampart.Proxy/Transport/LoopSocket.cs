@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace Rampart.Proxy.Transport;
 
@@ -39,14 +40,30 @@ internal sealed class LoopSocket
     // Set once, after a TLS handshake and before the connection's owner reads or writes; null on a plain connection.
     private SslStream? _tls;
 
+    /// <summary>A .NET socket: a server connection (it connects with <see cref="ConnectAsync"/>), or a test's.</summary>
     public LoopSocket(Socket socket, EventLoop loop)
     {
         Socket = socket;
+        Handle = socket.SafeHandle;
         Loop = loop;
         SocketIo.MakeNonBlocking(socket.SafeHandle); // not Socket.Blocking: see SocketIo
     }
 
-    public Socket Socket { get; }
+    /// <summary>
+    /// A descriptor alone, non-blocking already: a client the loop accepted (<see cref="LoopAcceptor"/>), or a
+    /// listening socket it accepts on (which it never closes: its listener does).
+    /// </summary>
+    public LoopSocket(SafeHandle handle, EventLoop loop)
+    {
+        Handle = handle;
+        Loop = loop;
+    }
+
+    /// <summary>The .NET socket of a server connection; null for an accepted client, which is only its descriptor.</summary>
+    public Socket? Socket { get; }
+
+    /// <summary>The descriptor, for recv, send and the loop's epoll (referenced for each call, never used after its close).</summary>
+    public SafeHandle Handle { get; }
     /// <summary>The event loop that watches this socket and runs its completions.</summary>
     public EventLoop Loop { get; }
     /// <summary>The loop's tag for this socket's events (slot and generation).</summary>
@@ -62,11 +79,12 @@ internal sealed class LoopSocket
     /// <summary>Connects to <paramref name="address"/> (an IP or Unix endpoint) and starts watching the socket.</summary>
     public async ValueTask ConnectAsync(EndPoint address, CancellationToken cancel)
     {
+        var socket = Socket ?? throw new InvalidOperationException("only a LoopSocket made from a .NET socket connects");
         bool inProgress = false;
-        Socket.Blocking = false; // .NET's non-blocking connect (servers only: a few sockets pay for its async context)
+        socket.Blocking = false; // .NET's non-blocking connect (servers only: a few sockets pay for its async context)
         try
         {
-            Socket.Connect(address);
+            socket.Connect(address);
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
         {
@@ -84,7 +102,7 @@ internal sealed class LoopSocket
         {
             throw new OperationCanceledException(cancel);
         }
-        int error = (int)Socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+        int error = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
         if (error != 0) throw new SocketException(error);
     }
 
@@ -114,7 +132,7 @@ internal sealed class LoopSocket
             bool hungUp = tryHungUp && state == Idle && Volatile.Read(ref _hungUp) != 0;
             if (hungUp || (state == Ready && Interlocked.CompareExchange(ref _readState, Idle, Ready) == Ready))
             {
-                int read = SocketIo.Receive(Socket.SafeHandle, buffer.Span, out var error);
+                int read = SocketIo.Receive(Handle, buffer.Span, out var error);
                 if (error == SocketError.Success)
                 {
                     if (read == buffer.Length && read > 0) MoreMayBeWaiting();
@@ -161,6 +179,28 @@ internal sealed class LoopSocket
     }
 
     /// <summary>
+    /// A listening socket (<see cref="LoopAcceptor"/>): forgets the readiness the loop saw, before accepting until none
+    /// is waiting; a connection that comes after that is a new edge, and a new readiness.
+    /// </summary>
+    internal void ForgetReadable() => Interlocked.CompareExchange(ref _readState, Idle, Ready);
+
+    /// <summary>
+    /// A listening socket's owner goes on at the next turn, after the other sockets' events: parked, and called back
+    /// then, as a read that filled its buffer is read again. Loop thread only: the listener's state changes nowhere
+    /// else (its events come on this thread, and only its acceptor parks on it).
+    /// </summary>
+    internal void ContinueNextTurn(IReadableOwner owner)
+    {
+        _parked = owner;
+        Volatile.Write(ref _readState, Pending);
+        if (Loop.ReadAgainNextTurn(this)) return;
+        // Off the loop thread after all (never by design): unpark, and call the owner on the loop instead.
+        _parked = null;
+        Volatile.Write(ref _readState, Idle);
+        Loop.Post(owner.OnReadable);
+    }
+
+    /// <summary>
     /// Writes all of <paramref name="data"/>: at once while the socket takes it, then as room appears. On a TLS
     /// connection: encrypted first; one write at a time, as on a plain one (the bytes would interleave otherwise).
     /// </summary>
@@ -187,7 +227,7 @@ internal sealed class LoopSocket
         int total = 0;
         while (total < data.Length)
         {
-            int sent = SocketIo.Send(Socket.SafeHandle, data[total..], out var error);
+            int sent = SocketIo.Send(Handle, data[total..], out var error);
             if (error == SocketError.Success) total += sent;
             else if (error == SocketError.WouldBlock) break;
             else throw new SocketException((int)error);
@@ -263,7 +303,7 @@ internal sealed class LoopSocket
         SocketError error;
         try
         {
-            read = SocketIo.Receive(Socket.SafeHandle, buffer.Span, out error);
+            read = SocketIo.Receive(Handle, buffer.Span, out error);
         }
         catch (ObjectDisposedException e)
         {
@@ -295,8 +335,16 @@ internal sealed class LoopSocket
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
         Loop.Release(this);
-        try { Socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
-        Socket.Dispose();
+        if (Socket is { } socket)
+        {
+            try { socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+            socket.Dispose();
+        }
+        else
+        {
+            SocketIo.Shutdown(Handle);
+            Handle.Dispose(); // closes the descriptor once no recv or send is using it
+        }
         Loop.Post(() =>
         {
             FailPending(ref _readState, reading: true);

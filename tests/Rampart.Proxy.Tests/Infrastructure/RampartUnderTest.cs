@@ -9,15 +9,20 @@ public sealed class RampartUnderTest : IAsyncDisposable
 {
     private readonly ProxyServer _server;
 
-    private RampartUnderTest(ProxyServer server, int port)
+    private readonly string _poolName;
+
+    private RampartUnderTest(ProxyServer server, int port, string poolName)
     {
         _server = server;
         Port = port;
+        _poolName = poolName;
     }
 
     public int Port { get; }
     public string Endpoint => $"127.0.0.1:{Port}";
     public ProxyServer Server => _server;
+    /// <summary>The pool's bound address: IPv4, IPv6, or a unix socket's path.</summary>
+    public EndPoint ListenEndPoint => _server.GetListenEndPoint(_poolName);
 
     public static PoolConfig Pool(params RedisServerProcess[] servers) => new()
     {
@@ -41,8 +46,9 @@ public sealed class RampartUnderTest : IAsyncDisposable
         var config = new ProxyConfig { Source = "(test)", Pools = [pool], Settings = settings };
         var server = new ProxyServer(config, loggers, time: time);
         await server.StartAsync();
-        var endpoint = (IPEndPoint)server.GetListenEndPoint(pool.Name);
-        return new RampartUnderTest(server, endpoint.Port);
+        // A unix socket pool has no port: its clients connect to the path (ListenEndPoint).
+        int port = server.GetListenEndPoint(pool.Name) is IPEndPoint endpoint ? endpoint.Port : 0;
+        return new RampartUnderTest(server, port, pool.Name);
     }
 
     public async ValueTask DisposeAsync() => await _server.StopAsync(TimeSpan.FromSeconds(1));

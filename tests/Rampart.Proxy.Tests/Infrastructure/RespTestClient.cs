@@ -27,6 +27,16 @@ public sealed class RespTestClient : IDisposable
         return new RespTestClient(socket);
     }
 
+    /// <summary>A client of any listener: IPv4, IPv6 or a unix socket's path.</summary>
+    public static RespTestClient Connect(EndPoint endpoint)
+    {
+        var socket = endpoint is UnixDomainSocketEndPoint
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        socket.Connect(endpoint);
+        return new RespTestClient(socket);
+    }
+
     /// <summary>This client's own address, as the server (or Rampart) sees it in CLIENT LIST's addr=.</summary>
     public string LocalEndPoint => _socket.LocalEndPoint!.ToString()!;
 

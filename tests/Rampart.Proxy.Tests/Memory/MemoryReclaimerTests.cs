@@ -13,6 +13,7 @@ public sealed class MemoryReclaimerTests
         public long Resident = 60 * MB;
         public long Allocated;
         public long Relayed;
+        public long Connections; // opened plus closed
         public int Collections;
         public long ResidentAfterCollect = 60 * MB;
 
@@ -33,10 +34,25 @@ public sealed class MemoryReclaimerTests
         Assert.False(Look()); // the first look only takes readings
     }
 
-    private bool Look(TimeSpan? after = null)
+    private bool Look(TimeSpan? after = null) => Sweep(after ?? TimeSpan.FromSeconds(1)) != MemoryReclaimer.Reclaim.None;
+
+    private MemoryReclaimer.Reclaim Sweep(TimeSpan after)
     {
-        _clock.Advance(after ?? TimeSpan.FromSeconds(1));
-        return _reclaimer.Sweep(() => _process.Resident, _ => _process.Allocated, () => _process.Relayed, _process.Collect);
+        _clock.Advance(after);
+        return _reclaimer.Sweep(() => _process.Resident, _ => _process.Allocated, () => _process.Relayed, () => _process.Connections,
+            _process.Collect);
+    }
+
+    /// <summary>One look of the connections rule: the sweep's own period, a tenth of a second, until the rule's period has passed.</summary>
+    private MemoryReclaimer.Reclaim LookAtConnections()
+    {
+        var result = MemoryReclaimer.Reclaim.None;
+        for (var waited = TimeSpan.Zero; waited < MemoryReclaimer.ConnectionLookEvery; waited += TimeSpan.FromMilliseconds(100))
+        {
+            var swept = Sweep(TimeSpan.FromMilliseconds(100));
+            if (swept != MemoryReclaimer.Reclaim.None) result = swept;
+        }
+        return result;
     }
 
     [Fact]
@@ -114,5 +130,86 @@ public sealed class MemoryReclaimerTests
         for (int i = 0; i < 50; i++) Assert.False(Look(TimeSpan.FromMilliseconds(10)));
         Assert.False(Look()); // the allocation is seen at this look: not quiet yet
         Assert.True(Look());
+    }
+
+    [Fact]
+    public void AfterAConnectionBurst_CollectsOnceItGoesQuiet_AndNotAgainWithoutMoreConnections()
+    {
+        // 5,000 clients connect: too little allocated for the growth rule, the holes they leave stay committed.
+        _process.Connections += 5000;
+        _process.Allocated += 10 * MB;
+        Assert.Equal(MemoryReclaimer.Reclaim.None, LookAtConnections()); // still accepting
+        Assert.Equal(MemoryReclaimer.Reclaim.Connections, LookAtConnections());
+        Assert.Equal(1, _process.Collections);
+
+        // The clients stay, idle: nothing more, however long.
+        for (int i = 0; i < 20; i++) Assert.Equal(MemoryReclaimer.Reclaim.None, LookAtConnections());
+        Assert.Equal(1, _process.Collections);
+    }
+
+    [Fact]
+    public void ABurstInterruptedByPauses_IsCollectedAtEachPause_ThatFollowsEnoughConnections()
+    {
+        // A storm that overflows the accept queue: clients retry their SYN a second later, so accepting pauses.
+        _process.Connections += 3000;
+        Assert.Equal(MemoryReclaimer.Reclaim.None, LookAtConnections());
+        Assert.Equal(MemoryReclaimer.Reclaim.Connections, LookAtConnections());
+        _process.Connections += 1500;
+        Assert.Equal(MemoryReclaimer.Reclaim.None, LookAtConnections());
+        Assert.Equal(MemoryReclaimer.Reclaim.Connections, LookAtConnections());
+        Assert.Equal(2, _process.Collections);
+    }
+
+    [Fact]
+    public void FewConnections_OrConnectionsThatNeverPause_CollectNothing_UntilTheyPause()
+    {
+        _process.Connections += MemoryReclaimer.ConnectionBurst - 1;
+        for (int i = 0; i < 5; i++) Assert.Equal(MemoryReclaimer.Reclaim.None, LookAtConnections());
+
+        // Clients keep arriving at every look (a busy proxy's steady reconnects): its GC keeps up with them.
+        for (int i = 0; i < 20; i++)
+        {
+            _process.Connections += 200;
+            Assert.Equal(MemoryReclaimer.Reclaim.None, LookAtConnections());
+        }
+        Assert.Equal(MemoryReclaimer.Reclaim.Connections, LookAtConnections()); // and once they pause, one collection
+        Assert.Equal(1, _process.Collections);
+    }
+
+    [Fact]
+    public void APoolRemovedByAReload_TakingItsCountsWithIt_IsNoConnection()
+    {
+        _process.Connections += 500;
+        LookAtConnections();
+        _process.Connections -= 400; // the removed pool's connections leave the total
+        for (int i = 0; i < 5; i++) Assert.Equal(MemoryReclaimer.Reclaim.None, LookAtConnections());
+        _process.Connections += 600; // 500 + 600 opened or closed in all since the start
+        Assert.Equal(MemoryReclaimer.Reclaim.None, LookAtConnections());
+        Assert.Equal(MemoryReclaimer.Reclaim.Connections, LookAtConnections());
+    }
+
+    [Fact]
+    public void ACollectionForGrowth_CountsForTheConnectionsBeforeIt()
+    {
+        // Clients connected and sent large values: the growth rule collects, and that collection had the accepts' holes too.
+        _process.Connections += 2000;
+        _process.Resident = 300 * MB;
+        _process.Allocated += 500 * MB;
+        Assert.False(Look());
+        Assert.Equal(MemoryReclaimer.Reclaim.Growth, Sweep(TimeSpan.FromSeconds(1)));
+        for (int i = 0; i < 10; i++) Assert.Equal(MemoryReclaimer.Reclaim.None, LookAtConnections());
+        Assert.Equal(1, _process.Collections);
+    }
+
+    [Fact]
+    public void ClientsLeavingTogether_AreABurstToo()
+    {
+        _process.Connections += 5000; // they connect: collected once that is over
+        LookAtConnections();
+        Assert.Equal(MemoryReclaimer.Reclaim.Connections, LookAtConnections());
+        _process.Connections += 5000; // and close: their sessions are garbage in the old generation now
+        Assert.Equal(MemoryReclaimer.Reclaim.None, LookAtConnections());
+        Assert.Equal(MemoryReclaimer.Reclaim.Connections, LookAtConnections());
+        Assert.Equal(2, _process.Collections);
     }
 }
