@@ -52,6 +52,8 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
                     if (after >= before + Requests) break;
                 }
                 catch (StaleElementReferenceException) { } // the page reloaded between find and read
+                // The same race as Chromium reports it when the reload lands inside the read itself.
+                catch (UnknownErrorException e) when (e.Message.Contains("does not belong to the document", StringComparison.Ordinal)) { }
                 catch (NoSuchElementException) { }
                 await Task.Delay(200);
             }
