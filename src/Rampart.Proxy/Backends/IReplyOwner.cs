@@ -23,7 +23,7 @@ internal interface IReplyOwner
     /// <summary>A request was completed (locally or by its last part): count it and wake the writer.</summary>
     void OnRequestCompleted(ProxyRequest? request);
 
-    /// <summary>Wakes the client's writer to send what is completed (once per server read, not per reply).</summary>
+    /// <summary>Wakes the client's writer, at once, to send what is completed (dedicated connections, local replies).</summary>
     void WakeFlusher();
 
     /// <summary>

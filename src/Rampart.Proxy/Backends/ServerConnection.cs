@@ -287,13 +287,12 @@ internal sealed partial class ServerConnection : Transport.ITurnWork
         long taken = 0;
         while (TryTake(out var request, ref taken))
         {
-            Interlocked.Add(ref _pendingBytes, -taken);
-            taken = 0;
             if (fallback is not null && fallback.TryResend(request)) continue;
             _server.Stats.AddForwardError();
             _server.RecordFailure(request);
             request.Fail(error);
         }
+        if (taken != 0) Interlocked.Add(ref _pendingBytes, -taken);
     }
 
     /// <summary>Called by a link whose reader has stopped, after it failed its in-flight requests.</summary>

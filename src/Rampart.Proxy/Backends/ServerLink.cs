@@ -260,9 +260,8 @@ internal sealed class ServerLink
             replyLength = request.Payload.Length;
             request.SetCompletedQuietly();
         }
-        int completedBytes = parent is null ? replyLength : parent.ChildCompleted() is { } whole ? whole.Payload.Length : 0;
         // (a split command's part: the request may already be recycled here, so it is not touched again)
-        Wake(client, completedBytes);
+        Wake(client, BytesNowHeld(parent, replyLength));
         _readReplies++;
     }
 
@@ -291,10 +290,15 @@ internal sealed class ServerLink
         var parent = request.Parent;
         int replyLength = request.Payload.Length;
         request.SetCompletedQuietly();
-        if (parent is null) client.AccountReply(replyLength);
-        else if (parent.ChildCompleted() is { } whole) client.AccountReply(whole.Payload.Length);
-        Wake(client);
+        Wake(client, BytesNowHeld(parent, replyLength));
     }
+
+    /// <summary>
+    /// The reply bytes a completed request gives its client to hold: its own reply, or for a split command's part
+    /// (which it tells its parent is in) the merged reply once it was the last part, else nothing yet.
+    /// </summary>
+    private static long BytesNowHeld(IReplyGatherer? parent, int replyLength) =>
+        parent is null ? replyLength : parent.ChildCompleted() is { } whole ? whole.Payload.Length : 0;
 
     /// <summary>
     /// Hands a request the cluster sent elsewhere (MOVED, ASK, TRYAGAIN) to the redirect follower, which sends it on

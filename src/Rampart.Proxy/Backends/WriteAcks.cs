@@ -58,8 +58,10 @@ internal sealed class WriteAcks
     /// </summary>
     public const int ShortRecheckMs = 1000;
 
-    /// <summary>The error a held write gets when fewer than <see cref="Replicas"/> acknowledged it in time.</summary>
-    /// A short WAIT waited for nothing, so its text says why it did not wait instead of "within 0 ms".
+    /// <summary>
+    /// The error a held write gets when fewer than <see cref="Replicas"/> acknowledged it in time. A short WAIT waited
+    /// for nothing, so its text says why it did not wait instead of "within 0 ms".
+    /// </summary>
     public string Shortfall(long acknowledged) => IsFull
         ? $"NOREPLICAS rampart: write reached {acknowledged} of {Replicas} replicas within {TimeoutMs} ms; it may or may not persist"
         : $"NOREPLICAS rampart: write reached {acknowledged} of {Replicas} replicas, short since a WAIT of {_ackTimeoutMs} ms "

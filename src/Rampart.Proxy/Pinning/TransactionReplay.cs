@@ -13,8 +13,6 @@ namespace Rampart.Proxy.Pinning;
 internal sealed class TransactionReplay : IDisposable
 {
     private ByteBuffer? _bytes;
-    // Where the last request recorded starts: the one a redirect answers when it is the only request out.
-    private int _lastStart;
     // Where each request recorded one by one starts, by its index among all recorded (those recorded together with
     // AddUnanswered have none: a redirect never answers them, since their replies come before any other).
     private readonly List<(int Index, int Start)> _starts = [];
@@ -32,7 +30,6 @@ internal sealed class TransactionReplay : IDisposable
     public void Clear()
     {
         _bytes?.Clear();
-        _lastStart = 0;
         _starts.Clear();
         Count = 0;
         HasWatch = false;
@@ -47,8 +44,7 @@ internal sealed class TransactionReplay : IDisposable
         // keeps a WATCH for long does not grow this buffer.
         if (HasWatch) return;
         _bytes ??= new ByteBuffer(256);
-        _lastStart = _bytes.Length;
-        _starts.Add((Count - 1, _lastStart));
+        _starts.Add((Count - 1, _bytes.Length));
         _bytes.Write(request);
         HasWatch = watch;
     }
@@ -58,12 +54,8 @@ internal sealed class TransactionReplay : IDisposable
     {
         _bytes ??= new ByteBuffer(256);
         _bytes.Write(requests);
-        _lastStart = _bytes.Length;
         Count += count;
     }
-
-    /// <summary>Every request recorded before the last one (the client already has their replies).</summary>
-    public ReadOnlySpan<byte> BeforeLast => _bytes is null ? default : _bytes.Span[.._lastStart];
 
     /// <summary>
     /// Every request recorded before the one of index <paramref name="index"/> (0: the first recorded), when that one
