@@ -213,7 +213,7 @@ internal sealed partial class ClientSession
                     long queued = Volatile.Read(ref _writesQueued); // read before the queue is seen empty
                     if (Volatile.Read(ref _head.Next) is null) SettleWrites(queued);
                 }
-                if (_output.Length > 0) await SendOutputAsync();
+                if (_output.Length > 0 && !HoldsPartialReplies()) await SendOutputAsync();
                 if (_closeAfterReplies && _head.Next is null) Close();
                 if (_rare?.DrainWaiter is not null && Volatile.Read(ref _head.Next) is null) ReleaseDrainWaiter();
             }
@@ -224,17 +224,53 @@ internal sealed partial class ClientSession
                 ReleaseHeld(ref released);
             }
             // Written out: the buffer goes back to the pool until the next reply (an idle client holds none).
-            _output.Release();
+            if (_output.Length == 0) _output.Release();
         } while (Interlocked.Add(ref _flushSignals, -observed) != 0);
+    }
+
+    // A hold of completed replies (loop thread): begun, and over (see HoldsPartialReplies).
+    private bool _holdingReplies;
+    private bool _holdExpired;
+
+    /// <summary>
+    /// Whether the completed replies in the output wait for the rest of the client's pipeline instead of leaving now.
+    /// A pipeline whose requests went to several servers (a cluster's slots, shards) comes back in parts, one per
+    /// server read: written as they come, it costs a send and a wake-up of the client per part, where Redis writes the
+    /// replies of all it read from a client at once. So while the next reply is still on its way, the loop holds
+    /// what is ready, bounded in bytes (the send threshold) and in time (<see cref="Transport.HeldWrites"/>); a reply
+    /// that completes the pipeline writes everything at once. One client's hold delays no one else.
+    /// </summary>
+    private bool HoldsPartialReplies()
+    {
+        if (_closed || _holdExpired) return false;
+        if (Volatile.Read(ref _head.Next) is not { IsCompleted: false, IsStreaming: false }) return false;
+        var loop = _connection.Loop;
+        if (!loop.IsLoopThread) return false;
+        if (!_holdingReplies)
+        {
+            _holdingReplies = true;
+            loop.HoldWrite(this);
+        }
+        return true;
+    }
+
+    /// <inheritdoc cref="Transport.IHeldWrite.OnHoldExpired"/>
+    void Transport.IHeldWrite.OnHoldExpired()
+    {
+        if (!_holdingReplies) return; // written since: this was an earlier hold's deadline
+        _holdExpired = true;
+        WakeFlusherAtTurnEnd();
     }
 
     private async ValueTask SendOutputAsync()
     {
         if (_closed)
         {
+            _holdingReplies = _holdExpired = false;
             _output.Clear();
             return;
         }
+        _holdingReplies = _holdExpired = false;
         await _connection.SendAsync(_output.Memory);
         _output.Clear();
         _output.ShrinkIfEmpty(KeepBuffer); // a large reply passed: keep the usual size for the rest of this pass

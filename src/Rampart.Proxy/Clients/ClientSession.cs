@@ -13,7 +13,7 @@ namespace Rampart.Proxy.Clients;
 /// session's reply queue in arrival order, and replies are written strictly in that order, whichever server
 /// answers first. Only this session's bad input, slowness or disconnect can affect it.
 /// </summary>
-internal sealed partial class ClientSession : Backends.IReplyOwner, Transport.IReadableOwner, Transport.ITurnWork
+internal sealed partial class ClientSession : Backends.IReplyOwner, Transport.IReadableOwner, Transport.ITurnWork, Transport.IHeldWrite
 {
     private const int ReadChunk = 16 * 1024;
     private const int LargeReadChunk = 256 * 1024;

@@ -22,6 +22,7 @@ internal static unsafe partial class Epoll
     private const int CloseOnExec = 0x80000;
     private const int NonBlocking = 0x800;
     private const int Interrupted = 4; // EINTR
+    private const int NotImplemented = 38; // ENOSYS
 
     public static readonly int Stride = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
     public static readonly int DataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
@@ -77,6 +78,41 @@ internal static unsafe partial class Epoll
         throw new IOException($"epoll_wait failed (errno {errno})");
     }
 
+    /// <summary>
+    /// As <see cref="Wait"/>, for at most <paramref name="timeoutNs"/> nanoseconds (epoll_pwait2, Linux 5.11): a hold of
+    /// a fraction of a millisecond (<see cref="HeldWrites"/>) needs a finer timeout than epoll_wait's milliseconds.
+    /// Older kernels and C libraries wait a whole millisecond instead.
+    /// </summary>
+    public static int WaitNanoseconds(Handle epoll, byte* events, int max, long timeoutNs)
+    {
+        if (timeoutNs <= 0) return Wait(epoll, events, max, 0);
+        if (s_pwait2Missing) return Wait(epoll, events, max, (int)Math.Min(int.MaxValue, (timeoutNs + 999_999) / 1_000_000));
+        long* timeout = stackalloc long[2];
+        timeout[0] = timeoutNs / 1_000_000_000;
+        timeout[1] = timeoutNs % 1_000_000_000;
+        int n;
+        try
+        {
+            n = epoll_pwait2(epoll, events, max, timeout, null);
+        }
+        catch (EntryPointNotFoundException)
+        {
+            s_pwait2Missing = true;
+            return WaitNanoseconds(epoll, events, max, timeoutNs);
+        }
+        if (n >= 0) return n;
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == Interrupted) return 0;
+        if (errno == NotImplemented)
+        {
+            s_pwait2Missing = true;
+            return WaitNanoseconds(epoll, events, max, timeoutNs);
+        }
+        throw new IOException($"epoll_pwait2 failed (errno {errno})");
+    }
+
+    private static bool s_pwait2Missing;
+
     public static uint EventsAt(byte* events, int index) => *(uint*)(events + index * Stride);
     public static ulong TokenAt(byte* events, int index) => *(ulong*)(events + index * Stride + DataOffset);
 
@@ -110,6 +146,9 @@ internal static unsafe partial class Epoll
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int epoll_wait(Handle epoll, byte* events, int max, int timeout);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int epoll_pwait2(Handle epoll, byte* events, int max, long* timeout, void* sigmask);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int eventfd(uint initial, int flags);

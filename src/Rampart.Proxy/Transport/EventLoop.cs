@@ -50,6 +50,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
     // Sockets whose last read filled its buffer: read again next turn, after the others (loop thread only).
     private List<LoopSocket> _readAgain = [];
     private List<LoopSocket> _readingAgain = [];
+    private readonly HeldWrites _held = new();
     private int _wakeRequested;
     private volatile bool _disposed;
 
@@ -93,6 +94,19 @@ internal sealed unsafe partial class EventLoop : IDisposable
     {
         Debug.Assert(IsLoopThread);
         _replyWrites.Add(work);
+    }
+
+    /// <summary>
+    /// On the loop thread: <paramref name="write"/> holds its client's completed replies while the rest of that
+    /// client's pipeline is still with the servers, and is told (<see cref="IHeldWrite.OnHoldExpired"/>) once
+    /// <see cref="HeldWrites.HoldMicroseconds"/> have passed, should it still be holding them then. A pipeline spread over
+    /// several servers then leaves in one write instead of one per server read: one send, and one wake-up of the client,
+    /// instead of several, as Redis writes all the replies of what it read from a client in one go.
+    /// </summary>
+    public void HoldWrite(IHeldWrite write)
+    {
+        Debug.Assert(IsLoopThread);
+        _held.Add(write);
     }
 
     /// <summary>Runs <paramref name="action"/> on the loop thread at the end of a turn (rare paths: closing sockets).</summary>
@@ -168,8 +182,10 @@ internal sealed unsafe partial class EventLoop : IDisposable
         {
             while (!_disposed)
             {
-                // With sockets to read again, only look for news; they are this turn's after the events.
-                int count = Epoll.Wait(_epoll, events, MaxEvents, _readAgain.Count > 0 ? 0 : -1);
+                // With sockets to read again, only look for news; they are this turn's after the events. With writes
+                // held, wait no longer than the first hold lasts.
+                long timeoutNs = _readAgain.Count > 0 ? 0 : _held.NanosecondsToNext();
+                int count = timeoutNs < 0 ? Epoll.Wait(_epoll, events, MaxEvents, -1) : Epoll.WaitNanoseconds(_epoll, events, MaxEvents, timeoutNs);
                 (_readingAgain, _readAgain) = (_readAgain, _readingAgain);
                 for (int i = 0; i < count; i++)
                 {
@@ -188,6 +204,7 @@ internal sealed unsafe partial class EventLoop : IDisposable
                 foreach (var socket in _readingAgain)
                     if (!socket.IsClosed) Dispatch(socket, Epoll.In);
                 _readingAgain.Clear();
+                ExpireHolds();
                 RunTurnEnd();
             }
             RunTurnEnd(); // what was posted before the stop: pending reads of closed sockets fail, their owners finish
@@ -233,6 +250,12 @@ internal sealed unsafe partial class EventLoop : IDisposable
             for (int i = 0; i < _replyWrites.Count; i++) RunSafely(_replyWrites[i]);
             _replyWrites.Clear();
         }
+    }
+
+    private void ExpireHolds()
+    {
+        try { _held.ExpireDue(); }
+        catch (Exception e) { LogEventFault(e); }
     }
 
     private void RunSafely(ITurnWork work)
