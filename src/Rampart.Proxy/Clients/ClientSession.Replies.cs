@@ -264,13 +264,12 @@ internal sealed partial class ClientSession
 
     private async ValueTask SendOutputAsync()
     {
+        _holdingReplies = _holdExpired = false; // whatever was held leaves (or is dropped) now
         if (_closed)
         {
-            _holdingReplies = _holdExpired = false;
             _output.Clear();
             return;
         }
-        _holdingReplies = _holdExpired = false;
         await _connection.SendAsync(_output.Memory);
         _output.Clear();
         _output.ShrinkIfEmpty(KeepBuffer); // a large reply passed: keep the usual size for the rest of this pass

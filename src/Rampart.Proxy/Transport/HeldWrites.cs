@@ -32,8 +32,6 @@ internal sealed class HeldWrites
 
     private readonly Queue<(IHeldWrite Write, long Deadline)> _holds = new();
 
-    public int Count => _holds.Count;
-
     public void Add(IHeldWrite write) => _holds.Enqueue((write, Stopwatch.GetTimestamp() + HoldTicks));
 
     /// <summary>Nanoseconds until the first hold expires (0 when one is due), or -1 when nothing is held.</summary>
@@ -47,7 +45,7 @@ internal sealed class HeldWrites
     /// <summary>Ends every hold whose deadline has passed.</summary>
     public void ExpireDue()
     {
-        if (_holds.Count == 0) return;
+        if (_holds.Count == 0) return; // no clock reading on a turn with nothing held
         long now = Stopwatch.GetTimestamp();
         while (_holds.TryPeek(out var first) && first.Deadline <= now)
         {

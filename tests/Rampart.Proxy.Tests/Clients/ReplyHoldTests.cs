@@ -30,14 +30,13 @@ public sealed class ReplyHoldTests
         using (var direct = RespTestClient.ConnectTcp(slow.Port)) Assert.Equal("OK", direct.CallText("CLIENT", "PAUSE", "3000", "ALL"));
         using var client = new RawClient(rampart.Port);
         var clock = Stopwatch.StartNew();
-        client.Send(Command("GET", onFast) + Command("GET", onSlow));
+        client.Send([.. RespTestClient.Command("GET", onFast), .. RespTestClient.Command("GET", onSlow)]);
 
         Assert.Equal("$10\r\nfast-value\r\n", client.ReadExactly(17));
         var firstAfter = clock.Elapsed;
         Assert.True(client.IsSilentFor(TimeSpan.FromMilliseconds(300)), "the paused server's reply came early");
         Assert.Equal("$10\r\nslow-value\r\n", client.ReadExactly(17));
         Assert.True(firstAfter < TimeSpan.FromSeconds(2), $"the ready reply waited {firstAfter.TotalMilliseconds:F0} ms for the paused server");
-        Assert.True(clock.Elapsed > firstAfter);
     }
 
     private static string KeyOn(KeyRouter router, int server)
@@ -48,7 +47,4 @@ public sealed class ReplyHoldTests
             if (router.ServerFor(Encoding.UTF8.GetBytes(key)) == server) return key;
         }
     }
-
-    private static string Command(params string[] parts) =>
-        $"*{parts.Length}\r\n" + string.Concat(parts.Select(p => $"${Encoding.UTF8.GetByteCount(p)}\r\n{p}\r\n"));
 }
