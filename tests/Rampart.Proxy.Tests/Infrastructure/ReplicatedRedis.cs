@@ -63,6 +63,28 @@ public sealed class ReplicatedRedis : IDisposable
         return match.Success ? long.Parse(match.Groups[1].Value) : 0;
     }
 
+    /// <summary>
+    /// Waits until every replica has applied all its master had written when this was called. A WAIT on a connection
+    /// of its own cannot do this: WAIT counts only the writes made on its connection, so on a fresh one it returns at once.
+    /// </summary>
+    public static void WaitUntilReplicated(IEnumerable<RedisServerProcess> replicas, IEnumerable<RedisServerProcess> masters)
+    {
+        var byPort = masters.ToDictionary(m => m.Port);
+        foreach (var replica in replicas)
+        {
+            var master = byPort[(int)InfoField(replica, "replication", "master_port")];
+            long written = InfoField(master, "replication", "master_repl_offset");
+            if (!Poll.WaitUntil(() => InfoField(replica, "replication", "slave_repl_offset") >= written, TimeSpan.FromSeconds(10)))
+                throw new TimeoutException($"replica {replica.Endpoint} did not reach its master's offset {written}");
+        }
+    }
+
+    private static long InfoField(RedisServerProcess node, string section, string field)
+    {
+        var match = Regex.Match(Info(node, section), $@"(?m)^{field}:(-?\d+)");
+        return match.Success ? long.Parse(match.Groups[1].Value) : -1;
+    }
+
     public static void ResetStats(RedisServerProcess node)
     {
         using var client = RespTestClient.ConnectTcp(node.Port);

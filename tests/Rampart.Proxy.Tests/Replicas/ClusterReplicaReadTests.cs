@@ -23,8 +23,7 @@ public sealed class ClusterReplicaReadTests
 
         using var writer = RespTestClient.ConnectTcp(rampart.Port);
         for (int i = 0; i < 300; i++) Assert.Equal("OK", writer.Ask("SET", $"cr:{i}", $"v{i}"));
-        foreach (var master in cluster.Masters)
-            using (var direct = RespTestClient.ConnectTcp(master.Port)) Assert.Equal("1", direct.Ask("WAIT", "1", "5000"));
+        ReplicatedRedis.WaitUntilReplicated(cluster.Replicas.Select(r => r.Server), cluster.Masters.Select(m => m.Server));
         foreach (var node in cluster.Nodes) ReplicatedRedis.ResetStats(node);
 
         using var reader = RespTestClient.ConnectTcp(rampart.Port);

@@ -47,7 +47,7 @@ public sealed class SentinelReplicaReadTests
         await WaitUntilAsync(() => master.Address is System.Net.IPEndPoint { Port: var p } && p == newMaster
             && master.ReadReplicas.Eligible.Select(r => r.Endpoint.Config.Port).Order().SequenceEqual(expected), TimeSpan.FromSeconds(30));
         Assert.Equal("OK", writer.Ask("SET", "sr:after", "y"));
-        using (var direct = RespTestClient.ConnectTcp(newMaster)) Assert.Equal("2", direct.Ask("WAIT", "2", "5000"));
+        ReplicatedRedis.WaitUntilReplicated(topology.Nodes.Where(n => n.Port != newMaster), topology.Nodes.Where(n => n.Port == newMaster));
         Assert.Equal("y", reader.Ask("GET", "sr:after"));
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Rampart.Proxy.Tests.Infrastructure;
+using Rampart.Proxy.Tests.Pinning;
 using Xunit.Abstractions;
 
 namespace Rampart.Proxy.Tests.Topology;
@@ -56,8 +57,11 @@ public sealed class SentinelTopologyTests(SentinelTopologyFixture fixture, ITest
     {
         var t = fixture.Topology;
         int master = t.NodeIndexOf(t.CurrentMasterPort());
-        Assert.Equal("OK", t.AskNode(master, "SET", "fixture-key", "v1"));
-        Assert.Equal(2L, t.AskNode(master, "WAIT", "2", "2000"));
+        using (var client = t.ConnectNode(master)) // one connection: WAIT counts only its own connection's writes
+        {
+            Assert.Equal("OK", client.Ask("SET", "fixture-key", "v1"));
+            Assert.Equal("2", client.Ask("WAIT", "2", "2000"));
+        }
         for (int i = 0; i < t.Nodes.Count; i++) Assert.Equal("v1", t.AskNode(i, "GET", "fixture-key"));
     }
 
