@@ -13,6 +13,31 @@ public class ClusterSlotTests
     [Fact]
     public void Crc16_IsXmodem() => Assert.Equal(0x31C3, ClusterSlot.Crc16("123456789"u8));
 
+    [Fact]
+    public void Crc16_TwoBytesAStep_MatchesTheBitwiseDefinition_ForOddAndEvenLengths()
+    {
+        var random = new Random(16384);
+        for (int length = 0; length <= 64; length++)
+            for (int sample = 0; sample < 20; sample++)
+            {
+                var data = new byte[length];
+                random.NextBytes(data);
+                Assert.Equal(BitwiseCrc16(data), ClusterSlot.Crc16(data));
+            }
+    }
+
+    // CRC16-XMODEM straight from its definition, one bit at a time: polynomial 0x1021, initial value 0, no reflection.
+    private static ushort BitwiseCrc16(byte[] data)
+    {
+        int crc = 0;
+        foreach (byte b in data)
+        {
+            crc ^= b << 8;
+            for (int bit = 0; bit < 8; bit++) crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
+        }
+        return (ushort)crc;
+    }
+
     [Theory]
     [InlineData("{user1000}.following", "{user1000}.followers")] // the tag decides
     [InlineData("foo{}{bar}", "foo{}{bar}")] // an empty first tag: the whole key
