@@ -82,8 +82,9 @@ public sealed class TwemproxyStatsTests
             Assert.Equal(0, s.GetProperty("server_err").GetInt64());
         });
         Assert.Equal(0, alpha.GetProperty("client_connections").GetInt64());
-        Assert.Equal(1 + 1 + usedServers, after.GetProperty("total_connections").GetInt64());
-        Assert.Equal(1 + usedServers, after.GetProperty("curr_connections").GetInt64());
+        // The whole snapshot on failure: seen once under a full test run, total_connections one above this.
+        Assert.True(1 + 1 + usedServers == after.GetProperty("total_connections").GetInt64(), $"{usedServers} servers used: {after}");
+        Assert.True(1 + usedServers == after.GetProperty("curr_connections").GetInt64(), $"{usedServers} servers used: {after}");
     }
 
     [Fact]
