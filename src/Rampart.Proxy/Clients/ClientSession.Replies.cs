@@ -228,9 +228,11 @@ internal sealed partial class ClientSession
         } while (Interlocked.Add(ref _flushSignals, -observed) != 0);
     }
 
-    // A hold of completed replies (loop thread): begun, and over (see HoldsPartialReplies).
+    // A hold of completed replies (loop thread): begun, and over (see HoldsPartialReplies); and how many of this
+    // session's deadlines the loop still has queued (the last one is the current hold's).
     private bool _holdingReplies;
     private bool _holdExpired;
+    private int _holdDeadlinesQueued;
 
     /// <summary>
     /// Whether the completed replies in the output wait for the rest of the client's pipeline instead of leaving now.
@@ -249,6 +251,7 @@ internal sealed partial class ClientSession
         if (!_holdingReplies)
         {
             _holdingReplies = true;
+            _holdDeadlinesQueued++;
             loop.HoldWrite(this);
         }
         return true;
@@ -257,7 +260,8 @@ internal sealed partial class ClientSession
     /// <inheritdoc cref="Transport.IHeldWrite.OnHoldExpired"/>
     void Transport.IHeldWrite.OnHoldExpired()
     {
-        if (!_holdingReplies) return; // written since: this was an earlier hold's deadline
+        // An earlier hold's deadline (that hold was written out): the current hold, if any, has its own, queued later.
+        if (--_holdDeadlinesQueued > 0 || !_holdingReplies) return;
         _holdExpired = true;
         WakeFlusherAtTurnEnd();
     }
