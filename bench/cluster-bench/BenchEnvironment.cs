@@ -15,6 +15,8 @@ public sealed class BenchEnvironment : IDisposable
     public RampartServer? Rampart { get; }
     /// <summary>The --baseline build, in front of the same cluster (throughput comparisons), or null.</summary>
     public RampartServer? Baseline { get; private init; }
+    /// <summary>--floor: the floor proxy in front of the same cluster (throughput comparisons), or null.</summary>
+    public FloorProxy? Floor { get; private init; }
     public ConnectionMultiplexer Direct { get; }
     public string Dir { get; }
 
@@ -63,7 +65,13 @@ public sealed class BenchEnvironment : IDisposable
                 baseline = RampartServer.Start(basePath, baseDir, seeds, options.EventLoops);
                 Console.Error.WriteLine($"baseline: 127.0.0.1:{baseline.Port} pid {baseline.Pid} ({basePath})");
             }
-            return new BenchEnvironment(cluster, rampart, direct, dir) { Baseline = baseline };
+            FloorProxy? floor = null;
+            if (options.Floor && options.Scenarios.Contains("throughput"))
+            {
+                floor = FloorProxy.Start(dir, direct);
+                Console.Error.WriteLine($"floor: 127.0.0.1:{floor.Port} pid {floor.Pid}");
+            }
+            return new BenchEnvironment(cluster, rampart, direct, dir) { Baseline = baseline, Floor = floor };
         }
         catch
         {
@@ -94,6 +102,7 @@ public sealed class BenchEnvironment : IDisposable
         Direct.Dispose();
         Rampart?.Dispose();
         Baseline?.Dispose();
+        Floor?.Dispose();
         Cluster.Dispose();
         // The last scenario's Rampart log outlives its directory, to read what Rampart saw (e.g. slot-map changes).
         if (Rampart is not null) File.Copy(Rampart.LogFile, LastLog, overwrite: true);

@@ -14,6 +14,8 @@ public sealed record Options
     /// the CPU the cluster and its clients use: a proxy on a host (or core) of its own, as deployed.
     /// </summary>
     public bool Pin { get; init; }
+    /// <summary>Throughput: bench/floor-proxy/floor-cluster.c as a third target (the least one proxy hop costs here).</summary>
+    public bool Floor { get; init; }
     /// <summary>Rampart's <c>event_loops</c> (1, its default, unless given).</summary>
     public int EventLoops { get; init; } = 1;
     public int Rounds { get; init; } = 5;
@@ -25,12 +27,13 @@ public sealed record Options
     public double LoadSeconds { get; init; } = 3;
 
     public const string Usage = """
-        cluster-bench [--scenarios throughput,reshard,failover] [--rampart PATH] [--baseline PATH] [--event-loops 1] [--pin] [--direct-only]
+        cluster-bench [--scenarios throughput,reshard,failover] [--rampart PATH] [--baseline PATH] [--event-loops 1] [--pin] [--floor] [--direct-only]
                       [--rounds 5] [--seconds 3] [--clients 50] [--reshard-slots 500] [--reshards 4] [--load-seconds 3]
           --rampart PATH   the built rampart executable, or rampart.dll (run with dotnet); relative to the repo root
           --baseline PATH  throughput: another rampart build, measured in the same interleaved rounds (target "baseline")
           --event-loops N  Rampart's event_loops (default 1, as Rampart's own default)
           --pin            throughput: cluster nodes and redis-benchmark on CPU 0, Rampart on CPU 1 (taskset)
+          --floor          throughput: also bench/floor-proxy/floor-cluster.c (built with gcc), a proxy that only routes by slot
           --direct-only    no Rampart: the load clients are a cluster-aware StackExchange.Redis connection to the cluster
         """;
 
@@ -47,6 +50,7 @@ public sealed record Options
                 "--baseline" => o with { Baseline = Value() },
                 "--event-loops" => o with { EventLoops = int.Parse(Value()) },
                 "--pin" => o with { Pin = true },
+                "--floor" => o with { Floor = true },
                 "--direct-only" => o with { DirectOnly = true },
                 "--rounds" => o with { Rounds = int.Parse(Value()) },
                 "--seconds" => o with { Seconds = double.Parse(Value()) },

@@ -7,7 +7,7 @@ namespace ClusterBench;
 /// GET and SET with 50 clients, unpipelined and -P 16: <c>redis-benchmark --cluster</c> direct to the cluster (a
 /// cluster-aware client) against plain <c>redis-benchmark</c> to Rampart's listen address, in interleaved rounds
 /// (the order of the targets rotates each round), as bench/proxy-bench does; with --baseline, a second Rampart build
-/// is a third target in the same rounds. Per run, CPU time per request of
+/// is another target in the same rounds, and with --floor the floor proxy (<see cref="FloorProxy"/>). Per run, CPU time per request of
 /// Rampart and of the cluster's nodes from /proc. The request count of a workload is calibrated once so the slower
 /// target takes about --seconds; both targets then get the same count.
 /// </summary>
@@ -22,7 +22,7 @@ public static class ThroughputScenario
 
     public static void Run(BenchEnvironment env, Options o, string command, CancellationToken stop)
     {
-        string[] targets = env.Rampart is null ? ["direct"] : env.Baseline is null ? ["direct", "rampart"] : ["direct", "rampart", "baseline"];
+        string[] targets = ["direct", .. Proxies.Where(p => ProxyOf(env, p) is not null)];
         var results = new Dictionary<(string Workload, string Target), List<Result>>();
         var ratios = new Dictionary<(string Workload, string Target), List<double>>();
         if (o.Pin) PinProcesses(env);
@@ -35,7 +35,7 @@ public static class ThroughputScenario
                 var inRound = new Dictionary<string, Result>();
                 foreach (var target in order) inRound[target] = Measure(env, w, target, requests[w.Name], o.Pin);
                 foreach (var (target, r) in inRound) Get(results, (w.Name, target)).Add(r);
-                foreach (var proxy in new[] { "rampart", "baseline" })
+                foreach (var proxy in Proxies)
                     if (inRound.TryGetValue(proxy, out var viaProxy))
                         Get(ratios, (w.Name, proxy)).Add(viaProxy.OpsPerSecond / inRound["direct"].OpsPerSecond);
             }
@@ -46,7 +46,8 @@ public static class ThroughputScenario
             (o.Pin ? ", cluster and redis-benchmark on CPU 0, Rampart on CPU 1\n" : "\n"));
         Console.WriteLine($"command: {command}\n");
         Console.WriteLine("direct:  redis-benchmark " + string.Join(" ", BenchmarkArgs(env, Workloads[0], "direct", 0)).Replace(" -n 0 ", " -n N "));
-        if (env.Rampart is not null) Console.WriteLine("rampart: redis-benchmark " + string.Join(" ", BenchmarkArgs(env, Workloads[0], "rampart", 0)).Replace(" -n 0 ", " -n N "));
+        foreach (var proxy in targets.Skip(1))
+            Console.WriteLine($"{proxy}: redis-benchmark " + string.Join(" ", BenchmarkArgs(env, Workloads[0], proxy, 0)).Replace(" -n 0 ", " -n N "));
         Console.WriteLine("(-t get / -t set, and -P 16 for the pipelined rows)\n");
         Console.WriteLine(Stats.Header("workload", "target", "requests", "ops/s", "ratio to direct (range)", "proxy CPU µs/req", "cluster CPU µs/req"));
         foreach (var w in Workloads)
@@ -60,8 +61,19 @@ public static class ThroughputScenario
                     proxyCpu, $"{Stats.Median(rs.Select(r => r.ClusterCpuUs)):F2}"));
             }
         Console.WriteLine("\nops/s and CPU: medians over rounds; ratio: median of per-round ratios. CPU µs/req = (utime + stime from " +
-            "/proc/PID/stat over the run) / requests, of the rampart process, and of the six cluster nodes together.");
+            "/proc/PID/stat over the run) / requests, of the proxy process (rampart, baseline or floor), and of the six cluster nodes together.");
     }
+
+    private static readonly string[] Proxies = ["rampart", "baseline", "floor"];
+
+    /// <summary>The (pid, port) of a proxy target, or null when this run has no such target.</summary>
+    private static (int Pid, int Port)? ProxyOf(BenchEnvironment env, string target) => target switch
+    {
+        "rampart" when env.Rampart is { } r => (r.Pid, r.Port),
+        "baseline" when env.Baseline is { } b => (b.Pid, b.Port),
+        "floor" when env.Floor is { } f => (f.Pid, f.Port),
+        _ => null,
+    };
 
     private static List<T> Get<TKey, T>(Dictionary<TKey, List<T>> map, TKey key) where TKey : notnull =>
         map.TryGetValue(key, out var list) ? list : map[key] = [];
@@ -74,12 +86,12 @@ public static class ThroughputScenario
         return (int)Math.Clamp(slowest * seconds, 10_000, 50_000_000);
     }
 
-    /// <summary>--pin: every thread of every cluster node on CPU 0, of each Rampart on CPU 1.</summary>
+    /// <summary>--pin: every thread of every cluster node on CPU 0, of each proxy on CPU 1.</summary>
     private static void PinProcesses(BenchEnvironment env)
     {
         foreach (int pid in env.ClusterPids) Taskset("0", pid);
-        foreach (var rampart in new[] { env.Rampart, env.Baseline })
-            if (rampart is not null) Taskset("1", rampart.Pid);
+        foreach (var proxy in Proxies)
+            if (ProxyOf(env, proxy) is { } p) Taskset("1", p.Pid);
     }
 
     private static void Taskset(string cpus, int pid)
@@ -91,7 +103,7 @@ public static class ThroughputScenario
 
     private static Result Measure(BenchEnvironment env, Workload w, string target, int requests, bool pin)
     {
-        int[] proxy = target switch { "rampart" => [env.Rampart!.Pid], "baseline" => [env.Baseline!.Pid], _ => [] };
+        int[] proxy = ProxyOf(env, target) is { } p ? [p.Pid] : [];
         double proxy0 = ProcessCpu.Seconds(proxy), cluster0 = ProcessCpu.Seconds(env.ClusterPids);
         // --pin: the client shares CPU 0 with the cluster, as an application beside its data would not, but the same
         // for both targets.
@@ -112,7 +124,7 @@ public static class ThroughputScenario
     {
         string[] where = target == "direct"
             ? ["--cluster", "-h", "127.0.0.1", "-p", env.Cluster.Masters[0].Port.ToString()]
-            : ["-h", "127.0.0.1", "-p", (target == "baseline" ? env.Baseline! : env.Rampart!).Port.ToString()];
+            : ["-h", "127.0.0.1", "-p", ProxyOf(env, target)!.Value.Port.ToString()];
         string[] pipeline = w.Pipeline > 1 ? ["-P", w.Pipeline.ToString()] : [];
         return [.. where, "-c", "50", "-n", requests.ToString(), "-r", "100000", "-d", "16", "-t", w.Test, .. pipeline, "--csv"];
     }
