@@ -74,31 +74,13 @@ public sealed class FloorProxy : IDisposable
 
     private void WaitUntilReady()
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (DateTime.UtcNow < deadline && !_process.HasExited)
-        {
-            try
-            {
-                if (RedisProgram.ExchangeOnce(Port, "*1\r\n$4\r\nPING\r\n", readTimeoutMs: 1000).StartsWith("+PONG", StringComparison.Ordinal)) return;
-            }
-            catch (IOException) { }
-            catch (System.Net.Sockets.SocketException) { }
-            Thread.Sleep(50);
-        }
+        // floor-cluster reads multibulk requests only.
+        if (ChildProcess.AnswersPing(_process, Port, "*1\r\n$4\r\nPING\r\n", TimeSpan.FromSeconds(10))) return;
         Dispose();
         string output;
         lock (_output) output = _output.ToString();
         throw new InvalidOperationException($"floor-cluster did not answer PING on 127.0.0.1:{Port} (slot map {_slotMap}):\n{output}");
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            if (!_process.HasExited) _process.Kill();
-            _process.WaitForExit(5000);
-        }
-        catch (InvalidOperationException) { }
-        _process.Dispose();
-    }
+    public void Dispose() => ChildProcess.Stop(_process);
 }

@@ -66,17 +66,7 @@ public sealed class RampartServer : IDisposable
 
     private void WaitUntilReady(string config)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (DateTime.UtcNow < deadline && !_process.HasExited)
-        {
-            try
-            {
-                if (RedisProgram.ExchangeOnce(Port, "PING\r\n", readTimeoutMs: 1000).StartsWith("+PONG", StringComparison.Ordinal)) return;
-            }
-            catch (IOException) { }
-            catch (System.Net.Sockets.SocketException) { }
-            Thread.Sleep(50);
-        }
+        if (ChildProcess.AnswersPing(_process, Port, "PING\r\n", TimeSpan.FromSeconds(20))) return;
         Thread.Sleep(200); // let the output readers drain into the log
         string log;
         lock (_log) log = File.ReadAllText(LogFile);
@@ -86,13 +76,7 @@ public sealed class RampartServer : IDisposable
 
     public void Dispose()
     {
-        try
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
-        }
-        catch (InvalidOperationException) { }
+        ChildProcess.Stop(_process);
         lock (_log) _log.Dispose();
-        _process.Dispose();
     }
 }

@@ -19,14 +19,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include "resp.h"
 
 #define MAXC 4096
 #define MAXM 64
-typedef struct { char *b; size_t len, cap; } buf;
-static void put(buf *x, const char *p, size_t n) {
-  if (x->len + n > x->cap) { x->cap = (x->len + n) * 2; x->b = realloc(x->b, x->cap); }
-  memcpy(x->b + x->len, p, n); x->len += n;
-}
 static void eat(buf *x, size_t n) { memmove(x->b, x->b + n, x->len - n); x->len -= n; }
 
 // A client: its ring of pending entries in request order, sequence numbers head..tail (unsigned, wrapping; cap a
@@ -52,18 +48,6 @@ static void qpush(master *m, pend p) {
   if (m->qtail == m->qcap) { memmove(m->q, m->q + m->qhead, (m->qtail - m->qhead) * sizeof(pend)); m->qtail -= m->qhead; m->qhead = 0;
     if (m->qtail == m->qcap) { m->qcap = m->qcap ? m->qcap * 2 : 1024; m->q = realloc(m->q, m->qcap * sizeof(pend)); } }
   m->q[m->qtail++] = p;
-}
-// length of one complete RESP value at p (n bytes), or 0 if incomplete
-static size_t line(const char *p, size_t n) { for (size_t i = 0; i + 1 < n; i++) if (p[i] == '\r' && p[i+1] == '\n') return i + 2; return 0; }
-static size_t value(const char *p, size_t n) {
-  size_t l = line(p, n); if (!l) return 0;
-  long v = atol(p + 1);
-  switch (p[0]) {
-    case '+': case '-': case ':': return l;
-    case '$': if (v < 0) return l; if (l + v + 2 > n) return 0; return l + v + 2;
-    case '*': { if (v < 0) return l; size_t at = l; for (long i = 0; i < v; i++) { size_t e = value(p + at, n - at); if (!e) return 0; at += e; } return at; }
-  }
-  fprintf(stderr, "bad reply\n"); exit(1);
 }
 // length of one complete multibulk request at p, its argument count and second argument (the key); 0 if incomplete,
 // -1 if it is not a multibulk request
