@@ -74,19 +74,24 @@ internal static class LocalCommands
 
     private static void Select(ClientSession session, Request request, ByteBuffer output)
     {
-        if (!RespNumber.TryParse(request[1], out long db) || db is < int.MinValue or > int.MaxValue)
-        {
-            RespWriter.Error(output, "ERR value is not an integer or out of range"u8);
-            return;
-        }
-        if (db < 0)
-        {
-            RespWriter.Error(output, "ERR DB index is out of range"u8); // no server has such a database: Redis's own error
-            return;
-        }
+        if (SelectRefusal(session, request[1]) is { } refusal) RespWriter.Error(output, refusal);
+        else RespWriter.SimpleString(output, "OK"u8);
+    }
+
+    /// <summary>
+    /// SELECT's checks in Redis's order: null when <paramref name="index"/> is the pool's database, else the error.
+    /// Redis's own errors where a server would give them (not an integer; any index but 0 on a cluster; a negative
+    /// index); any other database is refused with the reason: every client of a pool uses its <c>redis_db</c>.
+    /// </summary>
+    internal static string? SelectRefusal(ClientSession session, ReadOnlySpan<byte> index)
+    {
+        if (!RespNumber.TryParse(index, out long db) || db is < int.MinValue or > int.MaxValue)
+            return "ERR value is not an integer or out of range";
+        if (session.Pool.Routing.IsCluster && db != 0) return "ERR SELECT is not allowed in cluster mode";
+        if (db < 0) return "ERR DB index is out of range"; // no server has such a database
         int configured = session.Pool.Config.RedisDb;
-        if (db == configured) RespWriter.SimpleString(output, "OK"u8);
-        else RespWriter.Error(output, $"ERR rampart: SELECT {db} is not supported: pool '{session.Pool.Config.Name}' serves database {configured} (redis_db) to every client over shared connections");
+        return db == configured ? null
+            : $"ERR rampart: SELECT {db} is not supported: pool '{session.Pool.Config.Name}' serves database {configured} (redis_db) to every client of its listener";
     }
 
     private static void Auth(ClientSession session, Request request, ByteBuffer output)

@@ -141,8 +141,8 @@ internal sealed class PassThroughSession : IClientPin, IPinnedReceiver
                 // On the server they would name its own clients (Rampart's connections among them), not the pool's.
                 SendError($"ERR rampart: '{command.DisplayName}' is not supported on a connection in tracking or monitor mode; send it from another connection");
                 return;
-            case "select" when !RespNumber.TryParse(request[1], out long db) || db != _session.Pool.Config.RedisDb:
-                SendError($"ERR rampart: SELECT {Encoding.UTF8.GetString(request[1])} is not supported: pool '{_session.Pool.Config.Name}' serves database {_session.Pool.Config.RedisDb} (redis_db) to every client of its listener");
+            case "select" when LocalCommands.SelectRefusal(_session, request[1]) is { } selectRefusal:
+                SendError(selectRefusal);
                 return;
             case "hello" when request.Count >= 2 && RespNumber.TryParse(request[1], out long protocol) && protocol is 2 or 3:
                 _session.Resp3 = protocol == 3; // the server switches this connection; its replies come in the new protocol

@@ -43,6 +43,18 @@ public sealed class ClusterPoolTests : IDisposable
     }
 
     [Fact]
+    public async Task Select_IsAnsweredAsAClusterNodeAnswersIt()
+    {
+        await using var rampart = await StartReadyAsync(_cluster);
+        // Redis in cluster mode: only database 0, "not allowed" before the range check, the integer check first.
+        foreach (var index in new[] { "0", "1", "15", "-1", "abc" })
+        {
+            string raw = RespText.Command("SELECT", index);
+            Assert.Equal(_cluster.Nodes[0].Send(raw), RedisProgram.ExchangeOnce(rampart.Port, raw));
+        }
+    }
+
+    [Fact]
     public async Task MultiKeyCommandsSplitBySlot_OthersAcrossSlotsGetCrossSlot()
     {
         await using var rampart = await StartReadyAsync(_cluster);
