@@ -39,6 +39,8 @@ internal sealed class CommandPolicy
             _handling[id] = command.Handling;
             _refusal[id] = command.RefusalMessage;
             if (cluster && ClusterSelfAnswers.Answers(command)) _handling[id] = CommandHandling.Local;
+            // A cluster node refuses these whatever Rampart's rules: its own words, as a client talking to it would see.
+            if (cluster && command.Name is "move" or "swapdb") _refusal[id] = $"ERR {command.Name.ToUpperInvariant()} is not allowed in cluster mode";
             if (rules.IsDefault) continue;
             bool refusedByDefault = command.Handling == CommandHandling.Unsupported;
             _allowed[id] = (!refusedByDefault || command.AllowableByPolicy) && rules.Allow.Any(rule => CommandRuleMatch.Covers(rule, command));

@@ -43,15 +43,19 @@ public sealed class ClusterPoolTests : IDisposable
     }
 
     [Fact]
-    public async Task Select_IsAnsweredAsAClusterNodeAnswersIt()
+    public async Task SelectMoveAndSwapdb_AreAnsweredAsAClusterNodeAnswersThem()
     {
         await using var rampart = await StartReadyAsync(_cluster);
-        // Redis in cluster mode: only database 0, "not allowed" before the range check, the integer check first.
+        // SELECT in cluster mode: only database 0, "not allowed" before the range check, the integer check first.
         foreach (var index in new[] { "0", "1", "15", "-1", "abc" })
         {
             string raw = RespText.Command("SELECT", index);
             Assert.Equal(_cluster.Nodes[0].Send(raw), RedisProgram.ExchangeOnce(rampart.Port, raw));
         }
+        // MOVE (at the key's owner) and SWAPDB: refused by a cluster node in its own words.
+        string move = RespText.Command("MOVE", "some-key", "1"), swap = RespText.Command("SWAPDB", "0", "1");
+        Assert.Equal(OwnerOf("some-key").Send(move), RedisProgram.ExchangeOnce(rampart.Port, move));
+        Assert.Equal(_cluster.Nodes[0].Send(swap), RedisProgram.ExchangeOnce(rampart.Port, swap));
     }
 
     [Fact]
