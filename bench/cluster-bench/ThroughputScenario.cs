@@ -9,7 +9,7 @@ namespace ClusterBench;
 /// (the order of the targets rotates each round), as bench/proxy-bench does; with --baseline, a second Rampart build
 /// is another target in the same rounds, and with --floor the floor proxy (<see cref="FloorProxy"/>). Per run, CPU time per request of
 /// Rampart and of the cluster's nodes from /proc. The request count of a workload is calibrated once so the slower
-/// target takes about --seconds; both targets then get the same count.
+/// target takes about --seconds; every target then gets the same count.
 /// </summary>
 public static class ThroughputScenario
 {
